@@ -1,0 +1,1 @@
+# The on-board package. Runs unchanged on MicroPython and CPython.

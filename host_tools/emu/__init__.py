@@ -1,0 +1,1 @@
+"""Register-level emulated parts and buses, written from the datasheets."""
