@@ -43,7 +43,16 @@ except AttributeError:
     _TICKS_MASK = 0x3FFFFFFF
     _TICKS_HALF = 0x20000000
 
+    _clock_us = None  # host bench clock (microseconds), set by set_clock_us
+
+    def set_clock_us(fn):
+        """Host only: drive ticks_us from a bench clock (fn() -> int us); None = wall."""
+        global _clock_us
+        _clock_us = fn
+
     def ticks_us():
+        if _clock_us is not None:
+            return _clock_us() & _TICKS_MASK
         return (_time.perf_counter_ns() // 1000) & _TICKS_MASK
 
     def ticks_diff(end, start):
