@@ -10,3 +10,9 @@ SCENARIOS_DIR = os.path.join(REPO_ROOT, "scenarios")
 # Host code imports firmware modules (one source for units and packet tables).
 if FIRMWARE_DIR not in sys.path:
     sys.path.insert(0, FIRMWARE_DIR)
+
+# Checking mode: LANDER_RANGE_CHECK=1 compiles the firmware with 2^30 range checks.
+if os.environ.get("LANDER_RANGE_CHECK", "") not in ("", "0"):
+    from host_tools import rangecheck as _rangecheck
+
+    _rangecheck.install(FIRMWARE_DIR)

@@ -10,8 +10,14 @@ try:
 
     heap_lock = _mp.heap_lock
     heap_unlock = _mp.heap_unlock
-    native = _mp.native
-    viper = _mp.viper
+
+    def _identity(func):
+        return func
+
+    # native/viper are compiler decorators on MicroPython, spelled
+    # @micropython.native in source; here they are plain identities.
+    native = _identity
+    viper = _identity
     IS_MICROPYTHON = True
 except ImportError:
     IS_MICROPYTHON = False
