@@ -1,0 +1,45 @@
+# CPython stand-ins for MicroPython built-ins; imported by compat.py only when
+# the `micropython` module is absent. Never used on a board.
+import time as _time
+
+IS_MICROPYTHON = False
+
+
+def const(value):
+    return value
+
+
+def heap_lock():
+    return 0
+
+
+def heap_unlock():
+    return 0
+
+
+# ticks: the wrapping microsecond counter of a 32-bit port,
+# TICKS_PERIOD = 2^30 (MicroPython's MICROPY_PY_TIME_TICKS_PERIOD).
+_TICKS_MASK = 0x3FFFFFFF
+_TICKS_HALF = 0x20000000
+_perf_counter_ns = getattr(_time, "perf_counter_ns")
+_clock_us = None  # host bench clock (microseconds), set by set_clock_us
+
+
+def set_clock_us(fn):
+    """Host only: drive ticks_us from a bench clock (fn() -> int us); None = wall."""
+    global _clock_us
+    _clock_us = fn
+
+
+def ticks_us():
+    if _clock_us is not None:
+        return _clock_us() & _TICKS_MASK
+    return (_time.perf_counter_ns() // 1000) & _TICKS_MASK
+
+
+def ticks_diff(end, start):
+    return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
+
+
+def ticks_add(ticks, delta):
+    return (ticks + delta) & _TICKS_MASK
