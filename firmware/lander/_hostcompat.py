@@ -34,7 +34,7 @@ def set_clock_us(fn):
 def ticks_us():
     if _clock_us is not None:
         return _clock_us() & _TICKS_MASK
-    return (_time.perf_counter_ns() // 1000) & _TICKS_MASK
+    return (_perf_counter_ns() // 1000) & _TICKS_MASK
 
 
 def ticks_diff(end, start):
