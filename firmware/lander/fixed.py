@@ -178,7 +178,7 @@ def isqrt(n):
 
 
 def hypot(a, b):
-    """sqrt(a^2 + b^2), floor within 1 part in 2^14 when the inputs are scaled."""
+    """sqrt(a^2 + b^2) within 2 parts in 10^4 (inputs scaled down), saturated."""
     if a < 0:
         a = -a
     if b < 0:
@@ -188,7 +188,10 @@ def hypot(a, b):
         a >>= 1
         b >>= 1
         k += 1
-    return isqrt(a * a + b * b) << k
+    r = isqrt(a * a + b * b)
+    if r > (INT_MAX >> k):
+        return INT_MAX
+    return r << k
 
 
 def lowpass(state, sample, shift):
@@ -281,7 +284,7 @@ def sin_q15(angle):
 
 
 def cos_q15(angle):
-    return sin_q15(angle + 0x4000)
+    return sin_q15((angle & 0xFFFF) + 0x4000)
 
 
 def _atan_unit(ratio_q16):
