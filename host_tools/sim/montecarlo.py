@@ -1,0 +1,417 @@
+"""Monte Carlo campaigns: one scenario flown many times with dispersions.
+
+Dispersions come from the scenario's [dispersions] table: each key is a dotted
+path to a numeric value ("initial.vx_mps", "faults.0.t_s", ...) and each value
+either a 1-sigma (the nominal value plus a normal draw) or [min, max] (a
+uniform draw replacing the nominal value). A drawn value is clamped into the
+key's valid range from the scenario schema (a noise cannot go negative, a
+throttle cannot exceed 1), then the dispersed scenario is validated again.
+
+Determinism: run i draws its dispersions and its simulator seed from
+numpy SeedSequence(seed, spawn_key=(i, ...)), so run i is the same flight
+whether it runs alone, on a local process pool or on a Dask cluster, and
+whatever the number of workers or the completion order.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+DEFAULT_CONTROLLER = "firmware"
+Z95 = 1.959963984540054            # two-sided 95% normal quantile
+PERCENTILES = (50, 95, 99)
+
+# (column, label, absolute value?) summarised in the table and the histograms
+METRICS = (
+    ("touchdown.vz_mps", "touchdown |vz| m/s", True),
+    ("touchdown.vx_mps", "touchdown |vx| m/s", True),
+    ("touchdown.tilt_deg", "touchdown tilt deg", True),
+    ("touchdown.miss_m", "miss distance m", True),
+    ("propellant_used_kg", "propellant used kg", False),
+    ("estimate.max_error_last_1000m_m", "estimate error (last 1000 m) m", False),
+    ("estimate.max_error_below_100m_m", "estimate error (below 100 m) m", False),
+    ("estimate.longest_divergence_s", "longest divergence s", False),
+)
+
+
+# ---------------------------------------------------------------- seeds and dispersions
+
+def run_seeds(seed: int, index: int):
+    """(dispersion Generator, simulator seed) for run `index` of a campaign seeded `seed`."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(index, 0))))
+    sim_seed = int(np.random.SeedSequence(seed, spawn_key=(index, 1)).generate_state(1)[0] & 0x7FFFFFFF)
+    return rng, sim_seed
+
+
+def _field(path: str):
+    """The scenario schema field (scenario.F) behind a dotted path, or None."""
+    from host_tools.sim import scenario as scn
+
+    parts = path.split(".")
+    try:
+        if len(parts) == 1:
+            return scn.TOP.get(parts[0])
+        sec = parts[0]
+        if sec in scn.SECTIONS and len(parts) == 2:
+            return scn.SECTIONS[sec].get(parts[1])
+        if sec == "sensors" and len(parts) == 3:
+            return scn.SENSOR_SCHEMAS[parts[1]].get(parts[2])
+        if sec == "faults" and len(parts) == 3:
+            return scn.FAULT.get(parts[2])
+        if sec == "terrain" and len(parts) == 2:
+            return scn.TERRAIN.get(parts[1])
+    except (AttributeError, KeyError):
+        return None
+    return None
+
+
+def _clamp(value: float, field, kind_hint=None):
+    if field is None:
+        return value
+    lo, hi = getattr(field, "lo", None), getattr(field, "hi", None)
+    if lo is not None:
+        floor = math.nextafter(lo, math.inf) if getattr(field, "lo_open", False) else lo
+        value = max(value, floor)
+    if hi is not None:
+        ceil = math.nextafter(hi, -math.inf) if getattr(field, "hi_open", False) else hi
+        value = min(value, ceil)
+    if getattr(field, "kind", None) == "int":
+        value = int(round(value))
+    return value
+
+
+def _feature_field(sc: dict, path: str):
+    """Schema field of a terrain feature key ("terrain.features.N.key")."""
+    from host_tools.sim import scenario as scn
+
+    parts = path.split(".")
+    if len(parts) != 4 or parts[:2] != ["terrain", "features"]:
+        return None
+    try:
+        kind = sc["terrain"]["features"][int(parts[2])]["kind"]
+        return scn.FEATURES[kind].get(parts[3])
+    except (AttributeError, KeyError, IndexError, ValueError):
+        return None
+
+
+def draw(sc: dict, rng: np.random.Generator) -> dict:
+    """Draw one set of dispersed values {path: value} (keys in sorted order)."""
+    from host_tools.sim import scenario as scn
+
+    values = {}
+    for path in sorted(sc.get("dispersions", {})):
+        spec = sc["dispersions"][path]
+        nominal = scn.get_path(sc, path)
+        field = _field(path) or _feature_field(sc, path)
+        if isinstance(spec, (list, tuple)):
+            value = float(rng.uniform(spec[0], spec[1]))
+            values[path] = _clamp(value, field)
+            continue
+        offset = float(rng.normal(0.0, spec)) if spec > 0 else 0.0
+        if isinstance(nominal, (list, tuple)):       # a [t0, t1] range value: shift it
+            values[path] = [_clamp(float(v) + offset, field) for v in nominal]
+        else:
+            values[path] = _clamp(float(nominal) + offset, field)
+    return values
+
+
+def disperse(sc: dict, rng: np.random.Generator, index=None):
+    """A dispersed, validated copy of the scenario and the values drawn."""
+    from host_tools.sim import scenario as scn
+
+    values = draw(sc, rng)
+    source = "%s (run %s)" % (sc.get("_source", sc.get("name", "<dict>")),
+                              "?" if index is None else index)
+    out = scn.with_values(sc, values, source=source)
+    return out, values
+
+
+# ---------------------------------------------------------------- one run
+
+def _flatten(d, prefix=""):
+    out = {}
+    for key, value in d.items():
+        name = prefix + str(key)
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def run_one(task) -> dict:
+    """Fly run `index` of a campaign; returns one flat row. Top-level so it pickles.
+
+    task: (scenario dict, campaign seed, index, controller, max_time_s)
+    """
+    from host_tools.sim import runner
+
+    sc, seed, index, controller, max_time_s = task
+    rng, sim_seed = run_seeds(seed, index)
+    row = {"run": index, "seed": sim_seed}
+    wall = time.perf_counter()
+    try:
+        dispersed, values = disperse(sc, rng, index)
+        for path, value in values.items():
+            row["disp." + path] = (json.dumps(value) if isinstance(value, list) else value)
+        result = runner.fly(dispersed, seed=sim_seed, controller=controller, record=False,
+                            max_time_s=max_time_s)
+        summary = dict(result.summary)
+    except Exception as exc:  # noqa: BLE001 - one bad run must not sink the campaign
+        row.update({"outcome": "error", "passed": False,
+                    "error": "%s: %s" % (type(exc).__name__, exc)})
+        row["wall_s"] = time.perf_counter() - wall
+        return row
+    events = summary.pop("events", {}) or {}
+    summary.pop("name", None)
+    flat = _flatten(summary)
+    for key, value in flat.items():
+        if isinstance(value, (list, tuple)):
+            value = json.dumps(value)
+        row[key] = value
+    row["events"] = json.dumps(events, sort_keys=True)
+    row["error"] = ""
+    row["wall_s"] = time.perf_counter() - wall
+    return row
+
+
+# ---------------------------------------------------------------- the campaign
+
+def campaign_tasks(sc: dict, runs: int, seed=None, controller=DEFAULT_CONTROLLER, max_time_s=None):
+    base = int(sc.get("seed", 0) if seed is None else seed)
+    return [(sc, base, i, controller, max_time_s) for i in range(int(runs))]
+
+
+def run_campaign(sc: dict, runs: int, seed=None, jobs=None, dask=None,
+                 controller=DEFAULT_CONTROLLER, max_time_s=None, progress=None) -> list:
+    """Fly `runs` dispersed copies of `sc`; rows sorted by run index.
+
+    jobs: local worker processes (default: CPU count; 1 = in this process).
+    dask: None, a scheduler address ("tcp://host:8786"), a dask.distributed
+          Client or a cluster object (e.g. LocalCluster) to run on instead.
+    progress: a callable advance(row) called as each run completes, or None.
+    """
+    tasks = campaign_tasks(sc, runs, seed, controller, max_time_s)
+    rows = []
+
+    def done(row):
+        rows.append(row)
+        if progress is not None:
+            progress(row)
+
+    if dask is not None:
+        _run_dask(tasks, dask, done)
+    else:
+        jobs = (os.cpu_count() or 1) if jobs is None else max(1, int(jobs))
+        if jobs == 1 or len(tasks) <= 1:
+            for task in tasks:
+                done(run_one(task))
+        else:
+            _run_pool(tasks, min(jobs, len(tasks)), done)
+    rows.sort(key=lambda r: r["run"])
+    return rows
+
+
+def _run_pool(tasks, jobs, done):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    # forkserver: the parent may hold threads (progress display, Dask); fork is unsafe then.
+    ctx = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = [pool.submit(run_one, task) for task in tasks]
+        for fut in as_completed(futures):
+            done(fut.result())
+
+
+def _run_dask(tasks, target, done):
+    from dask.distributed import Client, as_completed
+
+    own = False
+    if isinstance(target, Client):
+        client = target
+    else:
+        client = Client(target)   # an address string or a cluster object
+        own = True
+    try:
+        futures = client.map(run_one, tasks, pure=False)
+        for fut in as_completed(futures):
+            done(fut.result())
+    finally:
+        if own:
+            client.close()
+
+
+# ---------------------------------------------------------------- statistics
+
+def wilson_interval(successes: int, n: int, z: float = Z95):
+    """Wilson score interval for a binomial proportion (95% by default)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2.0 * n)) / denom
+    half = z * math.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
+    lo = 0.0 if successes <= 0 else max(0.0, centre - half)
+    hi = 1.0 if successes >= n else min(1.0, centre + half)
+    return (lo, hi)
+
+
+def _column(rows, key, absolute=False):
+    vals = []
+    for r in rows:
+        v = r.get(key)
+        if isinstance(v, bool) or v is None:
+            v = math.nan
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            v = math.nan
+        vals.append(abs(v) if absolute else v)
+    return np.array(vals, dtype=float)
+
+
+def summarise(rows) -> dict:
+    n = len(rows)
+    passed = sum(1 for r in rows if r.get("passed") is True)
+    landed = sum(1 for r in rows if r.get("outcome") == "landed")
+    lo, hi = wilson_interval(passed, n)
+    outcomes = {}
+    for r in rows:
+        outcomes[r.get("outcome", "?")] = outcomes.get(r.get("outcome", "?"), 0) + 1
+    metrics = {}
+    for key, label, absolute in METRICS:
+        col = _column(rows, key, absolute)
+        finite = col[np.isfinite(col)]
+        entry = {"label": label, "n": int(finite.size)}
+        for q in PERCENTILES:
+            entry["p%d" % q] = float(np.percentile(finite, q)) if finite.size else None
+        entry["max"] = float(finite.max()) if finite.size else None
+        metrics[key] = entry
+    return {
+        "runs": n,
+        "passed": passed,
+        "success_rate": passed / n if n else 0.0,
+        "success_ci95": [lo, hi],
+        "landed": landed,
+        "outcomes": dict(sorted(outcomes.items())),
+        "errors": [r["error"] for r in rows if r.get("error")][:5],
+        "metrics": metrics,
+    }
+
+
+def summary_table(summary: dict, title="Monte Carlo"):
+    """A rich Table of the summary."""
+    from rich.table import Table
+
+    lo, hi = summary["success_ci95"]
+    caption = "success (passed) %d/%d = %.1f%%, Wilson 95%% [%.1f%%, %.1f%%]; outcomes: %s" % (
+        summary["passed"], summary["runs"], 100.0 * summary["success_rate"], 100.0 * lo,
+        100.0 * hi, ", ".join("%s %d" % kv for kv in summary["outcomes"].items()))
+    table = Table(title=title, caption=caption)
+    table.add_column("metric")
+    table.add_column("n", justify="right")
+    for q in PERCENTILES:
+        table.add_column("p%d" % q, justify="right")
+    table.add_column("max", justify="right")
+
+    def fmt(v):
+        return "-" if v is None else "%.2f" % v
+
+    for entry in summary["metrics"].values():
+        table.add_row(entry["label"], str(entry["n"]),
+                      *[fmt(entry["p%d" % q]) for q in PERCENTILES], fmt(entry["max"]))
+    return table
+
+
+# ---------------------------------------------------------------- output files
+
+def save(rows, out_dir: str) -> dict:
+    """Write results.parquet and results.csv; returns their paths."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    os.makedirs(out_dir, exist_ok=True)
+    columns = []
+    for r in rows:
+        for k in r:
+            if k not in columns:
+                columns.append(k)
+    data = {}
+    for k in columns:
+        vals = [r.get(k) for r in rows]
+        kinds = {type(v) for v in vals if v is not None}
+        if kinds <= {bool}:
+            data[k] = pa.array(vals, type=pa.bool_())
+        elif kinds <= {int} and not any(isinstance(v, bool) for v in vals):
+            data[k] = pa.array(vals, type=pa.int64())
+        elif kinds <= {int, float}:
+            data[k] = pa.array([None if v is None else float(v) for v in vals], type=pa.float64())
+        else:
+            data[k] = pa.array([None if v is None else str(v) for v in vals], type=pa.string())
+    table = pa.table(data)
+    paths = {"parquet": os.path.join(out_dir, "results.parquet"),
+             "csv": os.path.join(out_dir, "results.csv")}
+    pq.write_table(table, paths["parquet"])
+    pacsv.write_csv(table, paths["csv"])
+    return paths
+
+
+def plot_campaign(rows, out_dir: str, title="") -> dict:
+    """histograms.png (touchdown speeds, propellant, miss, estimate error) and
+    touchdown.png (vx vs vz scatter by outcome, miss vs propellant)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {"histograms": os.path.join(out_dir, "histograms.png"),
+             "touchdown": os.path.join(out_dir, "touchdown.png")}
+    shown = [m for m in METRICS if m[0] != "estimate.longest_divergence_s"]
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
+    for ax, (key, label, absolute) in zip(axes.flat, shown):
+        col = _column(rows, key, absolute)
+        col = col[np.isfinite(col)]
+        if col.size:
+            ax.hist(col, bins=max(5, min(50, int(math.sqrt(col.size)) * 2)), color="tab:blue",
+                    alpha=0.8)
+        else:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(label, fontsize=9)
+        ax.set_ylabel("runs")
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    fig.suptitle("%s: %d runs" % (title or "Monte Carlo", len(rows)))
+    fig.tight_layout()
+    fig.savefig(paths["histograms"], dpi=90)
+    plt.close(fig)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.5))
+    outcomes = sorted({r.get("outcome", "?") for r in rows})
+    vx = _column(rows, "touchdown.vx_mps")
+    vz = _column(rows, "touchdown.vz_mps")
+    miss = _column(rows, "touchdown.miss_m")
+    prop = _column(rows, "propellant_used_kg")
+    for outcome in outcomes:
+        sel = np.array([r.get("outcome", "?") == outcome for r in rows])
+        ax1.scatter(vx[sel], vz[sel], s=14, label="%s (%d)" % (outcome, sel.sum()))
+        ax2.scatter(prop[sel], miss[sel], s=14, label=outcome)
+    ax1.set_xlabel("touchdown vx (m/s)")
+    ax1.set_ylabel("touchdown vz (m/s)")
+    ax1.axhline(0.0, color="0.7", lw=0.5)
+    ax1.axvline(0.0, color="0.7", lw=0.5)
+    ax1.legend(fontsize=8)
+    ax1.set_title("touchdown velocity")
+    ax2.set_xlabel("propellant used (kg)")
+    ax2.set_ylabel("miss distance (m)")
+    ax2.set_title("miss vs propellant")
+    fig.suptitle("%s: %d runs" % (title or "Monte Carlo", len(rows)))
+    fig.tight_layout()
+    fig.savefig(paths["touchdown"], dpi=90)
+    plt.close(fig)
+    return paths
