@@ -285,6 +285,12 @@ def lightsleep(ms=None):
         _b().advance(ms / 1000.0)
 
 
+def flash_open(path, mode="r"):
+    """Host only (absent on the ports): open a file on the bench's emulated flash.
+    Board modules use getattr(machine, "flash_open", None) -> builtin open on a board."""
+    return _b().flash.open(path, mode)
+
+
 def install(bench):
     """Make `import machine` resolve to this module, backed by `bench`."""
     global _bench
