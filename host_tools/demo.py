@@ -80,7 +80,7 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
         parts["imu"].gyro_rad_s = [0.0, 0.0, 0.0]
         parts["altimeter"].range_m = z if z > 0.05 else 0.05
         parts["legs"].contacts = [z <= 0.0] * len(parts["legs"].contacts)
-        bench.clock.now_s = t
+        bench.advance(t - bench.now_s)
         app.step(int(round(t * 1e6)) & 0x3FFFFFFF)
         if z < 1000.0:
             max_err = max(max_err, abs(app.nav.altitude_mm / 1000.0 - z))
@@ -106,7 +106,7 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
             outcome = "landed" if abs(vz) <= 3.0 else ("hard_landing" if abs(vz) <= 6.0 else "crashed")
             # let the firmware see the legs and cut the engine
             parts["legs"].contacts = [True] * len(parts["legs"].contacts)
-            bench.clock.now_s = t
+            bench.advance(t - bench.now_s)
             app.step(int(round(t * 1e6)) & 0x3FFFFFFF)
             break
         if prop <= 0.0 and outcome == "timeout" and vz < -10.0 and z > 50:

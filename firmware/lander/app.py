@@ -7,7 +7,7 @@ from lander import fixed
 from lander.compat import const, heap_lock, heap_unlock, ticks_us, ticks_diff, ticks_add
 from lander.config import Config
 from lander.control import Control
-from lander.drivers import OK
+from lander.drivers import OK, BUS_ERROR
 from lander.estimator import Nav
 from lander.events import events
 from lander.guidance import Guidance, PH_LANDED
@@ -48,8 +48,8 @@ class App:
         self.started = False
         self.touchdown = False
         self.engine_cut = False
-        self.imu_status = 0
-        self.alt_status = 0
+        self.imu_status = BUS_ERROR
+        self.alt_status = BUS_ERROR
         self.events_sent = 0
         self._event = fixed_event_buffer()
         events.post(EV_BOOT, self.cfg.crc)
@@ -112,6 +112,9 @@ class App:
 
     def _sample(self):
         b = self.board
+        # a read that raises leaves its sample marked unusable this cycle
+        self.imu_status = BUS_ERROR
+        self.alt_status = BUS_ERROR
         if b.imu is not None:
             self.imu_status = b.imu.read()
         if b.altimeter is not None:
