@@ -13,39 +13,55 @@ from host_tools.sim import optimal
 G0 = 9.80665
 
 
-def suicide_burn(h0, v0, m0, thrust, isp, g):
-    """Exact 1-D minimum-propellant vertical landing without a minimum throttle.
+def burn(z, v, m, thrust, s, isp, g):
+    """State after s seconds of constant vertical thrust, exactly (rocket equation).
 
-    Pontryagin gives bang-bang: free fall, then full thrust to arrive at z = 0
-    with v = 0. During the burn the mass falls linearly (m = m0 - b s,
-    b = T / (Isp g0)), so by the rocket equation
-        v(s) = v1 + c ln(m0 / m(s)) - g s
-        z(s) = z1 + v1 s + c [s ln m0 - ((m ln m - m) - (m0 ln m0 - m0)) / b] - g s^2 / 2
-    Picking the burn length tau fixes v1 (so v(tau) = 0), hence the coast time
-    and z1; tau is the root of z(tau) = 0. Returns (propellant_kg, time_of_flight_s).
+    m(u) = m - b u with b = T / c, c = Isp g0;
+    v(s) = v + c ln(m / m(s)) - g s;
+    z(s) = z + v s + c [s ln m + ((M ln M - M) - (m ln m - m)) / b] - g s^2 / 2, M = m(s).
     """
+    if thrust == 0.0:
+        return z + v * s - 0.5 * g * s * s, v - g * s, m
     c = isp * G0
     b = thrust / c
-
-    def end_altitude(tau):
-        m = m0 - b * tau
-        v1 = g * tau - c * math.log(m0 / m)
-        t_coast = (v0 - v1) / g
-        z1 = h0 + v0 * t_coast - 0.5 * g * t_coast ** 2
-        integral = c * (tau * math.log(m0) + ((m * math.log(m) - m) - (m0 * math.log(m0) - m0)) / b)
-        return z1 + v1 * tau + integral - 0.5 * g * tau ** 2, t_coast
-
-    tau = brentq(lambda s: end_altitude(s)[0], 1e-6, 0.999 * (m0 - 1.0) / b)
-    return b * tau, end_altitude(tau)[1] + tau
+    big_m = m - b * s
+    v_end = v + c * math.log(m / big_m) - g * s
+    z_end = (z + v * s - 0.5 * g * s * s
+             + c * (s * math.log(m) + ((big_m * math.log(big_m) - big_m) - (m * math.log(m) - m)) / b))
+    return z_end, v_end, big_m
 
 
-def vertical_scenario(h0, v0, g, thrust):
+def vertical_optimum(h0, v0, m0, m_dry, t_low, t_high, isp, g):
+    """Exact 1-D minimum-propellant vertical landing: (propellant_kg, time_of_flight_s).
+
+    Pontryagin gives bang-bang thrust: the lowest thrust (t_low: 0 = free fall,
+    or the minimum of an engine lit throughout), then full thrust to arrive at
+    z = 0 with v = 0. For a low phase of t1 s the full-thrust phase length is
+    the root of v = 0; t1 is the root of z = 0 at that moment.
+    """
+    c = isp * G0
+
+    def land(t1):
+        z1, v1, m1 = burn(h0, v0, m0, t_low, t1, isp, g)
+        tau = brentq(lambda s: burn(z1, v1, m1, t_high, s, isp, g)[1], 0.0,
+                     (m1 - m_dry) * c / t_high)
+        return burn(z1, v1, m1, t_high, tau, isp, g), t1 + tau
+
+    t1_hi = 0.0
+    while land(t1_hi)[0][0] > 0.0:
+        t1_hi += 1.0
+    t1 = brentq(lambda t: land(t)[0][0], 0.0, t1_hi, xtol=1e-9)
+    (_, _, m_end), tf = land(t1)
+    return m0 - m_end, tf
+
+
+def vertical_scenario(h0, v0, g, thrust, min_throttle=0.0, max_pitch_deg=20.0):
     return {
         "name": "vertical",
         "gravity_mps2": g,
         "vehicle": {"dry_mass_kg": 340.0, "propellant_kg": 80.0, "max_thrust_n": thrust,
-                    "min_throttle": 0.0, "isp_s": 315.0, "engine_lag_s": 0.0,
-                    "max_pitch_rate_dps": 10.0, "max_pitch_deg": 20.0},
+                    "min_throttle": min_throttle, "isp_s": 315.0, "engine_lag_s": 0.0,
+                    "max_pitch_rate_dps": 10.0, "max_pitch_deg": max_pitch_deg},
         "initial": {"altitude_m": h0, "x_m": 0.0, "vx_mps": 0.0, "vz_mps": v0, "pitch_deg": 0.0},
         "target": {"x_m": 0.0},
         "terrain": {"base_m": 0.0, "features": []},
@@ -57,12 +73,26 @@ def vertical_scenario(h0, v0, g, thrust):
     (500.0, -10.0, 9.81, 8000.0),      # Earth hopper
 ])
 def test_vertical_landing_matches_closed_form_bang_bang(h0, v0, g, thrust):
-    exact_kg, exact_tf = suicide_burn(h0, v0, 420.0, thrust, 315.0, g)
+    exact_kg, exact_tf = vertical_optimum(h0, v0, 420.0, 340.0, 0.0, thrust, 315.0, g)
     got = optimal.solve(vertical_scenario(h0, v0, g, thrust))
     assert got["propellant_kg"] == pytest.approx(exact_kg, rel=0.01)
     # The discrete problem is a restriction of the continuous one: never better than exact.
     assert got["propellant_kg"] >= exact_kg * (1.0 - 1e-4)
     assert got["time_of_flight_s"] == pytest.approx(exact_tf, rel=0.02)
+
+
+def test_engine_lit_throughout_matches_closed_form_min_then_max_thrust():
+    # The paper's model: thrust in [0.2, 1] x 3000 N all the way; the lower bound is the
+    # lossless-convexification relaxation. max_pitch 0 keeps it 1-D (a tilted thrust
+    # would lower the effective minimum vertical thrust).
+    exact_kg, exact_tf = vertical_optimum(2000.0, -30.0, 420.0, 340.0, 600.0, 3000.0, 315.0, 1.62)
+    sc = vertical_scenario(2000.0, -30.0, 1.62, 3000.0, min_throttle=0.2, max_pitch_deg=0.0)
+    got = optimal.solve(sc, engine_off=False)
+    assert got["propellant_kg"] == pytest.approx(exact_kg, rel=0.01)
+    assert got["propellant_kg"] >= exact_kg * (1.0 - 1e-4)
+    assert got["time_of_flight_s"] == pytest.approx(exact_tf, rel=0.02)
+    # Shutting the engine down is allowed by default, and saves propellant here.
+    assert optimal.solve(sc)["propellant_kg"] < exact_kg
 
 
 def test_vertical_optimum_is_free_fall_then_full_thrust():

@@ -164,6 +164,9 @@ def run_one(task) -> dict:
     except Exception as exc:  # noqa: BLE001 - one bad run must not sink the campaign
         row.update({"outcome": "error", "passed": False,
                     "error": "%s: %s" % (type(exc).__name__, exc)})
+        for key, _, _ in METRICS:          # same columns as a flown run
+            row.setdefault(key, None)
+        row.setdefault("propellant_used_kg", None)
         row["wall_s"] = time.perf_counter() - wall
         return row
     events = summary.pop("events", {}) or {}

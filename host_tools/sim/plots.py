@@ -58,11 +58,11 @@ def plot_run(result, path: str) -> str:
 
     alt, est_alt, raw_alt = _get(trace, "alt_m"), _get(trace, "est_alt_m"), _get(trace, "raw_alt_m")
     if alt is not None:
-        ax_alt.plot(t, alt, color="k", lw=1.5, label="truth (above terrain)")
+        ax_alt.plot(t, alt, color="k", lw=2.2, alpha=0.6, label="truth (above terrain)")
     if est_alt is not None:
-        ax_alt.plot(t, est_alt, color="tab:blue", lw=1.0, label="estimate")
+        ax_alt.plot(t, est_alt, color="tab:blue", lw=1.0, ls="--", label="estimate")
     if raw_alt is not None:
-        ax_alt.plot(t, raw_alt, ".", color="tab:orange", ms=1.5, alpha=0.6, label="raw altimeter")
+        ax_alt.plot(t, raw_alt, ".", color="tab:orange", ms=1.5, alpha=0.6, label="raw altimeter (slant range)")
     z = _get(trace, "z_m")
     if z is not None and alt is not None and np.nanmax(np.abs(z - alt)) > 1.0:
         ax_alt.plot(t, z, color="0.6", lw=0.8, ls="--", label="height above datum")
@@ -81,9 +81,9 @@ def plot_run(result, path: str) -> str:
                                         ("vx_mps", "est_vx_mps", "tab:purple", "vx")):
         v, e = _get(trace, key), _get(trace, est_key)
         if v is not None:
-            ax_vel.plot(t, v, color=colour, lw=1.3, label=label + " truth")
+            ax_vel.plot(t, v, color=colour, lw=2.0, alpha=0.5, label=label + " truth")
         if e is not None:
-            ax_vel.plot(t, e, color=colour, lw=0.8, ls="--", label=label + " estimate")
+            ax_vel.plot(t, e, color=colour, lw=1.0, ls="--", label=label + " estimate")
     ax_vel.axhline(0.0, color="0.7", lw=0.5)
     ax_vel.set_ylabel("velocity (m/s)")
     ax_vel.legend(loc="lower right", fontsize=8, ncol=2)
@@ -111,12 +111,12 @@ def plot_run(result, path: str) -> str:
 
     prop = _get(trace, "propellant_kg")
     if prop is not None:
-        ax_prop.plot(t, prop, color="tab:brown", lw=1.2, label="propellant")
+        ax_prop.plot(t, prop, color="tab:brown", lw=1.2, label="propellant left")
     if mass is not None:
         ax2 = ax_prop.twinx()
         ax2.plot(t, mass, color="0.5", lw=0.8, ls=":")
         ax2.set_ylabel("mass (kg)", color="0.5")
-    ax_prop.set_ylabel("propellant (kg)")
+    ax_prop.set_ylabel("propellant left (kg)")
 
     flags = trace.get("fault_flags")
     _plot_flags(ax_flags, t, flags)
