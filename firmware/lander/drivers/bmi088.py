@@ -1,0 +1,497 @@
+# Bosch BMI088 6-axis IMU (redundant IMU): two devices in one package, an
+# accelerometer and a gyroscope, each on its own I2C address or SPI chip select.
+# Datasheet: BST-BMI088-DS001 (rev 1.x). Accelerometer registers section 5.3,
+# gyroscope registers section 5.5, SPI protocol 6.1 (accelerometer reads return
+# one dummy byte before the data), I2C 6.2, power modes 4.1.
+#
+# The accelerometer powers up in SUSPEND: it produces nothing until
+# ACC_PWR_CONF = 0x00 (active) and ACC_PWR_CTRL = 0x04 (on) are written. The
+# driver enables it, reads both back and raises at start-up if it did not come
+# up; in flight read() returns DISABLED (and posts EV_BMI_ACC_DISABLED) while it
+# stays off, retrying at a bounded rate. On SPI the accelerometer starts in
+# I2C mode and needs one rising edge of its chip select (a dummy read) after
+# power-on or reset before it answers.
+#
+# The gyroscope's data-ready bit (GYRO_INT_STAT_1, 5.5.3) clears by itself
+# 280-400 us after each sample, so a polled loop cannot rely on it. Instead the
+# gyro is read as one 16-byte burst RATE_X_LSB (0x02) .. GYRO_LPM1 (0x11) that
+# also carries GYRO_RANGE / GYRO_BANDWIDTH / GYRO_LPM1: the configuration is
+# checked on every read; a gyro that reset (range back to 2000 dps) is
+# re-initialised within two cycles. A frozen gyro (same bits every cycle) is
+# left to the estimator's cross-check of the two IMUs.
+import time
+from array import array
+
+from lander.compat import const
+from lander.drivers import (
+    BUS_ERROR,
+    DISABLED,
+    INVALID,
+    NOT_READY,
+    OK,
+    REINIT,
+    DeviceError,
+    device_error,
+)
+from lander.events import events
+
+# Accelerometer registers (5.3)
+_ACC_CHIP_ID = const(0x00)     # 5.3.1  0x1E
+_ACC_STATUS = const(0x03)      # 5.3.3  bit 7 acc_drdy, cleared when data are read
+_ACC_X_LSB = const(0x12)       # 5.3.4  ACC_X_LSB..ACC_Z_MSB 0x12-0x17
+_ACC_CONF = const(0x40)        # 5.3.9  acc_bwp[7:4] acc_odr[3:0]; ACC_RANGE follows at 0x41
+_ACC_RANGE = const(0x41)       # 5.3.10 0 = 3 g, 1 = 6 g, 2 = 12 g, 3 = 24 g
+_ACC_PWR_CONF = const(0x7C)    # 5.3.16 0x00 active, 0x03 suspend (reset value)
+_ACC_PWR_CTRL = const(0x7D)    # 5.3.17 0x00 off (reset value), 0x04 on
+# Gyroscope registers (5.5)
+_GYRO_CHIP_ID = const(0x00)    # 5.5.1  0x0F
+_RATE_X_LSB = const(0x02)      # 5.5.2  RATE_X_LSB..RATE_Z_MSB 0x02-0x07
+_GYRO_RANGE = const(0x0F)      # 5.5.4  0 = 2000 .. 4 = 125 dps
+_GYRO_BANDWIDTH = const(0x10)  # 5.5.5  bit 7 reads 1
+_GYRO_LPM1 = const(0x11)       # 5.5.6  0x00 normal
+
+_ACC_CHIP_ID_VALUE = const(0x1E)
+_GYRO_CHIP_ID_VALUE = const(0x0F)
+_ACC_CONF_400HZ = const(0xAA)  # bwp normal (0xA), ODR 400 Hz (0xA)
+_GYRO_BW_400HZ = const(0x83)   # ODR 400 Hz, filter 47 Hz; bit 7 always reads 1
+_PWR_ACTIVE = const(0x00)
+_PWR_ON = const(0x04)
+_SPI_READ = const(0x80)
+_DRDY = const(0x80)
+
+# Offsets inside the 16-byte gyro burst (0x02..0x11)
+_G_RANGE = const(13)
+_G_BW = const(14)
+_G_LPM1 = const(15)
+
+_STUCK_CYCLES = const(5)       # accel data-ready clear this long -> check + re-init
+_BACKOFF_MAX = const(64)
+_CHECK_PERIOD = const(50)      # accel power/config read-back every 50 good cycles
+_ACC_RETRY = const(50)         # accel stayed off: try enabling again every 50 cycles
+_POWER_WAIT_US = const(1000)   # after each power-mode write (4.1: >= 450 us)
+
+# Events (drivers range, BMI088 0x0110-0x011F)
+EV_BMI_GYRO_REINIT = const(0x0111)    # arg: cause
+EV_BMI_ACC_REINIT = const(0x0112)     # arg: cause
+EV_BMI_ACC_DISABLED = const(0x0113)   # arg: ACC_PWR_CONF << 8 | ACC_PWR_CTRL seen
+EV_BMI_ACC_ENABLED = const(0x0114)    # accelerometer came back after being off
+EV_BMI_REINIT_FAIL = const(0x0115)    # arg: 1 = accel config, 2 = gyro config
+
+CAUSE_CONFIG = const(1)
+CAUSE_STUCK = const(2)
+
+# value = raw*A + ((raw*B + 2^14) >> 15), A + B/2^15 = unit per LSB
+_ACC_FS = {  # g: (ACC_RANGE, A, B)   range_g * 9806.65 / 32768 mm/s^2 per LSB (5.3.4)
+    3: (0, 0, 29420),
+    6: (1, 1, 26072),
+    12: (2, 3, 19376),
+    24: (3, 7, 5984),
+}
+_GYRO_FS = {  # dps: (GYRO_RANGE, A, B)   1 / (16.384 * 2^range) dps per LSB (5.5.4)
+    2000: (0, 1065, 8665),
+    1000: (1, 532, 20717),
+    500: (2, 266, 10358),
+    250: (3, 133, 5179),
+    125: (4, 66, 18974),
+}
+
+_sleep_us = getattr(time, "sleep_us", None)
+
+
+def _wait_us(us):
+    if _sleep_us is not None:
+        _sleep_us(us)
+
+
+class Bmi088:
+    """BMI088 accel + gyro; each on I2C (cs None) or SPI (cs = chip-select Pin)."""
+
+    PART = "BMI088"
+
+    def __init__(self, acc_bus, gyro_bus, acc_addr=0x18, gyro_addr=0x68,
+                 acc_cs=None, gyro_cs=None, acc_g=12, gyro_dps=500):
+        self._ab = acc_bus
+        self._gb = gyro_bus
+        self._aaddr = acc_addr
+        self._gaddr = gyro_addr
+        self._acs = acc_cs
+        self._gcs = gyro_cs
+        afs = _ACC_FS.get(acc_g)
+        gfs = _GYRO_FS.get(gyro_dps)
+        if afs is None or gfs is None:
+            raise ValueError("BMI088: unsupported acc_g/gyro_dps")
+        self._acc_range = afs[0]
+        self._ka = afs[1]
+        self._kb = afs[2]
+        self._gyro_range = gfs[0]
+        self._ga = gfs[1]
+        self._gbk = gfs[2]
+        pa = 0 if acc_cs is None else 2    # SPI accel: address byte + dummy byte
+        pg = 0 if gyro_cs is None else 1   # SPI gyro: address byte
+        self._pa = pa
+        self._pg = pg
+        self._a1_rx = bytearray(1 + pa)
+        self._a1_tx = bytearray(1 + pa)
+        self._a6_rx = bytearray(6 + pa)
+        self._a6_tx = bytearray(6 + pa)
+        self._a2_rx = bytearray(2 + pa)
+        self._a2_tx = bytearray(2 + pa)
+        self._g1_rx = bytearray(1 + pg)
+        self._g1_tx = bytearray(1 + pg)
+        self._g16_rx = bytearray(16 + pg)
+        self._g16_tx = bytearray(16 + pg)
+        self._adata = memoryview(self._a6_rx)[pa:]
+        self._a2 = memoryview(self._a2_rx)[pa:]
+        self._gdata = memoryview(self._g16_rx)[pg:]
+        self._w1 = bytearray(1)
+        self._wspi = bytearray(2)
+
+        self.gyro_urad_s = array("i", (0, 0, 0))
+        self.accel_mm_s2 = array("i", (0, 0, 0))
+        self.raw = array("i", (0, 0, 0, 0, 0, 0))   # gx gy gz ax ay az counts
+        self.status = NOT_READY
+        self.gyro_status = NOT_READY
+        self.accel_status = NOT_READY
+        self.accel_enabled = False
+        self.errors = 0
+        self.bus_errors = 0
+        self.invalid = 0
+        self.reads_ok = 0
+        self.not_ready = 0
+        self.resets = 0
+        self.reinit_failures = 0
+        self._streak = 0
+        self._backoff = 1
+        self._since_check = 0
+        self._gyro_bad = 0
+        self._off_cycles = 0
+
+        if acc_cs is not None:
+            acc_cs.value(1)
+        if gyro_cs is not None:
+            gyro_cs.value(1)
+        self._startup()
+
+    # -- start-up (may allocate and raise) -----------------------------------
+    def _where(self, gyro):
+        if gyro:
+            bus, cs = self._gb, self._gcs
+        else:
+            bus, cs = self._ab, self._acs
+        if cs is None:
+            return "I2C " + repr(bus)
+        return "SPI " + repr(bus) + " cs " + repr(cs)
+
+    def _startup(self):
+        part_a = self.PART + " accel"
+        part_g = self.PART + " gyro"
+        try:
+            gid = self._g_reg(_GYRO_CHIP_ID)
+        except OSError as exc:
+            raise DeviceError("%s on %s addr 0x%02x: no answer (%s)"
+                              % (part_g, self._where(True), self._gaddr, exc))
+        if gid != _GYRO_CHIP_ID_VALUE:
+            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_CHIP_ID",
+                               _GYRO_CHIP_ID_VALUE, gid)
+        try:
+            if self._acs is not None:
+                self._a_reg(_ACC_CHIP_ID)         # dummy read: switch the accel to SPI
+            aid = self._a_reg(_ACC_CHIP_ID)
+        except OSError as exc:
+            raise DeviceError("%s on %s addr 0x%02x: no answer (%s)"
+                              % (part_a, self._where(False), self._aaddr, exc))
+        if aid != _ACC_CHIP_ID_VALUE:
+            raise device_error(part_a, self._where(False), self._aaddr, "ACC_CHIP_ID",
+                               _ACC_CHIP_ID_VALUE, aid)
+        bad = self._acc_setup()
+        if bad == 1:
+            raise device_error(part_a + " not enabled", self._where(False), self._aaddr,
+                               "ACC_PWR_CTRL", _PWR_ON, self._a2[1])
+        if bad == 2:
+            raise device_error(part_a + " not enabled", self._where(False), self._aaddr,
+                               "ACC_PWR_CONF", _PWR_ACTIVE, self._a2[0])
+        if bad == 3:
+            raise device_error(part_a, self._where(False), self._aaddr, "ACC_CONF",
+                               _ACC_CONF_400HZ, self._a2[0])
+        if bad == 4:
+            raise device_error(part_a, self._where(False), self._aaddr, "ACC_RANGE",
+                               self._acc_range, self._a2[1])
+        self.accel_enabled = True
+        self._gyro_setup()
+        self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
+        d = self._gdata
+        if d[_G_RANGE] != self._gyro_range:
+            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_RANGE",
+                               self._gyro_range, d[_G_RANGE])
+        if d[_G_BW] != _GYRO_BW_400HZ:
+            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_BANDWIDTH",
+                               _GYRO_BW_400HZ, d[_G_BW])
+        if d[_G_LPM1] != 0:
+            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_LPM1", 0, d[_G_LPM1])
+
+    # -- bus primitives (no allocation) --------------------------------------
+    def _rd_a(self, reg, tx, rx):
+        cs = self._acs
+        if cs is None:
+            self._ab.readfrom_mem_into(self._aaddr, reg, rx)
+            return
+        tx[0] = reg | _SPI_READ
+        cs.value(0)
+        try:
+            self._ab.write_readinto(tx, rx)
+        finally:
+            cs.value(1)
+
+    def _rd_g(self, reg, tx, rx):
+        cs = self._gcs
+        if cs is None:
+            self._gb.readfrom_mem_into(self._gaddr, reg, rx)
+            return
+        tx[0] = reg | _SPI_READ
+        cs.value(0)
+        try:
+            self._gb.write_readinto(tx, rx)
+        finally:
+            cs.value(1)
+
+    def _a_reg(self, reg):
+        self._rd_a(reg, self._a1_tx, self._a1_rx)
+        return self._a1_rx[self._pa]
+
+    def _g_reg(self, reg):
+        self._rd_g(reg, self._g1_tx, self._g1_rx)
+        return self._g1_rx[self._pg]
+
+    def _wr(self, bus, addr, cs, reg, value):
+        if cs is None:
+            self._w1[0] = value
+            bus.writeto_mem(addr, reg, self._w1)
+            return
+        w = self._wspi
+        w[0] = reg & 0x7F
+        w[1] = value
+        cs.value(0)
+        try:
+            bus.write(w)
+        finally:
+            cs.value(1)
+
+    # -- configuration ---------------------------------------------------------
+    def _acc_setup(self):
+        """Enable + configure the accelerometer and read it back.
+
+        0 = ok, 1 = ACC_PWR_CTRL not on, 2 = ACC_PWR_CONF not active,
+        3 = ACC_CONF, 4 = ACC_RANGE (seen values left in self._a2).
+        Raises OSError on a bus error. Bounded: 4 writes, <= 3 reads.
+        """
+        ab, aa, cs = self._ab, self._aaddr, self._acs
+        if cs is not None:
+            self._a_reg(_ACC_CHIP_ID)     # after a reset the accel is in I2C mode again
+        self._wr(ab, aa, cs, _ACC_PWR_CONF, _PWR_ACTIVE)
+        _wait_us(_POWER_WAIT_US)
+        self._wr(ab, aa, cs, _ACC_PWR_CTRL, _PWR_ON)
+        _wait_us(_POWER_WAIT_US)
+        self._wr(ab, aa, cs, _ACC_CONF, _ACC_CONF_400HZ)
+        self._wr(ab, aa, cs, _ACC_RANGE, self._acc_range)
+        self._rd_a(_ACC_PWR_CONF, self._a2_tx, self._a2_rx)
+        if self._a2[1] != _PWR_ON:
+            return 1
+        if self._a2[0] != _PWR_ACTIVE:
+            return 2
+        self._rd_a(_ACC_CONF, self._a2_tx, self._a2_rx)
+        if self._a2[0] != _ACC_CONF_400HZ:
+            return 3
+        if self._a2[1] != self._acc_range:
+            return 4
+        return 0
+
+    def _gyro_setup(self):
+        gb, ga, cs = self._gb, self._gaddr, self._gcs
+        self._wr(gb, ga, cs, _GYRO_LPM1, 0x00)
+        self._wr(gb, ga, cs, _GYRO_RANGE, self._gyro_range)
+        self._wr(gb, ga, cs, _GYRO_BANDWIDTH, _GYRO_BW_400HZ)
+
+    # -- cycle path -----------------------------------------------------------
+    def read(self):
+        """Fill gyro_urad_s / accel_mm_s2; OK only when both are fresh. Never raises."""
+        g = self._read_gyro()
+        a = self._read_accel()
+        self.gyro_status = g
+        self.accel_status = a
+        if g == OK and a == OK:
+            self.reads_ok += 1
+            st = OK
+        elif a == DISABLED or g == DISABLED:
+            st = DISABLED
+        elif g == REINIT or a == REINIT:
+            st = REINIT
+        elif g == BUS_ERROR or a == BUS_ERROR:
+            st = BUS_ERROR
+        elif g == INVALID or a == INVALID:
+            st = INVALID
+        else:
+            st = NOT_READY
+        self.status = st
+        return st
+
+    def _bus_error(self):
+        self.errors += 1
+        self.bus_errors += 1
+        return BUS_ERROR
+
+    def _read_gyro(self):
+        try:
+            self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
+        except OSError:
+            return self._bus_error()
+        d = self._gdata
+        if d[_G_LPM1] == 0xFF and d[_G_BW] == 0xFF:
+            return self._bus_error()              # floating MISO
+        if d[_G_RANGE] != self._gyro_range or d[_G_BW] != _GYRO_BW_400HZ or d[_G_LPM1] != 0:
+            # One bad read may be a flipped bit; the same twice is a reset.
+            self._gyro_bad += 1
+            if self._gyro_bad < 2:
+                self.errors += 1
+                self.invalid += 1
+                return INVALID
+            self._gyro_bad = 0
+            return self._gyro_reinit()
+        self._gyro_bad = 0
+        raw = self.raw
+        out = self.gyro_urad_s
+        ka = self._ga
+        kb = self._gbk
+        for i in range(3):
+            j = i + i
+            r = d[j] | (d[j + 1] << 8)
+            if r > 32767:
+                r -= 65536
+            raw[i] = r
+            out[i] = r * ka + ((r * kb + 16384) >> 15)
+        return OK
+
+    def _gyro_reinit(self):
+        self.resets += 1
+        events.post(EV_BMI_GYRO_REINIT, CAUSE_CONFIG)
+        try:
+            self._gyro_setup()
+            self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
+        except OSError:
+            self.reinit_failures += 1
+            return self._bus_error()
+        d = self._gdata
+        if d[_G_RANGE] != self._gyro_range or d[_G_BW] != _GYRO_BW_400HZ or d[_G_LPM1] != 0:
+            self.errors += 1
+            self.reinit_failures += 1
+            events.post(EV_BMI_REINIT_FAIL, 2)
+            return INVALID
+        return REINIT
+
+    def _read_accel(self):
+        if not self.accel_enabled:
+            self._off_cycles += 1
+            if self._off_cycles < _ACC_RETRY:
+                return DISABLED
+            self._off_cycles = 0
+            return self._acc_reinit(CAUSE_CONFIG)
+        if self._since_check >= _CHECK_PERIOD:
+            self._since_check = 0
+            st = self._acc_check()
+            if st != OK:
+                return st
+        try:
+            self._rd_a(_ACC_STATUS, self._a1_tx, self._a1_rx)
+        except OSError:
+            return self._bus_error()
+        s = self._a1_rx[self._pa]
+        if s & 0x7F:                          # reserved bits set: garbage or floating bus
+            if s == 0xFF:
+                return self._bus_error()
+            self.errors += 1
+            self.invalid += 1
+            return INVALID
+        if not s & _DRDY:
+            self.not_ready += 1
+            self._streak += 1
+            if self._streak >= _STUCK_CYCLES * self._backoff:
+                self._streak = 0
+                return self._acc_recover()
+            return NOT_READY
+        try:
+            self._rd_a(_ACC_X_LSB, self._a6_tx, self._a6_rx)
+        except OSError:
+            return self._bus_error()
+        d = self._adata
+        raw = self.raw
+        out = self.accel_mm_s2
+        ka = self._ka
+        kb = self._kb
+        for i in range(3):
+            j = i + i
+            r = d[j] | (d[j + 1] << 8)
+            if r > 32767:
+                r -= 65536
+            raw[i + 3] = r
+            out[i] = r * ka + ((r * kb + 16384) >> 15)
+        self._streak = 0
+        self._backoff = 1
+        self._since_check += 1
+        return OK
+
+    def _acc_config_ok(self):
+        # Reads ACC_PWR_CONF/CTRL then ACC_CONF/RANGE; raises OSError.
+        self._rd_a(_ACC_PWR_CONF, self._a2_tx, self._a2_rx)
+        if self._a2[0] != _PWR_ACTIVE or self._a2[1] != _PWR_ON:
+            return False
+        self._rd_a(_ACC_CONF, self._a2_tx, self._a2_rx)
+        return self._a2[0] == _ACC_CONF_400HZ and self._a2[1] == self._acc_range
+
+    def _acc_check(self):
+        try:
+            ok = self._acc_config_ok()
+        except OSError:
+            return self._bus_error()
+        if ok:
+            return OK
+        return self._acc_reinit(CAUSE_CONFIG)
+
+    def _acc_recover(self):
+        try:
+            ok = self._acc_config_ok()
+        except OSError:
+            return self._bus_error()
+        if not ok:
+            return self._acc_reinit(CAUSE_CONFIG)
+        if self._backoff < _BACKOFF_MAX:
+            self._backoff += self._backoff
+        st = self._acc_reinit(CAUSE_STUCK)
+        return NOT_READY if st == REINIT else st
+
+    def _acc_reinit(self, cause):
+        was_enabled = self.accel_enabled
+        if was_enabled:
+            self.resets += 1
+            events.post(EV_BMI_ACC_REINIT, cause)
+        self._streak = 0
+        self._since_check = 0
+        try:
+            bad = self._acc_setup()
+        except OSError:
+            self.reinit_failures += 1
+            return self._bus_error()
+        if bad == 1 or bad == 2:
+            self.reinit_failures += 1
+            if was_enabled:
+                self.accel_enabled = False
+                self._off_cycles = 0
+                events.post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
+            return DISABLED
+        if bad:
+            self.errors += 1
+            self.reinit_failures += 1
+            events.post(EV_BMI_REINIT_FAIL, 1)
+            return INVALID
+        if not was_enabled:
+            self.accel_enabled = True
+            events.post(EV_BMI_ACC_ENABLED, 0)
+        return REINIT

@@ -1,0 +1,343 @@
+# ST LSM6DSOX 6-axis IMU (primary IMU), I2C or 4-wire SPI.
+# Datasheet: DS12814 (LSM6DSOX), rev 3. Register map section 8, register
+# descriptions section 9; sensitivities table 2; SPI protocol 6.2 (bit 7 of the
+# first byte = 1 for a read, 4-wire by default: CTRL3_C.SIM = 0).
+#
+# Cycle path: read() does one 1-byte STATUS_REG read and, when both data-ready
+# bits are set, one 12-byte burst OUTX_L_G..OUTZ_H_A into a preallocated
+# buffer (IF_INC auto-increment, BDU on), converts in place with integer math
+# and returns a status code. It never raises and never allocates.
+#
+# A part that resets mid-flight comes back with ODR = power-down, so its
+# data-ready bits stay clear: after _STUCK_CYCLES not-ready cycles (or on a
+# periodic configuration check) the driver reads the configuration back,
+# rewrites it, posts EV_LSM6_REINIT and counts `resets`. Repeated stuck
+# episodes back off (doubling, capped) so events cannot flood telemetry.
+import time
+from array import array
+
+from lander.compat import const
+from lander.drivers import (
+    BUS_ERROR,
+    INVALID,
+    NOT_READY,
+    OK,
+    REINIT,
+    DeviceError,
+    device_error,
+)
+from lander.events import events
+
+# Registers (DS12814 section 9)
+_WHO_AM_I = const(0x0F)      # 9.11  fixed 0x6C
+_CTRL1_XL = const(0x10)      # 9.12  ODR_XL[7:4] FS_XL[3:2] LPF2_XL_EN[1]
+_CTRL2_G = const(0x11)       # 9.13  ODR_G[7:4] FS_G[3:2] FS_125[1]
+_CTRL3_C = const(0x12)       # 9.14  BOOT BDU H_LACTIVE PP_OD SIM IF_INC - SW_RESET
+_STATUS_REG = const(0x1E)    # 9.26  TDA[2] GDA[1] XLDA[0]; bits 7:3 read 0
+_OUTX_L_G = const(0x22)      # 9.29  OUTX_L_G..OUTZ_H_G 0x22-0x27, OUTX_L_A..OUTZ_H_A 0x28-0x2D
+
+_WHO_AM_I_VALUE = const(0x6C)
+_CTRL3_BDU = const(0x40)
+_CTRL3_IF_INC = const(0x04)
+_CTRL3_SW_RESET = const(0x01)
+_STATUS_XLDA = const(0x01)
+_STATUS_GDA = const(0x02)
+_STATUS_RESERVED = const(0xF8)
+_SPI_READ = const(0x80)
+
+# ODR codes (9.12/9.13 tables): 0 = power-down, 4 = 104 Hz, 5 = 208 Hz, 6 = 416 Hz
+ODR_104HZ = const(4)
+ODR_208HZ = const(5)
+ODR_416HZ = const(6)
+
+# Fault detection
+_STUCK_CYCLES = const(5)     # data-ready clear this many cycles in a row -> check + re-init
+_BACKOFF_MAX = const(64)     # stuck re-inits back off up to 64 * _STUCK_CYCLES cycles
+_CHECK_PERIOD = const(50)    # configuration read-back every 50 good cycles (1 s at 50 Hz)
+_RESET_POLLS = const(100)    # start-up SW_RESET completion polls
+
+# Events (drivers range, LSM6DSOX 0x0100-0x010F)
+EV_LSM6_REINIT = const(0x0101)       # arg: 1 = config read-back mismatch, 2 = data-ready stuck
+EV_LSM6_REINIT_FAIL = const(0x0102)  # arg: CTRL register value seen after the rewrite
+EV_LSM6_BAD_STATUS = const(0x0103)   # arg: STATUS_REG value with reserved bits set
+
+CAUSE_CONFIG = const(1)
+CAUSE_STUCK = const(2)
+
+# Full scales -> register bits and integer conversion factors.
+# value = raw*A + ((raw*B + 2^14) >> 15), A + B/2^15 = unit per LSB
+# (table 2 sensitivities: gyro mdps/LSB * pi/180 * 1000 -> urad/s; accel
+# mg/LSB * 9.80665 -> mm/s^2). Every product stays < 2^30 for |raw| <= 2^15.
+_GYRO_FS = {  # dps: (CTRL2_G FS bits, A, B)
+    125: (0x02, 76, 11736),      # 4.375 mdps/LSB = 76.358 urad/s
+    250: (0x00, 152, 23472),     # 8.75
+    500: (0x04, 305, 14176),     # 17.50
+    1000: (0x08, 610, 28352),    # 35
+    2000: (0x0C, 1221, 23936),   # 70
+}
+_ACCEL_FS = {  # g: (CTRL1_XL FS bits, A, B)
+    2: (0x00, 0, 19602),         # 0.061 mg/LSB = 0.598 mm/s^2
+    4: (0x08, 1, 6436),          # 0.122
+    8: (0x0C, 2, 12872),         # 0.244
+    16: (0x04, 4, 25744),        # 0.488
+}
+
+_sleep_us = getattr(time, "sleep_us", None)
+
+
+def _wait_us(us):
+    # Real delay on a board; the emulated parts need none.
+    if _sleep_us is not None:
+        _sleep_us(us)
+
+
+class Lsm6dsox:
+    """LSM6DSOX on I2C (cs=None) or 4-wire SPI (cs = chip-select Pin)."""
+
+    PART = "LSM6DSOX"
+
+    def __init__(self, bus, addr=0x6A, cs=None, odr=ODR_208HZ, gyro_dps=500, accel_g=8):
+        self._bus = bus
+        self._addr = addr
+        self._cs = cs
+        pre = 0 if cs is None else 1   # SPI: the address byte clocks out first
+        self._pre = pre
+        # One buffer per read window (SPI: tx and rx of the same length).
+        self._st_rx = bytearray(1 + pre)
+        self._st_tx = bytearray(1 + pre)
+        self._raw_rx = bytearray(12 + pre)
+        self._raw_tx = bytearray(12 + pre)
+        self._cfg_rx = bytearray(3 + pre)
+        self._cfg_tx = bytearray(3 + pre)
+        self._raw = memoryview(self._raw_rx)[pre:]
+        self._cfg_seen = memoryview(self._cfg_rx)[pre:]
+        self._w1 = bytearray(1)        # I2C single-register write payload
+        self._wspi = bytearray(2)      # SPI write frame: address, value
+
+        gfs = _GYRO_FS.get(gyro_dps)
+        afs = _ACCEL_FS.get(accel_g)
+        if gfs is None or afs is None or not 1 <= odr <= 10:
+            raise ValueError("LSM6DSOX: unsupported gyro_dps/accel_g/odr")
+        self._ga = gfs[1]
+        self._gb = gfs[2]
+        self._aa = afs[1]
+        self._ab = afs[2]
+        # Expected configuration, CTRL1_XL, CTRL2_G, CTRL3_C (read back as a burst)
+        self._cfg = bytearray(3)
+        self._cfg[0] = (odr << 4) | afs[0]
+        self._cfg[1] = (odr << 4) | gfs[0]
+        self._cfg[2] = _CTRL3_BDU | _CTRL3_IF_INC
+
+        self.gyro_urad_s = array("i", (0, 0, 0))
+        self.accel_mm_s2 = array("i", (0, 0, 0))
+        self.raw = array("i", (0, 0, 0, 0, 0, 0))   # last raw counts gx gy gz ax ay az
+        self.status = NOT_READY
+        self.errors = 0          # every failed read (bus, invalid, re-init failure)
+        self.bus_errors = 0
+        self.invalid = 0
+        self.reads_ok = 0
+        self.not_ready = 0       # cycles without fresh data
+        self.resets = 0          # re-initialisations after a detected reset / stuck part
+        self.reinit_failures = 0
+        self._streak = 0
+        self._backoff = 1
+        self._since_check = 0
+
+        if cs is not None:
+            cs.value(1)
+        self._startup()
+
+    # -- start-up (may allocate and raise) -----------------------------------
+    def _where(self):
+        if self._cs is None:
+            return "I2C " + repr(self._bus)
+        return "SPI " + repr(self._bus) + " cs " + repr(self._cs)
+
+    def _startup(self):
+        try:
+            who = self._read_reg(_WHO_AM_I)
+        except OSError as exc:
+            raise DeviceError(
+                "%s on %s addr 0x%02x: no answer (%s)" % (self.PART, self._where(), self._addr, exc)
+            )
+        if who != _WHO_AM_I_VALUE:
+            raise device_error(self.PART, self._where(), self._addr, "WHO_AM_I", _WHO_AM_I_VALUE, who)
+        # Software reset to a known state (9.14: SW_RESET self-clears).
+        self._write_reg(_CTRL3_C, _CTRL3_SW_RESET | _CTRL3_IF_INC)
+        for _ in range(_RESET_POLLS):
+            _wait_us(50)
+            if not self._read_reg(_CTRL3_C) & _CTRL3_SW_RESET:
+                break
+        else:
+            raise DeviceError("%s on %s addr 0x%02x: SW_RESET did not complete"
+                              % (self.PART, self._where(), self._addr))
+        self._write_config()
+        self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+        names = ("CTRL1_XL", "CTRL2_G", "CTRL3_C")
+        for i in range(3):
+            if self._cfg_seen[i] != self._cfg[i]:
+                raise device_error(self.PART, self._where(), self._addr, names[i],
+                                   self._cfg[i], self._cfg_seen[i])
+
+    def _read_reg(self, reg):
+        self._rd(reg, self._st_tx, self._st_rx)
+        return self._st_rx[self._pre]
+
+    # -- bus primitives (no allocation) --------------------------------------
+    def _rd(self, reg, tx, rx):
+        cs = self._cs
+        if cs is None:
+            self._bus.readfrom_mem_into(self._addr, reg, rx)
+            return
+        tx[0] = reg | _SPI_READ
+        cs.value(0)
+        try:
+            self._bus.write_readinto(tx, rx)
+        finally:
+            cs.value(1)
+
+    def _write_reg(self, reg, value):
+        cs = self._cs
+        if cs is None:
+            self._w1[0] = value
+            self._bus.writeto_mem(self._addr, reg, self._w1)
+            return
+        w = self._wspi
+        w[0] = reg & 0x7F
+        w[1] = value
+        cs.value(0)
+        try:
+            self._bus.write(w)
+        finally:
+            cs.value(1)
+
+    def _write_config(self):
+        # CTRL3_C first (BDU, IF_INC), then the ODR/full-scale registers.
+        self._write_reg(_CTRL3_C, self._cfg[2])
+        self._write_reg(_CTRL1_XL, self._cfg[0])
+        self._write_reg(_CTRL2_G, self._cfg[1])
+
+    # -- cycle path -----------------------------------------------------------
+    def read(self):
+        """Fill gyro_urad_s / accel_mm_s2; return a status code. Never raises."""
+        st = self._read()
+        self.status = st
+        return st
+
+    def _read(self):
+        if self._since_check >= _CHECK_PERIOD:
+            self._since_check = 0
+            st = self._check_config()
+            if st != OK:
+                return st
+        try:
+            self._rd(_STATUS_REG, self._st_tx, self._st_rx)
+        except OSError:
+            self.errors += 1
+            self.bus_errors += 1
+            return BUS_ERROR
+        s = self._st_rx[self._pre]
+        if s & _STATUS_RESERVED:
+            # Floating MISO (0xFF) or a corrupted byte: not a status we can trust.
+            self.errors += 1
+            if s == 0xFF:
+                self.bus_errors += 1
+                return BUS_ERROR
+            self.invalid += 1
+            events.post(EV_LSM6_BAD_STATUS, s)
+            return INVALID
+        if (s & (_STATUS_XLDA | _STATUS_GDA)) != (_STATUS_XLDA | _STATUS_GDA):
+            self.not_ready += 1
+            self._streak += 1
+            if self._streak >= _STUCK_CYCLES * self._backoff:
+                self._streak = 0
+                return self._recover()
+            return NOT_READY
+        try:
+            self._rd(_OUTX_L_G, self._raw_tx, self._raw_rx)
+        except OSError:
+            self.errors += 1
+            self.bus_errors += 1
+            return BUS_ERROR
+        self._convert()
+        self._streak = 0
+        self._backoff = 1
+        self._since_check += 1
+        self.reads_ok += 1
+        return OK
+
+    def _convert(self):
+        d = self._raw
+        raw = self.raw
+        g = self.gyro_urad_s
+        a = self.accel_mm_s2
+        ga = self._ga
+        gb = self._gb
+        aa = self._aa
+        ab = self._ab
+        for i in range(3):
+            j = i + i
+            r = d[j] | (d[j + 1] << 8)
+            if r > 32767:
+                r -= 65536
+            raw[i] = r
+            g[i] = r * ga + ((r * gb + 16384) >> 15)
+            j += 6
+            r = d[j] | (d[j + 1] << 8)
+            if r > 32767:
+                r -= 65536
+            raw[i + 3] = r
+            a[i] = r * aa + ((r * ab + 16384) >> 15)
+
+    def _config_ok(self):
+        c = self._cfg
+        s = self._cfg_seen
+        return s[0] == c[0] and s[1] == c[1] and s[2] == c[2]
+
+    def _check_config(self):
+        try:
+            self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+        except OSError:
+            self.errors += 1
+            self.bus_errors += 1
+            return BUS_ERROR
+        if self._config_ok():
+            return OK
+        return self._reinit(CAUSE_CONFIG)
+
+    def _recover(self):
+        # Data-ready stuck for a while: was the part reset (config lost)?
+        try:
+            self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+        except OSError:
+            self.errors += 1
+            self.bus_errors += 1
+            return BUS_ERROR
+        if self._config_ok():
+            # Configured but silent: rewrite anyway, then back off.
+            if self._backoff < _BACKOFF_MAX:
+                self._backoff += self._backoff
+            st = self._reinit(CAUSE_STUCK)
+            return NOT_READY if st == REINIT else st
+        return self._reinit(CAUSE_CONFIG)
+
+    def _reinit(self, cause):
+        """Rewrite the configuration and verify it (bounded: 3 writes + 1 read)."""
+        self.resets += 1
+        events.post(EV_LSM6_REINIT, cause)
+        self._streak = 0
+        self._since_check = 0
+        try:
+            self._write_config()
+            self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+        except OSError:
+            self.errors += 1
+            self.bus_errors += 1
+            self.reinit_failures += 1
+            return BUS_ERROR
+        if not self._config_ok():
+            self.errors += 1
+            self.reinit_failures += 1
+            events.post(EV_LSM6_REINIT_FAIL, self._cfg_seen[0] | (self._cfg_seen[1] << 8))
+            return INVALID
+        return REINIT
