@@ -146,16 +146,23 @@ def test_run_draws_depend_only_on_campaign_seed_and_index(short):
 # ---------------------------------------------------------------- campaigns
 
 @pytest.mark.slow
-def test_local_pool_and_dask_cluster_fly_the_same_runs(short):
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
+def test_local_pool_and_dask_cluster_fly_the_same_runs(short, processes):
     from dask.distributed import Client, LocalCluster
 
     local = montecarlo.run_campaign(short, 3, seed=21, jobs=2, controller="reference")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        remote = montecarlo.run_campaign(short, 3, seed=21, dask=client, controller="reference")
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=processes,
+                      dashboard_address=":0") as cluster:
+        if processes:   # the --dask ADDRESS path: connect to a scheduler by address
+            remote = montecarlo.run_campaign(short, 3, seed=21, dask=cluster.scheduler_address,
+                                             controller="reference")
+        else:
+            with Client(cluster) as client:
+                remote = montecarlo.run_campaign(short, 3, seed=21, dask=client,
+                                                 controller="reference")
     inline = montecarlo.run_campaign(short, 3, seed=21, jobs=1, controller="reference")
     assert [r["run"] for r in local] == [0, 1, 2]
-    assert all(r["error"] == "" for r in local), [r["error"] for r in local]
+    assert all(r["error"] == "" for r in local + remote), [r["error"] for r in local + remote]
     for a, b, c in zip(local, remote, inline):
         for key in KEEP:
             assert _same(a.get(key), b.get(key)) and _same(a.get(key), c.get(key)), key
@@ -178,6 +185,7 @@ def test_cli_campaign_writes_parquet_csv_summary_and_plots(short_path, tmp_path,
     assert summary["runs"] == 3
     table = pq.read_table(out / "results.parquet")
     assert table.num_rows == 3
+    assert table.column("error").to_pylist() == ["", "", ""]
     assert {"run", "outcome", "passed", "touchdown.vz_mps", "propellant_used_kg",
             "disp.initial.vx_mps"} <= set(table.column_names)
     assert (out / "results.csv").read_text().count("\n") == 4

@@ -64,7 +64,8 @@ def run(args) -> int:
     summary = montecarlo.summarise(rows)
     paths = montecarlo.save(rows, out_dir)
     if not args.no_plots:
-        paths.update(montecarlo.plot_campaign(rows, out_dir, title=sc["name"]))
+        paths.update(montecarlo.plot_campaign(rows, out_dir, title=sc["name"],
+                                               limits=sc["pass"]))
     with open(os.path.join(out_dir, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=2)
     paths["summary"] = os.path.join(out_dir, "summary.json")

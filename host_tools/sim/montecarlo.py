@@ -365,9 +365,12 @@ def save(rows, out_dir: str) -> dict:
     return paths
 
 
-def plot_campaign(rows, out_dir: str, title="") -> dict:
+def plot_campaign(rows, out_dir: str, title="", limits=None) -> dict:
     """histograms.png (touchdown speeds, propellant, miss, estimate error) and
-    touchdown.png (vx vs vz scatter by outcome, miss vs propellant)."""
+    touchdown.png (vx vs vz scatter by outcome, miss vs propellant).
+
+    limits: the scenario's [pass] table (max_vz_mps, max_vx_mps, max_miss_m) to draw.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -404,6 +407,14 @@ def plot_campaign(rows, out_dir: str, title="") -> dict:
         sel = np.array([r.get("outcome", "?") == outcome for r in rows])
         ax1.scatter(vx[sel], vz[sel], s=14, label="%s (%d)" % (outcome, sel.sum()))
         ax2.scatter(prop[sel], miss[sel], s=14, label=outcome)
+    limits = limits or {}
+    if limits.get("max_vz_mps") and limits.get("max_vx_mps"):
+        from matplotlib.patches import Rectangle
+        vxl, vzl = limits["max_vx_mps"], limits["max_vz_mps"]
+        ax1.add_patch(Rectangle((-vxl, -vzl), 2 * vxl, vzl, fill=False, ls="--", color="tab:green",
+                                label="pass limits"))
+    if limits.get("max_miss_m"):
+        ax2.axhline(limits["max_miss_m"], ls="--", color="tab:green", label="max miss")
     ax1.set_xlabel("touchdown vx (m/s)")
     ax1.set_ylabel("touchdown vz (m/s)")
     ax1.axhline(0.0, color="0.7", lw=0.5)
@@ -413,6 +424,7 @@ def plot_campaign(rows, out_dir: str, title="") -> dict:
     ax2.set_xlabel("propellant used (kg)")
     ax2.set_ylabel("miss distance (m)")
     ax2.set_title("miss vs propellant")
+    ax2.legend(fontsize=8)
     fig.suptitle("%s: %d runs" % (title or "Monte Carlo", len(rows)))
     fig.tight_layout()
     fig.savefig(paths["touchdown"], dpi=90)
