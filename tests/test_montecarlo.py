@@ -192,3 +192,25 @@ def test_cli_campaign_writes_parquet_csv_summary_and_plots(short_path, tmp_path,
     for png in ("histograms.png", "touchdown.png"):
         data = (out / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_terrain_feature_and_fault_window_dispersions(tmp_path):
+    path = tmp_path / "rim.toml"
+    path.write_text(SHORT.replace('"faults.0.t_s" = [1.0, 5.0]', '''"terrain.features.0.height_m" = 300.0
+"terrain.features.0.width_m" = 50.0''').replace("t_s = 3.0", "t_s = [2.0, 4.0]")
+                    .replace("[target]", '''[terrain]
+features = [ { kind = "step", x_m = 50.0, height_m = -3000.0, width_m = 10.0 } ]
+
+[target]''') + '"faults.0.t_s" = 0.5\n')
+    sc = scenario.load(str(path))
+    widths, shifts = [], []
+    for i in range(50):
+        dispersed, values = montecarlo.disperse(sc, montecarlo.run_seeds(9, i)[0], i)
+        step = dispersed["terrain"]["features"][0]
+        assert step["height_m"] == values["terrain.features.0.height_m"]
+        widths.append(step["width_m"])
+        t0, t1 = dispersed["faults"][0]["t_s"]          # a window moves as a whole
+        assert t1 - t0 == pytest.approx(2.0)
+        shifts.append(t0 - 2.0)
+    assert min(widths) == 0.0                        # clamped at the schema's lower bound
+    assert 0.2 < np.std(shifts) < 0.8

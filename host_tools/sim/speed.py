@@ -25,23 +25,25 @@ def _default_scenario():
 
 
 def _simulated_s(result, fallback):
+    summary = getattr(result, "summary", {}) or {}
+    if isinstance(summary.get("time_s"), (int, float)):
+        return float(summary["time_s"])
     trace = getattr(result, "trace", None) or {}
     t = trace.get("t_s")
     if t is not None and len(t):
         return float(t[-1])
-    summary = getattr(result, "summary", {}) or {}
-    for key in ("time_s", "flight_time_s", "t_s", "duration_s"):
-        if isinstance(summary.get(key), (int, float)):
-            return float(summary[key])
     return float(fallback)
 
 
-def measure_one(sc: dict, sim_seconds: float, controller: str, seed=None) -> dict:
-    """Fly once; returns {controller, sim_s, wall_s, realtime_x, rate_hz, outcome}."""
+def measure_one(sc: dict, sim_seconds: float, controller: str, seed=None, record=False) -> dict:
+    """Fly once; returns {controller, sim_s, wall_s, realtime_x, rate_hz, outcome}.
+
+    record=False is how a Monte Carlo campaign flies (no trace kept).
+    """
     from host_tools.sim import runner
 
     t0 = time.perf_counter()
-    result = runner.fly(sc, seed=seed, controller=controller, record=True, max_time_s=sim_seconds)
+    result = runner.fly(sc, seed=seed, controller=controller, record=record, max_time_s=sim_seconds)
     wall = time.perf_counter() - t0
     sim = _simulated_s(result, sim_seconds)
     return {
@@ -81,7 +83,7 @@ def profile(scenario_path=None, sim_seconds=30.0, controller="firmware", top=30,
     sc = scenario.load(scenario_path or _default_scenario())
     prof = cProfile.Profile()
     prof.enable()
-    runner.fly(sc, controller=controller, record=True, max_time_s=sim_seconds)
+    runner.fly(sc, controller=controller, record=False, max_time_s=sim_seconds)
     prof.disable()
     buf = io.StringIO()
     stats = pstats.Stats(prof, stream=buf)
