@@ -70,6 +70,7 @@ class PwmState:
         self.duty_ns = 0
         self.enabled = False
         self.writes = 0
+        self.on_change = None    # callable() when the output changes (emulated part)
 
     def period_ns(self) -> int:
         return int(1e9 // self.freq)
@@ -77,6 +78,8 @@ class PwmState:
     def set_duty_ns(self, ns: int) -> None:
         self.duty_ns = max(0, min(int(ns), self.period_ns()))
         self.writes += 1
+        if self.on_change is not None:
+            self.on_change()
 
     def duty_u16(self) -> int:
         return int(self.duty_ns * 65535 // self.period_ns())

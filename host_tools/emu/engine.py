@@ -41,6 +41,13 @@ class EngineEmu:
     def connect(self, throttle_pwm, arm_pin, gimbal_pwm=None) -> None:
         """Bench wiring: PWM/pin state objects of the board's outputs."""
         self._thr, self._arm, self._gim = throttle_pwm, arm_pin, gimbal_pwm
+        for pwm in (throttle_pwm, gimbal_pwm):
+            if pwm is not None and hasattr(pwm, "on_change"):
+                pwm.on_change = self._sample
+
+    def _sample(self) -> None:
+        """The controller sees every change of its inputs as it happens."""
+        _ = self.throttle_cmd, self.pitch_cmd_rad
 
     def _now(self) -> float:
         return self.clock.now_s if self.clock is not None else self.now_s
