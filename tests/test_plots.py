@@ -51,3 +51,12 @@ def test_cli_plot_flies_and_writes_the_png(tmp_path, capsys):
                  "--controller", "reference", "--max-time", "10", "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == PNG_MAGIC
     assert str(out) in capsys.readouterr().out
+
+
+def test_cli_optimal_plots_the_reference_trajectory(tmp_path, capsys):
+    from host_tools.cli import main
+    out = tmp_path / "optimum.png"
+    assert main(["optimal", os.path.join(SCENARIOS_DIR, "nominal.toml"), "--plot", str(out)]) == 0
+    data = out.read_bytes()
+    assert data[:8] == PNG_MAGIC and len(data) > 20_000
+    assert "minimum propellant" in capsys.readouterr().out

@@ -14,6 +14,8 @@ def add_arguments(parser):
                              "negative down, zero horizontal speed) instead of the surface")
     parser.add_argument("--glide-slope", metavar="DEG", type=float, default=None,
                         help="optional glide-slope cone (degrees above the horizontal)")
+    parser.add_argument("--plot", metavar="OUT.png", default=None,
+                        help="also plot the optimal trajectory")
     parser.add_argument("--always-on", action="store_true",
                         help="engine lit throughout at >= min throttle (Acikmese & Ploen's "
                              "model); default: the simulator's engine, which may be shut down")
@@ -39,11 +41,17 @@ def run(args) -> int:
         print("lander optimal: %s" % exc, file=sys.stderr)
         return 2
     try:
-        result = optimal.solve(sc, gate=args.gate, glide_slope_deg=args.glide_slope,
-                               engine_off=not args.always_on)
+        problem = optimal.problem_from_scenario(sc, gate=args.gate,
+                                                glide_slope_deg=args.glide_slope,
+                                                engine_off=not args.always_on)
+        traj = optimal.optimise(problem)
     except optimal.OptimalError as exc:
         print("lander optimal: %s" % exc, file=sys.stderr)
         return 1
+    result = optimal.result_dict(problem, traj)
+    if args.plot:
+        from host_tools.sim import plots
+        plots.plot_optimal(traj, args.plot, title="%s optimum" % result["name"])
     if args.json:
         print(json.dumps(result))
         return 0

@@ -332,7 +332,11 @@ def solve(scenario: dict, gate=None, glide_slope_deg=None, engine_off=True, **kw
     """
     p = problem_from_scenario(scenario, gate=gate, glide_slope_deg=glide_slope_deg,
                               engine_off=engine_off)
-    traj = optimise(p, **kwargs)
+    return result_dict(p, optimise(p, **kwargs))
+
+
+def result_dict(p: Problem, traj: Trajectory) -> dict:
+    """The `lander optimal --json` object."""
     return {
         "name": p.name,
         "propellant_kg": round(float(traj.propellant_kg), 3),

@@ -170,3 +170,44 @@ def _plot_flags(ax, t, flags):
         ax.set_yticklabels(["bit %d" % b for b in used], fontsize=7)
         ax.set_ylim(-0.6, len(used) - 0.4)
     ax.set_ylabel("fault flags")
+
+
+def plot_optimal(traj, path: str, title: str = "fuel-optimal reference") -> str:
+    """Plot an optimal.Trajectory: path in (x, z), thrust, tilt, speeds, mass."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = traj.t_s
+    tc = t[:-1]                       # per-interval values start at each node
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
+    ax = axes[0, 0]
+    ax.plot(traj.x_m, traj.z_m, color="k")
+    lit = traj.thrust_n > 0.01 * max(float(np.max(traj.thrust_n)), 1.0)
+    ax.scatter(traj.x_m[:-1][lit], traj.z_m[:-1][lit], s=8, color="tab:red", label="engine lit")
+    ax.set_xlabel("x from the site (m)")
+    ax.set_ylabel("height above the site (m)")
+    ax.legend(fontsize=8)
+    ax = axes[0, 1]
+    ax.step(tc, traj.thrust_n, where="post", color="tab:red")
+    ax.set_ylabel("thrust (N)")
+    ax2 = ax.twinx()
+    ax2.step(tc, np.where(lit, traj.pitch_deg, np.nan), where="post", color="tab:green")
+    ax2.set_ylabel("thrust tilt (deg)", color="tab:green")
+    ax = axes[1, 0]
+    ax.plot(t, traj.vx_mps, label="vx")
+    ax.plot(t, traj.vz_mps, label="vz")
+    ax.set_ylabel("velocity (m/s)")
+    ax.set_xlabel("time (s)")
+    ax.legend(fontsize=8)
+    ax = axes[1, 1]
+    ax.plot(t, traj.mass_kg, color="tab:brown")
+    ax.set_ylabel("mass (kg)")
+    ax.set_xlabel("time (s)")
+    for a in axes.flat:
+        a.grid(True, alpha=0.3)
+    fig.suptitle("%s: %.2f kg in %.1f s" % (title, traj.propellant_kg, traj.time_of_flight_s))
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
