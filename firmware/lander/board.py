@@ -77,23 +77,31 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
     w:   the board's WIRING dict (parts -> (kind, bus name, address/cs)).
     bus: dict bus name -> constructed machine bus object.
     """
-    def spi_or_i2c(entry):
-        kind, name, where = entry[0], entry[1], entry[2]
-        if kind == "spi":
-            return bus[name], None, Pin(where, Pin.OUT, value=1)
-        return bus[name], where, None
+    # Every chip select on a shared SPI bus is driven high before any part is
+    # spoken to: an undriven CS floats and two parts would answer at once.
+    cs_pins = {}
+    for key in ("imu", "imu2_acc", "imu2_gyro"):
+        entry = w.get(key)
+        if entry and entry[0] == "spi":
+            cs_pins[key] = Pin(entry[2], Pin.OUT, value=1)
+
+    def spi_or_i2c(key):
+        entry = w[key]
+        if entry[0] == "spi":
+            return bus[entry[1]], None, cs_pins[key]
+        return bus[entry[1]], entry[2], None
 
     if w.get("imu"):
         def mk_imu():
             from lander.drivers.lsm6dsox import Lsm6dsox
-            b, addr, cs = spi_or_i2c(w["imu"])
+            b, addr, cs = spi_or_i2c("imu")
             return Lsm6dsox(b, addr if addr is not None else 0x6A, cs=cs)
         board.part("imu", mk_imu)
     if w.get("imu2_acc"):
         def mk_imu2():
             from lander.drivers.bmi088 import Bmi088
-            ab, aaddr, acs = spi_or_i2c(w["imu2_acc"])
-            gb, gaddr, gcs = spi_or_i2c(w["imu2_gyro"])
+            ab, aaddr, acs = spi_or_i2c("imu2_acc")
+            gb, gaddr, gcs = spi_or_i2c("imu2_gyro")
             return Bmi088(ab, gb, acc_addr=aaddr if aaddr is not None else 0x18,
                           gyro_addr=gaddr if gaddr is not None else 0x68,
                           acc_cs=acs, gyro_cs=gcs)
