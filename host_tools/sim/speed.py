@@ -72,8 +72,42 @@ def measure(scenario_path=None, sim_seconds=60.0, controllers=CONTROLLERS, seed=
     return out
 
 
+# (path fragment, component) in match order: where the closed loop spends its time
+COMPONENTS = (
+    ("/firmware/lander/drivers/", "firmware drivers"),
+    ("/firmware/lander/telemetry/", "firmware telemetry"),
+    ("/firmware/", "firmware (nav, guidance, control, app)"),
+    ("/boards/", "board module"),
+    ("/host_tools/emu/", "register-level emulators and buses"),
+    ("/host_tools/sim/physics.py", "physics (RK4)"),
+    ("/host_tools/sim/terrain.py", "terrain (height, ray cast)"),
+    ("/host_tools/sim/sensors.py", "sensor values"),
+    ("/host_tools/sim/link.py", "link channel"),
+    ("/host_tools/sim/reference.py", "reference controller"),
+    ("/host_tools/sim/runner.py", "runner loop"),
+)
+
+
+def breakdown(stats) -> list:
+    """[(component, self seconds, share)] from a pstats.Stats, largest first."""
+    total = 0.0
+    per = {}
+    for (filename, _line, _name), (_cc, _nc, tottime, _ct, _callers) in stats.stats.items():
+        total += tottime
+        name = "python, numpy, builtins"
+        path = filename.replace("\\", "/")
+        for frag, comp in COMPONENTS:
+            if frag in path:
+                name = comp
+                break
+        per[name] = per.get(name, 0.0) + tottime
+    rows = sorted(per.items(), key=lambda kv: -kv[1])
+    return [(name, sec, sec / total if total else 0.0) for name, sec in rows]
+
+
 def profile(scenario_path=None, sim_seconds=30.0, controller="firmware", top=30, sort="tottime"):
-    """cProfile one closed-loop flight; returns the printed statistics (text)."""
+    """cProfile one closed-loop flight; returns text: the time per component of
+    the loop (self time, summed by source area) and the top functions."""
     import cProfile
     import io
     import pstats
@@ -87,6 +121,10 @@ def profile(scenario_path=None, sim_seconds=30.0, controller="firmware", top=30,
     prof.disable()
     buf = io.StringIO()
     stats = pstats.Stats(prof, stream=buf)
+    buf.write("where the time goes (self time by component, under cProfile):\n")
+    for name, sec, share in breakdown(stats):
+        buf.write("  %-42s %7.3f s  %5.1f%%\n" % (name, sec, 100.0 * share))
+    buf.write("\n")
     stats.sort_stats(sort).print_stats(top)
     return buf.getvalue()
 
