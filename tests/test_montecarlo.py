@@ -44,6 +44,7 @@ t_s = 3.0
 
 KEEP = ("run", "seed", "outcome", "passed", "touchdown.vz_mps", "touchdown.vx_mps",
         "touchdown.miss_m", "propellant_used_kg", "estimate.max_error_last_1000m_m",
+        "estimate.longest_divergence_s", "time_s", "events", "telemetry.bytes_sent",
         "disp.initial.vx_mps", "disp.initial.altitude_m", "disp.faults.0.t_s")
 
 
@@ -146,21 +147,22 @@ def test_run_draws_depend_only_on_campaign_seed_and_index(short):
 # ---------------------------------------------------------------- campaigns
 
 @pytest.mark.slow
-@pytest.mark.parametrize("processes", [False, True], ids=["threads", "processes"])
-def test_local_pool_and_dask_cluster_fly_the_same_runs(short, processes):
+@pytest.mark.parametrize("processes, controller", [(False, "reference"), (True, "firmware")],
+                         ids=["threads-reference", "processes-firmware"])
+def test_local_pool_and_dask_cluster_fly_the_same_runs(short, processes, controller):
     from dask.distributed import Client, LocalCluster
 
-    local = montecarlo.run_campaign(short, 3, seed=21, jobs=2, controller="reference")
+    local = montecarlo.run_campaign(short, 3, seed=21, jobs=2, controller=controller)
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=processes,
                       dashboard_address=":0") as cluster:
         if processes:   # the --dask ADDRESS path: connect to a scheduler by address
             remote = montecarlo.run_campaign(short, 3, seed=21, dask=cluster.scheduler_address,
-                                             controller="reference")
+                                             controller=controller)
         else:
             with Client(cluster) as client:
                 remote = montecarlo.run_campaign(short, 3, seed=21, dask=client,
-                                                 controller="reference")
-    inline = montecarlo.run_campaign(short, 3, seed=21, jobs=1, controller="reference")
+                                                 controller=controller)
+    inline = montecarlo.run_campaign(short, 3, seed=21, jobs=1, controller=controller)
     assert [r["run"] for r in local] == [0, 1, 2]
     assert all(r["error"] == "" for r in local + remote), [r["error"] for r in local + remote]
     for a, b, c in zip(local, remote, inline):
