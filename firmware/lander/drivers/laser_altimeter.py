@@ -62,8 +62,10 @@ class LaserAltimeter:
         self._ack_reads = ack_reads              # reads to wait for the first frame
         self._max_attempts = max_enable_attempts
         self._lost_reads = lost_reads
-        self._rx = bytearray(_RX_CHUNK)
-        self._buf = bytearray(_BUF_LEN)         # parse window (resync scans it)
+        self._buf = bytearray(_BUF_LEN)
+        mv = memoryview(self._buf)
+        # one view per fill level, made now (slicing allocates on the cycle path)
+        self._tails = [mv[i:] for i in range(_BUF_LEN)]
         self._n = 0
         self._cmd = bytearray(5)
         self._brk = bytearray(2)
@@ -125,14 +127,12 @@ class LaserAltimeter:
             space = _BUF_LEN - n
             if space > _RX_CHUNK:
                 space = _RX_CHUNK
-            got = self._uart.readinto(self._rx, space)
+            # straight into the window after the kept tail: no copy loop
+            got = self._uart.readinto(self._tails[n], space)
         except OSError:
             got = None
             self.errors += 1
         if got:
-            rx = self._rx
-            for i in range(got):
-                buf[n + i] = rx[i]
             n += got
         result = NOT_READY
         s = 0

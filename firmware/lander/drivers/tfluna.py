@@ -28,8 +28,10 @@ class TfLuna:
     def __init__(self, uart, max_range_mm=8000):
         self._uart = uart
         self.max_range_mm = max_range_mm    # TF-Luna 8 m, TFmini-S 12 m
-        self._rx = bytearray(_RX_CHUNK)
         self._buf = bytearray(_BUF_LEN)
+        mv = memoryview(self._buf)
+        # one view per fill level, made now (slicing allocates on the cycle path)
+        self._tails = [mv[i:] for i in range(_BUF_LEN)]
         self._n = 0
         self.distance_mm = 0
         self.strength = 0
@@ -51,14 +53,12 @@ class TfLuna:
             space = _BUF_LEN - n
             if space > _RX_CHUNK:
                 space = _RX_CHUNK
-            got = self._uart.readinto(self._rx, space)
+            # straight into the window after the kept tail: no copy loop
+            got = self._uart.readinto(self._tails[n], space)
         except OSError:
             got = None
             self.errors += 1
         if got:
-            rx = self._rx
-            for i in range(got):
-                buf[n + i] = rx[i]
             n += got
         result = NOT_READY
         s = 0
