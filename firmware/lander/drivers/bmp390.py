@@ -1,0 +1,333 @@
+# Bosch BMP390 barometric pressure sensor (I2C), for Earth test articles.
+# Datasheet: BST-BMP390-DS002. Register map and descriptions: section 4
+# (CHIP_ID 0x00 = 0x60, ERR_REG 0x02, STATUS 0x03, DATA_0..5 0x04-0x09,
+# EVENT 0x10, PWR_CTRL 0x1B, OSR 0x1C, ODR 0x1D, CONFIG 0x1F, CMD 0x7E);
+# calibration (trimming) coefficients NVM_PAR_T1..NVM_PAR_P11 at 0x31-0x45 and
+# the compensation formulae in the appendix (section 8: "Computation formulae
+# reference implementation": conversion of the NVM coefficients to floats and
+# the float compensation of temperature and pressure).
+#
+# The compensation below is that float formula restructured into 32-bit-safe
+# integers (every intermediate |x| < 2^30): t_lin is kept as Q16 degC, the
+# pressure sum as Q8 Pa, the coefficient of the raw pressure as Q33, and every
+# product goes through fixed.mul_shift. Agreement with the float reference is
+# tested over the sensor's range (tests/test_drivers_bmp390.py): within
+# 0.01 degC and 0.02 Pa (2 cPa); measured worst case 1.4 cPa.
+#
+# read() does one 8-byte burst ERR_REG..DATA_5 (0x02-0x09): error flags,
+# status, pressure and temperature of the same conversion (burst read keeps
+# them consistent, 3.10.1). A reset is seen as EVENT.por_detected or as a
+# configuration read-back mismatch when data-ready stays clear; the driver then
+# rewrites the configuration (NVM coefficients are the part's own, kept).
+import time
+
+from lander.compat import const
+from lander.drivers import (
+    BUS_ERROR,
+    INVALID,
+    NOT_READY,
+    OK,
+    OUT_OF_RANGE,
+    REINIT,
+    DeviceError,
+    device_error,
+)
+from lander.events import events
+from lander.fixed import mul_shift
+
+_CHIP_ID = const(0x00)      # 4.3.1  0x60
+_ERR_REG = const(0x02)      # 4.3.3  fatal_err[0] cmd_err[1] conf_err[2], clear on read
+_STATUS = const(0x03)       # 4.3.4  cmd_rdy[4] drdy_press[5] drdy_temp[6]
+_EVENT = const(0x10)        # 4.3.8  por_detected[0], clear on read
+_PWR_CTRL = const(0x1B)     # 4.3.17 press_en[0] temp_en[1] mode[5:4] (11 = normal)
+_OSR = const(0x1C)          # 4.3.18 osr_p[2:0] osr_t[5:3]
+_ODR = const(0x1D)          # 4.3.19 odr_sel[4:0]: 0x00 200 Hz, 0x01 100, 0x02 50, 0x03 25
+_CONFIG = const(0x1F)       # 4.3.20 iir_filter[3:1]
+_NVM_PAR_T1 = const(0x31)   # 21 bytes of trimming coefficients, 0x31-0x45
+_CMD = const(0x7E)          # 4.3.21 0xB6 softreset
+
+_CHIP_ID_VALUE = const(0x60)
+_SOFTRESET = const(0xB6)
+_PWR_NORMAL = const(0x33)   # mode normal, temp_en, press_en
+_STATUS_RESERVED = const(0x8F)
+_DRDY_BOTH = const(0x60)
+
+_STUCK_CYCLES = const(5)
+_BACKOFF_MAX = const(64)
+_CHECK_PERIOD = const(50)   # EVENT/por_detected + config read-back every 50 good reads
+_RESET_POLLS = const(50)
+
+# Plausible compensated range: the part's operating range 300..1250 hPa
+_P_MIN_PA = const(30000)
+_P_MAX_PA = const(125000)
+_Q8_MAX = const(40960000)   # Q8 Pa ceiling (160 kPa): keeps p * 25 < 2^30
+_T_MIN_Q16 = const(-3932160)   # -60 degC
+_T_MAX_Q16 = const(6881280)    # 105 degC
+
+# Events (drivers range, BMP390 0x0120-0x012F)
+EV_BMP_REINIT = const(0x0121)        # arg: 1 = config lost / por_detected, 2 = data-ready stuck
+EV_BMP_REINIT_FAIL = const(0x0122)   # arg: PWR_CTRL seen
+EV_BMP_ERR = const(0x0123)           # arg: ERR_REG value
+
+CAUSE_CONFIG = const(1)
+CAUSE_STUCK = const(2)
+
+_sleep_us = getattr(time, "sleep_us", None)
+
+
+def _wait_us(us):
+    if _sleep_us is not None:
+        _sleep_us(us)
+
+
+def _s8(b):
+    return b - 256 if b > 127 else b
+
+
+def _s16(lo, hi):
+    v = lo | (hi << 8)
+    return v - 65536 if v > 32767 else v
+
+
+class Bmp390:
+    """BMP390 on I2C: pressure_cpa (Pa * 100) and temperature_cdeg (degC * 100)."""
+
+    PART = "BMP390"
+
+    def __init__(self, i2c, addr=0x77, osr_p=3, osr_t=0, odr=2, iir=0):
+        self._i2c = i2c
+        self._addr = addr
+        self._buf = bytearray(8)        # ERR_REG, STATUS, DATA_0..DATA_5
+        self._b1 = bytearray(1)
+        self._cfg_rx = bytearray(3)     # PWR_CTRL, OSR, ODR
+        self._nvm = bytearray(21)
+        self._cfg = bytearray(4)        # expected PWR_CTRL, OSR, ODR, CONFIG
+        self._cfg[0] = _PWR_NORMAL
+        self._cfg[1] = (osr_t << 3) | osr_p
+        self._cfg[2] = odr
+        self._cfg[3] = iir << 1
+        self.pressure_cpa = 0
+        self.temperature_cdeg = 0
+        self.t_q16 = 0                  # t_lin, degC * 2^16
+        self.raw_press = 0
+        self.raw_temp = 0
+        self.status = NOT_READY
+        self.errors = 0
+        self.bus_errors = 0
+        self.invalid = 0
+        self.reads_ok = 0
+        self.not_ready = 0
+        self.resets = 0
+        self.reinit_failures = 0
+        self._streak = 0
+        self._backoff = 1
+        self._since_check = 0
+        self._startup()
+
+    # -- start-up --------------------------------------------------------------
+    def _where(self):
+        return "I2C " + repr(self._i2c)
+
+    def _reg(self, reg):
+        self._i2c.readfrom_mem_into(self._addr, reg, self._b1)
+        return self._b1[0]
+
+    def _wr(self, reg, value):
+        self._b1[0] = value
+        self._i2c.writeto_mem(self._addr, reg, self._b1)
+
+    def _startup(self):
+        try:
+            cid = self._reg(_CHIP_ID)
+        except OSError as exc:
+            raise DeviceError("%s on %s addr 0x%02x: no answer (%s)"
+                              % (self.PART, self._where(), self._addr, exc))
+        if cid != _CHIP_ID_VALUE:
+            raise device_error(self.PART, self._where(), self._addr, "CHIP_ID", _CHIP_ID_VALUE, cid)
+        self._wr(_CMD, _SOFTRESET)
+        for _ in range(_RESET_POLLS):
+            _wait_us(2000)
+            if self._reg(_EVENT) & 1:       # por_detected: reset done (read clears it)
+                break
+        else:
+            raise DeviceError("%s on %s addr 0x%02x: soft reset not confirmed (EVENT.por_detected)"
+                              % (self.PART, self._where(), self._addr))
+        self._i2c.readfrom_mem_into(self._addr, _NVM_PAR_T1, self._nvm)
+        self._load_calibration(self._nvm)
+        self._write_config()
+        self._i2c.readfrom_mem_into(self._addr, _PWR_CTRL, self._cfg_rx)
+        names = ("PWR_CTRL", "OSR", "ODR")
+        for i in range(3):
+            if self._cfg_rx[i] != self._cfg[i]:
+                err = self._reg(_ERR_REG)
+                raise device_error(self.PART, self._where(), self._addr,
+                                   names[i] + (" (conf_err)" if err & 4 else ""),
+                                   self._cfg[i], self._cfg_rx[i])
+        cfg = self._reg(_CONFIG)
+        if cfg != self._cfg[3]:
+            raise device_error(self.PART, self._where(), self._addr, "CONFIG", self._cfg[3], cfg)
+
+    def _load_calibration(self, n):
+        """NVM_PAR_* (0x31-0x45) -> integer coefficients in the scales used by _compensate."""
+        if all(b == 0 for b in n) or all(b == 0xFF for b in n):
+            raise DeviceError("%s on %s addr 0x%02x: NVM calibration blank"
+                              % (self.PART, self._where(), self._addr))
+        t1 = n[0] | (n[1] << 8)
+        self._t1s = t1 << 8                       # PAR_T1 = NVM_PAR_T1 / 2^-8
+        self._t2 = n[2] | (n[3] << 8)             # PAR_T2 = NVM_PAR_T2 / 2^30
+        self._t3 = _s8(n[4])                      # PAR_T3 = NVM_PAR_T3 / 2^48
+        self._p1k = (_s16(n[5], n[6]) - 16384) << 13   # PAR_P1 = (NVM - 2^14) / 2^20, as Q33
+        self._p2k = _s16(n[7], n[8]) - 16384      # PAR_P2 = (NVM - 2^14) / 2^29
+        self._p3 = _s8(n[9])                      # / 2^32
+        self._p4 = _s8(n[10])                     # / 2^37
+        self._p5q = (n[11] | (n[12] << 8)) << 11  # PAR_P5 = NVM / 2^-3, as Q8 Pa
+        self._p6 = n[13] | (n[14] << 8)           # / 2^6
+        self._p7 = _s8(n[15])                     # / 2^8
+        self._p8 = _s8(n[16])                     # / 2^15
+        self._p9q = _s16(n[17], n[18]) << 8       # / 2^48 (kept * 2^8)
+        self._p10 = _s8(n[19])                    # / 2^48
+        self._p11 = _s8(n[20])                    # / 2^65
+
+    def _write_config(self):
+        # Sleep first, then OSR/ODR/IIR, then normal mode (4.3.17: settings are
+        # only taken when entering normal mode).
+        self._wr(_PWR_CTRL, 0x00)
+        self._wr(_OSR, self._cfg[1])
+        self._wr(_ODR, self._cfg[2])
+        self._wr(_CONFIG, self._cfg[3])
+        self._wr(_PWR_CTRL, self._cfg[0])
+
+    # -- compensation (integers, |x| < 2^30) ------------------------------------
+    def _compensate(self, up, ut):
+        """Fill t_q16, temperature_cdeg, pressure_cpa. Returns a status code."""
+        st = OK
+        pd1 = ut - self._t1s                                   # |pd1| < 2^24
+        t = mul_shift(pd1, self._t2, 14) + mul_shift(mul_shift(pd1, pd1, 18), self._t3, 14)
+        if t < _T_MIN_Q16:
+            t = _T_MIN_Q16
+            st = INVALID
+        elif t > _T_MAX_Q16:
+            t = _T_MAX_Q16
+            st = INVALID
+        self.t_q16 = t
+        self.temperature_cdeg = (t * 25 + 8192) >> 14         # * 100 / 2^16, rounded
+        t2 = mul_shift(t, t, 16)                               # degC^2, Q16
+        t3 = mul_shift(t2, t, 24)                              # degC^3, Q8
+        # partial_out1 = P5 + P6 t + P7 t^2 + P8 t^3              (Q8 Pa)
+        out1 = (self._p5q + mul_shift(self._p6, t, 14) + mul_shift(self._p7, t2, 16)
+                + mul_shift(self._p8, t3, 15))
+        # P1 + P2 t + P3 t^2 + P4 t^3                            (Q33)
+        k = (self._p1k + mul_shift(self._p2k, t, 12) + mul_shift(self._p3, t2, 15)
+             + mul_shift(self._p4, t3, 12))
+        out2 = mul_shift(up, k, 25)                            # up * k, Q8 Pa
+        u2 = mul_shift(up, up, 20)                             # up^2 / 2^20
+        l8 = self._p9q + mul_shift(self._p10, t, 8)            # (P9 + P10 t) * 2^8
+        pd3 = mul_shift(u2, l8, 28)                            # up^2 (P9 + P10 t), Q8 Pa
+        u3 = mul_shift(u2, up, 24)                             # up^3 / 2^44
+        pd4 = mul_shift(u3, self._p11, 13)                     # up^3 P11, Q8 Pa
+        # + 4: the eight floors above lose 0.5 LSB each on average
+        p = out1 + out2 + pd3 + pd4 + 4
+        if p < 0:
+            p = 0
+            st = INVALID
+        elif p > _Q8_MAX:
+            p = _Q8_MAX
+            st = INVALID
+        self.pressure_cpa = (p * 25 + 32) >> 6                 # * 100 / 2^8, rounded
+        if st == OK and (p < (_P_MIN_PA << 8) or p > (_P_MAX_PA << 8)):
+            st = OUT_OF_RANGE
+        return st
+
+    # -- cycle path --------------------------------------------------------------
+    def read(self):
+        st = self._read()
+        self.status = st
+        return st
+
+    def _bus_error(self):
+        self.errors += 1
+        self.bus_errors += 1
+        return BUS_ERROR
+
+    def _read(self):
+        if self._since_check >= _CHECK_PERIOD:
+            self._since_check = 0
+            st = self._check(False)
+            if st != OK:
+                return st
+        b = self._buf
+        try:
+            self._i2c.readfrom_mem_into(self._addr, _ERR_REG, b)
+        except OSError:
+            return self._bus_error()
+        err = b[0]
+        s = b[1]
+        if s & _STATUS_RESERVED or err & 0xF8:
+            self.errors += 1
+            self.invalid += 1
+            return INVALID
+        if err & 0x07:
+            # fatal / command / configuration error flagged by the part
+            self.errors += 1
+            self.invalid += 1
+            events.post(EV_BMP_ERR, err)
+            return self._check(False) if err & 0x04 else INVALID
+        if (s & _DRDY_BOTH) != _DRDY_BOTH:
+            self.not_ready += 1
+            self._streak += 1
+            if self._streak >= _STUCK_CYCLES * self._backoff:
+                self._streak = 0
+                return self._check(True)
+            return NOT_READY
+        up = b[2] | (b[3] << 8) | (b[4] << 16)
+        ut = b[5] | (b[6] << 8) | (b[7] << 16)
+        self.raw_press = up
+        self.raw_temp = ut
+        self._streak = 0
+        self._backoff = 1
+        self._since_check += 1
+        st = self._compensate(up, ut)
+        if st == OK:
+            self.reads_ok += 1
+        elif st == INVALID:
+            self.errors += 1
+            self.invalid += 1
+        return st
+
+    def _check(self, stuck):
+        """Reset / configuration check; re-initialise when needed (bounded)."""
+        try:
+            por = self._reg(_EVENT) & 1
+            self._i2c.readfrom_mem_into(self._addr, _PWR_CTRL, self._cfg_rx)
+        except OSError:
+            return self._bus_error()
+        c = self._cfg
+        r = self._cfg_rx
+        if por or r[0] != c[0] or r[1] != c[1] or r[2] != c[2]:
+            return self._reinit(CAUSE_CONFIG)
+        if not stuck:
+            return OK
+        if self._backoff < _BACKOFF_MAX:
+            self._backoff += self._backoff
+        st = self._reinit(CAUSE_STUCK)
+        return NOT_READY if st == REINIT else st
+
+    def _reinit(self, cause):
+        self.resets += 1
+        events.post(EV_BMP_REINIT, cause)
+        self._streak = 0
+        self._since_check = 0
+        try:
+            self._write_config()
+            self._i2c.readfrom_mem_into(self._addr, _PWR_CTRL, self._cfg_rx)
+        except OSError:
+            self.reinit_failures += 1
+            return self._bus_error()
+        c = self._cfg
+        r = self._cfg_rx
+        if r[0] != c[0] or r[1] != c[1] or r[2] != c[2]:
+            self.errors += 1
+            self.reinit_failures += 1
+            events.post(EV_BMP_REINIT_FAIL, r[0])
+            return INVALID
+        return REINIT
