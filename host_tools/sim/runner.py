@@ -88,35 +88,65 @@ def _reset_event_ring():
     return events
 
 
+def firmware_config(sc):
+    """The on-board Config for a scenario's vehicle (only the keys the firmware
+    knows; the rest keep their on-board defaults)."""
+    from lander import config as config_mod
+
+    v = sc["vehicle"]
+    want = {
+        "rate_hz": int(round(sc["rate_hz"])),
+        "gravity_mm_s2": int(round(sc["gravity_mps2"] * 1000)),
+        "dry_mass_g": int(round(v["dry_mass_kg"] * 1000)),
+        "propellant_g": int(round(v["propellant_kg"] * 1000)),
+        "max_thrust_mn": int(round(v["max_thrust_n"] * 1000)),
+        "min_throttle_q15": int(round(v["min_throttle"] * 32768)),
+        "isp_s": int(round(v["isp_s"])),
+        "max_pitch_bau": int(round(v["max_pitch_deg"] / 360.0 * 65536)),
+        "altimeter_beam_bau": int(round(sc["sensors"]["altimeter"]["beam_deg"] / 360.0 * 65536)),
+    }
+    known = {name for name, _ in getattr(config_mod, "FIELDS", ())}
+    return config_mod.Config(**{k: val for k, val in want.items() if k in known})
+
+
 class _Firmware:
     """The App on a sim board over the bench; rebuilt after a reboot."""
 
-    def __init__(self, bench):
+    def __init__(self, bench, sc):
         self.bench = bench
+        self.sc = sc
         self.app = None
         self.events = None
         self.last_posted = 0
         self.counts = collections.Counter()
 
-    def boot(self, fresh_modules):
+    def boot(self, fresh_modules, handover=None):
+        """Build board + App. fresh_modules: re-import the firmware (a reboot:
+        RAM is gone). handover: (alt_m, vz, vx, pitch_rad) for the initial
+        state from the previous navigation (the first boot only)."""
         if fresh_modules:
             _purge_firmware_modules()
         from host_tools.emu import bench as bench_mod
         try:
             from lander import compat
             if hasattr(compat, "set_clock_us"):
-                clock = self.bench.clock
-                compat.set_clock_us(lambda: int(round(clock.now_s * 1e6)))
+                bench = self.bench
+                compat.set_clock_us(lambda: int(round(bench.now_s * 1e6)))
         except ImportError:
             pass
         self.events = _reset_event_ring() if fresh_modules or self.events is None else self.events
-        if self.events is None:
-            from lander.events import events
-            self.events = events
         self.last_posted = self.events.posted
-        board = bench_mod.load_board("sim", self.bench)
+        board = bench_mod.load_board("sim", self.bench, rate_hz=int(round(self.sc["rate_hz"])))
         from lander.app import App
-        self.app = App(board)
+        try:
+            cfg = firmware_config(self.sc)
+        except ImportError:
+            cfg = None
+        self.app = App(board, cfg) if cfg is not None else App(board)
+        if handover is not None and hasattr(self.app, "handover"):
+            alt, vz, vx, pitch = handover
+            self.app.handover(int(round(alt * 1000)), int(round(vz * 1000)), int(round(vx * 1000)),
+                              int(round(pitch / (2 * math.pi) * 65536)))
 
     def step(self, now_us):
         self.app.step(now_us)
@@ -132,6 +162,7 @@ class _Firmware:
         nav = getattr(self.app, "nav", None)
         if nav is None:
             return math.nan, math.nan, math.nan
+
         def get(name):
             v = getattr(nav, name, None)
             return math.nan if v is None else v / 1000.0
@@ -141,7 +172,7 @@ class _Firmware:
         app = self.app
         phase = getattr(app, "phase", None)
         if phase is None:
-            gd = getattr(app, "guidance", None)
+            gd = getattr(app, "guid", None) or getattr(app, "guidance", None)
             phase = getattr(gd, "phase", 0) if gd is not None else 0
         nav = getattr(app, "nav", None)
         flags = getattr(nav, "fault_flags", 0) if nav is not None else 0
@@ -152,12 +183,12 @@ class _Firmware:
 
 
 def _set_bench_time(bench, t):
-    clock = getattr(bench, "clock", None)
-    if clock is not None:
-        clock.now_s = t
-    tick = getattr(bench, "tick", None)
-    if callable(tick):
-        tick(t)
+    advance = getattr(bench, "advance", None)
+    if callable(advance):
+        if t > bench.now_s:
+            advance(t - bench.now_s)
+        return
+    bench.now_s = t
 
 
 def _inject_uplink(bench, data):
@@ -229,10 +260,11 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
         bench = bench_mod.sim_bench(bench_seed)
         blink = BenchLink(bench, sc)
         _set_bench_time(bench, 0.0)
-        fw = _Firmware(bench)
-        fw.boot(fresh_modules=False)
+        blink.push(sens.sample(0.0, dyn, False, [False] * 4), 0.0)
+        fw = _Firmware(bench, sc)
         _reset_event_ring()
-        fw.last_posted = 0
+        fw.boot(fresh_modules=False, handover=(ini["altitude_m"], ini["vz_mps"], ini["vx_mps"],
+                                               math.radians(ini["pitch_deg"])))
     else:
         ref = ReferenceController(sc, terr)
 
@@ -366,10 +398,6 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
                 resume_pending = False
             engine.command(thr_cmd, armed)
         throttle = engine.tick(t)
-        if radio is not None:
-            advance = getattr(radio, "advance", None)
-            if callable(advance):
-                advance(t)
 
         # -- estimate metrics (airborne)
         if not on_ground and not math.isnan(est[0]):

@@ -1,0 +1,85 @@
+"""`lander sim FILE`: fly one scenario (firmware in the loop by default) and
+print the result JSON (--json) or a short touchdown report."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+
+def add_arguments(parser):
+    parser.add_argument("scenario", metavar="FILE", help="scenario TOML file")
+    parser.add_argument("--json", action="store_true", help="print the result JSON")
+    parser.add_argument("--plot", metavar="OUT.png", help="plot the run to a PNG")
+    parser.add_argument("--seed", type=int, default=None, help="override the scenario seed")
+    parser.add_argument("--controller", choices=("firmware", "reference"), default="firmware",
+                        help="firmware in the loop (default) or the truth-fed reference")
+    parser.add_argument("--downlink", metavar="OUT", help="write the bytes the radio sent")
+    parser.add_argument("--received", metavar="OUT", help="write the bytes after the channel model")
+    parser.add_argument("--optimal", action="store_true",
+                        help="also solve the fuel-optimal reference and report the ratio")
+    parser.add_argument("--max-time", type=float, default=None, help="cap on simulated seconds")
+
+
+def _clean(obj):
+    """JSON-safe: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def run(args) -> int:
+    from host_tools.sim import runner, scenario
+
+    try:
+        sc = scenario.load(args.scenario)
+    except scenario.ScenarioError as exc:
+        print("lander sim: %s" % exc, file=sys.stderr)
+        return 2
+    result = runner.fly(sc, seed=args.seed, controller=args.controller, record=True,
+                        max_time_s=args.max_time)
+    summary = dict(result.summary)
+    if args.optimal:
+        from host_tools.sim import optimal
+
+        opt = optimal.solve(sc)
+        p_opt = opt.get("propellant_kg")
+        summary["propellant_optimal_kg"] = p_opt
+        summary["propellant_ratio"] = (summary["propellant_used_kg"] / p_opt) if p_opt else None
+    if args.downlink:
+        with open(args.downlink, "wb") as fh:
+            fh.write(result.downlink)
+    if args.received:
+        with open(args.received, "wb") as fh:
+            fh.write(result.received)
+    if args.plot:
+        from host_tools.sim import plots
+
+        plots.plot_run(result, args.plot)
+    summary = _clean(summary)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        td = summary["touchdown"]
+        print("%s (%s, seed %s): %s%s" % (summary["name"], summary["controller"], summary["seed"],
+                                         summary["outcome"], "" if summary["passed"] else "  [FAIL]"))
+        if td["t_s"] is not None:
+            print("  touchdown  t %.1f s  vz %.2f m/s  vx %.2f m/s  tilt %.1f deg  miss %.1f m"
+                  % (td["t_s"], td["vz_mps"], td["vx_mps"], td["tilt_deg"], td["miss_m"]))
+        print("  propellant %.1f kg used" % summary["propellant_used_kg"]
+              + ("  (optimum %.1f kg, ratio %.2f)" % (summary["propellant_optimal_kg"], summary["propellant_ratio"])
+                 if summary.get("propellant_optimal_kg") else ""))
+        est = summary["estimate"]
+        if est["max_error_last_1000m_m"] is not None:
+            print("  estimate   max error last 1000 m %.1f m, below 100 m %.1f m, divergence %.1f s"
+                  % (est["max_error_last_1000m_m"], est["max_error_below_100m_m"] or 0.0,
+                     est["longest_divergence_s"]))
+        for reason in summary["fail_reasons"]:
+            print("  fail: %s" % reason)
+    return 0 if summary["passed"] else 1
