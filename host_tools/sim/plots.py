@@ -58,11 +58,12 @@ def plot_run(result, path: str) -> str:
 
     alt, est_alt, raw_alt = _get(trace, "alt_m"), _get(trace, "est_alt_m"), _get(trace, "raw_alt_m")
     if alt is not None:
-        ax_alt.plot(t, alt, color="k", lw=2.2, alpha=0.6, label="truth (above terrain)")
+        ax_alt.plot(t, alt, color="k", lw=2.2, alpha=0.6, label="truth (above terrain)", zorder=3)
     if est_alt is not None:
-        ax_alt.plot(t, est_alt, color="tab:blue", lw=1.0, ls="--", label="estimate")
+        ax_alt.plot(t, est_alt, color="tab:blue", lw=1.0, ls="--", label="estimate", zorder=4)
     if raw_alt is not None:
-        ax_alt.plot(t, raw_alt, ".", color="tab:orange", ms=1.5, alpha=0.6, label="raw altimeter (slant range)")
+        ax_alt.plot(t, raw_alt, ".", color="tab:orange", ms=1.0, alpha=0.5,
+                    label="raw altimeter (slant range)", zorder=2)
     z = _get(trace, "z_m")
     if z is not None and alt is not None and np.nanmax(np.abs(z - alt)) > 1.0:
         ax_alt.plot(t, z, color="0.6", lw=0.8, ls="--", label="height above datum")
@@ -86,7 +87,7 @@ def plot_run(result, path: str) -> str:
             ax_vel.plot(t, e, color=colour, lw=1.0, ls="--", label=label + " estimate")
     ax_vel.axhline(0.0, color="0.7", lw=0.5)
     ax_vel.set_ylabel("velocity (m/s)")
-    ax_vel.legend(loc="lower right", fontsize=8, ncol=2)
+    ax_vel.legend(loc="best", fontsize=8, ncol=2)
 
     throttle = _get(trace, "throttle")
     if throttle is not None:
@@ -132,8 +133,29 @@ def plot_run(result, path: str) -> str:
     return path
 
 
+def _firmware_names(module, prefixes):
+    """{value: name} of the integer constants named PREFIX_* in a firmware module."""
+    try:
+        mod = __import__("lander." + module, fromlist=["_"])
+    except Exception:  # noqa: BLE001 - names are a nicety; numbers still plot
+        return {}
+    out = {}
+    for name in dir(mod):
+        for prefix in prefixes:
+            value = getattr(mod, name)
+            if name.startswith(prefix) and isinstance(value, int) and not isinstance(value, bool):
+                out.setdefault(value, name[len(prefix):].lower())
+    return out
+
+
 def _plot_phase(ax, t, phase):
     phase = list(phase)
+    names = _firmware_names("guidance", ("PH_", "PHASE_"))
+    if names and phase and not isinstance(phase[0], (str, bytes)):
+        values = sorted(set(int(p) for p in phase) | set(names))
+        ax.set_yticks(values)
+        ax.set_yticklabels([names.get(v, str(v)) for v in values], fontsize=7)
+        ax.set_ylim(values[0] - 0.5, values[-1] + 0.5)
     if phase and isinstance(phase[0], (str, bytes)):
         names = []
         for p in phase:
@@ -167,7 +189,11 @@ def _plot_flags(ax, t, flags):
             ax.fill_between(t, row - 0.4, row + 0.4, where=on, step="post", color="tab:red",
                             alpha=0.7)
         ax.set_yticks(range(len(used)))
-        ax.set_yticklabels(["bit %d" % b for b in used], fontsize=7)
+        names = {}
+        for value, name in _firmware_names("estimator", ("FLAG_", "FAULT_", "FF_")).items():
+            if value > 0 and value & (value - 1) == 0:      # single-bit masks only
+                names[value.bit_length() - 1] = name
+        ax.set_yticklabels([names.get(b, "bit %d" % b) for b in used], fontsize=7)
         ax.set_ylim(-0.6, len(used) - 0.4)
     ax.set_ylabel("fault flags")
 
