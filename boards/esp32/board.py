@@ -54,5 +54,5 @@ def make_board(rate_hz=50):
         except (AttributeError, OSError):
             pass
     b.wdt = Watchdog(WDT, w["wdt_ms"])
-    b.rtc = RTC()                        # RTC.memory(): 2 KiB kept across resets
+    b.set_rtc(RTC())                        # RTC.memory(): 2 KiB kept across resets
     return b

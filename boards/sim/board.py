@@ -48,7 +48,7 @@ def make_board(rate_hz=50):
                   opener=getattr(machine, "flash_open", None))
     b.wdt = Watchdog(WDT, w["wdt_ms"])
     try:
-        b.rtc = RTC()
+        b.set_rtc(RTC())
     except Exception:
         b.rtc = None
     return b

@@ -68,8 +68,8 @@ class Storage:
         self.dropped = 0
         self.corrupt = 0
         self.torn_bytes = 0       # ignored at open (power cut recovery)
-        self._f = None
-        self._recover()
+        self.closed = False
+        self._f = self._recover()
 
     # --- start-up -------------------------------------------------------
     def _recover(self):
@@ -78,7 +78,6 @@ class Storage:
             f = self._open(self.path, "r+b")
         except OSError:
             f = self._open(self.path, "w+b")
-        self._f = f
         rec = self._rec
         index = 0
         good_end = 0          # byte offset after the last good record
@@ -108,6 +107,7 @@ class Storage:
             events.post(EV_STORE_RECOVERED, self.torn_bytes)
         self.seq = last_seq + 1
         f.seek(good_end)
+        return f
 
     def _check(self, rec):
         R = self.record_size
@@ -154,8 +154,8 @@ class Storage:
     def flush(self):
         """Write every pending record (whole records only) and flush the fs."""
         k = self.pending
-        if k == 0:
-            return True
+        if k == 0 or self.closed:
+            return k == 0
         try:
             self._f.write(self._views[k])
             self._f.flush()
@@ -196,7 +196,7 @@ class Storage:
         return rec[2] | (rec[3] << 8) | (rec[4] << 16) | (rec[5] << 24)
 
     def close(self):
-        self.flush()
-        if self._f is not None:
+        if not self.closed:
+            self.flush()
             self._f.close()
-            self._f = None
+            self.closed = True
