@@ -134,3 +134,20 @@ def test_cli_rejects_malformed_gate(capsys):
     with pytest.raises(SystemExit):
         main(["optimal", "whatever.toml", "--gate", "30"])
     assert "ALT_M,VZ_MPS" in capsys.readouterr().err
+
+
+def test_relaxation_is_lossless_on_the_nominal_descent():
+    from host_tools.sim import scenario
+    sc = scenario.load(os.path.join(SCENARIOS_DIR, "nominal.toml"))
+    for engine_off in (True, False):
+        traj = optimal.optimise(optimal.problem_from_scenario(sc, engine_off=engine_off))
+        lit = traj.thrust_n > 30.0
+        # The slack Gamma equals |T| wherever the engine burns (Acikmese & Ploen, lemma 2) ...
+        assert np.allclose(traj.thrust_norm_n[lit], traj.thrust_n[lit], rtol=1e-3, atol=1.0)
+        # ... and the thrust stays within the engine's limits and the tilt limit.
+        assert traj.thrust_n.max() <= 3000.0 * (1 + 1e-4)
+        assert np.all(np.abs(traj.pitch_deg[lit]) <= 60.0 + 0.1)
+        if not engine_off:
+            assert traj.thrust_n.min() >= 600.0 * (1 - 1e-3)
+        assert traj.below_min_s == 0.0
+        assert traj.z_m.min() >= -1e-3 and abs(traj.x_m[-1]) < 1e-3 and abs(traj.z_m[-1]) < 1e-3

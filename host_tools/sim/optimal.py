@@ -94,7 +94,8 @@ class Trajectory:
     vx_mps: np.ndarray = field(repr=False)
     vz_mps: np.ndarray = field(repr=False)
     mass_kg: np.ndarray = field(repr=False)
-    thrust_n: np.ndarray = field(repr=False)     # |T| per interval (n values)
+    thrust_n: np.ndarray = field(repr=False)     # Gamma = sigma m per interval (n values)
+    thrust_norm_n: np.ndarray = field(repr=False)  # |T| = |u| m (equal to Gamma: lossless)
     pitch_deg: np.ndarray = field(repr=False)    # thrust tilt from vertical per interval
     below_min_s: float = 0.0       # time lit below the minimum throttle (engine_off mode)
 
@@ -245,6 +246,7 @@ def _convex_pass(cp, p: Problem, tf, n, dt, t, z_low, z_high, z_ref):
         vz_mps=v.value[:, 1] * V,
         mass_kg=mass,
         thrust_n=thrust,
+        thrust_norm_n=np.linalg.norm(uu, axis=1) * mass[:-1],
         pitch_deg=pitch,
         below_min_s=float(sustained.sum() * dt),
     )
