@@ -403,13 +403,16 @@ def test_tfluna_dropout_is_not_ready():
     assert sts[-1] == OK
 
 
-def test_tfluna_stuck_and_latency():
+def test_tfluna_stuck_value_is_passed_through():
     rig = LunaRig(stuck=True)
     rig.emu.distance_m = 2.0
     rig.run(3)
     rig.emu.distance_m = 3.0
     rig.run(3)
-    assert rig.drv.distance_mm == 2000
+    assert rig.drv.distance_mm == 2000 and rig.drv.status == OK
+
+
+def test_tfluna_latency_delays_the_value():
     rig = LunaRig(latency_s=0.2)
     rig.emu.distance_m = 2.0
     rig.run(20)

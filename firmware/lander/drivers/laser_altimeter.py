@@ -88,6 +88,7 @@ class LaserAltimeter:
         self.skipped_bytes = 0
         self.invalid = 0
         self.out_of_range = 0
+        self._chk_armed = True                   # one checksum event per episode
         self._cmd[0] = _CMD_RANGE
         self._cmd[1] = rate_code
         self._cmd[2] = 0
@@ -156,7 +157,8 @@ class LaserAltimeter:
             for i in range(s, s + need - 1):
                 chk += buf[i]
             if ((chk & 0xFF) ^ _CHK_XOR) != buf[s + need - 1]:
-                if self.checksum_errors == 0 or result == OK:
+                if self._chk_armed:
+                    self._chk_armed = False
                     events.post(EV_ALT_CHECKSUM, self.checksum_errors)
                 self.checksum_errors += 1
                 self.errors += 1
@@ -213,6 +215,7 @@ class LaserAltimeter:
     def _decode(self, s):
         buf = self._buf
         self.frames += 1
+        self._chk_armed = True
         if not self.enabled:
             self.enabled = True
             self._wait = 0
