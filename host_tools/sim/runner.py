@@ -182,6 +182,14 @@ class _Firmware:
             return 0, 0
 
 
+def _board_reset_exc():
+    try:
+        from host_tools.emu.machine import BoardReset
+    except ImportError:  # pragma: no cover
+        return ()
+    return BoardReset
+
+
 def _set_bench_time(bench, t):
     advance = getattr(bench, "advance", None)
     if callable(advance):
@@ -283,6 +291,36 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
     div_run = div_max = 0.0
     have_est = False
 
+    def reboot(t_now, kind):
+        """The computer goes down (a fault, a requested reset or a watchdog
+        expiry): returns the time it is back."""
+        engine.on_reset(t_now, reset_cfg["engine_hold_s"])
+        events["reboot"] += 1
+        if kind not in ("watchdog_reset", "power_loss"):
+            events[kind] += 1
+        if fw is not None:
+            fw.app = None
+        if bench is not None:
+            from host_tools.emu import machine as host_machine
+
+            cause = host_machine.PWRON_RESET if kind == "power_loss" else host_machine.WDT_RESET
+            if kind.startswith("board_reset_"):
+                cause = int(kind.rsplit("_", 1)[1])
+            if kind == "watchdog_expired":
+                bench.wdt.reset()     # the bench already recorded the WDT reset
+            elif not kind.startswith("board_reset_"):
+                bench.request_reset(cause)
+        if kind == "power_loss":
+            sens.power_off = True
+            if bench is not None:
+                bench.rtc_memory = bytearray()   # scratch memory does not survive power loss
+                prng = random.Random(int(rng_misc.integers(0, 2**31 - 1)))
+                for name in sorted(bench.parts):
+                    cut = getattr(bench.parts[name], "power_cut", None)
+                    if callable(cut):
+                        cut(rng=prng)
+        return t_now + reset_cfg["reboot_s"]
+
     touch = None            # touchdown record
     on_ground = False
     t_end = t_max
@@ -324,19 +362,7 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
                         if part is not None and hasattr(part, "reset"):
                             part.reset()
             elif kind in ("watchdog_reset", "power_loss"):
-                down_until = t + reset_cfg["reboot_s"]
-                engine.on_reset(t, reset_cfg["engine_hold_s"])
-                events["reboot"] += 1
-                if fw is not None:
-                    fw.app = None
-                if kind == "power_loss":
-                    sens.power_off = True
-                    if bench is not None:
-                        prng = random.Random(int(rng_misc.integers(0, 2**31 - 1)))
-                        for name in sorted(bench.parts):
-                            cut = getattr(bench.parts[name], "power_cut", None)
-                            if callable(cut):
-                                cut(rng=prng)
+                down_until = reboot(t, kind)
             elif kind == "link_outage":
                 f["_window"] = [t, math.inf]
                 chan.add_outage(f["_window"])
@@ -380,23 +406,36 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
         phase, flags = 0, 0
         if computer_up:
             if fw is not None:
-                fw.step(int(round(t * 1e6)) & 0x3FFFFFFF)
+                try:
+                    fw.step(int(round(t * 1e6)) & 0x3FFFFFFF)
+                    reset_cause = None
+                    wdt = getattr(bench, "wdt", None)
+                    if wdt is not None and wdt.started and wdt.expired:
+                        reset_cause = "watchdog_expired"
+                except _board_reset_exc() as exc:
+                    reset_cause = "board_reset_%d" % getattr(exc, "cause", 0)
+                if reset_cause is not None:
+                    # the firmware asked for a reset, or stopped feeding its watchdog
+                    down_until = reboot(t, reset_cause)
+                    computer_up = False
                 eng = bench.parts.get("engine")
                 gim = bench.parts.get("gimbal") or eng
                 thr_cmd = eng.throttle_cmd if eng is not None else 0.0
                 armed = eng.armed if eng is not None else False
                 pitch_cmd = gim.pitch_cmd_rad if gim is not None else 0.0
-                est = fw.estimates()
-                phase, flags = fw.phase_flags()
+                if fw.app is not None:
+                    est = fw.estimates()
+                    phase, flags = fw.phase_flags()
             else:
                 ref.update(dyn)
                 thr_cmd, armed, pitch_cmd = ref.throttle, ref.armed, ref.pitch_cmd
                 est = (alt, dyn.vz, dyn.vx)
                 phase = ref.phase
-            if resume_pending:
-                engine.resume()
-                resume_pending = False
-            engine.command(thr_cmd, armed)
+            if computer_up:
+                if resume_pending:
+                    engine.resume()
+                    resume_pending = False
+                engine.command(thr_cmd, armed)
         throttle = engine.tick(t)
 
         # -- estimate metrics (airborne)
