@@ -475,3 +475,41 @@ def test_actuator_and_storage_cycle_methods_heap_locked_on_wasm_match_cpython():
     assert got.stdout == ref
     last = ref.splitlines()[-1].split()
     assert int(last[0]) > 0 and int(last[1]) > 0 and int(last[2]) > 0   # clamps and drops happened
+
+
+# --- across a reset -----------------------------------------------------------------
+def test_engine_command_held_across_a_board_reset():
+    from host_tools.emu.bench import load_board, sim_bench
+    bench = sim_bench(seed=0)
+    try:
+        board = load_board("sim", bench)
+        board.engine.arm()
+        board.engine.set_throttle(16384)
+        eng = bench.parts["engine"]
+        bench.advance(0.1)
+        bench.hardware_reset(hm.WDT_RESET)          # pulses stop, arm pin floats low
+        bench.advance(0.3)                          # reboot_s
+        assert eng.armed and eng.throttle_cmd == pytest.approx(0.5, abs=1e-4)
+        board = load_board("sim", bench)            # warm restart: constructors drive nothing
+        assert eng.throttle_cmd == pytest.approx(0.5, abs=1e-4)
+        board.engine.arm()
+        board.engine.set_throttle(19661)
+        assert eng.armed and eng.throttle_cmd == pytest.approx(0.6, abs=1e-4)
+        assert hm.reset_cause() == hm.WDT_RESET
+    finally:
+        hm.uninstall()
+
+
+def test_engine_cut_when_the_reset_outlasts_the_hold():
+    from host_tools.emu.bench import load_board, sim_bench
+    bench = sim_bench(seed=0)
+    try:
+        board = load_board("sim", bench)
+        board.engine.arm()
+        board.engine.set_throttle(16384)
+        eng = bench.parts["engine"]
+        bench.hardware_reset()
+        bench.advance(1.2)                          # > engine hold (1.0 s)
+        assert not eng.armed and eng.throttle_cmd == 0.0
+    finally:
+        hm.uninstall()

@@ -178,8 +178,22 @@ class Bench:
             self.reset_cause = host_machine.WDT_RESET
 
     def request_reset(self, cause: int) -> None:
+        self.hardware_reset(cause)
+
+    def hardware_reset(self, cause: int = host_machine.HARD_RESET) -> None:
+        """The MCU resets: PWM stops, every GPIO becomes an undriven input,
+        UART receive buffers are lost, the watchdog stops; RTC memory, flash
+        and the emulated parts (their own power) are kept. The simulator then
+        loads the board again (load_board) to model the reboot."""
         self.resets.append((self.now_s, cause))
         self.reset_cause = cause
+        for pwm in self.pwms.values():
+            pwm.enabled = False
+            pwm.set_duty_ns(0)
+        for pin in self.pins.values():
+            pin.mode, pin.pull, pin.out = PIN_IN, None, 0
+        for uart in self.uarts.values():
+            uart._rx.clear()
         self.wdt.reset()
 
 

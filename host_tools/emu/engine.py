@@ -6,7 +6,11 @@ reads 1500 us as centre and +/- 500 us as +/- its mechanical travel. A pulse
 outside 800..2200 us, no pulses (duty 0 / PWM off) or a frame rate outside
 30..400 Hz is "signal lost": the controller holds its last command for
 `hold_s` (DESIGN.md: the engine electronics hold across a reset), then cuts.
-The arm line high enables the engine; low commands zero thrust at once.
+The arm line high arms the controller (a latch); with a live PWM signal a low
+arm line disarms at once (zero thrust). While the signal is lost the latch and
+the last throttle are held for `hold_s`; when the hold expires the engine is
+cut and disarmed. So a computer reset (pulses stop, the arm pin floats low)
+does not cut the engine if the firmware is back within `hold_s`.
 
 Outputs (for the simulator): `throttle_cmd` 0..1, `armed`, `pitch_cmd_rad`.
 Faults: stuck (outputs frozen), bias (throttle fraction), saturate (full thrust).
@@ -35,6 +39,7 @@ class EngineEmu:
         self._last_thr = 0.0
         self._last_pitch = 0.0
         self._lost_since: float | None = None
+        self._armed = False
         self._glost_since: float | None = None
         self._frozen: tuple | None = None
 
@@ -67,28 +72,42 @@ class EngineEmu:
         self.now_s = now_s
         _ = self.throttle_cmd, self.pitch_cmd_rad
 
+    def _update(self) -> float:
+        """Evaluate the controller at the bench time: arm latch, hold, throttle."""
+        now = self._now()
+        us = self._pulse_us(self._thr)
+        line = bool(self._arm is not None and self._arm.level())
+        if us is not None:
+            self._lost_since = None
+            self._last_thr = min(1.0, max(0.0, (us - PULSE_MIN_US) / (PULSE_MAX_US - PULSE_MIN_US)))
+            # with a live signal the arm line is obeyed at once
+            self._armed = line
+            return self._last_thr
+        if self._lost_since is None:
+            self._lost_since = now
+        if now - self._lost_since <= self.hold_s:
+            # signal lost (e.g. the computer is rebooting): hold the last
+            # command and the arm latch; a high arm line still arms
+            self._armed = self._armed or line
+            return self._last_thr
+        self._armed = False               # hold expired: cut and disarm
+        self._last_thr = 0.0
+        return 0.0
+
     @property
     def armed(self) -> bool:
-        return bool(self._arm is not None and self._arm.level())
+        self._update()
+        return self._armed
 
     @property
     def throttle_cmd(self) -> float:
         f = self.faults
         if f.stuck and self._frozen is not None:
             return self._frozen[0]
-        now = self._now()
-        us = self._pulse_us(self._thr)
-        if us is not None:
-            self._lost_since = None
-            self._last_thr = min(1.0, max(0.0, (us - PULSE_MIN_US) / (PULSE_MAX_US - PULSE_MIN_US)))
-            thr = self._last_thr
-        else:
-            if self._lost_since is None:
-                self._lost_since = now
-            thr = self._last_thr if now - self._lost_since <= self.hold_s else 0.0
-        if not self.armed:
+        thr = self._update()
+        if not self._armed:
             thr = 0.0
-        if f.saturate and self.armed:
+        if f.saturate and self._armed:
             thr = 1.0
         thr = min(1.0, max(0.0, thr + f.bias))
         self._frozen = (thr, self._frozen[1] if self._frozen else 0.0)
