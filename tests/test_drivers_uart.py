@@ -633,3 +633,13 @@ def test_parse_loops_bit_identical_on_wasm_under_heap_lock():
     assert got.stdout == ref
     print("wasm fuel for %d altimeter + %d TF-Luna reads: %d"
           % (len(lrf_c), len(lun_c), got.fuel_used))
+
+
+def test_radio_receives_uplink_bytes_without_blocking():
+    rig = RadioRig(cts=False)
+    buf = bytearray(16)
+    assert rig.drv.receive(buf) == 0
+    rig.emu.send_uplink(b"\x18\x01command")
+    rig.bench.advance(DT)
+    n = rig.drv.receive(buf)
+    assert bytes(buf[:n]) == b"\x18\x01command" and rig.drv.bytes_received == 9

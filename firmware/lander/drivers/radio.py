@@ -49,6 +49,7 @@ class Radio:
         self.deferred = 0                         # cycles held by CTS
         self.short_writes = 0                     # UART took fewer bytes than asked
         self.errors = 0
+        self.bytes_received = 0
         self._cts_run = 0
         self._cts_alarm = cts_alarm
         self._drop_armed = True
@@ -129,3 +130,15 @@ class Radio:
         self.queued -= sent
         self.bytes_sent += sent
         return sent
+
+    def receive(self, buf):
+        """Uplink: read what the radio has delivered into buf; count. Never blocks."""
+        try:
+            n = self._uart.readinto(buf)
+        except OSError:
+            self.errors += 1
+            return 0
+        if not n:
+            return 0
+        self.bytes_received += n
+        return n
