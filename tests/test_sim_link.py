@@ -102,3 +102,8 @@ def test_builder_counter_is_monotonic():
 def test_bad_commands_are_refused(cmd, args, exc):
     with pytest.raises(exc):
         command.build(cmd, args)
+
+
+def test_serialized_times_only_get_the_latency():
+    rx, t, _ = link.deliver(b"abc", [0.004, 0.008, 0.012], 2000.0, latency_s=1.3, serialized=True)
+    assert rx == b"abc" and t == pytest.approx([1.304, 1.308, 1.312])

@@ -105,3 +105,22 @@ def test_scalar_and_vector_heights_agree():
     t = Terrain([f, {"kind": "step", "x_m": 20.0, "height_m": 5.0, "width_m": 2.0}])
     xs = [i * 0.37 for i in range(150)]
     assert list(t.heights(xs)) == pytest.approx([t.height(x) for x in xs])
+
+
+def test_python_and_numpy_ray_paths_agree():
+    # many breakpoints (numpy path) vs a short ray (Python path) over the same boulders
+    f = {"kind": "boulders", "x0_m": 0.0, "x1_m": 400.0, "count": 60, "max_height_m": 3.0,
+         "max_width_m": 5.0, "seed": 9}
+    t = Terrain([f])
+    hits = 0
+    for x0 in (10.0, 100.0, 250.0, 333.0):
+        for ang in (30.0, -40.0, 70.0, 0.0):
+            dx, dz = _dir(ang)
+            long_r = t.raycast(x0, 6.0, dx, dz, 400.0)    # hundreds of breakpoints
+            short_r = t.raycast(x0, 6.0, dx, dz, 12.0)    # a handful
+            if long_r is not None and long_r <= 12.0:
+                hits += 1
+                assert short_r == pytest.approx(long_r, abs=1e-9)
+            else:
+                assert short_r is None
+    assert hits >= 8

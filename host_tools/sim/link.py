@@ -29,12 +29,18 @@ def air_times(send_times, bitrate_bps, latency_s=0.0):
     return d + float(latency_s)
 
 
-def deliver(data, send_times, bitrate_bps=2000.0, ber=0.0, outages=(), latency_s=0.0, seed=0):
+def deliver(data, send_times, bitrate_bps=2000.0, ber=0.0, outages=(), latency_s=0.0, seed=0,
+            serialized=False):
+    """serialized=True: send_times are already the times each byte left the
+    antenna (the radio emulator's downlink_times); only latency is added."""
     data = bytes(data)
     n = len(data)
     if n == 0:
         return b"", np.zeros(0), np.zeros(0, dtype=np.int64)
-    d = air_times(send_times, bitrate_bps, latency_s)
+    if serialized:
+        d = np.asarray(send_times, float) + float(latency_s)
+    else:
+        d = air_times(send_times, bitrate_bps, latency_s)
     keep = np.ones(n, dtype=bool)
     for t0, t1 in outages:
         keep &= ~((d >= t0) & (d < t1))
@@ -62,6 +68,6 @@ class Channel:
         """window: a [t0, t1] list (t1 may be closed later by the caller)."""
         self.outages.append(window)
 
-    def deliver(self, data, send_times):
+    def deliver(self, data, send_times, serialized=False):
         return deliver(data, send_times, self.bitrate_bps, self.ber, self.outages,
-                       self.latency_s, self.seed)
+                       self.latency_s, self.seed, serialized)

@@ -40,6 +40,7 @@ class ReferenceController:
         self.pitch_cmd = 0.0
         self.armed = True
         self.phase = 0  # 0 braking, 1 gate approach, 2 terminal
+        self.phase_out = 0
         self._switch_t = -1.0
         self._last_t = None
         self.iz = 0.0
@@ -56,7 +57,8 @@ class ReferenceController:
         hg, vg, av, ah, k = self.h_gate, self.v_gate, self.a_v, self.a_h, self.k
 
         # horizontal: braking curve toward the target
-        vx_des = sgn * min(math.sqrt(2.0 * ah * adx), 150.0)
+        # (linear near the target so the command has a finite slope there)
+        vx_des = sgn * min(math.sqrt(2.0 * ah * adx), 0.3 * adx, 150.0)
         ax = k * (vx_des - vx)
         if vx * sgn > 0.0 and adx > 1.0:
             ax -= sgn * ah * min(1.0, abs(vx) / max(abs(vx_des), 1e-3))
@@ -107,4 +109,7 @@ class ReferenceController:
                 self._switch_t = t
         self.throttle = min(1.0, max(self.min_thr, thr)) if self.engine_on else 0.0
         self.armed = True
+        # published phase in the firmware's numbering (guidance.py PH_*):
+        # 0 coast (engine off), 1 powered descent, 2 terminal
+        self.phase_out = 0 if (self.phase == 0 and not self.engine_on) else (2 if self.phase == 2 else 1)
         return self.throttle

@@ -265,7 +265,7 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
     ref = None
     if controller == "firmware":
         from host_tools.emu import bench as bench_mod
-        bench = bench_mod.sim_bench(bench_seed)
+        bench = bench_mod.sim_bench(bench_seed, air_bps=sc["link"]["bitrate_bps"])
         blink = BenchLink(bench, sc)
         _set_bench_time(bench, 0.0)
         blink.push(sens.sample(0.0, dyn, False, [False] * 4), 0.0)
@@ -430,7 +430,7 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
                 ref.update(dyn)
                 thr_cmd, armed, pitch_cmd = ref.throttle, ref.armed, ref.pitch_cmd
                 est = (alt, dyn.vz, dyn.vx)
-                phase = ref.phase
+                phase = ref.phase_out
             if computer_up:
                 if resume_pending:
                     engine.resume()
@@ -500,14 +500,16 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
     # ---------------------------------------------------------------- telemetry
     downlink = b""
     send_times = np.zeros(0)
+    serialized = False
     if radio is not None:
         downlink = bytes(getattr(radio, "downlink", b""))
         times = getattr(radio, "downlink_times", None)
         if times is not None and len(times) == len(downlink):
-            send_times = np.asarray(times, float)
+            send_times = np.asarray(times, float)   # already at the air rate
+            serialized = True
         else:
             send_times = np.full(len(downlink), t)
-    received, recv_times, _ = chan.deliver(downlink, send_times)
+    received, recv_times, _ = chan.deliver(downlink, send_times, serialized=serialized)
     telemetry = {
         "frames_sent": downlink.count(ASM),
         "frames_received": received.count(ASM),

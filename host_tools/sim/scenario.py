@@ -155,7 +155,7 @@ VEHICLE = {
     "leg_span_m": F("num", 1.5, lo=0.0, lo_open=True),
     "pitch_tau_s": F("num", 0.5, lo=0.0, lo_open=True),
     "pitch_rate_lag_s": F("num", 0.1, lo=0.0),
-    "battery_v": F("num", 16.8, lo=0.0),
+    "battery_v": F("num", 28.0, lo=0.0),
 }
 
 INITIAL = {

@@ -97,6 +97,7 @@ class Terrain:
         self.Z = Z
         self._xl = X.tolist()
         self._zl = Z.tolist()
+        self.z_max = float(Z.max())
 
     # -- heights
     def height(self, x):
@@ -134,16 +135,36 @@ class Terrain:
                 return None
             r = g0 / -dz
             return r if r <= max_range else None
+        if dz < 0.0 and z0 - self.z_max > -dz * max_range:
+            return None     # even the highest ground is out of reach
         x1 = x0 + dx * max_range
         lo, hi = (x0, x1) if x0 < x1 else (x1, x0)
-        i_lo = bisect.bisect_right(self._xl, lo)
-        i_hi = bisect.bisect_left(self._xl, hi)
+        xl = self._xl
+        i_lo = bisect.bisect_right(xl, lo)
+        i_hi = bisect.bisect_left(xl, hi)
+        if i_hi - i_lo <= 32:
+            # few breakpoints crossed: plain Python is faster than numpy here
+            zl = self._zl
+            idx = range(i_lo, i_hi) if dx > 0 else range(i_hi - 1, i_lo - 1, -1)
+            sa, ga = 0.0, g0
+            for i in idx:
+                sb = (xl[i] - x0) / dx
+                gb = z0 + sb * dz - zl[i]
+                if gb <= 0.0:
+                    return sa + (sb - sa) * ga / (ga - gb)
+                sa, ga = sb, gb
+            gb = z0 + max_range * dz - self.height(x1)
+            if gb <= 0.0:
+                return sa + (max_range - sa) * ga / (ga - gb)
+            return None
         xs = self.X[i_lo:i_hi]
+        zs = self.Z[i_lo:i_hi]
         if dx < 0:
             xs = xs[::-1]
+            zs = zs[::-1]
         s = (xs - x0) / dx
         # (s, gap) at the breakpoints the ray crosses, then at max_range
-        gap = z0 + s * dz - self.Z[i_lo:i_hi][::-1 if dx < 0 else 1]
+        gap = z0 + s * dz - zs
         s_all = np.concatenate(([0.0], s, [max_range]))
         g_end = z0 + max_range * dz - self.height(x1)
         g_all = np.concatenate(([g0], gap, [g_end]))
