@@ -454,10 +454,8 @@ class RadioRig:
         self.bench.add_part("radio", self.emu)
         pin = None
         if cts:
-            self.bench.pin(2).ext_fn = self.emu.cts_level
-            from host_tools.emu import machine as m
-            m.install(self.bench)
-            pin = m.Pin(2, m.Pin.IN)
+            pin = self.bench.pin(2)               # read with .value(), like machine.Pin
+            pin.ext_fn = self.emu.cts_level
         self.uart = uart
         self.drv = Radio(uart, baudrate=baud, period_us=20000, cts=pin, ring_size=ring)
         drained_events()
