@@ -182,12 +182,16 @@ def test_cli_campaign_writes_parquet_csv_summary_and_plots(short_path, tmp_path,
 
     out = tmp_path / "mc"
     assert main(["montecarlo", short_path, "--runs", "3", "--jobs", "1", "--seed", "4",
-                 "--controller", "firmware", "--out", str(out), "--json"]) == 0
+                 "--controller", "firmware", "--out", str(out), "--optimal", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["runs"] == 3
     table = pq.read_table(out / "results.parquet")
     assert table.num_rows == 3
     assert table.column("error").to_pylist() == ["", "", ""]
+    rows = table.to_pylist()
+    for r in rows:    # the ratio to each dispersed run's own fuel optimum
+        assert 0.0 < r["propellant_optimal_kg"] < 80.0
+        assert r["propellant_ratio"] == pytest.approx(r["propellant_used_kg"] / r["propellant_optimal_kg"])
     assert {"run", "outcome", "passed", "touchdown.vz_mps", "propellant_used_kg",
             "disp.initial.vx_mps"} <= set(table.column_names)
     assert (out / "results.csv").read_text().count("\n") == 4

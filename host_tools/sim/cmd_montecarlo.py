@@ -22,6 +22,8 @@ def add_arguments(parser):
                         help="who flies: the firmware in-process, or the host truth-fed reference")
     parser.add_argument("--max-time", type=float, default=None, metavar="S",
                         help="cut each run after S simulated seconds")
+    parser.add_argument("--optimal", action="store_true",
+                        help="also solve each run's fuel optimum and report propellant / optimum")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -60,7 +62,8 @@ def run(args) -> int:
 
         rows = montecarlo.run_campaign(sc, args.runs, seed=args.seed, jobs=args.jobs,
                                        dask=args.dask, controller=args.controller,
-                                       max_time_s=args.max_time, progress=advance)
+                                       max_time_s=args.max_time, progress=advance,
+                                       with_optimal=args.optimal)
     summary = montecarlo.summarise(rows)
     paths = montecarlo.save(rows, out_dir)
     if not args.no_plots:

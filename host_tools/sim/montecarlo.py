@@ -32,6 +32,7 @@ METRICS = (
     ("touchdown.tilt_deg", "touchdown tilt deg", True),
     ("touchdown.miss_m", "miss distance m", True),
     ("propellant_used_kg", "propellant used kg", False),
+    ("propellant_ratio", "propellant / optimum", False),
     ("estimate.max_error_last_1000m_m", "estimate error (last 1000 m) m", False),
     ("estimate.max_error_below_100m_m", "estimate error (below 100 m) m", False),
     ("estimate.longest_divergence_s", "longest divergence s", False),
@@ -146,11 +147,14 @@ def _flatten(d, prefix=""):
 def run_one(task) -> dict:
     """Fly run `index` of a campaign; returns one flat row. Top-level so it pickles.
 
-    task: (scenario dict, campaign seed, index, controller, max_time_s)
+    task: (scenario dict, campaign seed, index, controller, max_time_s[, with_optimal])
+    with_optimal: also solve the fuel-optimal reference for the dispersed vehicle and
+    state (columns propellant_optimal_kg, propellant_ratio).
     """
     from host_tools.sim import runner
 
-    sc, seed, index, controller, max_time_s = task
+    sc, seed, index, controller, max_time_s = task[:5]
+    with_optimal = bool(task[5]) if len(task) > 5 else False
     rng, sim_seed = run_seeds(seed, index)
     row = {"run": index, "seed": sim_seed}
     wall = time.perf_counter()
@@ -177,6 +181,15 @@ def run_one(task) -> dict:
             value = json.dumps(value)
         row[key] = value
     row["events"] = json.dumps(events, sort_keys=True)
+    if with_optimal:
+        from host_tools.sim import optimal
+        try:
+            opt = optimal.solve(dispersed)["propellant_kg"]
+        except optimal.OptimalError:
+            opt = None
+        row["propellant_optimal_kg"] = opt
+        used = row.get("propellant_used_kg")
+        row["propellant_ratio"] = (used / opt) if (opt and used is not None) else None
     row["error"] = ""
     row["wall_s"] = time.perf_counter() - wall
     return row
@@ -184,21 +197,24 @@ def run_one(task) -> dict:
 
 # ---------------------------------------------------------------- the campaign
 
-def campaign_tasks(sc: dict, runs: int, seed=None, controller=DEFAULT_CONTROLLER, max_time_s=None):
+def campaign_tasks(sc: dict, runs: int, seed=None, controller=DEFAULT_CONTROLLER, max_time_s=None,
+                   with_optimal=False):
     base = int(sc.get("seed", 0) if seed is None else seed)
-    return [(sc, base, i, controller, max_time_s) for i in range(int(runs))]
+    return [(sc, base, i, controller, max_time_s, with_optimal) for i in range(int(runs))]
 
 
 def run_campaign(sc: dict, runs: int, seed=None, jobs=None, dask=None,
-                 controller=DEFAULT_CONTROLLER, max_time_s=None, progress=None) -> list:
+                 controller=DEFAULT_CONTROLLER, max_time_s=None, progress=None,
+                 with_optimal=False) -> list:
     """Fly `runs` dispersed copies of `sc`; rows sorted by run index.
 
     jobs: local worker processes (default: CPU count; 1 = in this process).
     dask: None, a scheduler address ("tcp://host:8786"), a dask.distributed
           Client or a cluster object (e.g. LocalCluster) to run on instead.
     progress: a callable advance(row) called as each run completes, or None.
+    with_optimal: also solve each dispersed run's fuel optimum (about 1 s per run).
     """
-    tasks = campaign_tasks(sc, runs, seed, controller, max_time_s)
+    tasks = campaign_tasks(sc, runs, seed, controller, max_time_s, with_optimal)
     rows = []
 
     def done(row):
