@@ -136,9 +136,12 @@ def test_lsm6dsox_conversion_matches_sensitivity_table(raws):
         emu._put16(0x22 + 2 * i, r)
     emu.regs[0x1E] |= 3
     assert drv.read() == OK
+    # K/2^S rounded to 15 bits: |error| <= 0.5 unit + 2e-5 relative (< 0.6 LSB)
     for i in range(3):
-        assert abs(drv.gyro_urad_s[i] - raws[i] * 70e-3 * math.pi / 180 * 1e6) <= 1.0
-        assert abs(drv.accel_mm_s2[i] - raws[3 + i] * 0.488 * G0) <= 1.0
+        exact = raws[i] * 70e-3 * math.pi / 180 * 1e6
+        assert abs(drv.gyro_urad_s[i] - exact) <= 0.5 + 2e-5 * abs(exact)
+        exact = raws[3 + i] * 0.488 * G0
+        assert abs(drv.accel_mm_s2[i] - exact) <= 0.5 + 2e-5 * abs(exact)
 
 
 @pytest.mark.parametrize("mode", ["i2c", "spi"])
@@ -272,13 +275,14 @@ def test_lsm6dsox_saturates_at_full_scale(mode):
     emu.gyro_rad_s = [10.0, -10.0, 0.0]      # 573 dps > 250 dps full scale
     emu.accel_m_s2 = [50.0, -50.0, 0.0]
     assert step(clock, drv) == OK
-    assert list(drv.raw[:2]) == [32767, -32768]
-    assert list(drv.raw[3:5]) == [32767, -32768]
-    assert drv.gyro_urad_s[0] == round(32767 * 152.7163)
+    r = drv.raw_at
+    assert list(drv.raw[r:r + 2]) == [32767, -32768]
+    assert list(drv.raw[r + 3:r + 5]) == [32767, -32768]
+    assert abs(drv.gyro_urad_s[0] - 32767 * 152.7163) <= 153 * 0.6
     emu.faults.saturate = True
     emu.gyro_rad_s = [0.0, 0.0, 0.0]
     assert step(clock, drv) == OK
-    assert drv.raw[0] == 32767
+    assert drv.raw[drv.raw_at] == 32767
 
 
 def test_lsm6dsox_noise_and_bias_reach_outputs():
@@ -507,12 +511,14 @@ def test_bmi088_saturates_at_full_scale():
     clock, acc, gyr, drv = bmi_rig("i2c", gyro_dps=125, acc_g=3)
     set_inputs(acc, gyr, [5.0, -5.0, 0.0], [40.0, -40.0, 0.0])
     assert step(clock, drv) == OK
-    assert list(drv.raw) == [32767, -32768, 0, 32767, -32768, 0]
+    g, a = drv.raw_gyro_at, drv.raw_accel_at
+    assert list(drv.raw_gyro[g:g + 3]) == [32767, -32768, 0]
+    assert list(drv.raw_accel[a:a + 3]) == [32767, -32768, 0]
     acc.faults.saturate = True
     gyr.faults.saturate = True
     set_inputs(acc, gyr, [0.0, 0.0, 0.0], [0.0, 0.0, 0.0])
     assert step(clock, drv) == OK
-    assert drv.raw[0] == 32767 and drv.raw[3] == 32767
+    assert drv.raw_gyro[drv.raw_gyro_at] == 32767 and drv.raw_accel[drv.raw_accel_at] == 32767
 
 
 def test_bmi088_gyro_drdy_pulse_clears_by_itself():

@@ -59,6 +59,15 @@ def _corrupt(faults: Faults, data: bytes) -> bytes:
     return bytes(out)
 
 
+def _nbytes(buf) -> int:
+    # machine.I2C/SPI take any buffer (bytearray, array('h'), memoryview): count bytes.
+    return memoryview(buf).nbytes
+
+
+def _fill(buf, data: bytes) -> None:
+    memoryview(buf).cast("B")[:] = data
+
+
 def _nacks(dev, now_s: float) -> bool:
     f = dev.faults
     if f.nack or f.in_dropout(now_s):
@@ -94,8 +103,8 @@ class EmuI2C:
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
         dev = self._dev(addr)
-        data = _corrupt(dev.faults, dev.i2c_read(memaddr, len(buf)))
-        buf[:] = data
+        data = _corrupt(dev.faults, dev.i2c_read(memaddr, _nbytes(buf)))
+        _fill(buf, data)
 
     def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
         buf = bytearray(nbytes)
@@ -107,7 +116,7 @@ class EmuI2C:
 
     def readfrom_into(self, addr, buf, stop=True):
         dev = self._dev(addr)
-        buf[:] = _corrupt(dev.faults, dev.i2c_raw_read(len(buf)))
+        _fill(buf, _corrupt(dev.faults, dev.i2c_raw_read(_nbytes(buf))))
 
     def readfrom(self, addr, nbytes, stop=True):
         buf = bytearray(nbytes)
@@ -150,10 +159,10 @@ class EmuSPI:
         return _corrupt(dev.faults, dev.spi_transaction(bytes(tx)))
 
     def write_readinto(self, write_buf, read_buf):
-        read_buf[:] = self._xfer(bytes(write_buf))
+        _fill(read_buf, self._xfer(bytes(write_buf)))
 
     def readinto(self, buf, write=0x00):
-        buf[:] = self._xfer(bytes([write]) * len(buf))
+        _fill(buf, self._xfer(bytes([write]) * _nbytes(buf)))
 
     def read(self, nbytes, write=0x00):
         return self._xfer(bytes([write]) * nbytes)

@@ -14,11 +14,18 @@
 #
 # The gyroscope's data-ready bit (GYRO_INT_STAT_1, 5.5.3) clears by itself
 # 280-400 us after each sample, so a polled loop cannot rely on it. Instead the
-# gyro is read as one 16-byte burst RATE_X_LSB (0x02) .. GYRO_LPM1 (0x11) that
-# also carries GYRO_RANGE / GYRO_BANDWIDTH / GYRO_LPM1: the configuration is
-# checked on every read; a gyro that reset (range back to 2000 dps) is
-# re-initialised within two cycles. A frozen gyro (same bits every cycle) is
-# left to the estimator's cross-check of the two IMUs.
+# gyro is read as one burst RATE_X_LSB (0x02) .. GYRO_LPM1 (0x11) that also
+# carries GYRO_RANGE / GYRO_BANDWIDTH / GYRO_LPM1: the configuration is checked
+# on every read; a gyro that reset (range back to 2000 dps) is re-initialised
+# within two cycles. A frozen gyro (same bits every cycle) is left to the
+# estimator's cross-check of the two IMUs.
+#
+# Cycle path: two bursts per read() (gyro 0x02-0x11; accel ACC_ERR_REG 0x02 ..
+# ACC_Z_MSB 0x17 with ACC_STATUS in it), each straight into a preallocated
+# array('h') (little-endian part and MCU: one int16 per output), one multiply
+# and shift per axis. SPI bursts start one register earlier on the gyro
+# (0x01) so the data stay 16-bit aligned behind the address byte; the accel's
+# address + dummy byte already are.
 import time
 from array import array
 
@@ -37,8 +44,9 @@ from lander.events import events
 
 # Accelerometer registers (5.3)
 _ACC_CHIP_ID = const(0x00)     # 5.3.1  0x1E
-_ACC_STATUS = const(0x03)      # 5.3.3  bit 7 acc_drdy, cleared when data are read
-_ACC_X_LSB = const(0x12)       # 5.3.4  ACC_X_LSB..ACC_Z_MSB 0x12-0x17
+_ACC_ERR_REG = const(0x02)     # 5.3.2  fatal_err[0] error_code[4:2]
+# ACC_STATUS 0x03 (5.3.3): bit 7 acc_drdy, cleared when data are read;
+# ACC_X_LSB..ACC_Z_MSB 0x12-0x17 (5.3.4); read in one burst from ACC_ERR_REG
 _ACC_CONF = const(0x40)        # 5.3.9  acc_bwp[7:4] acc_odr[3:0]; ACC_RANGE follows at 0x41
 _ACC_RANGE = const(0x41)       # 5.3.10 0 = 3 g, 1 = 6 g, 2 = 12 g, 3 = 24 g
 _ACC_PWR_CONF = const(0x7C)    # 5.3.16 0x00 active, 0x03 suspend (reset value)
@@ -57,12 +65,12 @@ _GYRO_BW_400HZ = const(0x83)   # ODR 400 Hz, filter 47 Hz; bit 7 always reads 1
 _PWR_ACTIVE = const(0x00)
 _PWR_ON = const(0x04)
 _SPI_READ = const(0x80)
-_DRDY = const(0x80)
 
-# Offsets inside the 16-byte gyro burst (0x02..0x11)
+# Offsets inside the 16-byte gyro start-up burst (0x02..0x11)
 _G_RANGE = const(13)
 _G_BW = const(14)
 _G_LPM1 = const(15)
+_G_BW_LPM1 = const(0x0083)     # int16 of GYRO_BANDWIDTH | GYRO_LPM1 << 8 when configured
 
 _STUCK_CYCLES = const(5)       # accel data-ready clear this long -> check + re-init
 _BACKOFF_MAX = const(64)
@@ -80,19 +88,20 @@ EV_BMI_REINIT_FAIL = const(0x0115)    # arg: 1 = accel config, 2 = gyro config
 CAUSE_CONFIG = const(1)
 CAUSE_STUCK = const(2)
 
-# value = raw*A + ((raw*B + 2^14) >> 15), A + B/2^15 = unit per LSB
-_ACC_FS = {  # g: (ACC_RANGE, A, B)   range_g * 9806.65 / 32768 mm/s^2 per LSB (5.3.4)
-    3: (0, 0, 29420),
-    6: (1, 1, 26072),
-    12: (2, 3, 19376),
-    24: (3, 7, 5984),
+# value = (raw * K + 2^(S-1)) >> S, K < 2^15 (intermediates < 2^30);
+# K / 2^S = unit per LSB, relative rounding error < 2e-5 (< 0.6 LSB at full scale)
+_ACC_FS = {  # g: (ACC_RANGE, K, S)   range_g * 9806.65 / 32768 mm/s^2 per LSB (5.3.4)
+    3: (0, 29420, 15),           # 0.898 mm/s^2
+    6: (1, 29420, 14),
+    12: (2, 29420, 13),
+    24: (3, 29420, 12),          # 7.183
 }
-_GYRO_FS = {  # dps: (GYRO_RANGE, A, B)   1 / (16.384 * 2^range) dps per LSB (5.5.4)
-    2000: (0, 1065, 8665),
-    1000: (1, 532, 20717),
-    500: (2, 266, 10358),
-    250: (3, 133, 5179),
-    125: (4, 66, 18974),
+_GYRO_FS = {  # dps: (GYRO_RANGE, K, S)   1 / (16.384 * 2^range) dps per LSB (5.5.4)
+    2000: (0, 17044, 4),         # 1065.264 urad/s
+    1000: (1, 17044, 5),
+    500: (2, 17044, 6),
+    250: (3, 17044, 7),
+    125: (4, 17044, 8),          # 66.579
 }
 
 _sleep_us = getattr(time, "sleep_us", None)
@@ -121,34 +130,50 @@ class Bmi088:
         if afs is None or gfs is None:
             raise ValueError("BMI088: unsupported acc_g/gyro_dps")
         self._acc_range = afs[0]
-        self._ka = afs[1]
-        self._kb = afs[2]
+        self._ak = afs[1]
+        self._as = afs[2]
+        self._ah = 1 << (afs[2] - 1)
         self._gyro_range = gfs[0]
-        self._ga = gfs[1]
-        self._gbk = gfs[2]
+        self._gk = gfs[1]
+        self._gs = gfs[2]
+        self._gh = 1 << (gfs[2] - 1)
         pa = 0 if acc_cs is None else 2    # SPI accel: address byte + dummy byte
         pg = 0 if gyro_cs is None else 1   # SPI gyro: address byte
         self._pa = pa
         self._pg = pg
         self._a1_rx = bytearray(1 + pa)
         self._a1_tx = bytearray(1 + pa)
-        self._a6_rx = bytearray(6 + pa)
-        self._a6_tx = bytearray(6 + pa)
         self._a2_rx = bytearray(2 + pa)
         self._a2_tx = bytearray(2 + pa)
         self._g1_rx = bytearray(1 + pg)
         self._g1_tx = bytearray(1 + pg)
         self._g16_rx = bytearray(16 + pg)
         self._g16_tx = bytearray(16 + pg)
-        self._adata = memoryview(self._a6_rx)[pa:]
         self._a2 = memoryview(self._a2_rx)[pa:]
         self._gdata = memoryview(self._g16_rx)[pg:]
+        # Cycle bursts as int16 arrays:
+        #   accel I2C from 0x02: [ERR|STATUS<<8, 0x04.. , AX, AY, AZ at 8..10]
+        #   accel SPI from 0x02: [addr|dummy, ERR|STATUS<<8, ..., AX at 9]
+        #   gyro  I2C from 0x02: [GX, GY, GZ, .., FIFO|RANGE<<8 at 6, BW|LPM1<<8 at 7]
+        #   gyro  SPI from 0x01: [addr|0x01, GX at 1, ..., RANGE at 7, BW|LPM1 at 8]
+        self._ah16 = array("h", bytes(22 + pa))
+        self._atx = bytearray(22 + pa)
+        self._ai = 0 if acc_cs is None else 1
+        self._gh16 = array("h", bytes(16 if gyro_cs is None else 18))
+        self._gtx = bytearray(len(self._gh16) * 2)
+        self._gi = 0 if gyro_cs is None else 1
+        self._greg = _RATE_X_LSB if gyro_cs is None else _RATE_X_LSB - 1
         self._w1 = bytearray(1)
         self._wspi = bytearray(2)
 
         self.gyro_urad_s = array("i", (0, 0, 0))
         self.accel_mm_s2 = array("i", (0, 0, 0))
-        self.raw = array("i", (0, 0, 0, 0, 0, 0))   # gx gy gz ax ay az counts
+        # raw counts, in the burst buffers: gyro x at raw_gyro[raw_gyro_at],
+        # accel x at raw_accel[raw_accel_at] (y, z follow)
+        self.raw_gyro = self._gh16
+        self.raw_gyro_at = self._gi
+        self.raw_accel = self._ah16
+        self.raw_accel_at = self._ai + 8
         self.status = NOT_READY
         self.gyro_status = NOT_READY
         self.accel_status = NOT_READY
@@ -340,14 +365,25 @@ class Bmi088:
         return BUS_ERROR
 
     def _read_gyro(self):
+        h = self._gh16
         try:
-            self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
+            cs = self._gcs
+            if cs is None:
+                self._gb.readfrom_mem_into(self._gaddr, _RATE_X_LSB, h)
+            else:
+                self._gtx[0] = self._greg | _SPI_READ
+                cs.value(0)
+                try:
+                    self._gb.write_readinto(self._gtx, h)
+                finally:
+                    cs.value(1)
         except OSError:
             return self._bus_error()
-        d = self._gdata
-        if d[_G_LPM1] == 0xFF and d[_G_BW] == 0xFF:
-            return self._bus_error()              # floating MISO
-        if d[_G_RANGE] != self._gyro_range or d[_G_BW] != _GYRO_BW_400HZ or d[_G_LPM1] != 0:
+        i = self._gi
+        c = h[i + 7]
+        if c != _G_BW_LPM1 or (h[i + 6] >> 8) != self._gyro_range:
+            if c == -1:
+                return self._bus_error()          # floating MISO: all ones
             # One bad read may be a flipped bit; the same twice is a reset.
             self._gyro_bad += 1
             if self._gyro_bad < 2:
@@ -357,17 +393,13 @@ class Bmi088:
             self._gyro_bad = 0
             return self._gyro_reinit()
         self._gyro_bad = 0
-        raw = self.raw
-        out = self.gyro_urad_s
-        ka = self._ga
-        kb = self._gbk
-        for i in range(3):
-            j = i + i
-            r = d[j] | (d[j + 1] << 8)
-            if r > 32767:
-                r -= 65536
-            raw[i] = r
-            out[i] = r * ka + ((r * kb + 16384) >> 15)
+        k = self._gk
+        n = self._gs
+        r = self._gh
+        g = self.gyro_urad_s
+        g[0] = (h[i] * k + r) >> n
+        g[1] = (h[i + 1] * k + r) >> n
+        g[2] = (h[i + 2] * k + r) >> n
         return OK
 
     def _gyro_reinit(self):
@@ -399,40 +431,43 @@ class Bmi088:
             st = self._acc_check()
             if st != OK:
                 return st
+        h = self._ah16
         try:
-            self._rd_a(_ACC_STATUS, self._a1_tx, self._a1_rx)
+            cs = self._acs
+            if cs is None:
+                self._ab.readfrom_mem_into(self._aaddr, _ACC_ERR_REG, h)
+            else:
+                self._atx[0] = _ACC_ERR_REG | _SPI_READ
+                cs.value(0)
+                try:
+                    self._ab.write_readinto(self._atx, h)
+                finally:
+                    cs.value(1)
         except OSError:
             return self._bus_error()
-        s = self._a1_rx[self._pa]
-        if s & 0x7F:                          # reserved bits set: garbage or floating bus
-            if s == 0xFF:
-                return self._bus_error()
+        i = self._ai
+        e = h[i]                              # ACC_ERR_REG | ACC_STATUS << 8
+        if e == -1:
+            return self._bus_error()          # floating MISO / I2C mode after a reset
+        if e & 0x7FFF:
+            # reserved status bits, an error code or fatal_err: not a sample to use
             self.errors += 1
             self.invalid += 1
             return INVALID
-        if not s & _DRDY:
+        if e >= 0:                            # acc_drdy is the sign bit
             self.not_ready += 1
             self._streak += 1
             if self._streak >= _STUCK_CYCLES * self._backoff:
                 self._streak = 0
                 return self._acc_recover()
             return NOT_READY
-        try:
-            self._rd_a(_ACC_X_LSB, self._a6_tx, self._a6_rx)
-        except OSError:
-            return self._bus_error()
-        d = self._adata
-        raw = self.raw
-        out = self.accel_mm_s2
-        ka = self._ka
-        kb = self._kb
-        for i in range(3):
-            j = i + i
-            r = d[j] | (d[j + 1] << 8)
-            if r > 32767:
-                r -= 65536
-            raw[i + 3] = r
-            out[i] = r * ka + ((r * kb + 16384) >> 15)
+        k = self._ak
+        n = self._as
+        r = self._ah
+        a = self.accel_mm_s2
+        a[0] = (h[i + 8] * k + r) >> n
+        a[1] = (h[i + 9] * k + r) >> n
+        a[2] = (h[i + 10] * k + r) >> n
         self._streak = 0
         self._backoff = 1
         self._since_check += 1

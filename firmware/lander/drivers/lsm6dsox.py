@@ -3,9 +3,12 @@
 # descriptions section 9; sensitivities table 2; SPI protocol 6.2 (bit 7 of the
 # first byte = 1 for a read, 4-wire by default: CTRL3_C.SIM = 0).
 #
-# Cycle path: read() does one 1-byte STATUS_REG read and, when both data-ready
-# bits are set, one 12-byte burst OUTX_L_G..OUTZ_H_A into a preallocated
-# buffer (IF_INC auto-increment, BDU on), converts in place with integer math
+# Cycle path: read() does ONE burst that carries STATUS_REG and the outputs
+# (I2C: 0x1E..0x2D, 16 bytes; SPI: 0x1D..0x2D behind the address byte, 18
+# bytes) straight into a preallocated array('h') -- little-endian parts and
+# little-endian MCUs (RP2040, ESP32, STM32, wasm, x86), so each int16 output
+# is one array item and no byte assembly is needed. When both data-ready bits
+# are set it converts in place with one integer multiply and shift per axis
 # and returns a status code. It never raises and never allocates.
 #
 # A part that resets mid-flight comes back with ODR = power-down, so its
@@ -34,14 +37,13 @@ _CTRL1_XL = const(0x10)      # 9.12  ODR_XL[7:4] FS_XL[3:2] LPF2_XL_EN[1]
 _CTRL2_G = const(0x11)       # 9.13  ODR_G[7:4] FS_G[3:2] FS_125[1]
 _CTRL3_C = const(0x12)       # 9.14  BOOT BDU H_LACTIVE PP_OD SIM IF_INC - SW_RESET
 _STATUS_REG = const(0x1E)    # 9.26  TDA[2] GDA[1] XLDA[0]; bits 7:3 read 0
-_OUTX_L_G = const(0x22)      # 9.29  OUTX_L_G..OUTZ_H_G 0x22-0x27, OUTX_L_A..OUTZ_H_A 0x28-0x2D
+# 0x1F reserved, OUT_TEMP_L/H 0x20-0x21 (9.27), OUTX_L_G..OUTZ_H_G 0x22-0x27 (9.29-9.34),
+# OUTX_L_A..OUTZ_H_A 0x28-0x2D (9.35-9.40)
 
 _WHO_AM_I_VALUE = const(0x6C)
 _CTRL3_BDU = const(0x40)
 _CTRL3_IF_INC = const(0x04)
 _CTRL3_SW_RESET = const(0x01)
-_STATUS_XLDA = const(0x01)
-_STATUS_GDA = const(0x02)
 _STATUS_RESERVED = const(0xF8)
 _SPI_READ = const(0x80)
 
@@ -64,22 +66,25 @@ EV_LSM6_BAD_STATUS = const(0x0103)   # arg: STATUS_REG value with reserved bits 
 CAUSE_CONFIG = const(1)
 CAUSE_STUCK = const(2)
 
-# Full scales -> register bits and integer conversion factors.
-# value = raw*A + ((raw*B + 2^14) >> 15), A + B/2^15 = unit per LSB
-# (table 2 sensitivities: gyro mdps/LSB * pi/180 * 1000 -> urad/s; accel
-# mg/LSB * 9.80665 -> mm/s^2). Every product stays < 2^30 for |raw| <= 2^15.
-_GYRO_FS = {  # dps: (CTRL2_G FS bits, A, B)
-    125: (0x02, 76, 11736),      # 4.375 mdps/LSB = 76.358 urad/s
-    250: (0x00, 152, 23472),     # 8.75
-    500: (0x04, 305, 14176),     # 17.50
-    1000: (0x08, 610, 28352),    # 35
-    2000: (0x0C, 1221, 23936),   # 70
+# Full scales -> register bits and integer conversion factors:
+# value = (raw * K + 2^(S-1)) >> S (rounded) with K < 2^15, so every
+# intermediate stays < 2^30 for |raw| <= 2^15.
+# K / 2^S = unit per LSB (table 2: gyro mdps/LSB * pi/180 * 1000 -> urad/s,
+# accel mg/LSB * 9.80665 -> mm/s^2); K is rounded, |error| < 2e-5 relative,
+# i.e. below 0.6 LSB even at full scale (the part's own sensitivity tolerance
+# is +-1 %).
+_GYRO_FS = {  # dps: (CTRL2_G FS bits, K, S)
+    125: (0x02, 19548, 8),       # 4.375 mdps/LSB = 76.358 urad/s
+    250: (0x00, 19548, 7),       # 8.75  -> 152.716
+    500: (0x04, 19548, 6),       # 17.50 -> 305.433
+    1000: (0x08, 19548, 5),      # 35    -> 610.865
+    2000: (0x0C, 19548, 4),      # 70    -> 1221.730
 }
-_ACCEL_FS = {  # g: (CTRL1_XL FS bits, A, B)
-    2: (0x00, 0, 19602),         # 0.061 mg/LSB = 0.598 mm/s^2
-    4: (0x08, 1, 6436),          # 0.122
-    8: (0x0C, 2, 12872),         # 0.244
-    16: (0x04, 4, 25744),        # 0.488
+_ACCEL_FS = {  # g: (CTRL1_XL FS bits, K, S)
+    2: (0x00, 19602, 15),        # 0.061 mg/LSB = 0.598 mm/s^2
+    4: (0x08, 19602, 14),        # 0.122 -> 1.196
+    8: (0x0C, 19602, 13),        # 0.244 -> 2.393
+    16: (0x04, 19602, 12),       # 0.488 -> 4.786
 }
 
 _sleep_us = getattr(time, "sleep_us", None)
@@ -100,16 +105,26 @@ class Lsm6dsox:
         self._bus = bus
         self._addr = addr
         self._cs = cs
-        pre = 0 if cs is None else 1   # SPI: the address byte clocks out first
+        # One burst buffer, viewed as int16 (little-endian outputs):
+        #   I2C from 0x1E: [STATUS|0x1F, TEMP, GX, GY, GZ, AX, AY, AZ]
+        #   SPI from 0x1D: [addr|D6D_SRC, STATUS|0x1F, TEMP, GX .. AZ]
+        if cs is None:
+            self._burst_reg = _STATUS_REG
+            self._h = array("h", bytes(16))
+            self._st = 0                   # int16 index holding STATUS in its low byte
+        else:
+            self._burst_reg = _STATUS_REG - 1
+            self._h = array("h", bytes(18))
+            self._st = 1
+        self._tx = bytearray(len(self._h) * 2)      # SPI: address byte + clocks
+        self.raw = self._h                 # raw counts; gyro x at raw_at, accel x at raw_at + 3
+        self.raw_at = self._st + 2
+        pre = 0 if cs is None else 1
         self._pre = pre
-        # One buffer per read window (SPI: tx and rx of the same length).
         self._st_rx = bytearray(1 + pre)
         self._st_tx = bytearray(1 + pre)
-        self._raw_rx = bytearray(12 + pre)
-        self._raw_tx = bytearray(12 + pre)
         self._cfg_rx = bytearray(3 + pre)
         self._cfg_tx = bytearray(3 + pre)
-        self._raw = memoryview(self._raw_rx)[pre:]
         self._cfg_seen = memoryview(self._cfg_rx)[pre:]
         self._w1 = bytearray(1)        # I2C single-register write payload
         self._wspi = bytearray(2)      # SPI write frame: address, value
@@ -118,10 +133,12 @@ class Lsm6dsox:
         afs = _ACCEL_FS.get(accel_g)
         if gfs is None or afs is None or not 1 <= odr <= 10:
             raise ValueError("LSM6DSOX: unsupported gyro_dps/accel_g/odr")
-        self._ga = gfs[1]
-        self._gb = gfs[2]
-        self._aa = afs[1]
-        self._ab = afs[2]
+        self._gk = gfs[1]
+        self._gs = gfs[2]
+        self._gh = 1 << (gfs[2] - 1)
+        self._ak = afs[1]
+        self._as = afs[2]
+        self._ah = 1 << (afs[2] - 1)
         # Expected configuration, CTRL1_XL, CTRL2_G, CTRL3_C (read back as a burst)
         self._cfg = bytearray(3)
         self._cfg[0] = (odr << 4) | afs[0]
@@ -130,7 +147,6 @@ class Lsm6dsox:
 
         self.gyro_urad_s = array("i", (0, 0, 0))
         self.accel_mm_s2 = array("i", (0, 0, 0))
-        self.raw = array("i", (0, 0, 0, 0, 0, 0))   # last raw counts gx gy gz ax ay az
         self.status = NOT_READY
         self.errors = 0          # every failed read (bus, invalid, re-init failure)
         self.bus_errors = 0
@@ -230,13 +246,24 @@ class Lsm6dsox:
             st = self._check_config()
             if st != OK:
                 return st
+        h = self._h
         try:
-            self._rd(_STATUS_REG, self._st_tx, self._st_rx)
+            cs = self._cs
+            if cs is None:
+                self._bus.readfrom_mem_into(self._addr, _STATUS_REG, h)
+            else:
+                self._tx[0] = self._burst_reg | _SPI_READ
+                cs.value(0)
+                try:
+                    self._bus.write_readinto(self._tx, h)
+                finally:
+                    cs.value(1)
         except OSError:
             self.errors += 1
             self.bus_errors += 1
             return BUS_ERROR
-        s = self._st_rx[self._pre]
+        i = self._st
+        s = h[i] & 0xFF
         if s & _STATUS_RESERVED:
             # Floating MISO (0xFF) or a corrupted byte: not a status we can trust.
             self.errors += 1
@@ -246,48 +273,32 @@ class Lsm6dsox:
             self.invalid += 1
             events.post(EV_LSM6_BAD_STATUS, s)
             return INVALID
-        if (s & (_STATUS_XLDA | _STATUS_GDA)) != (_STATUS_XLDA | _STATUS_GDA):
+        if (s & 3) != 3:                   # XLDA and GDA
             self.not_ready += 1
             self._streak += 1
             if self._streak >= _STUCK_CYCLES * self._backoff:
                 self._streak = 0
                 return self._recover()
             return NOT_READY
-        try:
-            self._rd(_OUTX_L_G, self._raw_tx, self._raw_rx)
-        except OSError:
-            self.errors += 1
-            self.bus_errors += 1
-            return BUS_ERROR
-        self._convert()
+        k = self._gk
+        n = self._gs
+        r = self._gh
+        g = self.gyro_urad_s
+        g[0] = (h[i + 2] * k + r) >> n
+        g[1] = (h[i + 3] * k + r) >> n
+        g[2] = (h[i + 4] * k + r) >> n
+        k = self._ak
+        n = self._as
+        r = self._ah
+        a = self.accel_mm_s2
+        a[0] = (h[i + 5] * k + r) >> n
+        a[1] = (h[i + 6] * k + r) >> n
+        a[2] = (h[i + 7] * k + r) >> n
         self._streak = 0
         self._backoff = 1
         self._since_check += 1
         self.reads_ok += 1
         return OK
-
-    def _convert(self):
-        d = self._raw
-        raw = self.raw
-        g = self.gyro_urad_s
-        a = self.accel_mm_s2
-        ga = self._ga
-        gb = self._gb
-        aa = self._aa
-        ab = self._ab
-        for i in range(3):
-            j = i + i
-            r = d[j] | (d[j + 1] << 8)
-            if r > 32767:
-                r -= 65536
-            raw[i] = r
-            g[i] = r * ga + ((r * gb + 16384) >> 15)
-            j += 6
-            r = d[j] | (d[j + 1] << 8)
-            if r > 32767:
-                r -= 65536
-            raw[i + 3] = r
-            a[i] = r * aa + ((r * ab + 16384) >> 15)
 
     def _config_ok(self):
         c = self._cfg
