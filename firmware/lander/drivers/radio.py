@@ -73,11 +73,14 @@ class Radio:
         t = self._head + self.queued
         if t >= size:
             t -= size
-        for i in range(n):
-            ring[t] = data[i]
-            t += 1
-            if t == size:
-                t = 0
+        if n == len(data) and t + n <= size:
+            ring[t:t + n] = data          # slice store: C copy, allocates nothing
+        else:
+            for i in range(n):
+                ring[t] = data[i]
+                t += 1
+                if t == size:
+                    t = 0
         self.queued += n
         self._drop_armed = True
         return n

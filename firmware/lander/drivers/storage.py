@@ -135,8 +135,11 @@ class Storage:
         buf[o + 3] = (s >> 8) & 0xFF
         buf[o + 4] = (s >> 16) & 0xFF
         buf[o + 5] = (s >> 24) & 0xFF
-        for i in range(n):
-            buf[o + _HDR + i] = data[i]
+        if n == len(data):
+            buf[o + _HDR:o + _HDR + n] = data     # slice store: allocates nothing
+        else:
+            for i in range(n):
+                buf[o + _HDR + i] = data[i]
         for i in range(_HDR + n, R - 2):
             buf[o + i] = 0
         crc = _CRC_INIT
