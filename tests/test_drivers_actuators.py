@@ -465,17 +465,13 @@ print(eng.throttle_clamps, eng.pitch_clamps, radio.writes_dropped, u.total, u.la
 '''
 
 
-def test_actuator_and_storage_cycle_methods_heap_locked_on_wasm_match_cpython():
+def test_actuator_and_storage_cycle_methods_heap_locked_match_on_every_interpreter(interp):
     from tests import harness
     ref = harness.run_firmware("cpython", _GUEST).stdout
-    reason = harness.available("wasm")
-    if reason:
-        pytest.skip("wasm interpreter unavailable: %s" % reason)
-    got = harness.run_firmware("wasm", _GUEST)
+    got = harness.run_firmware(interp, _GUEST)
     assert got.stdout == ref
     last = ref.splitlines()[-1].split()
     assert int(last[0]) > 0 and int(last[1]) > 0 and int(last[2]) > 0   # clamps and drops happened
-
 
 # --- across a reset -----------------------------------------------------------------
 def test_engine_command_held_across_a_board_reset():
