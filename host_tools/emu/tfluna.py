@@ -1,6 +1,7 @@
 """Emulated Benewake TF-Luna LiDAR (UART standard output, 9-byte frames).
 
-From the TF-Luna product manual (5.2.1 serial data protocol): 115200 8N1,
+From the TF-Luna product manual (SJ-PM-TF-Luna A05, 6.2 serial protocol and
+Appendix I "9-byte/cm (Default)" output format): 115200 8N1,
 100 Hz default frame rate, frame = 0x59 0x59 Dist_L Dist_H Amp_L Amp_H Temp_L
 Temp_H Checksum (low byte of the sum of bytes 0..7), distance in cm, chip
 temperature raw = (degC + 256) * 8. Amp below 100 means no reliable echo; the

@@ -1,21 +1,22 @@
 # Benewake TF-Luna / TFmini-S LiDAR rangefinder, UART standard 9-byte output.
 #
-# TF-Luna product manual (SJ-PM-TF-Luna), "Serial port data protocol" (5.2.1)
-# and TFmini-S manual 7.2: 115200 8N1, default 100 Hz output.
+# TF-Luna product manual (SJ-PM-TF-Luna A05): 6.2 serial port protocol
+# (115200 8N1), Appendix I "9-byte/cm (Default)" output format; TFmini-S uses
+# the same standard frame. Default output 100 Hz.
 #   byte 0-1 : 0x59 0x59 header
 #   byte 2-3 : Dist_L, Dist_H   distance in cm (default unit)
 #   byte 4-5 : Amp_L, Amp_H     signal strength
 #   byte 6-7 : Temp_L, Temp_H   chip temperature, degC = raw / 8 - 256
 #   byte 8   : checksum = low 8 bits of the sum of bytes 0..7
-# "When Amp < 100 or Amp = 65535 (overexposure) the distance is unreliable"
-# (TF-Luna manual 5.2.1 note): such samples are INVALID.
+# "Dist value is unreliable when Amp < 100 or Amp = 65535 (Overexposure)"
+# (TF-Luna manual, Appendix I): such samples are INVALID.
 from lander.compat import const
 from lander.drivers import OK, NOT_READY, INVALID, OUT_OF_RANGE
 from lander.events import events
 
 _HEADER = const(0x59)
 _FRAME_LEN = const(9)
-_AMP_MIN = const(100)           # manual 5.2.1: below this, distance unreliable
+_AMP_MIN = const(100)           # manual Appendix I: below this, distance unreliable
 _AMP_SATURATED = const(65535)   # overexposure
 _RX_CHUNK = const(32)
 _BUF_LEN = const(48)
