@@ -156,7 +156,8 @@ def test_local_pool_and_dask_cluster_fly_the_same_runs(short, processes, control
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=processes,
                       dashboard_address=":0") as cluster:
         if processes:   # the --dask ADDRESS path: connect to a scheduler by address
-            remote = montecarlo.run_campaign(short, 3, seed=21, dask=cluster.scheduler_address,
+            address = cluster.scheduler_address  # pyright: ignore[reportAttributeAccessIssue]
+            remote = montecarlo.run_campaign(short, 3, seed=21, dask=address,
                                              controller=controller)
         else:
             with Client(cluster) as client:

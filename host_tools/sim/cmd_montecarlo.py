@@ -79,4 +79,7 @@ def run(args) -> int:
         for err in summary["errors"]:
             console.print("[red]error:[/] %s" % err)
         console.print("wrote " + ", ".join(paths[k] for k in sorted(paths)))
+    if rows and all(r.get("error") for r in rows):
+        print("lander montecarlo: every run failed to fly (%s)" % rows[0]["error"], file=sys.stderr)
+        return 1
     return 0

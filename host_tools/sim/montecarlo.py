@@ -18,6 +18,7 @@ import json
 import math
 import os
 import time
+from typing import Any
 
 import numpy as np
 
@@ -106,7 +107,7 @@ def draw(sc: dict, rng: np.random.Generator) -> dict:
     values = {}
     for path in sorted(sc.get("dispersions", {})):
         spec = sc["dispersions"][path]
-        nominal = scn.get_path(sc, path)
+        nominal: Any = scn.get_path(sc, path)
         field = _field(path) or _feature_field(sc, path)
         if isinstance(spec, (list, tuple)):
             value = float(rng.uniform(spec[0], spec[1]))

@@ -130,7 +130,7 @@ def profile(scenario_path=None, sim_seconds=30.0, controller="firmware", top=30,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m host_tools.sim.speed", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m host_tools.sim.speed", description=(__doc__ or "").split("\n")[0])
     parser.add_argument("scenario", nargs="?", default=None, help="scenario file (default nominal)")
     parser.add_argument("--sim-seconds", type=float, default=60.0)
     parser.add_argument("--controller", choices=CONTROLLERS, action="append", default=None)
