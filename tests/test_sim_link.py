@@ -107,3 +107,16 @@ def test_bad_commands_are_refused(cmd, args, exc):
 def test_serialized_times_only_get_the_latency():
     rx, t, _ = link.deliver(b"abc", [0.004, 0.008, 0.012], 2000.0, latency_s=1.3, serialized=True)
     assert rx == b"abc" and t == pytest.approx([1.304, 1.308, 1.312])
+
+
+def test_uplink_bit_errors_break_the_tag():
+    ch = link.Channel({"bitrate_bps": 2000.0, "ber": 0.05, "outages": [], "latency_s": 0.0}, seed=1)
+    pkt = command.build("abort", counter=3)
+    bad = ch.uplink(pkt)
+    assert bad != pkt and len(bad) == len(pkt)
+    try:
+        assert not command.parse(bad)["authentic"]
+    except ValueError:
+        pass  # the header itself was hit
+    clean = link.Channel({"bitrate_bps": 2000.0, "ber": 0.0, "outages": [], "latency_s": 0.0})
+    assert clean.uplink(pkt) == pkt

@@ -165,6 +165,14 @@ def test_commands_are_logged_at_their_time():
     assert s["events"].get("command_abort") == 1 and "command_reset" not in s["events"]
 
 
+def test_command_during_a_link_outage_is_lost():
+    sc = _hopper()
+    sc["link"]["outages"] = [[0.5, 1.5]]
+    sc["commands"] = [{"t_s": 1.0, "command": "abort"}, {"t_s": 2.0, "command": "reset"}]
+    s = runner.fly(sc, controller="reference", max_time_s=3.0).summary
+    assert s["events"].get("command_lost_abort") == 1 and s["events"].get("command_reset") == 1
+
+
 def test_uplink_injection_reaches_the_radio():
     class Radio:
         def __init__(self):

@@ -63,6 +63,15 @@ class Channel:
         self.latency_s = link["latency_s"]
         self.outages = [list(r) for r in link["outages"]]
         self.seed = seed
+        self._up_rng = np.random.default_rng([seed, 1])
+
+    def uplink(self, data):
+        """A telecommand through the channel: bits flipped at the BER (seeded)."""
+        out = np.frombuffer(bytes(data), dtype=np.uint8).copy()
+        if self.ber > 0.0 and out.size:
+            flips = self._up_rng.random((out.size, 8)) < self.ber
+            out ^= np.packbits(flips, axis=1).reshape(-1)
+        return out.tobytes()
 
     def add_outage(self, window):
         """window: a [t0, t1] list (t1 may be closed later by the caller)."""

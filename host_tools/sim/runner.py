@@ -219,8 +219,26 @@ def _leg_contacts(n, left, right):
 # ------------------------------------------------------------------ the run
 
 def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None):
+    """Fly one scenario; see the module docstring. The firmware's modules and
+    its clock hook are restored afterwards, so a reboot inside the flight
+    (which re-imports `lander`) leaves nothing behind in the process."""
     if controller not in ("firmware", "reference"):
         raise ValueError("controller must be 'firmware' or 'reference'")
+    if controller == "reference":
+        return _fly(scenario, seed, controller, record, max_time_s)
+    saved = {k: m for k, m in sys.modules.items() if k == "lander" or k.startswith("lander.")}
+    hc = sys.modules.get("lander._hostcompat")
+    saved_clock = getattr(hc, "_clock_us", None) if hc is not None else None
+    try:
+        return _fly(scenario, seed, controller, record, max_time_s)
+    finally:
+        _purge_firmware_modules()
+        sys.modules.update(saved)
+        if hc is not None:
+            hc._clock_us = saved_clock
+
+
+def _fly(scenario, seed, controller, record, max_time_s):
     sc = scenario_mod.validate(copy.deepcopy(scenario), source=scenario.get("_source", "<dict>"))
     seed = sc["seed"] if seed is None else int(seed)
     ss = np.random.SeedSequence(seed)
@@ -373,12 +391,17 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
         prev_alt = alt
 
         # -- telecommands on the uplink
+        # (the same channel as the downlink: lost in an outage, bit errors at the BER)
         for c in commands:
             if not c[3] and t >= c[0]:
                 c[3] = True
+                if any(w[0] <= t < w[1] for w in chan.outages):
+                    events["command_lost_" + c[2]] += 1
+                    continue
                 events["command_" + c[2]] += 1
+                data = chan.uplink(c[1])
                 if bench is not None:
-                    _inject_uplink(bench, c[1])
+                    _inject_uplink(bench, data)
 
         # -- computer back after a reboot
         if down_until >= 0 and t >= down_until:
