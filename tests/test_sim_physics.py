@@ -133,6 +133,7 @@ PASS = scenario.validate({"name": "t"})["pass"]
     (-1.0, 4.0, 0.0, 0.0, 0.0, "tipped"),
     (-1.0, 0.2, 0.0, 35.0, 35.0, "tipped"),
     (-9.0, 0.0, 0.0, 0.0, 0.0, "crashed"),
+    (-1.0, 30.0, 0.0, 0.0, 0.0, "crashed"),
 ])
 def test_touchdown_classification(vz, vx, tilt, slope, rel, outcome):
     assert classify(vz, vx, tilt, slope, rel, PASS) == outcome

@@ -165,3 +165,9 @@ def test_fault_window_stuck_toggles_the_emulator():
     s.end_fault(f, 2.0)
     link.push(v, 2.5)
     assert not bench.parts["altimeter"].faults.stuck
+
+
+def test_imu_generic_bias_is_the_accelerometer_bias():
+    _, s, dyn = _setup(sensors={"imu": {"bias": 0.5}})
+    acc, gyr = s.sample(0.0, dyn, False, [False] * 4)["imu"]
+    assert acc == pytest.approx([0.5, 0.5, 0.5]) and gyr == [0.0, 0.0, 0.0]

@@ -173,8 +173,8 @@ class Dynamics:
 
 def classify(vz, vx, tilt_deg, slope_deg, rel_tilt_deg, p):
     """Touchdown outcome from the touchdown state and the [pass] table `p`."""
-    if abs(vz) > p["crash_vz_mps"]:
-        return "crashed"
+    if math.hypot(vz, vx) > p["crash_vz_mps"]:
+        return "crashed"        # impact speed, so flying into a wall is a crash too
     if abs(vx) > p["tip_vx_mps"] or abs(slope_deg) > p["tip_tilt_deg"] \
             or abs(rel_tilt_deg) > p["tip_tilt_deg"]:
         return "tipped"

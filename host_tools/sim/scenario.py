@@ -14,7 +14,8 @@ Keys added beyond the DESIGN.md list (all optional):
                 battery_v
     [initial]   throttle (engine already firing at start, 0..1)
     [terrain]   features: flat, slope, step, crater, boulders (see terrain.py)
-    [sensors.*] see SENSOR_SCHEMAS below (imu/imu2 have accel_/gyro_ noise and bias)
+    [sensors.*] see SENSOR_SCHEMAS below (imu/imu2 also have accel_/gyro_ noise
+                and bias; their generic noise/bias are the accelerometer's)
     [[faults]]  part, duration_s, until_alt_m (the fault ends after duration_s or
                 when the altitude first falls below until_alt_m); t_s may be
                 [t0, t1] (drawn uniformly from the run's seed)
@@ -200,7 +201,9 @@ _COMMON_SENSOR = {
 }
 _SCALAR_SENSOR = dict(_COMMON_SENSOR, noise=F("num", 0.0, lo=0.0), bias=F("num", 0.0),
                       noise_frac=F("num", 0.0, lo=0.0, hi=1.0))
-_IMU = dict(_COMMON_SENSOR,
+# imu: the DESIGN.md generic `noise` / `bias` are the accelerometer's (m/s^2),
+# added to accel_noise_mps2 / accel_bias_mps2
+_IMU = dict(_COMMON_SENSOR, noise=F("num", 0.0, lo=0.0), bias=F("num", 0.0),
             accel_noise_mps2=F("num", 0.02, lo=0.0), accel_bias_mps2=F("num", 0.0),
             gyro_noise_dps=F("num", 0.02, lo=0.0), gyro_bias_dps=F("num", 0.0))
 SENSOR_SCHEMAS = {
@@ -264,7 +267,7 @@ PASS = {
     "max_miss_m": F("num", 100.0, lo=0.0, lo_open=True),
     "max_divergence_s": F("num", 5.0, lo=0.0),
     "max_slope_deg": F("num", 15.0, lo=0.0, hi=90.0),
-    "crash_vz_mps": F("num", 6.0, lo=0.0, lo_open=True),
+    "crash_vz_mps": F("num", 6.0, lo=0.0, lo_open=True),   # impact speed |v| above: crashed
     "tip_tilt_deg": F("num", 30.0, lo=0.0, lo_open=True, hi=90.0),
     "tip_vx_mps": F("num", 3.0, lo=0.0, lo_open=True),
     "outcomes": F("str_list", ["landed"], choices=OUTCOMES),

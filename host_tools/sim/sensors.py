@@ -165,8 +165,8 @@ class Sensors:
         if st.is_stuck(t) and st.last is not None:
             return st.last
         d = self.d
-        an = c["accel_noise_mps2"] + st.extra_noise
-        ab = c["accel_bias_mps2"] + st.extra_bias
+        an = c["accel_noise_mps2"] + c["noise"] + st.extra_noise
+        ab = c["accel_bias_mps2"] + c["bias"] + st.extra_bias
         gn = math.radians(c["gyro_noise_dps"])
         gb = math.radians(c["gyro_bias_dps"])
         acc = [f[0] + ab + an * d.normal(), f[1] + ab + an * d.normal(), f[2] + ab + an * d.normal()]
