@@ -171,3 +171,16 @@ def test_imu_generic_bias_is_the_accelerometer_bias():
     _, s, dyn = _setup(sensors={"imu": {"bias": 0.5}})
     acc, gyr = s.sample(0.0, dyn, False, [False] * 4)["imu"]
     assert acc == pytest.approx([0.5, 0.5, 0.5]) and gyr == [0.0, 0.0, 0.0]
+
+
+def test_imu_outliers_are_full_scale_spikes():
+    _, s, dyn = _setup(sensors={"imu": {"outlier_rate": 0.2}}, seed=2)
+    az = np.array([s.sample(0.0, dyn, False, [False] * 4)["imu"][0][2] for _ in range(2000)])
+    frac = np.mean(np.abs(az) > 100.0)
+    assert 0.16 < frac < 0.24
+
+
+def test_leg_chatter_flips_contacts():
+    _, s, dyn = _setup(sensors={"legs": {"outlier_rate": 0.5}}, seed=3)
+    flips = sum(sum(s.sample(0.0, dyn, False, [False] * 4)["legs"]) for _ in range(500))
+    assert 800 < flips < 1200

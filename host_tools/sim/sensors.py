@@ -19,12 +19,18 @@ Physical values (SI):
                   (Earth hopper), vacuum (0 Pa) otherwise; temperature (degC)
     legs          contact switches [left, right]
     power         bus voltage (V)
+
+outlier_rate, per sample: range sensors read uniform in [0, outlier_max_m or
+max_range_m]; IMUs a full-scale spike (+/-16 g on z, +/-2000 dps on y); the
+barometer uniform in [0, 2 atm]; legs each contact flips; power a dip.
 """
 from __future__ import annotations
 
 import math
 
 P0_PA = 101325.0
+IMU_SPIKE_MPS2 = 16.0 * 9.80665
+IMU_SPIKE_RAD_S = 2000.0 * 3.141592653589793 / 180.0
 SCALE_HEIGHT_M = 8434.0
 
 # scenario part -> emulator part names on the bench
@@ -171,6 +177,11 @@ class Sensors:
         gb = math.radians(c["gyro_bias_dps"])
         acc = [f[0] + ab + an * d.normal(), f[1] + ab + an * d.normal(), f[2] + ab + an * d.normal()]
         gyr = [gb + gn * d.normal(), q + gb + gn * d.normal(), gb + gn * d.normal()]
+        if st.outlier_rate > 0.0 and d.uniform() < st.outlier_rate:
+            # a spike: one sample of +/-16 g and +/-2000 dps (a full-scale glitch)
+            sgn = 1.0 if d.uniform() < 0.5 else -1.0
+            acc[2] = sgn * IMU_SPIKE_MPS2
+            gyr[1] = sgn * IMU_SPIKE_RAD_S
         st.last = (acc, gyr)
         return st.last
 
@@ -206,14 +217,24 @@ class Sensors:
             pa += bc["bias"] + bs.extra_bias + (bc["noise"] + bs.extra_noise) * self.d.normal() \
                 + bc["noise_frac"] * pa * self.d.normal()
             pa = max(pa, 0.0)
+            if bs.outlier_rate > 0.0 and self.d.uniform() < bs.outlier_rate:
+                pa = self.d.uniform() * 2.0 * P0_PA
             bs.last = pa
         v["baro"] = None if bs.dropped(t) else pa
         v["baro_temp_c"] = bc["temperature_c"]
-        v["legs"] = list(contacts)
+        legs = list(contacts)
+        ls = self.parts["legs"]
+        if ls.outlier_rate > 0.0:   # switch chatter: each contact flips with this probability
+            for i in range(len(legs)):
+                if self.d.uniform() < ls.outlier_rate:
+                    legs[i] = not legs[i]
+        v["legs"] = legs
         ps = self.parts["power"]
         pc = ps.cfg
         volt = 0.0 if self.power_off else self.sc["vehicle"]["battery_v"] + pc["bias"] + ps.extra_bias \
             + (pc["noise"] + ps.extra_noise) * self.d.normal()
+        if volt > 0.0 and ps.outlier_rate > 0.0 and self.d.uniform() < ps.outlier_rate:
+            volt = self.d.uniform() * volt    # a brown-out dip
         v["power"] = volt
         self.values = v
         return v
