@@ -105,6 +105,17 @@ def test_altitude_trigger_fires_once_on_first_crossing():
     assert abs(np.nanmedian(err) - 10.0) < 1.0  # bias added once, not twice
 
 
+def test_position_trigger_fires_when_the_vehicle_passes_x():
+    sc = _hopper()
+    sc["faults"] = [{"kind": "sensor_dropout", "part": "altimeter", "x_m": 10.0, "duration_s": 1.0}]
+    r = runner.fly(sc, controller="reference")
+    tr = r.trace
+    i = int(np.argmax(tr["x_m"] >= 10.0))
+    assert np.isnan(tr["raw_alt_m"][i:i + 50]).all()
+    assert not np.isnan(tr["raw_alt_m"][:i]).any() and not np.isnan(tr["raw_alt_m"][i + 50:]).any()
+    assert r.summary["events"]["sensor_dropout"] == 1
+
+
 def test_altitude_window_fault_ends_below_until_alt():
     sc = scenario.load(os.path.join(SCENARIOS_DIR, "museum", "03_late_altimeter.toml"))
     tr = runner.fly(sc, controller="reference").trace

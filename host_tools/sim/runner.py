@@ -345,6 +345,7 @@ def _fly(scenario, seed, controller, record, max_time_s):
     n_steps = int(math.floor(t_max * rate + 1e-9)) + 1
     t = 0.0
     prev_alt = dyn.z - terr.height(dyn.x)
+    prev_x = dyn.x
     for k in range(n_steps):
         t = k * dt
         if t > t_end + 1e-9:
@@ -363,8 +364,10 @@ def _fly(scenario, seed, controller, record, max_time_s):
                 continue
             if f["t_s"] is not None:
                 due = t >= f["t_s"]
-            else:
+            elif f["alt_m"] is not None:
                 due = alt <= f["alt_m"] and (prev_alt > f["alt_m"] or k == 0)
+            else:
+                due = (dyn.x - f["x_m"]) * (prev_x - f["x_m"]) <= 0.0 and (k == 0 or dyn.x != prev_x)
             if not due or on_ground and f["kind"] != "link_outage":
                 continue
             f["fired_t"] = t
@@ -389,6 +392,7 @@ def _fly(scenario, seed, controller, record, max_time_s):
                 if blink is not None:
                     blink.fault_effect(eff)
         prev_alt = alt
+        prev_x = dyn.x
 
         # -- telecommands on the uplink
         # (the same channel as the downlink: lost in an outage, bit errors at the BER)

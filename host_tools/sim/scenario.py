@@ -16,7 +16,9 @@ Keys added beyond the DESIGN.md list (all optional):
     [terrain]   features: flat, slope, step, crater, boulders (see terrain.py)
     [sensors.*] see SENSOR_SCHEMAS below (imu/imu2 also have accel_/gyro_ noise
                 and bias; their generic noise/bias are the accelerometer's)
-    [[faults]]  part, duration_s, until_alt_m (the fault ends after duration_s or
+    [[faults]]  x_m (a third trigger: the first time the vehicle passes that
+                downrange position), part, duration_s, until_alt_m (the fault
+                ends after duration_s or
                 when the altitude first falls below until_alt_m); t_s may be
                 [t0, t1] (drawn uniformly from the run's seed)
     [link]      latency_s, command_key_hex, tc_apid
@@ -230,6 +232,7 @@ FAULT = {
     "kind": F("str", choices=FAULT_KINDS),
     "t_s": F("num_or_range", None, lo=0.0),
     "alt_m": F("num", None, lo=0.0),
+    "x_m": F("num", None),
     "value": F("num", None),
     "part": F("str", None, choices=tuple(SENSOR_SCHEMAS) + ("imu2_acc", "imu2_gyro")),
     "duration_s": F("num", None, lo=0.0),
@@ -377,8 +380,8 @@ def validate(sc, source="<dict>"):
     for i, f in enumerate(_table_list(sc, "faults", source)):
         where = "faults.%d" % i
         g = _fill(f, FAULT, where, source)
-        if (g["t_s"] is None) == (g["alt_m"] is None):
-            raise ScenarioError(source, where, "needs exactly one trigger: t_s or alt_m")
+        if sum(g[k] is not None for k in ("t_s", "alt_m", "x_m")) != 1:
+            raise ScenarioError(source, where, "needs exactly one trigger: t_s, alt_m or x_m")
         if g["kind"] in ("thrust_scale", "sensor_bias", "sensor_noise", "sensor_outliers") \
                 and g["value"] is None:
             raise ScenarioError(source, where + ".value", "missing (required by %s)" % g["kind"])
