@@ -414,6 +414,8 @@ def _fly(scenario, seed, controller, record, max_time_s):
             resume_pending = True
             if fw is not None:
                 fw.boot(fresh_modules=True)
+            else:
+                ref = ReferenceController(sc, terr)   # its memory is gone too
 
         # -- sensors
         if on_ground:
