@@ -285,6 +285,9 @@ def _fly(scenario, seed, controller, record, max_time_s):
         from host_tools.emu import bench as bench_mod
         bench = bench_mod.sim_bench(bench_seed, air_bps=sc["link"]["bitrate_bps"])
         blink = BenchLink(bench, sc)
+        eng_emu = bench.parts.get("engine")
+        if eng_emu is not None and hasattr(eng_emu, "hold_s"):
+            eng_emu.hold_s = sc["reset"]["engine_hold_s"]   # one hold time, emulator and sim
         _set_bench_time(bench, 0.0)
         blink.push(sens.sample(0.0, dyn, False, [False] * 4), 0.0)
         fw = _Firmware(bench, sc)
