@@ -244,3 +244,14 @@ def test_firmware_reboots_after_a_watchdog_reset():
     held = thr[np.argmax(t >= 0.5) - 1]
     assert np.all(thr[(t >= 0.5) & (t < 0.8)] == held)
     assert not math.isnan(r.trace["est_alt_m"][-1])
+
+
+def test_power_loss_cuts_the_flash_write_and_clears_rtc_memory():
+    sc = scenario.load(NOMINAL)
+    sc["faults"] = [{"kind": "power_loss", "t_s": 0.5}]
+    r = runner.fly(sc, controller="firmware", max_time_s=1.5)
+    from host_tools.emu import machine as host_machine
+
+    assert r.bench is not None
+    assert (0.5, host_machine.PWRON_RESET) in [(round(t, 6), c) for t, c in r.bench.resets]
+    assert r.summary["events"]["power_loss"] == 1 and r.summary["events"]["reboot"] == 1

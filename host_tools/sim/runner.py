@@ -5,6 +5,8 @@
     result.summary    the result JSON dict of DESIGN.md (see below)
     result.trace      dict of numpy arrays at the control rate (+ the touchdown sample)
     result.downlink   bytes the radio sent; result.received: after the channel model
+    result.bench      the emulated bench after a firmware flight (its flash holds the
+                      black box), None for the reference controller
 
 Controllers
     "firmware"   the on-board App in-process, on the sim board over a bench of
@@ -65,6 +67,7 @@ class FlightResult:
     downlink_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     received_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scenario: dict = field(default_factory=dict)
+    bench: object = None      # the emulated bench after the flight (firmware runs): flash, RTC memory...
 
 
 # ------------------------------------------------------------------ firmware glue
@@ -355,6 +358,8 @@ def _fly(scenario, seed, controller, record, max_time_s):
             break
         ground_z = terr.height(dyn.x)
         alt = dyn.z - ground_z
+        if bench is not None:
+            _set_bench_time(bench, t)
 
         # -- faults (fire once: time reached, or first crossing below an altitude)
         for f in faults:
@@ -429,7 +434,6 @@ def _fly(scenario, seed, controller, record, max_time_s):
             rc = zr <= terr.height(xr) + 0.01
         values = sens.sample(t, dyn, on_ground, _leg_contacts(n_legs, lc, rc))
         if blink is not None:
-            _set_bench_time(bench, t)
             blink.push(values, t)
 
         # -- control
@@ -583,7 +587,7 @@ def _fly(scenario, seed, controller, record, max_time_s):
         for key in TRACE_KEYS:
             dtype = np.int64 if key in ("phase", "fault_flags") else float
             trace[key] = np.asarray(tr[key], dtype=dtype)
-    return FlightResult(summary, trace, downlink, received, send_times, recv_times, sc)
+    return FlightResult(summary, trace, downlink, received, send_times, recv_times, sc, bench)
 
 
 def _end_fault(f, t, dyn, sens):
