@@ -446,3 +446,17 @@ def bare(bus, d, n):
     drv, bus = driver_fuel_per_read(setup)
     print("bmp390: read() %.0f wasm fuel (+ %.0f in the Python fake bus)" % (drv, bus))
     assert drv < 75_000                           # measured: 58 k
+
+
+def test_bmp390_persistent_fatal_error_is_invalid_with_one_event():
+    clock, emu, drv = rig()
+    clock.tick()
+    assert drv.read() == OK
+    drain_events()
+    codes = []
+    for _ in range(10):
+        emu.regs[0x02] |= 0x01               # fatal_err stays set
+        clock.tick()
+        codes.append(drv.read())
+    assert codes == [INVALID] * 10
+    assert drain_events() == [(bmp_mod.EV_BMP_ERR, 1)]

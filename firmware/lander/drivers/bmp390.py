@@ -122,6 +122,7 @@ class Bmp390:
         self._streak = 0
         self._backoff = 1
         self._since_check = 0
+        self._last_err = 0
         self._startup()
 
     # -- start-up --------------------------------------------------------------
@@ -302,7 +303,9 @@ class Bmp390:
             # fatal / command / configuration error flagged by the part
             self.errors += 1
             self.invalid += 1
-            events.post(EV_BMP_ERR, err)
+            if err != self._last_err:          # post changes only: fatal_err persists
+                self._last_err = err
+                events.post(EV_BMP_ERR, err)
             return self._check(False) if err & 0x04 else INVALID
         if (s & _DRDY_BOTH) != _DRDY_BOTH:
             self.not_ready += 1
@@ -311,6 +314,7 @@ class Bmp390:
                 self._streak = 0
                 return self._check(True)
             return NOT_READY
+        self._last_err = 0
         up = b[2] | (b[3] << 8) | (b[4] << 16)
         ut = b[5] | (b[6] << 8) | (b[7] << 16)
         self.raw_press = up

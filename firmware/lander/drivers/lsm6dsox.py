@@ -61,7 +61,6 @@ _RESET_POLLS = const(100)    # start-up SW_RESET completion polls
 # Events (drivers range, LSM6DSOX 0x0100-0x010F)
 EV_LSM6_REINIT = const(0x0101)       # arg: 1 = config read-back mismatch, 2 = data-ready stuck
 EV_LSM6_REINIT_FAIL = const(0x0102)  # arg: CTRL register value seen after the rewrite
-EV_LSM6_BAD_STATUS = const(0x0103)   # arg: STATUS_REG value with reserved bits set
 
 CAUSE_CONFIG = const(1)
 CAUSE_STUCK = const(2)
@@ -271,7 +270,6 @@ class Lsm6dsox:
                 self.bus_errors += 1
                 return BUS_ERROR
             self.invalid += 1
-            events.post(EV_LSM6_BAD_STATUS, s)
             return INVALID
         if (s & 3) != 3:                   # XLDA and GDA
             self.not_ready += 1
