@@ -175,6 +175,8 @@ class Bmp390Emu:
         p = p + f.bias
         if f.noise > 0.0:
             p += f.rng.gauss(0.0, f.noise)
+        if not (math.isfinite(p) and math.isfinite(t)):
+            return                              # nothing physical to convert
         up, ut = self.raw_from_physical(p, t)
         if f.saturate:
             up = 0xFFFFFF
