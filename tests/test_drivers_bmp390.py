@@ -460,3 +460,31 @@ def test_bmp390_persistent_fatal_error_is_invalid_with_one_event():
         codes.append(drv.read())
     assert codes == [INVALID] * 10
     assert drain_events() == [(bmp_mod.EV_BMP_ERR, 1)]
+
+
+def test_bmp390_emu_forced_mode_converts_once_then_sleeps():
+    emu = Bmp390Emu()
+    emu.now_s = 0.0
+    emu.i2c_write(0x1B, b"\x13")                  # forced, press + temp
+    emu.now_s = 0.1
+    assert emu.i2c_read(0x03, 1)[0] & 0x60 == 0x60
+    assert emu.i2c_read(0x1B, 1)[0] & 0x30 == 0     # back to sleep
+    emu.i2c_read(0x04, 6)
+    emu.now_s = 0.5
+    assert emu.i2c_read(0x03, 1)[0] & 0x60 == 0
+
+
+def test_bmp390_emu_i2c_multi_write_is_address_data_pairs():
+    emu = Bmp390Emu()
+    emu.i2c_write(0x1C, bytes((0x05, 0x1D, 0x03)))  # OSR = 0x05, then (ODR, 0x03)
+    assert emu.i2c_read(0x1C, 2) == bytes((0x05, 0x03))
+
+
+def test_bmp390_emu_inverse_compensation_round_trips():
+    emu = Bmp390Emu()
+    par = par_float(NVM_DEFAULT)
+    for p, t in ((101325.0, 20.0), (70000.0, -30.0), (110000.0, 70.0)):
+        up, ut = emu.raw_from_physical(p, t)
+        tc = ref_temperature(par, ut)
+        assert abs(tc - t) < 0.001
+        assert abs(ref_pressure(par, up, tc) - p) < 0.02

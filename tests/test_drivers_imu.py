@@ -534,3 +534,57 @@ def test_bmi088_gyro_drdy_pulse_clears_by_itself():
     gyr._kk = gyr._k(gyr.now_s, 100.0)
     gyr.now_s = 0.0109
     assert gyr.i2c_read(0x0A, 1) == b"\x00"
+
+
+# ----------------------------------------------------------------------------
+# Emulator behaviour from the datasheets (independent of the drivers)
+# ----------------------------------------------------------------------------
+
+def test_lsm6dsox_emu_auto_increment_follows_if_inc():
+    emu = Lsm6dsoxEmu()
+    assert emu.i2c_read(0x0F, 3) == bytes((0x6C, 0x00, 0x00))    # WHO_AM_I, CTRL1_XL, CTRL2_G
+    emu.i2c_write(0x12, b"\x00")                                  # IF_INC = 0
+    assert emu.i2c_read(0x0F, 3) == bytes((0x6C, 0x6C, 0x6C))
+
+
+def test_lsm6dsox_emu_sw_reset_restores_power_on_defaults():
+    emu = Lsm6dsoxEmu()
+    emu.i2c_write(0x10, b"\x5c")
+    emu.i2c_write(0x12, b"\x45")                                  # SW_RESET
+    assert emu.i2c_read(0x10, 3) == bytes((0x00, 0x00, 0x04))
+
+
+def test_lsm6dsox_emu_status_clears_when_outputs_are_read():
+    clock = Clock()
+    emu = Lsm6dsoxEmu()
+    bus = EmuI2C(clock=clock)
+    bus.attach(0x6A, emu)
+    bus.writeto_mem(0x6A, 0x10, b"\x40")                         # accel 104 Hz
+    clock.tick()
+    assert bus.readfrom_mem(0x6A, 0x1E, 1)[0] & 0x01
+    bus.readfrom_mem(0x6A, 0x28, 6)
+    assert not bus.readfrom_mem(0x6A, 0x1E, 1)[0] & 0x01
+    assert not bus.readfrom_mem(0x6A, 0x1E, 1)[0] & 0x02          # gyro still powered down
+
+
+def test_bmi088_emu_soft_reset_returns_accel_to_suspend_and_i2c_mode():
+    acc = Bmi088AccelEmu()
+    acc.spi_transaction(b"\x80\x00\x00")                           # select SPI
+    acc.spi_transaction(b"\x7c\x00")
+    acc.spi_transaction(b"\x7d\x04")
+    assert acc.active()
+    acc.spi_transaction(b"\x7e\xb6")                               # ACC_SOFTRESET
+    assert not acc.active() and not acc.spi_mode
+
+
+def test_bmi088_emu_gyro_bandwidth_bit7_reads_one():
+    gyr = Bmi088GyroEmu()
+    gyr.i2c_write(0x10, b"\x02")
+    assert gyr.i2c_read(0x10, 1) == b"\x82"
+
+
+def test_bmi088_emu_invalid_acc_conf_sets_error_code():
+    acc = Bmi088AccelEmu()
+    acc.i2c_write(0x40, b"\x3a")                                  # bwp 0x3 invalid
+    assert acc.i2c_read(0x02, 1)[0] >> 2 & 7 == 1
+    assert acc.i2c_read(0x02, 1)[0] == 0                          # cleared on read
