@@ -49,14 +49,25 @@ class TouchdownReport:
 
 
 def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rate_hz=50,
-                 substeps=4, max_time_s=300.0, seed=0) -> TouchdownReport:
-    """Fly the firmware against a vertical-only physics model."""
+                 substeps=4, max_time_s=300.0, seed=0, recording=None) -> TouchdownReport:
+    """Fly the firmware against a vertical-only physics model.
+
+    recording: an optional dict; if given, every bus call of the firmware is
+    recorded (lander.replay format) into recording["bytes"], and each cycle's
+    outputs into recording["outputs"] (see cycle_outputs), for replay tests.
+    """
     from host_tools.emu.bench import load_board, sim_bench
     from lander.app import App
     from lander.config import Config
 
     v = vehicle or VerticalVehicle()
     bench = sim_bench(seed=seed)
+    recorder = None
+    if recording is not None:
+        from host_tools.emu.record import tap
+
+        recorder = tap(bench)
+        recording["outputs"] = []
     board = load_board("sim", bench)
     cfg = Config(rate_hz=rate_hz, gravity_mm_s2=round(gravity * 1000),
                  dry_mass_g=round(v.dry_mass_kg * 1000), propellant_g=round(v.propellant_kg * 1000),
@@ -81,7 +92,12 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
         parts["altimeter"].range_m = z if z > 0.05 else 0.05
         parts["legs"].contacts = [z <= 0.0] * len(parts["legs"].contacts)
         bench.advance(t - bench.now_s)
-        app.step(int(round(t * 1e6)) & 0x3FFFFFFF)
+        now_us = int(round(t * 1e6)) & 0x3FFFFFFF
+        if recorder is not None:
+            recorder.cycle(now_us)
+        app.step(now_us)
+        if recording is not None:
+            recording["outputs"].append(cycle_outputs(app))
         if z < 1000.0:
             max_err = max(max_err, abs(app.nav.altitude_mm / 1000.0 - z))
         engine = parts["engine"]
@@ -107,12 +123,27 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
             # let the firmware see the legs and cut the engine
             parts["legs"].contacts = [True] * len(parts["legs"].contacts)
             bench.advance(t - bench.now_s)
-            app.step(int(round(t * 1e6)) & 0x3FFFFFFF)
+            now_us = int(round(t * 1e6)) & 0x3FFFFFFF
+            if recorder is not None:
+                recorder.cycle(now_us)
+            app.step(now_us)
+            if recording is not None:
+                recording["outputs"].append(cycle_outputs(app))
             break
         if prop <= 0.0 and outcome == "timeout" and vz < -10.0 and z > 50:
             outcome = "fuel_out"
+    if recording is not None:
+        recording["bytes"] = bytes(recorder.data)
+        recording["config"] = cfg
     return TouchdownReport(outcome, t, vz, v.propellant_kg - prop, max_err, app.cycle,
                            app.stage_faults, app.events_sent)
+
+
+def cycle_outputs(app) -> tuple:
+    """What a cycle produced: engine pulse widths and the loop's state."""
+    eng = app.board.engine
+    return (eng.throttle_ns if eng else 0, eng.gimbal_ns if eng else 0, app.nav.altitude_mm,
+            app.nav.vz_mm_s, app.ctrl.throttle_q15, app.guid.phase, app.stage_faults)
 
 
 def add_arguments(parser):

@@ -26,7 +26,7 @@ import host_tools
 
 FIRMWARE_DIR = host_tools.FIRMWARE_DIR
 INTERPRETERS = ("cpython", "unix", "wasm")
-DEFAULT_FUEL = 4_000_000_000
+DEFAULT_FUEL = 20_000_000_000
 _MARK = "__GUEST_EXCEPTION__"
 
 
@@ -74,10 +74,18 @@ def _guest_program(code: str, firmware_path: str, data_dir: str) -> str:
     body = "\n".join("    " + line for line in code.splitlines()) or "    pass"
     return (
         "import sys\n"
+        "try:\n"
+        "    import micropython as _mp\n"
+        "except ImportError:\n"
+        "    _mp = None\n"
+        "_exc = None\n"
         "sys.path.insert(0, %r)\n"
         "DATA_DIR = %r\n"
         "try:\n%s\n"
         "except BaseException as _exc:\n"
+        "    if _mp is not None:\n"
+        "        for _i in range(8):\n"
+        "            _mp.heap_unlock()  # so the report below can allocate\n"
         "    print(%r)\n"
         "    sys.print_exception(_exc, sys.stdout)\n"
         % (firmware_path, data_dir, body, _MARK)
