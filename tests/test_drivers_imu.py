@@ -588,3 +588,18 @@ def test_bmi088_emu_invalid_acc_conf_sets_error_code():
     acc.i2c_write(0x40, b"\x3a")                                  # bwp 0x3 invalid
     assert acc.i2c_read(0x02, 1)[0] >> 2 & 7 == 1
     assert acc.i2c_read(0x02, 1)[0] == 0                          # cleared on read
+
+
+def test_bmi088_accel_not_enabled_can_start_gyro_only_and_report_disabled():
+    clock = Clock()
+    acc, gyr = Bmi088AccelEmu(Faults(ignore_enable=True)), Bmi088GyroEmu()
+    bus = EmuI2C(clock=clock)
+    bus.attach(0x18, acc)
+    bus.attach(0x68, gyr)
+    drv = Bmi088(bus, bus, require_accel=False)
+    assert not drv.accel_enabled
+    assert any(c == bmi_mod.EV_BMI_ACC_DISABLED for c, _ in drain_events())
+    gyr.gyro_rad_s = [0.1, 0.0, 0.0]
+    clock.tick()
+    assert drv.read() == DISABLED
+    assert drv.gyro_status == OK and abs(drv.gyro_urad_s[0] - 100000) < 300

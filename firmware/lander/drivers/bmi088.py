@@ -7,8 +7,9 @@
 # The accelerometer powers up in SUSPEND: it produces nothing until
 # ACC_PWR_CONF = 0x00 (active) and ACC_PWR_CTRL = 0x04 (on) are written. The
 # driver enables it, reads both back and raises at start-up if it did not come
-# up; in flight read() returns DISABLED (and posts EV_BMI_ACC_DISABLED) while it
-# stays off, retrying at a bounded rate. On SPI the accelerometer starts in
+# up (or, with require_accel=False, keeps the gyro and reports the accel off);
+# in flight read() returns DISABLED (and posts EV_BMI_ACC_DISABLED) while it
+# stays off, retrying every _ACC_RETRY cycles. On SPI the accelerometer starts in
 # I2C mode and needs one rising edge of its chip select (a dummy read) after
 # power-on or reset before it answers.
 #
@@ -118,8 +119,9 @@ class Bmi088:
     PART = "BMI088"
 
     def __init__(self, acc_bus, gyro_bus, acc_addr=0x18, gyro_addr=0x68,
-                 acc_cs=None, gyro_cs=None, acc_g=12, gyro_dps=500):
+                 acc_cs=None, gyro_cs=None, acc_g=12, gyro_dps=500, require_accel=True):
         self._ab = acc_bus
+        self._require_accel = require_accel
         self._gb = gyro_bus
         self._aaddr = acc_addr
         self._gaddr = gyro_addr
@@ -229,6 +231,10 @@ class Bmi088:
             raise device_error(part_a, self._where(False), self._aaddr, "ACC_CHIP_ID",
                                _ACC_CHIP_ID_VALUE, aid)
         bad = self._acc_setup()
+        if (bad == 1 or bad == 2) and not self._require_accel:
+            # Keep the gyro: report the accelerometer as off, retry in flight.
+            events.post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
+            bad = -1
         if bad == 1:
             raise device_error(part_a + " not enabled", self._where(False), self._aaddr,
                                "ACC_PWR_CTRL", _PWR_ON, self._a2[1])
@@ -241,7 +247,7 @@ class Bmi088:
         if bad == 4:
             raise device_error(part_a, self._where(False), self._aaddr, "ACC_RANGE",
                                self._acc_range, self._a2[1])
-        self.accel_enabled = True
+        self.accel_enabled = bad == 0
         self._gyro_setup()
         self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
         d = self._gdata
