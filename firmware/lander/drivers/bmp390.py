@@ -35,16 +35,16 @@ from lander.drivers import (
 )
 from lander.events import events
 
-_CHIP_ID = const(0x00)      # 4.3.1  0x60
-_ERR_REG = const(0x02)      # 4.3.3  fatal_err[0] cmd_err[1] conf_err[2], clear on read
-_STATUS = const(0x03)       # 4.3.4  cmd_rdy[4] drdy_press[5] drdy_temp[6]
-_EVENT = const(0x10)        # 4.3.8  por_detected[0], clear on read
-_PWR_CTRL = const(0x1B)     # 4.3.17 press_en[0] temp_en[1] mode[5:4] (11 = normal)
-_OSR = const(0x1C)          # 4.3.18 osr_p[2:0] osr_t[5:3]
-_ODR = const(0x1D)          # 4.3.19 odr_sel[4:0]: 0x00 200 Hz, 0x01 100, 0x02 50, 0x03 25
-_CONFIG = const(0x1F)       # 4.3.20 iir_filter[3:1]
+_CHIP_ID = const(0x00)      # 0x60
+_ERR_REG = const(0x02)      # fatal_err[0] cmd_err[1] conf_err[2], clear on read
+_STATUS = const(0x03)       # cmd_rdy[4] drdy_press[5] drdy_temp[6]
+_EVENT = const(0x10)        # por_detected[0], clear on read
+_PWR_CTRL = const(0x1B)     # press_en[0] temp_en[1] mode[5:4] (11 = normal)
+_OSR = const(0x1C)          # osr_p[2:0] osr_t[5:3]
+_ODR = const(0x1D)          # odr_sel[4:0]: 0x00 200 Hz, 0x01 100, 0x02 50, 0x03 25
+_CONFIG = const(0x1F)       # iir_filter[3:1]
 _NVM_PAR_T1 = const(0x31)   # 21 bytes of trimming coefficients, 0x31-0x45
-_CMD = const(0x7E)          # 4.3.21 0xB6 softreset
+_CMD = const(0x7E)          # 0xB6 softreset
 
 _CHIP_ID_VALUE = const(0x60)
 _SOFTRESET = const(0xB6)
@@ -191,8 +191,9 @@ class Bmp390:
         )
 
     def _write_config(self):
-        # Sleep first, then OSR/ODR/IIR, then normal mode (4.3.17: settings are
-        # only taken when entering normal mode).
+        # Sleep first, then OSR/ODR/IIR, then normal mode: the part checks the
+        # conversion time against the ODR period when it enters normal mode
+        # (too slow: ERR_REG.conf_err and it stays asleep).
         self._wr(_PWR_CTRL, 0x00)
         self._wr(_OSR, self._cfg[1])
         self._wr(_ODR, self._cfg[2])
