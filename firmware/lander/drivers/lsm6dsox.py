@@ -37,8 +37,8 @@ _CTRL1_XL = const(0x10)      # 9.12  ODR_XL[7:4] FS_XL[3:2] LPF2_XL_EN[1]
 _CTRL2_G = const(0x11)       # 9.13  ODR_G[7:4] FS_G[3:2] FS_125[1]
 _CTRL3_C = const(0x12)       # 9.14  BOOT BDU H_LACTIVE PP_OD SIM IF_INC - SW_RESET
 _STATUS_REG = const(0x1E)    # 9.26  TDA[2] GDA[1] XLDA[0]; bits 7:3 read 0
-# 0x1F reserved, OUT_TEMP_L/H 0x20-0x21 (9.27), OUTX_L_G..OUTZ_H_G 0x22-0x27 (9.29-9.34),
-# OUTX_L_A..OUTZ_H_A 0x28-0x2D (9.35-9.40)
+# 0x1F reserved, OUT_TEMP_L/H 0x20-0x21 (9.27), OUTX_L_G..OUTZ_H_G 0x22-0x27 (9.28-9.30),
+# OUTX_L_A..OUTZ_H_A 0x28-0x2D (9.31-9.33)
 
 _WHO_AM_I_VALUE = const(0x6C)
 _CTRL3_BDU = const(0x40)
