@@ -48,16 +48,16 @@ _ACC_CHIP_ID = const(0x00)     # 5.3.1  0x1E
 _ACC_ERR_REG = const(0x02)     # 5.3.2  fatal_err[0] error_code[4:2]
 # ACC_STATUS 0x03 (5.3.3): bit 7 acc_drdy, cleared when data are read;
 # ACC_X_LSB..ACC_Z_MSB 0x12-0x17 (5.3.4); read in one burst from ACC_ERR_REG
-_ACC_CONF = const(0x40)        # 5.3.9  acc_bwp[7:4] acc_odr[3:0]; ACC_RANGE follows at 0x41
-_ACC_RANGE = const(0x41)       # 5.3.10 0 = 3 g, 1 = 6 g, 2 = 12 g, 3 = 24 g
-_ACC_PWR_CONF = const(0x7C)    # 5.3.16 0x00 active, 0x03 suspend (reset value)
-_ACC_PWR_CTRL = const(0x7D)    # 5.3.17 0x00 off (reset value), 0x04 on
+_ACC_CONF = const(0x40)        # 5.3    acc_bwp[7:4] acc_odr[3:0]; ACC_RANGE follows at 0x41
+_ACC_RANGE = const(0x41)       # 5.3    0 = 3 g, 1 = 6 g, 2 = 12 g, 3 = 24 g
+_ACC_PWR_CONF = const(0x7C)    # 5.3    0x00 active, 0x03 suspend (reset value)
+_ACC_PWR_CTRL = const(0x7D)    # 5.3    0x00 off (reset value), 0x04 on
 # Gyroscope registers (5.5)
 _GYRO_CHIP_ID = const(0x00)    # 5.5.1  0x0F
 _RATE_X_LSB = const(0x02)      # 5.5.2  RATE_X_LSB..RATE_Z_MSB 0x02-0x07
-_GYRO_RANGE = const(0x0F)      # 5.5.4  0 = 2000 .. 4 = 125 dps
-_GYRO_BANDWIDTH = const(0x10)  # 5.5.5  bit 7 reads 1
-_GYRO_LPM1 = const(0x11)       # 5.5.6  0x00 normal
+_GYRO_RANGE = const(0x0F)      # 5.5    0 = 2000 .. 4 = 125 dps
+_GYRO_BANDWIDTH = const(0x10)  # 5.5    bit 7 reads 1
+_GYRO_LPM1 = const(0x11)       # 5.5    0x00 normal
 
 _ACC_CHIP_ID_VALUE = const(0x1E)
 _GYRO_CHIP_ID_VALUE = const(0x0F)
@@ -97,7 +97,7 @@ _ACC_FS = {  # g: (ACC_RANGE, K, S)   range_g * 9806.65 / 32768 mm/s^2 per LSB (
     12: (2, 29420, 13),
     24: (3, 29420, 12),          # 7.183
 }
-_GYRO_FS = {  # dps: (GYRO_RANGE, K, S)   1 / (16.384 * 2^range) dps per LSB (5.5.4)
+_GYRO_FS = {  # dps: (GYRO_RANGE, K, S)   1 / (16.384 * 2^range) dps per LSB (5.5, GYRO_RANGE)
     2000: (0, 17044, 4),         # 1065.264 urad/s
     1000: (1, 17044, 5),
     500: (2, 17044, 6),
