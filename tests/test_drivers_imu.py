@@ -603,3 +603,21 @@ def test_bmi088_accel_not_enabled_can_start_gyro_only_and_report_disabled():
     clock.tick()
     assert drv.read() == DISABLED
     assert drv.gyro_status == OK and abs(drv.gyro_urad_s[0] - 100000) < 300
+
+
+def test_lsm6dsox_one_flipped_config_read_is_not_a_reset():
+    clock, emu, drv = lsm_rig("i2c")
+    real = emu.i2c_read
+    flips = [1]
+
+    def flaky(reg, n):
+        data = real(reg, n)
+        if reg == 0x10 and flips[0]:
+            flips[0] -= 1
+            return bytes((data[0] ^ 0x10,)) + data[1:]
+        return data
+
+    emu.i2c_read = flaky
+    for _ in range(lsm_mod._CHECK_PERIOD + 2):
+        assert step(clock, drv) == OK
+    assert flips[0] == 0 and drv.resets == 0 and drain_events() == []

@@ -489,7 +489,7 @@ class Bmi088:
 
     def _acc_check(self):
         try:
-            ok = self._acc_config_ok()
+            ok = self._acc_config_ok() or self._acc_config_ok()   # confirm a mismatch
         except OSError:
             return self._bus_error()
         if ok:
@@ -498,7 +498,7 @@ class Bmi088:
 
     def _acc_recover(self):
         try:
-            ok = self._acc_config_ok()
+            ok = self._acc_config_ok() or self._acc_config_ok()   # confirm a mismatch
         except OSError:
             return self._bus_error()
         if not ok:

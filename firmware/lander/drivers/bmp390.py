@@ -340,6 +340,12 @@ class Bmp390:
             return self._bus_error()
         c = self._cfg
         r = self._cfg_rx
+        if not por and (r[0] != c[0] or r[1] != c[1] or r[2] != c[2]):
+            # confirm a mismatch with a second read: one flipped bit is not a reset
+            try:
+                self._i2c.readfrom_mem_into(self._addr, _PWR_CTRL, self._cfg_rx)
+            except OSError:
+                return self._bus_error()
         if por or r[0] != c[0] or r[1] != c[1] or r[2] != c[2]:
             return self._reinit(CAUSE_CONFIG)
         if not stuck:

@@ -303,26 +303,35 @@ class Lsm6dsox:
         s = self._cfg_seen
         return s[0] == c[0] and s[1] == c[1] and s[2] == c[2]
 
+    def _config_matches(self):
+        # Read the configuration back; a mismatch is confirmed by a second
+        # read, so one flipped bit does not look like a reset. Raises OSError.
+        self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+        if self._config_ok():
+            return True
+        self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+        return self._config_ok()
+
     def _check_config(self):
         try:
-            self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+            ok = self._config_matches()
         except OSError:
             self.errors += 1
             self.bus_errors += 1
             return BUS_ERROR
-        if self._config_ok():
+        if ok:
             return OK
         return self._reinit(CAUSE_CONFIG)
 
     def _recover(self):
         # Data-ready stuck for a while: was the part reset (config lost)?
         try:
-            self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
+            ok = self._config_matches()
         except OSError:
             self.errors += 1
             self.bus_errors += 1
             return BUS_ERROR
-        if self._config_ok():
+        if ok:
             # Configured but silent: rewrite anyway, then back off.
             if self._backoff < _BACKOFF_MAX:
                 self._backoff += self._backoff
