@@ -32,10 +32,12 @@ Summary (DESIGN.md result JSON):
     marker in the sent / received byte streams), critical_delivered_ratio,
     max_latency_s (None until the ground decoder measures them: a later issue),
     bytes_sent, bytes_received}, events (count by kind: sim events and firmware
-    event codes as "fw_0xNNNN"), time_s, passed, fail_reasons.
+    event codes by their firmware names, e.g. "EV_PHASE", or "fw_0xNNNN" when
+    undeclared), time_s, passed, fail_reasons.
 """
 from __future__ import annotations
 
+from host_tools.ground.events import name as event_name
 import collections
 import copy
 import math
@@ -158,7 +160,7 @@ class _Firmware:
         if d > 0:
             cap = ev.capacity
             for j in range(min(d, cap)):
-                self.counts["fw_0x%04x" % ev.codes[(ev.head - 1 - j) % cap]] += 1
+                self.counts[event_name(ev.codes[(ev.head - 1 - j) % cap])] += 1
             self.last_posted = ev.posted
 
     def estimates(self):
