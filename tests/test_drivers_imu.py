@@ -101,6 +101,15 @@ def test_lsm6dsox_init_writes_and_verifies_odr_full_scale(mode):
     assert drv.errors == 0
 
 
+def test_lsm6dsox_spi_disables_the_i2c_interface():
+    _, emu, drv = lsm_rig("spi")
+    assert emu.regs[0x13] & 0x04
+    with pytest.raises(OSError):
+        emu.i2c_read(0x0F, 1)
+    _, emu, drv = lsm_rig("i2c")
+    assert not emu.regs[0x13] & 0x04
+
+
 def test_lsm6dsox_outputs_stay_zero_until_odr_written():
     emu = Lsm6dsoxEmu()
     emu.gyro_rad_s = [1.0, 1.0, 1.0]

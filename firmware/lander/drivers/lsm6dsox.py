@@ -36,6 +36,7 @@ _WHO_AM_I = const(0x0F)      # 9.11  fixed 0x6C
 _CTRL1_XL = const(0x10)      # 9.12  ODR_XL[7:4] FS_XL[3:2] LPF2_XL_EN[1]
 _CTRL2_G = const(0x11)       # 9.13  ODR_G[7:4] FS_G[3:2] FS_125[1]
 _CTRL3_C = const(0x12)       # 9.14  BOOT BDU H_LACTIVE PP_OD SIM IF_INC - SW_RESET
+_CTRL4_C = const(0x13)       # 9.15  I2C_disable[2] (SPI use: keep other SPI traffic off I2C)
 _STATUS_REG = const(0x1E)    # 9.26  TDA[2] GDA[1] XLDA[0]; bits 7:3 read 0
 # 0x1F reserved, OUT_TEMP_L/H 0x20-0x21 (9.27), OUTX_L_G..OUTZ_H_G 0x22-0x27 (9.28-9.30),
 # OUTX_L_A..OUTZ_H_A 0x28-0x2D (9.31-9.33)
@@ -44,6 +45,7 @@ _WHO_AM_I_VALUE = const(0x6C)
 _CTRL3_BDU = const(0x40)
 _CTRL3_IF_INC = const(0x04)
 _CTRL3_SW_RESET = const(0x01)
+_CTRL4_I2C_DISABLE = const(0x04)
 _STATUS_RESERVED = const(0xF8)
 _SPI_READ = const(0x80)
 
@@ -122,8 +124,8 @@ class Lsm6dsox:
         self._pre = pre
         self._st_rx = bytearray(1 + pre)
         self._st_tx = bytearray(1 + pre)
-        self._cfg_rx = bytearray(3 + pre)
-        self._cfg_tx = bytearray(3 + pre)
+        self._cfg_rx = bytearray(4 + pre)
+        self._cfg_tx = bytearray(4 + pre)
         self._cfg_seen = memoryview(self._cfg_rx)[pre:]
         self._w1 = bytearray(1)        # I2C single-register write payload
         self._wspi = bytearray(2)      # SPI write frame: address, value
@@ -138,11 +140,14 @@ class Lsm6dsox:
         self._ak = afs[1]
         self._as = afs[2]
         self._ah = 1 << (afs[2] - 1)
-        # Expected configuration, CTRL1_XL, CTRL2_G, CTRL3_C (read back as a burst)
-        self._cfg = bytearray(3)
+        # Expected configuration, CTRL1_XL, CTRL2_G, CTRL3_C, CTRL4_C (read back
+        # as a burst). On SPI the I2C interface is disabled: with CS high the
+        # part would otherwise listen to other devices' SPI clocks as I2C.
+        self._cfg = bytearray(4)
         self._cfg[0] = (odr << 4) | afs[0]
         self._cfg[1] = (odr << 4) | gfs[0]
         self._cfg[2] = _CTRL3_BDU | _CTRL3_IF_INC
+        self._cfg[3] = 0 if cs is None else _CTRL4_I2C_DISABLE
 
         self.gyro_urad_s = array("i", (0, 0, 0))
         self.accel_mm_s2 = array("i", (0, 0, 0))
@@ -188,8 +193,8 @@ class Lsm6dsox:
                               % (self.PART, self._where(), self._addr))
         self._write_config()
         self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
-        names = ("CTRL1_XL", "CTRL2_G", "CTRL3_C")
-        for i in range(3):
+        names = ("CTRL1_XL", "CTRL2_G", "CTRL3_C", "CTRL4_C")
+        for i in range(4):
             if self._cfg_seen[i] != self._cfg[i]:
                 raise device_error(self.PART, self._where(), self._addr, names[i],
                                    self._cfg[i], self._cfg_seen[i])
@@ -227,8 +232,9 @@ class Lsm6dsox:
             cs.value(1)
 
     def _write_config(self):
-        # CTRL3_C first (BDU, IF_INC), then the ODR/full-scale registers.
+        # CTRL3_C first (BDU, IF_INC), CTRL4_C, then the ODR/full-scale registers.
         self._write_reg(_CTRL3_C, self._cfg[2])
+        self._write_reg(_CTRL4_C, self._cfg[3])
         self._write_reg(_CTRL1_XL, self._cfg[0])
         self._write_reg(_CTRL2_G, self._cfg[1])
 
@@ -301,7 +307,7 @@ class Lsm6dsox:
     def _config_ok(self):
         c = self._cfg
         s = self._cfg_seen
-        return s[0] == c[0] and s[1] == c[1] and s[2] == c[2]
+        return s[0] == c[0] and s[1] == c[1] and s[2] == c[2] and s[3] == c[3]
 
     def _config_matches(self):
         # Read the configuration back; a mismatch is confirmed by a second
