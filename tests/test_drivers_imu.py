@@ -630,3 +630,20 @@ def test_lsm6dsox_one_flipped_config_read_is_not_a_reset():
     for _ in range(lsm_mod._CHECK_PERIOD + 2):
         assert step(clock, drv) == OK
     assert flips[0] == 0 and drv.resets == 0 and drain_events() == []
+
+
+def test_lsm6dsox_noise_has_the_injected_sigma():
+    clock, emu, drv = lsm_rig("i2c", faults=Faults(noise=0.01, seed=4))
+    xs = []
+    for _ in range(400):
+        assert step(clock, drv) == OK
+        xs.append(drv.gyro_urad_s[0])
+    mean = sum(xs) / len(xs)
+    sd = (sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) ** 0.5
+    assert abs(mean) < 2000 and 8000 < sd < 12000          # sigma 0.01 rad/s
+
+
+def test_bmi088_noise_and_bias_reach_outputs():
+    clock, acc, gyr, drv = bmi_rig("i2c", acc_faults=Faults(bias=0.5), gyro_faults=Faults(bias=0.02))
+    assert step(clock, drv) == OK
+    assert abs(drv.accel_mm_s2[0] - 500) <= 4 and abs(drv.gyro_urad_s[0] - 20000) <= 270
