@@ -23,6 +23,7 @@
 from lander.compat import const
 from lander.drivers import OK, NOT_READY, INVALID, OUT_OF_RANGE, DISABLED
 from lander.events import events
+from lander.drivers.uart_rx import RxWindow
 
 # Protocol constants (Noptel LRF serial protocol)
 _SYNC = const(0x59)            # first byte of every LRF response
@@ -62,11 +63,8 @@ class LaserAltimeter:
         self._ack_reads = ack_reads              # reads to wait for the first frame
         self._max_attempts = max_enable_attempts
         self._lost_reads = lost_reads
-        self._buf = bytearray(_BUF_LEN)
-        mv = memoryview(self._buf)
-        # one view per fill level, made now (slicing allocates on the cycle path)
-        self._tails = [mv[i:] for i in range(_BUF_LEN)]
-        self._n = 0
+        self._rx = RxWindow(_BUF_LEN, _RX_CHUNK)
+        self._buf = self._rx.buf
         self._cmd = bytearray(5)
         self._brk = bytearray(2)
         # outputs
@@ -123,18 +121,10 @@ class LaserAltimeter:
     def read(self):
         """Parse what has arrived; returns the status of this cycle. Never raises."""
         buf = self._buf
-        n = self._n
-        try:
-            space = _BUF_LEN - n
-            if space > _RX_CHUNK:
-                space = _RX_CHUNK
-            # straight into the window after the kept tail: no copy loop
-            got = self._uart.readinto(self._tails[n], space)
-        except OSError:
-            got = None
+        rx = self._rx
+        if not rx.fill(self._uart):
             self.errors += 1
-        if got:
-            n += got
+        n = rx.n
         result = NOT_READY
         s = 0
         while n - s >= 2:
@@ -170,15 +160,9 @@ class LaserAltimeter:
                 result = self._decode(s)
             s += need
         # keep the unparsed tail at the front of the window
-        if s:
-            j = 0
-            for i in range(s, n):
-                buf[j] = buf[i]
-                j += 1
-            n = j
-        if n >= _BUF_LEN:                 # cannot happen with _RX_CHUNK < _BUF_LEN - 22
-            n = 0
-        self._n = n
+        rx.consume(s)
+        if rx.n >= _BUF_LEN:              # cannot happen with _RX_CHUNK < _BUF_LEN - 22
+            rx.clear()
         return self._finish(result)
 
     def _finish(self, result):

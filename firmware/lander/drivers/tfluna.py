@@ -13,6 +13,7 @@
 from lander.compat import const
 from lander.drivers import OK, NOT_READY, INVALID, OUT_OF_RANGE
 from lander.events import events
+from lander.drivers.uart_rx import RxWindow
 
 _HEADER = const(0x59)
 _FRAME_LEN = const(9)
@@ -29,11 +30,8 @@ class TfLuna:
     def __init__(self, uart, max_range_mm=8000):
         self._uart = uart
         self.max_range_mm = max_range_mm    # TF-Luna 8 m, TFmini-S 12 m
-        self._buf = bytearray(_BUF_LEN)
-        mv = memoryview(self._buf)
-        # one view per fill level, made now (slicing allocates on the cycle path)
-        self._tails = [mv[i:] for i in range(_BUF_LEN)]
-        self._n = 0
+        self._rx = RxWindow(_BUF_LEN, _RX_CHUNK)
+        self._buf = self._rx.buf
         self.distance_mm = 0
         self.strength = 0
         self.temperature_cdeg = 0
@@ -49,18 +47,10 @@ class TfLuna:
     def read(self):
         """Parse what has arrived; OK / NOT_READY / INVALID / OUT_OF_RANGE. Never raises."""
         buf = self._buf
-        n = self._n
-        try:
-            space = _BUF_LEN - n
-            if space > _RX_CHUNK:
-                space = _RX_CHUNK
-            # straight into the window after the kept tail: no copy loop
-            got = self._uart.readinto(self._tails[n], space)
-        except OSError:
-            got = None
+        rx = self._rx
+        if not rx.fill(self._uart):
             self.errors += 1
-        if got:
-            n += got
+        n = rx.n
         result = NOT_READY
         s = 0
         while n - s >= _FRAME_LEN:
@@ -85,13 +75,7 @@ class TfLuna:
             s += _FRAME_LEN
         # A lone header byte at the end may start the next frame; anything
         # else before it that cannot start a frame is dropped on the next pass.
-        if s:
-            j = 0
-            for i in range(s, n):
-                buf[j] = buf[i]
-                j += 1
-            n = j
-        self._n = n
+        rx.consume(s)
         if result != NOT_READY:
             self.status = result
         return result
