@@ -41,6 +41,7 @@ from lander.drivers import (
     DeviceError,
     device_error,
 )
+from lander.drivers.regbus import read_regs, write_reg
 from lander.events import events
 
 # Accelerometer registers (5.3)
@@ -65,7 +66,7 @@ _ACC_CONF_400HZ = const(0xAA)  # bwp normal (0xA), ODR 400 Hz (0xA)
 _GYRO_BW_400HZ = const(0x83)   # ODR 400 Hz, filter 47 Hz; bit 7 always reads 1
 _PWR_ACTIVE = const(0x00)
 _PWR_ON = const(0x04)
-_SPI_READ = const(0x80)
+
 
 # Offsets inside the 16-byte gyro start-up burst (0x02..0x11)
 _G_RANGE = const(13)
@@ -262,28 +263,10 @@ class Bmi088:
 
     # -- bus primitives (no allocation) --------------------------------------
     def _rd_a(self, reg, tx, rx):
-        cs = self._acs
-        if cs is None:
-            self._ab.readfrom_mem_into(self._aaddr, reg, rx)
-            return
-        tx[0] = reg | _SPI_READ
-        cs.value(0)
-        try:
-            self._ab.write_readinto(tx, rx)
-        finally:
-            cs.value(1)
+        read_regs(self._ab, self._aaddr, self._acs, reg, tx, rx)
 
     def _rd_g(self, reg, tx, rx):
-        cs = self._gcs
-        if cs is None:
-            self._gb.readfrom_mem_into(self._gaddr, reg, rx)
-            return
-        tx[0] = reg | _SPI_READ
-        cs.value(0)
-        try:
-            self._gb.write_readinto(tx, rx)
-        finally:
-            cs.value(1)
+        read_regs(self._gb, self._gaddr, self._gcs, reg, tx, rx)
 
     def _a_reg(self, reg):
         self._rd_a(reg, self._a1_tx, self._a1_rx)
@@ -294,18 +277,7 @@ class Bmi088:
         return self._g1_rx[self._pg]
 
     def _wr(self, bus, addr, cs, reg, value):
-        if cs is None:
-            self._w1[0] = value
-            bus.writeto_mem(addr, reg, self._w1)
-            return
-        w = self._wspi
-        w[0] = reg & 0x7F
-        w[1] = value
-        cs.value(0)
-        try:
-            bus.write(w)
-        finally:
-            cs.value(1)
+        write_reg(bus, addr, cs, reg, value, self._w1, self._wspi)
 
     # -- configuration ---------------------------------------------------------
     def _acc_setup(self):
@@ -372,12 +344,13 @@ class Bmi088:
 
     def _read_gyro(self):
         h = self._gh16
+        # Inline rather than regbus.read_regs on the cycle path (~13k fuel a call).
         try:
             cs = self._gcs
             if cs is None:
                 self._gb.readfrom_mem_into(self._gaddr, _RATE_X_LSB, h)
             else:
-                self._gtx[0] = self._greg | _SPI_READ
+                self._gtx[0] = self._greg | 0x80          # SPI read bit
                 cs.value(0)
                 try:
                     self._gb.write_readinto(self._gtx, h)
@@ -438,12 +411,13 @@ class Bmi088:
             if st != OK:
                 return st
         h = self._ah16
+        # Inline rather than regbus.read_regs on the cycle path (~13k fuel a call).
         try:
             cs = self._acs
             if cs is None:
                 self._ab.readfrom_mem_into(self._aaddr, _ACC_ERR_REG, h)
             else:
-                self._atx[0] = _ACC_ERR_REG | _SPI_READ
+                self._atx[0] = _ACC_ERR_REG | 0x80        # SPI read bit
                 cs.value(0)
                 try:
                     self._ab.write_readinto(self._atx, h)

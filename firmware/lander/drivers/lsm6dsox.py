@@ -29,6 +29,7 @@ from lander.drivers import (
     DeviceError,
     device_error,
 )
+from lander.drivers.regbus import read_regs, write_reg
 from lander.events import events
 
 # Registers (DS12814 section 9)
@@ -47,7 +48,7 @@ _CTRL3_IF_INC = const(0x04)
 _CTRL3_SW_RESET = const(0x01)
 _CTRL4_I2C_DISABLE = const(0x04)
 _STATUS_RESERVED = const(0xF8)
-_SPI_READ = const(0x80)
+
 
 # ODR codes (9.12/9.13 tables): 0 = power-down, 4 = 104 Hz, 5 = 208 Hz, 6 = 416 Hz
 ODR_104HZ = const(4)
@@ -205,31 +206,10 @@ class Lsm6dsox:
 
     # -- bus primitives (no allocation) --------------------------------------
     def _rd(self, reg, tx, rx):
-        cs = self._cs
-        if cs is None:
-            self._bus.readfrom_mem_into(self._addr, reg, rx)
-            return
-        tx[0] = reg | _SPI_READ
-        cs.value(0)
-        try:
-            self._bus.write_readinto(tx, rx)
-        finally:
-            cs.value(1)
+        read_regs(self._bus, self._addr, self._cs, reg, tx, rx)
 
     def _write_reg(self, reg, value):
-        cs = self._cs
-        if cs is None:
-            self._w1[0] = value
-            self._bus.writeto_mem(self._addr, reg, self._w1)
-            return
-        w = self._wspi
-        w[0] = reg & 0x7F
-        w[1] = value
-        cs.value(0)
-        try:
-            self._bus.write(w)
-        finally:
-            cs.value(1)
+        write_reg(self._bus, self._addr, self._cs, reg, value, self._w1, self._wspi)
 
     def _write_config(self):
         # CTRL3_C first (BDU, IF_INC), CTRL4_C, then the ODR/full-scale registers.
@@ -252,12 +232,14 @@ class Lsm6dsox:
             if st != OK:
                 return st
         h = self._h
+        # Inline rather than regbus.read_regs: the call costs ~11k fuel per
+        # cycle on the 32-bit interpreter (measured, tests/test_drivers_imu_mpy.py).
         try:
             cs = self._cs
             if cs is None:
                 self._bus.readfrom_mem_into(self._addr, _STATUS_REG, h)
             else:
-                self._tx[0] = self._burst_reg | _SPI_READ
+                self._tx[0] = self._burst_reg | 0x80      # SPI read bit
                 cs.value(0)
                 try:
                     self._bus.write_readinto(self._tx, h)
