@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, asdict
 
 G0 = 9.80665
+POST_TOUCHDOWN_CYCLES = 25   # cycles flown on the ground after touchdown
 
 
 @dataclass
@@ -35,6 +36,7 @@ class TouchdownReport:
     cycles: int
     stage_faults: int
     events: int
+    engine_cut: bool
 
     def text(self) -> str:
         return "\n".join([
@@ -44,6 +46,7 @@ class TouchdownReport:
             "  vertical speed     %.2f m/s" % self.vz_mps,
             "  propellant used    %.2f kg" % self.propellant_used_kg,
             "  max altitude error %.2f m (estimate vs truth)" % self.max_alt_error_m,
+            "  engine cut         %s" % ("yes, by the firmware after leg contact" if self.engine_cut else "NO"),
             "  cycles             %d (stage faults %d, events %d)" % (self.cycles, self.stage_faults, self.events),
         ])
 
@@ -84,13 +87,11 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
     t = 0.0
     max_err = 0.0
     outcome = "timeout"
-    while t < max_time_s:
-        mass = v.dry_mass_kg + prop
-        # sensors: specific force along the thrust axis, range straight down
-        parts["imu"].accel_m_s2 = [0.0, 0.0, thrust / mass]
-        parts["imu"].gyro_rad_s = [0.0, 0.0, 0.0]
-        parts["altimeter"].range_m = z if z > 0.05 else 0.05
-        parts["legs"].contacts = [z <= 0.0] * len(parts["legs"].contacts)
+    touchdown_t = max_time_s
+    legs = parts["legs"]
+
+    def cycle(on_ground: bool) -> None:
+        legs.contacts = [on_ground] * len(legs.contacts)
         bench.advance(t - bench.now_s)
         now_us = int(round(t * 1e6)) & 0x3FFFFFFF
         if recorder is not None:
@@ -98,14 +99,20 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
         app.step(now_us)
         if recording is not None:
             recording["outputs"].append(cycle_outputs(app))
+
+    while t < max_time_s:
+        mass = v.dry_mass_kg + prop
+        # sensors: specific force along the thrust axis, range straight down
+        parts["imu"].accel_m_s2 = [0.0, 0.0, thrust / mass]
+        parts["imu"].gyro_rad_s = [0.0, 0.0, 0.0]
+        parts["altimeter"].range_m = z if z > 0.05 else 0.05
+        cycle(z <= 0.0)
         if z < 1000.0:
             max_err = max(max_err, abs(app.nav.altitude_mm / 1000.0 - z))
         engine = parts["engine"]
         cmd = engine.throttle_cmd if engine.armed else 0.0
         if cmd > 0.0:
             cmd = min(1.0, max(cmd, v.min_throttle))
-        if z <= 0.0:
-            break
         for _ in range(substeps):
             if prop <= 0.0:
                 cmd = 0.0
@@ -120,23 +127,22 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
         t += dt
         if z <= 0.0:
             outcome = "landed" if abs(vz) <= 3.0 else ("hard_landing" if abs(vz) <= 6.0 else "crashed")
-            # let the firmware see the legs and cut the engine
-            parts["legs"].contacts = [True] * len(parts["legs"].contacts)
-            bench.advance(t - bench.now_s)
-            now_us = int(round(t * 1e6)) & 0x3FFFFFFF
-            if recorder is not None:
-                recorder.cycle(now_us)
-            app.step(now_us)
-            if recording is not None:
-                recording["outputs"].append(cycle_outputs(app))
+            touchdown_t = t
+            # on the ground: the legs close; the firmware debounces them,
+            # declares touchdown and cuts the engine
+            for _ in range(POST_TOUCHDOWN_CYCLES):
+                cycle(True)
+                if app.engine_cut:
+                    break
+                t += dt
             break
         if prop <= 0.0 and outcome == "timeout" and vz < -10.0 and z > 50:
             outcome = "fuel_out"
     if recording is not None:
         recording["bytes"] = bytes(recorder.data)
         recording["config"] = cfg
-    return TouchdownReport(outcome, t, vz, v.propellant_kg - prop, max_err, app.cycle,
-                           app.stage_faults, app.events_sent)
+    return TouchdownReport(outcome, touchdown_t, vz, v.propellant_kg - prop, max_err, app.cycle,
+                           app.stage_faults, app.events_sent, bool(app.engine_cut and not parts["engine"].armed))
 
 
 def cycle_outputs(app) -> tuple:
@@ -157,4 +163,4 @@ def run(args) -> int:
         print(json.dumps(asdict(report), indent=2))
     else:
         print(report.text())
-    return 0 if report.outcome == "landed" else 1
+    return 0 if report.outcome == "landed" and report.engine_cut else 1

@@ -35,6 +35,7 @@ def test_demo_descent_lands_softly_with_the_firmware_in_the_loop():
     assert abs(report.vz_mps) <= 3.0
     assert report.stage_faults == 0
     assert report.max_alt_error_m < 5.0
+    assert report.engine_cut
 
 
 def test_a_raising_driver_is_contained_and_the_watchdog_is_not_fed():
