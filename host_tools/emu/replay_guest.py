@@ -1,0 +1,111 @@
+"""Re-fly a recorded flight inside a MicroPython guest (lander.replay).
+
+`recorded_demo_flight()` flies the demo descent on the host bench with every
+bus call recorded; `guest_program(cycles, heap_locked)` is the guest code that
+rebuilds the sim board on replay buses and flies the recording, printing one
+line of outputs per cycle (engine pulse widths, altitude, vertical speed,
+throttle, phase, stage faults) and a final "replayed N mismatches failed" line.
+Used by the tests (bit-identity, heap_lock) and by `lander perf` (fuel per cycle).
+"""
+from __future__ import annotations
+
+import json
+
+_GUEST = """
+import io
+import json
+from array import array
+from lander.replay import (Recording, ReplayI2C, ReplayUART, ReplayPin, ReplayPWM,
+                           ReplayADC, ReplayWDT, install)
+from lander.board import Board, Watchdog, build_drivers
+from lander.app import App
+from lander.config import Config
+from lander.compat import heap_lock, heap_unlock
+
+def load(name):
+    f = open(DATA_DIR + '/' + name, 'rb')
+    d = f.read()
+    f.close()
+    return d
+
+w = json.loads(load('wiring.json'))
+cfg_values = json.loads(load('config.json'))
+cfg = Config(**cfg_values)
+rec = Recording(load('rec.bin'))
+install(rec)
+buses = {}
+for name in w['buses']:
+    buses[name] = ReplayI2C(rec) if w['buses'][name][0] == 'i2c' else ReplayUART(rec)
+board = Board('sim')
+build_drivers(board, w, buses, ReplayPin, ReplayPWM, ReplayADC, rate_hz=cfg.rate_hz,
+              opener=lambda path, mode: io.BytesIO())
+board.wdt = Watchdog(ReplayWDT, w['wdt_ms'])
+app = App(board, cfg)
+h = json.loads(load('handover.json'))
+app.handover(h[0], h[1], h[2], h[3])
+N = MAXCYCLES
+BLOCK = 100                       # cycles between prints (the guest heap is small)
+out = array('i', bytes(4 * 7 * BLOCK))
+
+def fly(app, rec, out, n):
+    i = 0
+    while i < n:
+        now = rec.next_cycle()
+        if now < 0:
+            break
+        app.step(now)
+        eng = app.board.engine
+        k = 7 * i
+        out[k] = eng.throttle_ns
+        out[k + 1] = eng.gimbal_ns
+        out[k + 2] = app.nav.altitude_mm
+        out[k + 3] = app.nav.vz_mm_s
+        out[k + 4] = app.ctrl.throttle_q15
+        out[k + 5] = app.guid.phase
+        out[k + 6] = app.stage_faults
+        i += 1
+    return i
+
+done = 0
+n = 0                             # bound before the heap is locked
+while done < N:
+    @LOCK@
+    n = fly(app, rec, out, BLOCK if N - done > BLOCK else N - done)
+    @UNLOCK@
+    for i in range(n):
+        print(' '.join([str(out[7 * i + j]) for j in range(7)]))
+    done += n
+    if n == 0:
+        break
+print('replayed', done, rec.mismatches, board.failed)
+"""
+
+
+
+
+def guest_program(cycles: int, heap_locked: bool) -> str:
+    lock, unlock = ("heap_lock()", "heap_unlock()") if heap_locked else ("pass", "pass")
+    return _GUEST.replace("MAXCYCLES", str(cycles)).replace("@UNLOCK@", unlock).replace("@LOCK@", lock)
+
+
+def recorded_demo_flight(altitude_m: float = 500.0, vz_mps: float = -10.0):
+    """(recording dict, guest data files) for the demo's 1-D descent."""
+    from host_tools.demo import fly_vertical
+    from host_tools.emu.bench import board_wiring
+    from lander.config import FIELDS
+
+    rec: dict = {}
+    report = fly_vertical(altitude_m=altitude_m, vz_mps=vz_mps, recording=rec)
+    cfg = rec["config"]
+    data = {
+        "rec.bin": rec["bytes"],
+        "wiring.json": json.dumps(board_wiring("sim")).encode(),
+        "config.json": json.dumps({name: getattr(cfg, name) for name, _ in FIELDS}).encode(),
+        "handover.json": json.dumps([round(altitude_m * 1000), round(vz_mps * 1000), 0, 0]).encode(),
+    }
+    rec["report"] = report
+    return rec, data
+
+
+def expected_lines(rec: dict, n: int) -> list[str]:
+    return [" ".join(str(v) for v in o) for o in rec["outputs"][:n]] + ["replayed %d 0 []" % n]
