@@ -3,6 +3,8 @@
 # watchdog fed only when every stage reported in the cycle.
 # step(now_us) is one cycle with an injected clock (the simulator, the tests
 # and the virtual board call it); run_forever() is the board's own schedule.
+from array import array
+
 from lander import fixed
 from lander.compat import const, heap_lock, heap_unlock, ticks_us, ticks_diff, ticks_add
 from lander.config import Config
@@ -28,7 +30,6 @@ ST_ALL = const(31)
 
 # seconds in Q20 per microsecond: 2^20 / 1e6 as Q20 (1099512 / 2^20)
 _US_TO_S_Q20 = const(1099512)
-_EVENT_SLOTS = const(3)
 
 
 class App:
@@ -51,7 +52,7 @@ class App:
         self.imu_status = BUS_ERROR
         self.alt_status = BUS_ERROR
         self.events_sent = 0
-        self._event = fixed_event_buffer()
+        self._event = array("i", (0, 0, 0))   # (time_ms, code, arg) drained by telemetry
         events.post(EV_BOOT, self.cfg.crc)
         engine = board.engine
         if engine is not None:
@@ -138,7 +139,7 @@ class App:
             nav.correct_altitude(b.altimeter.range_mm)
 
     def _commanded_accel(self):
-        m_q = fixed.mul_shift(self.ctrl.mass_mg, 1074, 20)
+        m_q = self.ctrl.mass_kg_q10
         if m_q <= 0:
             return 0
         return fixed.div_shift(self.ctrl.thrust_cmd_mn, m_q, 10)
@@ -189,8 +190,3 @@ class App:
                     pass
             if cycles > 0:
                 cycles -= 1
-
-
-def fixed_event_buffer():
-    from array import array
-    return array("i", (0, 0, 0))

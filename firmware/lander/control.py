@@ -6,13 +6,21 @@ from lander.compat import const
 from lander.units import THROTTLE_FULL
 
 _MASS_Q = const(10)   # mass in kg * 1024 so that thrust_mN = m * a >> 10
+_MG_PER_G = const(1000)
+_MAX_MG = const(0x3FFFFFFF)   # 1073 kg: the range of a milligram int
+
+
+def _mg(grams):
+    return grams * _MG_PER_G if grams < _MAX_MG // _MG_PER_G else _MAX_MG
 
 
 class Control:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.mass_mg = (cfg.dry_mass_g + cfg.propellant_g) * 1000 if (cfg.dry_mass_g + cfg.propellant_g) < 1000000 else 0x3FFFFFFF
-        self.dry_mass_mg = cfg.dry_mass_g * 1000 if cfg.dry_mass_g < 1000000 else 0x3FFFFFFF
+        self.mass_mg = _mg(cfg.dry_mass_g + cfg.propellant_g)
+        self.dry_mass_mg = _mg(cfg.dry_mass_g)
+        self.mass_kg_q10 = 0          # mass in kg * 1024, kept with mass_mg
+        self._update_mass_q()
         self.throttle_q15 = 0
         self.pitch_cmd_bau = 0
         self.thrust_cmd_mn = 0
@@ -39,8 +47,7 @@ class Control:
         # thrust needed for the vertical command at this pitch
         c = fixed.cos_q15(pitch)
         accel = fixed.div_shift(az, c, 15)
-        mass_q = fixed.mul_shift(self.mass_mg, 1074, 20)   # mg -> kg*1024 (1024/1e6 ~ 1074/2^20)
-        thrust = fixed.mul_shift(mass_q, accel, _MASS_Q)
+        thrust = fixed.mul_shift(self.mass_kg_q10, accel, _MASS_Q)
         throttle = fixed.div_shift(thrust, cfg.max_thrust_mn, 15)
         if throttle > THROTTLE_FULL:
             throttle = THROTTLE_FULL
@@ -52,6 +59,11 @@ class Control:
         self.thrust_cmd_mn = fixed.mul_shift(cfg.max_thrust_mn, throttle, 15)
         used = fixed.mul_shift(self.thrust_cmd_mn, self._flow_q24, 24)
         self.mass_mg = self.mass_mg - used if self.mass_mg - used > self.dry_mass_mg else self.dry_mass_mg
+        self._update_mass_q()
+
+    def _update_mass_q(self):
+        # mg -> kg * 1024: 1024 / 1e6 ~ 1074 / 2^20
+        self.mass_kg_q10 = fixed.mul_shift(self.mass_mg, 1074, 20)
 
     def cut(self):
         self.throttle_q15 = 0
