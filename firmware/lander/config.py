@@ -23,6 +23,7 @@ FIELDS = (
     ("descent_tau_ms", 8000),         # vz_ref = -altitude / tau above the terminal gate
     ("max_descent_mm_s", 60000),
     ("vel_gain_q15", 16384),          # 0.5 /s: acceleration per unit velocity error
+    ("site_x_mm", 3000000),           # landing site downrange of the powered-descent start
 )
 
 
@@ -49,6 +50,7 @@ class Config:
         self.descent_tau_ms = values["descent_tau_ms"]
         self.max_descent_mm_s = values["max_descent_mm_s"]
         self.vel_gain_q15 = values["vel_gain_q15"]
+        self.site_x_mm = values["site_x_mm"]
         self.version = CONFIG_VERSION
         self.crc = self.compute_crc()
 

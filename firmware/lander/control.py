@@ -5,6 +5,9 @@ from lander import fixed
 from lander.compat import const
 from lander.units import THROTTLE_FULL
 
+# Words of control state in a checkpoint (checkpoint_into / restore_from).
+CHECKPOINT_WORDS = const(3)
+
 _MASS_Q = const(10)   # mass in kg * 1024 so that thrust_mN = m * a >> 10
 _MG_PER_G = const(1000)
 _MAX_MG = const(0x3FFFFFFF)   # 1073 kg: the range of a milligram int
@@ -68,3 +71,15 @@ class Control:
     def cut(self):
         self.throttle_q15 = 0
         self.thrust_cmd_mn = 0
+
+    def checkpoint_into(self, words, offset):
+        words[offset] = self.mass_mg
+        words[offset + 1] = self.throttle_q15
+        words[offset + 2] = self.pitch_cmd_bau
+
+    def restore_from(self, words, offset):
+        self.mass_mg = words[offset]
+        self.throttle_q15 = words[offset + 1]
+        self.pitch_cmd_bau = words[offset + 2]
+        self.thrust_cmd_mn = fixed.mul_shift(self.cfg.max_thrust_mn, self.throttle_q15, 15)
+        self._update_mass_q()

@@ -109,6 +109,8 @@ def firmware_config(sc):
         "isp_s": int(round(v["isp_s"])),
         "max_pitch_bau": int(round(v["max_pitch_deg"] / 360.0 * 65536)),
         "altimeter_beam_bau": int(round(sc["sensors"]["altimeter"]["beam_deg"] / 360.0 * 65536)),
+        # the site relative to the powered-descent start (nav.x_mm = 0 there)
+        "site_x_mm": int(round((sc["target"]["x_m"] - sc["initial"]["x_m"]) * 1000)),
     }
     known = {name for name, _ in getattr(config_mod, "FIELDS", ())}
     return config_mod.Config(**{k: val for k, val in want.items() if k in known})
