@@ -246,86 +246,226 @@ def fly(scenario, seed=None, controller="firmware", record=True, max_time_s=None
 
 
 def _fly(scenario, seed, controller, record, max_time_s):
-    sc = scenario_mod.validate(copy.deepcopy(scenario), source=scenario.get("_source", "<dict>"))
-    seed = sc["seed"] if seed is None else int(seed)
-    ss = np.random.SeedSequence(seed)
-    rng_sens, rng_link, rng_fault, rng_misc = (np.random.default_rng(s) for s in ss.spawn(4))
-    bench_seed = int(rng_misc.integers(0, 2**31 - 1))
+    return Flight(scenario, seed, controller, record, max_time_s).run()
 
-    v = sc["vehicle"]
-    ini = sc["initial"]
-    rate = sc["rate_hz"]
-    dt = 1.0 / rate
-    nsub = sc["substeps"]
-    h = dt / nsub
-    t_max = sc["max_time_s"] if max_time_s is None else float(max_time_s)
-    pass_cfg = sc["pass"]
 
-    terr = terrain_mod.from_scenario(sc, seed)
-    z0 = terr.height(ini["x_m"]) + ini["altitude_m"]
-    dyn = Dynamics(v, sc["gravity_mps2"], ini["x_m"], z0, ini["vx_mps"], ini["vz_mps"],
-                   math.radians(ini["pitch_deg"]), ini["throttle"])
-    engine = EngineController(v["min_throttle"], ini["throttle"])
-    sens = Sensors(sc, terr, rng_sens)
-    chan = link_mod.Channel(sc["link"], seed=int(rng_link.integers(0, 2**31 - 1)))
-    events = collections.Counter()
+class Flight:
+    """One flight: the state the cycle steps share, and the steps themselves.
 
-    # faults: resolve random trigger times once, from the seed
-    faults = []
-    for f in sc["faults"]:
-        f = dict(f)
-        if isinstance(f["t_s"], list):
-            f["t_s"] = float(rng_fault.uniform(f["t_s"][0], f["t_s"][1]))
-        f["fired_t"] = None
-        f["ended_t"] = None
-        faults.append(f)
+    A control cycle at time t runs, in order (see `cycle`):
+        faults_due       fire faults whose trigger is reached, end those that are over
+        commands_due     uplink the telecommands whose time has come
+        reboot_done      bring the computer back after a reset
+        sense            sample the sensors (and push them into the bench)
+        control          the controller: firmware App.step or the reference
+        estimate_metrics fold the estimate's error into the online metrics
+        record           one trace sample
+        dynamics         physics substeps, touchdown detection
+    and after the last cycle: `link` (channel model over the downlink),
+    `verdict` (outcome) and `summary` (the result JSON, pass/fail).
+    A new scenario feature belongs to the step that acts on it."""
 
-    # commands: signed bytes built up front (monotonic counter)
-    from host_tools.ground.command import CommandBuilder
-    builder = CommandBuilder(bytes.fromhex(sc["link"]["command_key_hex"]), sc["link"]["tc_apid"])
-    commands = [[c["t_s"], builder.build(c["command"], c["args"]), c["command"], False]
+    def __init__(self, scenario, seed, controller, record, max_time_s):
+        sc = scenario_mod.validate(copy.deepcopy(scenario), source=scenario.get("_source", "<dict>"))
+        self.sc = sc
+        self.controller = controller
+        self.record = record
+        self.seed = seed = sc["seed"] if seed is None else int(seed)
+        ss = np.random.SeedSequence(seed)
+        rng_sens, rng_link, self.rng_fault, self.rng_misc = (np.random.default_rng(s) for s in ss.spawn(4))
+        bench_seed = int(self.rng_misc.integers(0, 2**31 - 1))
+
+        v = sc["vehicle"]
+        ini = sc["initial"]
+        self.rate = rate = sc["rate_hz"]
+        self.dt = 1.0 / rate
+        self.nsub = sc["substeps"]
+        self.h = self.dt / self.nsub
+        self.t_max = sc["max_time_s"] if max_time_s is None else float(max_time_s)
+        self.pass_cfg = sc["pass"]
+
+        self.terr = terr = terrain_mod.from_scenario(sc, seed)
+        z0 = terr.height(ini["x_m"]) + ini["altitude_m"]
+        self.dyn = dyn = Dynamics(v, sc["gravity_mps2"], ini["x_m"], z0, ini["vx_mps"], ini["vz_mps"],
+                                  math.radians(ini["pitch_deg"]), ini["throttle"])
+        self.engine = EngineController(v["min_throttle"], ini["throttle"])
+        self.sens = sens = Sensors(sc, terr, rng_sens)
+        self.chan = link_mod.Channel(sc["link"], seed=int(rng_link.integers(0, 2**31 - 1)))
+        self.events = collections.Counter()
+        self.faults = self._resolve_faults()
+        self.commands = self._build_commands()
+
+        self.bench = self.fw = self.blink = None
+        self.ref = None
+        if controller == "firmware":
+            from host_tools.emu import bench as bench_mod
+            self.bench = bench = bench_mod.sim_bench(bench_seed, air_bps=sc["link"]["bitrate_bps"])
+            self.blink = BenchLink(bench, sc)
+            eng_emu = bench.parts.get("engine")
+            if eng_emu is not None and hasattr(eng_emu, "hold_s"):
+                eng_emu.hold_s = sc["reset"]["engine_hold_s"]   # one hold time, emulator and sim
+            _set_bench_time(bench, 0.0)
+            self.blink.push(sens.sample(0.0, dyn, False, [False] * 4), 0.0)
+            self.fw = _Firmware(bench, sc)
+            _reset_event_ring()
+            self.fw.boot(fresh_modules=False, handover=(ini["altitude_m"], ini["vz_mps"], ini["vx_mps"],
+                                                        math.radians(ini["pitch_deg"])))
+        else:
+            self.ref = ReferenceController(sc, terr)
+
+        bench = self.bench
+        legs_emu = bench.parts.get("legs") if bench is not None else None
+        self.n_legs = len(getattr(legs_emu, "contacts", None) or [0, 0]) if legs_emu is not None else 2
+        self.radio = bench.parts.get("radio") if bench is not None else None
+        self.reset_cfg = sc["reset"]
+        self.down_until = -1.0       # computer down (rebooting) until this time
+        self.resume_pending = False
+        self.pitch_cmd = dyn.pitch
+        self.tr = {k: [] for k in TRACE_KEYS} if record else None
+        self.xt = sc["target"]["x_m"]
+
+        # estimate metrics (online)
+        self.err_1000 = self.err_100 = None
+        self.div_run = self.div_max = 0.0
+        self.have_est = False
+
+        self.touch = None            # touchdown record
+        self.on_ground = False
+        self.t_end = self.t_max
+        self.n_steps = int(math.floor(self.t_max * rate + 1e-9)) + 1
+        self.t = 0.0
+        self.prev_alt = dyn.z - terr.height(dyn.x)
+        self.prev_x = dyn.x
+
+    # ------------------------------------------------------------ set-up
+
+    def _resolve_faults(self):
+        """Faults with their random trigger times resolved once, from the seed."""
+        faults = []
+        for f in self.sc["faults"]:
+            f = dict(f)
+            if isinstance(f["t_s"], list):
+                f["t_s"] = float(self.rng_fault.uniform(f["t_s"][0], f["t_s"][1]))
+            f["fired_t"] = None
+            f["ended_t"] = None
+            faults.append(f)
+        return faults
+
+    def _build_commands(self):
+        """Signed telecommand bytes built up front (monotonic counter):
+        [t_s, bytes, name, sent]."""
+        from host_tools.ground.command import CommandBuilder
+        sc = self.sc
+        builder = CommandBuilder(bytes.fromhex(sc["link"]["command_key_hex"]), sc["link"]["tc_apid"])
+        return [[c["t_s"], builder.build(c["command"], c["args"]), c["command"], False]
                 for c in sorted(sc["commands"], key=lambda c: c["t_s"])]
 
-    bench = fw = blink = None
-    ref = None
-    if controller == "firmware":
-        from host_tools.emu import bench as bench_mod
-        bench = bench_mod.sim_bench(bench_seed, air_bps=sc["link"]["bitrate_bps"])
-        blink = BenchLink(bench, sc)
-        eng_emu = bench.parts.get("engine")
-        if eng_emu is not None and hasattr(eng_emu, "hold_s"):
-            eng_emu.hold_s = sc["reset"]["engine_hold_s"]   # one hold time, emulator and sim
-        _set_bench_time(bench, 0.0)
-        blink.push(sens.sample(0.0, dyn, False, [False] * 4), 0.0)
-        fw = _Firmware(bench, sc)
-        _reset_event_ring()
-        fw.boot(fresh_modules=False, handover=(ini["altitude_m"], ini["vz_mps"], ini["vx_mps"],
-                                               math.radians(ini["pitch_deg"])))
-    else:
-        ref = ReferenceController(sc, terr)
+    # ------------------------------------------------------------ the loop
 
-    legs_emu = bench.parts.get("legs") if bench is not None else None
-    n_legs = len(getattr(legs_emu, "contacts", None) or [0, 0]) if legs_emu is not None else 2
-    radio = bench.parts.get("radio") if bench is not None else None
-    reset_cfg = sc["reset"]
-    down_until = -1.0       # computer down (rebooting) until this time
-    resume_pending = False
-    pitch_cmd = dyn.pitch
-    tr = {k: [] for k in TRACE_KEYS} if record else None
-    xt = sc["target"]["x_m"]
+    def run(self):
+        for k in range(self.n_steps):
+            t = k * self.dt
+            self.t = t
+            if t > self.t_end + 1e-9:
+                break
+            if self.cycle(k, t):
+                break
+        return self.result()
 
-    # estimate metrics (online)
-    err_1000 = err_100 = None
-    div_run = div_max = 0.0
-    have_est = False
+    def cycle(self, k, t):
+        """One control cycle at t (the k-th); True when the flight is over."""
+        dyn, terr = self.dyn, self.terr
+        ground_z = terr.height(dyn.x)
+        alt = dyn.z - ground_z
+        if self.bench is not None:
+            _set_bench_time(self.bench, t)
+        self.faults_due(k, t, alt)
+        self.commands_due(t)
+        self.reboot_done(t)
+        values = self.sense(t)
+        throttle, est, phase, flags = self.control(t, alt)
+        self.estimate_metrics(alt, est)
+        if self.record:
+            _record(self.tr, t, dyn, alt, ground_z, throttle, self.pitch_cmd, est, values, phase, flags)
+        if self.on_ground:
+            return False
+        return self.dynamics(throttle, est, values, phase, flags)
 
-    def reboot(t_now, kind):
+    # ------------------------------------------------------------ cycle steps
+
+    def faults_due(self, k, t, alt):
+        """Fire each fault once (time reached, first crossing below an altitude,
+        or first pass of a downrange position); end those whose duration or
+        end altitude is reached."""
+        dyn = self.dyn
+        prev_alt, prev_x = self.prev_alt, self.prev_x
+        for f in self.faults:
+            if f["fired_t"] is not None:
+                if f["ended_t"] is None and (
+                        (f["duration_s"] is not None and t >= f["fired_t"] + f["duration_s"])
+                        or (f["until_alt_m"] is not None and alt <= f["until_alt_m"])):
+                    f["ended_t"] = t
+                    _end_fault(f, t, dyn, self.sens)
+                continue
+            if f["t_s"] is not None:
+                due = t >= f["t_s"]
+            elif f["alt_m"] is not None:
+                due = alt <= f["alt_m"] and (prev_alt > f["alt_m"] or k == 0)
+            else:
+                due = (dyn.x - f["x_m"]) * (prev_x - f["x_m"]) <= 0.0 and (k == 0 or dyn.x != prev_x)
+            if not due or self.on_ground and f["kind"] != "link_outage":
+                continue
+            f["fired_t"] = t
+            self.fire_fault(f, t)
+        self.prev_alt = alt
+        self.prev_x = dyn.x
+
+    def fire_fault(self, f, t):
+        """The effect of one fault at the moment it fires."""
+        kind = f["kind"]
+        dyn, bench = self.dyn, self.bench
+        self.events[kind] += 1
+        if kind == "thrust_scale":
+            f["_prev"] = dyn.thrust_scale
+            dyn.thrust_scale = f["value"]
+        elif kind == "imu_reset":
+            if bench is not None:
+                for name in ("imu", "imu2_acc", "imu2_gyro") if f["part"] == "imu2" else (f["part"],):
+                    part = bench.parts.get(name)
+                    if part is not None and hasattr(part, "reset"):
+                        part.reset()
+        elif kind in ("watchdog_reset", "power_loss"):
+            self.down_until = self.reboot(t, kind)
+        elif kind == "link_outage":
+            f["_window"] = [t, math.inf]
+            self.chan.add_outage(f["_window"])
+        else:
+            eff = self.sens.apply_fault(f, t)
+            if self.blink is not None:
+                self.blink.fault_effect(eff)
+
+    def commands_due(self, t):
+        """Telecommands on the uplink (the same channel as the downlink: lost
+        in an outage, bit errors at the BER)."""
+        for c in self.commands:
+            if not c[3] and t >= c[0]:
+                c[3] = True
+                if any(w[0] <= t < w[1] for w in self.chan.outages):
+                    self.events["command_lost_" + c[2]] += 1
+                    continue
+                self.events["command_" + c[2]] += 1
+                data = self.chan.uplink(c[1])
+                if self.bench is not None:
+                    _inject_uplink(self.bench, data)
+
+    def reboot(self, t_now, kind):
         """The computer goes down (a fault, a requested reset or a watchdog
         expiry): returns the time it is back."""
-        engine.on_reset(t_now, reset_cfg["engine_hold_s"])
-        events["reboot"] += 1
+        reset_cfg, bench, fw = self.reset_cfg, self.bench, self.fw
+        self.engine.on_reset(t_now, reset_cfg["engine_hold_s"])
+        self.events["reboot"] += 1
         if kind not in ("watchdog_reset", "power_loss"):
-            events[kind] += 1
+            self.events[kind] += 1
         if fw is not None:
             fw.app = None
         if bench is not None:
@@ -339,113 +479,53 @@ def _fly(scenario, seed, controller, record, max_time_s):
             elif not kind.startswith("board_reset_"):
                 bench.request_reset(cause)
         if kind == "power_loss":
-            sens.power_off = True
+            self.sens.power_off = True
             if bench is not None:
                 bench.rtc_memory = bytearray()   # scratch memory does not survive power loss
-                prng = random.Random(int(rng_misc.integers(0, 2**31 - 1)))
+                prng = random.Random(int(self.rng_misc.integers(0, 2**31 - 1)))
                 for name in sorted(bench.parts):
                     cut = getattr(bench.parts[name], "power_cut", None)
                     if callable(cut):
                         cut(rng=prng)
         return t_now + reset_cfg["reboot_s"]
 
-    touch = None            # touchdown record
-    on_ground = False
-    t_end = t_max
-    n_steps = int(math.floor(t_max * rate + 1e-9)) + 1
-    t = 0.0
-    prev_alt = dyn.z - terr.height(dyn.x)
-    prev_x = dyn.x
-    for k in range(n_steps):
-        t = k * dt
-        if t > t_end + 1e-9:
-            break
-        ground_z = terr.height(dyn.x)
-        alt = dyn.z - ground_z
-        if bench is not None:
-            _set_bench_time(bench, t)
-
-        # -- faults (fire once: time reached, or first crossing below an altitude)
-        for f in faults:
-            if f["fired_t"] is not None:
-                if f["ended_t"] is None and (
-                        (f["duration_s"] is not None and t >= f["fired_t"] + f["duration_s"])
-                        or (f["until_alt_m"] is not None and alt <= f["until_alt_m"])):
-                    f["ended_t"] = t
-                    _end_fault(f, t, dyn, sens)
-                continue
-            if f["t_s"] is not None:
-                due = t >= f["t_s"]
-            elif f["alt_m"] is not None:
-                due = alt <= f["alt_m"] and (prev_alt > f["alt_m"] or k == 0)
+    def reboot_done(self, t):
+        """The computer back after a reboot: firmware re-imported and rebuilt
+        (RAM is gone), or a fresh reference controller."""
+        if self.down_until >= 0 and t >= self.down_until:
+            self.down_until = -1.0
+            self.sens.power_off = False
+            self.resume_pending = True
+            if self.fw is not None:
+                self.fw.boot(fresh_modules=True)
             else:
-                due = (dyn.x - f["x_m"]) * (prev_x - f["x_m"]) <= 0.0 and (k == 0 or dyn.x != prev_x)
-            if not due or on_ground and f["kind"] != "link_outage":
-                continue
-            f["fired_t"] = t
-            kind = f["kind"]
-            events[kind] += 1
-            if kind == "thrust_scale":
-                f["_prev"] = dyn.thrust_scale
-                dyn.thrust_scale = f["value"]
-            elif kind == "imu_reset":
-                if bench is not None:
-                    for name in ("imu", "imu2_acc", "imu2_gyro") if f["part"] == "imu2" else (f["part"],):
-                        part = bench.parts.get(name)
-                        if part is not None and hasattr(part, "reset"):
-                            part.reset()
-            elif kind in ("watchdog_reset", "power_loss"):
-                down_until = reboot(t, kind)
-            elif kind == "link_outage":
-                f["_window"] = [t, math.inf]
-                chan.add_outage(f["_window"])
-            else:
-                eff = sens.apply_fault(f, t)
-                if blink is not None:
-                    blink.fault_effect(eff)
-        prev_alt = alt
-        prev_x = dyn.x
+                self.ref = ReferenceController(self.sc, self.terr)   # its memory is gone too
 
-        # -- telecommands on the uplink
-        # (the same channel as the downlink: lost in an outage, bit errors at the BER)
-        for c in commands:
-            if not c[3] and t >= c[0]:
-                c[3] = True
-                if any(w[0] <= t < w[1] for w in chan.outages):
-                    events["command_lost_" + c[2]] += 1
-                    continue
-                events["command_" + c[2]] += 1
-                data = chan.uplink(c[1])
-                if bench is not None:
-                    _inject_uplink(bench, data)
-
-        # -- computer back after a reboot
-        if down_until >= 0 and t >= down_until:
-            down_until = -1.0
-            sens.power_off = False
-            resume_pending = True
-            if fw is not None:
-                fw.boot(fresh_modules=True)
-            else:
-                ref = ReferenceController(sc, terr)   # its memory is gone too
-
-        # -- sensors
-        if on_ground:
+    def sense(self, t):
+        """Leg contacts from the feet's heights, then every sensor's value;
+        pushed into the bench's emulated parts."""
+        dyn, terr = self.dyn, self.terr
+        if self.on_ground:
             lc = rc = True
         else:
             (xl, zl), (xr, zr) = dyn.feet()
             lc = zl <= terr.height(xl) + 0.01
             rc = zr <= terr.height(xr) + 0.01
-        values = sens.sample(t, dyn, on_ground, _leg_contacts(n_legs, lc, rc))
-        if blink is not None:
-            blink.push(values, t)
+        values = self.sens.sample(t, dyn, self.on_ground, _leg_contacts(self.n_legs, lc, rc))
+        if self.blink is not None:
+            self.blink.push(values, t)
+        return values
 
-        # -- control
-        computer_up = down_until < 0
+    def control(self, t, alt):
+        """Run the controller when the computer is up, feed its command to the
+        engine electronics; returns (throttle, est (alt, vz, vx), phase, flags)."""
+        computer_up = self.down_until < 0
         est = (math.nan, math.nan, math.nan)
         phase, flags = 0, 0
         if computer_up:
+            fw, dyn = self.fw, self.dyn
             if fw is not None:
+                bench = self.bench
                 try:
                     fw.step(int(round(t * 1e6)) & 0x3FFFFFFF)
                     reset_cause = None
@@ -456,142 +536,173 @@ def _fly(scenario, seed, controller, record, max_time_s):
                     reset_cause = "board_reset_%d" % getattr(exc, "cause", 0)
                 if reset_cause is not None:
                     # the firmware asked for a reset, or stopped feeding its watchdog
-                    down_until = reboot(t, reset_cause)
+                    self.down_until = self.reboot(t, reset_cause)
                     computer_up = False
                 eng = bench.parts.get("engine")
                 gim = bench.parts.get("gimbal") or eng
                 thr_cmd = eng.throttle_cmd if eng is not None else 0.0
                 armed = eng.armed if eng is not None else False
-                pitch_cmd = gim.pitch_cmd_rad if gim is not None else 0.0
+                self.pitch_cmd = gim.pitch_cmd_rad if gim is not None else 0.0
                 if fw.app is not None:
                     est = fw.estimates()
                     phase, flags = fw.phase_flags()
             else:
+                ref = self.ref
                 ref.update(dyn)
-                thr_cmd, armed, pitch_cmd = ref.throttle, ref.armed, ref.pitch_cmd
+                thr_cmd, armed, self.pitch_cmd = ref.throttle, ref.armed, ref.pitch_cmd
                 est = (alt, dyn.vz, dyn.vx)
                 phase = ref.phase_out
             if computer_up:
-                if resume_pending:
-                    engine.resume()
-                    resume_pending = False
-                engine.command(thr_cmd, armed)
-        throttle = engine.tick(t)
+                if self.resume_pending:
+                    self.engine.resume()
+                    self.resume_pending = False
+                self.engine.command(thr_cmd, armed)
+        throttle = self.engine.tick(t)
+        return throttle, est, phase, flags
 
-        # -- estimate metrics (airborne)
-        if not on_ground and not math.isnan(est[0]):
-            have_est = True
-            e = abs(est[0] - alt)
-            if alt <= 1000.0:
-                err_1000 = e if err_1000 is None else max(err_1000, e)
-            if alt <= 100.0:
-                err_100 = e if err_100 is None else max(err_100, e)
-            if e > max(50.0, 0.05 * alt):
-                div_run += dt
-                div_max = max(div_max, div_run)
-            else:
-                div_run = 0.0
+    def estimate_metrics(self, alt, est):
+        """Online estimate metrics while airborne: max |error| below 1000 m and
+        below 100 m, the longest run with error > max(50 m, 5% of altitude)."""
+        if self.on_ground or math.isnan(est[0]):
+            return
+        self.have_est = True
+        e = abs(est[0] - alt)
+        if alt <= 1000.0:
+            self.err_1000 = e if self.err_1000 is None else max(self.err_1000, e)
+        if alt <= 100.0:
+            self.err_100 = e if self.err_100 is None else max(self.err_100, e)
+        if e > max(50.0, 0.05 * alt):
+            self.div_run += self.dt
+            self.div_max = max(self.div_max, self.div_run)
+        else:
+            self.div_run = 0.0
 
-        if record:
-            _record(tr, t, dyn, alt, ground_z, throttle, pitch_cmd, est, values, phase, flags)
-
-        if on_ground:
-            continue
-
-        # -- physics substeps; touchdown when a foot (or the base) meets the ground
-        for _ in range(nsub):
-            dyn.step(h, throttle, pitch_cmd)
+    def dynamics(self, throttle, est, values, phase, flags):
+        """Physics substeps; touchdown when a foot (or the base) meets the
+        ground. True when the flight is over."""
+        dyn, terr = self.dyn, self.terr
+        for _ in range(self.nsub):
+            dyn.step(self.h, throttle, self.pitch_cmd)
             (xl, zl), (xr, zr) = dyn.feet()
             gl, gr = terr.height(xl), terr.height(xr)
             if zl <= gl or zr <= gr or dyn.z <= terr.height(dyn.x):
-                slope = terr.slope_deg(xl, xr)
-                tilt = math.degrees(dyn.pitch)
-                touch = {
-                    "t_s": dyn.t, "vz_mps": dyn.vz, "vx_mps": dyn.vx, "tilt_deg": abs(tilt),
-                    "miss_m": abs(dyn.x - xt), "slope_deg": slope,
-                    "rel_tilt_deg": tilt + slope,
-                }
+                self.touch = _touchdown(dyn, terr.slope_deg(xl, xr), self.xt)
                 break
-        if dyn.fuel_out_t is not None and events["fuel_out"] == 0:
-            events["fuel_out"] += 1
+        if dyn.fuel_out_t is not None and self.events["fuel_out"] == 0:
+            self.events["fuel_out"] += 1
+        if self.touch is None:
+            return False
+        self.on_ground = True
+        self.events["touchdown"] += 1
+        if self.record:
+            a = dyn.z - terr.height(dyn.x)
+            _record(self.tr, dyn.t, dyn, a, terr.height(dyn.x), throttle, self.pitch_cmd, est, values,
+                    phase, flags)
+        dyn.vx = dyn.vz = dyn.q = 0.0
+        dyn.thrust = 0.0
+        post = self.sc["post_touchdown_s"]
+        self.t_end = min(self.t_max, self.touch["t_s"] + post)
+        return post <= 0.0
+
+    # ------------------------------------------------------------ after the loop
+
+    def verdict(self):
+        """The outcome (DESIGN.md): classified at touchdown, or fuel_out / timeout."""
+        touch, dyn = self.touch, self.dyn
         if touch is not None:
-            on_ground = True
-            events["touchdown"] += 1
-            if record:
-                a = dyn.z - terr.height(dyn.x)
-                _record(tr, dyn.t, dyn, a, terr.height(dyn.x), throttle, pitch_cmd, est, values,
-                        phase, flags)
-            dyn.vx = dyn.vz = dyn.q = 0.0
-            dyn.thrust = 0.0
-            t_end = min(t_max, touch["t_s"] + sc["post_touchdown_s"])
-            if sc["post_touchdown_s"] <= 0.0:
-                break
+            outcome = classify(touch["vz_mps"], touch["vx_mps"], touch["tilt_deg"], touch["slope_deg"],
+                               touch["rel_tilt_deg"], self.pass_cfg)
+            if dyn.fuel_out_t is not None and dyn.fuel_out_t < touch["t_s"] \
+                    and outcome not in ("landed", "hard_landing"):
+                outcome = "fuel_out"
+            return outcome
+        return "fuel_out" if dyn.fuel_out_t is not None else "timeout"
 
-    # ---------------------------------------------------------------- outcome
-    if touch is not None:
-        outcome = classify(touch["vz_mps"], touch["vx_mps"], touch["tilt_deg"], touch["slope_deg"],
-                           touch["rel_tilt_deg"], pass_cfg)
-        if dyn.fuel_out_t is not None and dyn.fuel_out_t < touch["t_s"] \
-                and outcome not in ("landed", "hard_landing"):
-            outcome = "fuel_out"
-    else:
-        outcome = "fuel_out" if dyn.fuel_out_t is not None else "timeout"
+    def link(self):
+        """The downlink through the channel model: (downlink, send_times,
+        received, recv_times, telemetry summary)."""
+        downlink = b""
+        send_times = np.zeros(0)
+        serialized = False
+        radio = self.radio
+        if radio is not None:
+            downlink = bytes(getattr(radio, "downlink", b""))
+            times = getattr(radio, "downlink_times", None)
+            if times is not None and len(times) == len(downlink):
+                send_times = np.asarray(times, float)   # already at the air rate
+                serialized = True
+            else:
+                send_times = np.full(len(downlink), self.t)
+        received, recv_times, _ = self.chan.deliver(downlink, send_times, serialized=serialized)
+        telemetry = {
+            "frames_sent": downlink.count(ASM),
+            "frames_received": received.count(ASM),
+            "critical_delivered_ratio": None,
+            "max_latency_s": None,
+            "bytes_sent": len(downlink),
+            "bytes_received": len(received),
+        }
+        return downlink, send_times, received, recv_times, telemetry
 
-    # ---------------------------------------------------------------- telemetry
-    downlink = b""
-    send_times = np.zeros(0)
-    serialized = False
-    if radio is not None:
-        downlink = bytes(getattr(radio, "downlink", b""))
-        times = getattr(radio, "downlink_times", None)
-        if times is not None and len(times) == len(downlink):
-            send_times = np.asarray(times, float)   # already at the air rate
-            serialized = True
-        else:
-            send_times = np.full(len(downlink), t)
-    received, recv_times, _ = chan.deliver(downlink, send_times, serialized=serialized)
-    telemetry = {
-        "frames_sent": downlink.count(ASM),
-        "frames_received": received.count(ASM),
-        "critical_delivered_ratio": None,
-        "max_latency_s": None,
-        "bytes_sent": len(downlink),
-        "bytes_received": len(received),
+    def estimate_summary(self):
+        have = self.have_est
+        return {
+            "max_error_last_1000m_m": self.err_1000 if have else None,
+            "max_error_below_100m_m": self.err_100 if have else None,
+            "longest_divergence_s": self.div_max if have else None,
+        }
+
+    def summary(self, outcome, telemetry):
+        """The result JSON (DESIGN.md), judged against the [pass] table."""
+        if self.fw is not None:
+            self.events.update(self.fw.counts)
+        estimate = self.estimate_summary()
+        touch, dyn = self.touch, self.dyn
+        td = {k: (touch[k] if touch else None) for k in ("vz_mps", "vx_mps", "tilt_deg", "miss_m",
+                                                          "slope_deg", "t_s")}
+        summary = {
+            "name": self.sc["name"],
+            "seed": self.seed,
+            "controller": self.controller,
+            "outcome": outcome,
+            "touchdown": td,
+            "propellant_used_kg": dyn.prop0 - dyn.prop,
+            "propellant_left_kg": dyn.prop,
+            "estimate": estimate,
+            "max_alt_error_m": estimate["max_error_last_1000m_m"],
+            "telemetry": telemetry,
+            "events": dict(sorted(self.events.items())),
+            "time_s": dyn.t,
+        }
+        reasons = _judge(summary, self.pass_cfg)
+        summary["passed"] = not reasons
+        summary["fail_reasons"] = reasons
+        return summary
+
+    def trace(self):
+        trace = {}
+        if self.record:
+            for key in TRACE_KEYS:
+                dtype = np.int64 if key in ("phase", "fault_flags") else float
+                trace[key] = np.asarray(self.tr[key], dtype=dtype)
+        return trace
+
+    def result(self):
+        outcome = self.verdict()
+        downlink, send_times, received, recv_times, telemetry = self.link()
+        summary = self.summary(outcome, telemetry)
+        return FlightResult(summary, self.trace(), downlink, received, send_times, recv_times,
+                            self.sc, self.bench)
+
+
+def _touchdown(dyn, slope, xt):
+    """The touchdown record at the substep a foot (or the base) met the ground."""
+    tilt = math.degrees(dyn.pitch)
+    return {
+        "t_s": dyn.t, "vz_mps": dyn.vz, "vx_mps": dyn.vx, "tilt_deg": abs(tilt),
+        "miss_m": abs(dyn.x - xt), "slope_deg": slope,
+        "rel_tilt_deg": tilt + slope,
     }
-
-    if fw is not None:
-        events.update(fw.counts)
-    estimate = {
-        "max_error_last_1000m_m": err_1000 if have_est else None,
-        "max_error_below_100m_m": err_100 if have_est else None,
-        "longest_divergence_s": div_max if have_est else None,
-    }
-    td = {k: (touch[k] if touch else None) for k in ("vz_mps", "vx_mps", "tilt_deg", "miss_m",
-                                                      "slope_deg", "t_s")}
-    summary = {
-        "name": sc["name"],
-        "seed": seed,
-        "controller": controller,
-        "outcome": outcome,
-        "touchdown": td,
-        "propellant_used_kg": dyn.prop0 - dyn.prop,
-        "propellant_left_kg": dyn.prop,
-        "estimate": estimate,
-        "max_alt_error_m": estimate["max_error_last_1000m_m"],
-        "telemetry": telemetry,
-        "events": dict(sorted(events.items())),
-        "time_s": dyn.t,
-    }
-    reasons = _judge(summary, pass_cfg)
-    summary["passed"] = not reasons
-    summary["fail_reasons"] = reasons
-
-    trace = {}
-    if record:
-        for key in TRACE_KEYS:
-            dtype = np.int64 if key in ("phase", "fault_flags") else float
-            trace[key] = np.asarray(tr[key], dtype=dtype)
-    return FlightResult(summary, trace, downlink, received, send_times, recv_times, sc, bench)
 
 
 def _end_fault(f, t, dyn, sens):
