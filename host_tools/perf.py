@@ -5,11 +5,16 @@ the 32-bit MicroPython WASI interpreter. A call's cost is measured as the fuel
 of N calls in a loop minus the fuel of the same loop with the call removed,
 both in fresh instances, so start-up and import costs cancel. DESIGN.md's
 calibration: 1 fuel ~ 1.35 RP2040 cycles; a 50 Hz frame is ~1.85 M fuel.
+
+`lander perf` (no target): the performance budget over a whole replayed
+nominal descent (host_tools/perf_budget.py); `--json` prints it as one object.
+`lander perf --functions`: the standing table of unit costs.
 """
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 
 import host_tools
@@ -36,25 +41,6 @@ STANDARD = {
         "app = App(B(), Config())\napp.handover(500000, -20000, 3000, 0)\nt = [0]",
         "app.step(t[0]); t[0] += 20000"),
 }
-
-
-def replayed_cycle_fuel(cycles: int = 400) -> dict:
-    """Mean fuel of one whole loop cycle (driver reads on replay buses, all
-    stages, actuator writes) over the first `cycles` of the recorded demo
-    flight, heap-locked: fuel(N cycles) - fuel(0 cycles), divided by N. The
-    replay buses stand in for the C bus drivers of a board and are counted."""
-    from host_tools.emu.replay_guest import guest_program, recorded_demo_flight
-
-    _rec, data = recorded_demo_flight()
-    fuel = {}
-    for n in (0, cycles):
-        program = "DATA_DIR = %r\nimport sys\nsys.path.insert(0, %r)\n%s" % (
-            wasm_guest.GUEST_DATA_DIR, wasm_guest.GUEST_ROOT, guest_program(n, heap_locked=True))
-        stdout, fuel[n] = wasm_guest.run(program, data, fuel=20_000_000_000)
-        if "replayed" not in stdout:
-            raise RuntimeError("replay guest failed:\n" + stdout[-3000:])
-    return {"cycles": cycles, "mean_fuel_per_cycle": round((fuel[cycles] - fuel[0]) / cycles),
-            "budget_control_median": 300_000, "budget_total_median": 1_100_000}
 
 
 def mpy_sizes(arch: str = "armv6m") -> dict:
@@ -119,9 +105,55 @@ def add_arguments(parser):
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-speed", action="store_true", help="skip the simulator speed figure")
+    parser.add_argument("--functions", action="store_true",
+                        help="the standing table of fixed.py and unit costs instead of the budget")
+    parser.add_argument("--scenario", default=None,
+                        help="scenario flown and replayed for the budget (default scenarios/nominal.toml)")
+
+
+def _budget_text(b: dict) -> str:
+    bud = b["budget"]
+    lines = [
+        "performance budget: %s" % b["machine"],
+        "  flight             %s, %d cycles replayed (%s on the host bench)"
+        % (b["flight"]["scenario"], b["cycles_measured"], b["flight"]["outcome"]),
+        "  whole cycle        median %d  max %d fuel   (budget median <= %d, max <= %d)"
+        % (b["fuel_per_cycle"]["median"], b["fuel_per_cycle"]["max"], bud["total_median"], bud["total_max"]),
+        "  control path       median %d  max %d fuel   (budget median <= %d, max <= %d)"
+        % (b["fuel_control_per_cycle"]["median"], b["fuel_control_per_cycle"]["max"],
+           bud["control_median"], bud["control_max"]),
+        "  per stage (median / max fuel, replay buses taken out):",
+    ]
+    for name, med in sorted(b["fuel_per_stage"].items(), key=lambda kv: -kv[1]):
+        lines.append("    %-14s %8d / %8d" % (name, med, b["fuel_per_stage_max"][name]))
+    lines += [
+        "  replay buses       median %d  max %d fuel per cycle (measured, not counted above)"
+        % (b["replay_bus_overhead_per_cycle"]["median"], b["replay_bus_overhead_per_cycle"]["max"]),
+        "  cycle median by quarter of the flight: %s" % ", ".join(str(v) for v in b["fuel_per_cycle_by_quarter"]),
+        "  heap               %d bytes after start-up, peak %d (budget <= %d); %.3f bytes allocated per cycle"
+        % (b["heap_startup_bytes"], b["heap_peak_bytes"], bud["heap_bytes"], b["alloc_bytes_per_cycle"]),
+        "  .mpy bytes         %s (budget <= %d each)"
+        % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
+    ]
+    if "sim_speed_x_realtime" in b:
+        lines.append("  simulator speed    %.1fx real time (closed loop, CPython; budget >= %d)"
+                     % (b["sim_speed_x_realtime"], bud["sim_speed_x_realtime"]))
+    return "\n".join(lines)
 
 
 def run(args) -> int:
+    if args.setup is None and args.expr is None and not args.target and not args.functions:
+        from host_tools import perf_budget
+
+        if args.scenario is not None and not os.path.isfile(args.scenario):
+            print("lander perf: --scenario %s: no such file" % args.scenario, file=sys.stderr)
+            return 2
+        result = perf_budget.budget(args.scenario, speed=not args.no_speed)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        else:
+            print(_budget_text(result))
+        return 0
     rows = []
     if args.setup is not None or args.expr is not None:
         rows.append(("custom", fuel_per_call(args.setup or "", args.expr or "pass", args.repeat)))
@@ -132,16 +164,6 @@ def run(args) -> int:
         for name, (setup, expr) in STANDARD.items():
             rows.append((name, fuel_per_call(setup, expr, args.repeat)))
     result = {"fuel_per_call": {name: round(f) for name, f in rows}, "frame_fuel_50hz": FRAME_FUEL_50HZ}
-    if not args.target and args.setup is None:
-        result["replayed_cycle"] = replayed_cycle_fuel()
-        sizes = mpy_sizes("armv6m")
-        result["mpy_bytes_armv6m"] = {"total": sum(sizes.values()), "modules": sizes}
-    if not args.target and args.setup is None and not args.no_speed:
-        try:
-            from host_tools.sim import speed
-            result["sim_speed"] = speed.measure(os.path.join(host_tools.SCENARIOS_DIR, "nominal.toml"), 20.0)
-        except Exception as exc:  # the figure is optional; say why it is missing
-            result["sim_speed"] = {"error": str(exc)}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -155,15 +177,4 @@ def run(args) -> int:
         for name, f in rows:
             table.add_row(name, "%.0f" % f, "%.3f" % (100.0 * f / FRAME_FUEL_50HZ))
         Console().print(table)
-        if "replayed_cycle" in result:
-            rc = result["replayed_cycle"]
-            print("whole loop cycle (recorded demo flight, drivers on replay buses, heap-locked): "
-                  "mean %d fuel over %d cycles (DESIGN budget: control median <= %d, total <= %d)"
-                  % (rc["mean_fuel_per_cycle"], rc["cycles"], rc["budget_control_median"],
-                     rc["budget_total_median"]))
-        if "mpy_bytes_armv6m" in result:
-            print("firmware .mpy size (armv6m): %d bytes in %d modules"
-                  % (result["mpy_bytes_armv6m"]["total"], len(result["mpy_bytes_armv6m"]["modules"])))
-        if "sim_speed" in result:
-            print("simulator speed:", json.dumps(result["sim_speed"]))
     return 0

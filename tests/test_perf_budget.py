@@ -1,0 +1,67 @@
+"""The performance budget's bookkeeping: stage hooks found from App.step,
+fuel attributed between marks, and one short replayed flight measured."""
+from host_tools import perf_budget as pb
+from host_tools.perf_budget import M_CAL, M_CYCLE_IN, M_CYCLE_OUT, M_BUS_IN, M_BUS_OUT, M_STAGE_IN, M_STAGE_OUT
+
+APP = '''
+class App:
+    def step(self, now):
+        self._sample()
+        self._estimate(dt)
+        self.guid.update(self.nav, self.touchdown)
+        self._stage_fault(1)
+        self._telemetry()
+        self._housekeeping()
+    def _sample(self): pass
+    def _estimate(self, dt): pass
+    def _telemetry(self): pass
+    def _stage_fault(self, s): pass
+    def _housekeeping(self): pass
+'''
+
+
+def test_stage_hooks_follow_the_calls_in_app_step():
+    assert pb.app_stage_hooks(APP) == [
+        ("", "_sample", "sample", 0), ("", "_estimate", "estimate", 1), ("guid", "update", "guide", 2),
+        ("", "_telemetry", "telemetry", 0), ("", "_housekeeping", "housekeeping", 0)]
+
+
+def _log(steps, start=10_000_000):
+    """[(code, fuel spent since the previous mark)] -> a fuel-remaining log."""
+    out, fuel = [], start
+    for code, spent in steps:
+        fuel -= spent
+        out.append((code, fuel))
+    return out
+
+
+def test_fuel_between_marks_goes_to_the_frame_on_top_less_one_mark():
+    c = 100                                    # one mark's own fuel
+    hooks = [("", "_sample", "sample", 0), ("", "_estimate", "estimate", 1)]
+    log = _log([(M_CAL, 0), (M_CAL, c), (M_CAL, c),
+                (M_CYCLE_IN, 5000),            # before the cycle: not counted
+                (M_STAGE_IN + 0, c + 7),       # loop: 7
+                (M_BUS_IN, c + 11),            # sample: 11
+                (M_BUS_OUT, c + 1000),         # bus: 1000
+                (M_STAGE_OUT + 0, c + 13),     # sample: 13
+                (M_STAGE_IN + 1, c + 3),       # loop: 3
+                (M_STAGE_OUT + 1, c + 500),    # estimate: 500
+                (M_CYCLE_OUT, c + 2),          # loop: 2
+                (M_CAL, 999)])
+    att = pb._attribute(log, hooks)
+    assert att["mark_fuel"] == c
+    assert att["cycles"] == [{"loop": 12, "sample": 24, "bus": 1000, "estimate": 500}]
+
+
+def test_a_short_replayed_flight_is_measured_heap_locked_with_every_stage():
+    from host_tools.emu.replay_guest import recorded_demo_flight
+
+    _rec, data = recorded_demo_flight()
+    hooks = pb.app_stage_hooks()
+    att = pb.measure_fuel(data, hooks, max_cycles=30)
+    assert att["flown"] == 30
+    assert len(att["cycles"]) == 30
+    names = {h[2] for h in hooks}
+    for cyc in att["cycles"]:
+        assert names <= set(cyc)              # every hooked stage ran in every cycle
+        assert cyc["bus"] > 0 and all(v > 0 for v in cyc.values())
