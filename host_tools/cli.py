@@ -6,6 +6,23 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
+
+EXIT_CODES = """exit codes:
+  0  success (and the flight or campaign passed its pass criteria)
+  1  the flight or campaign failed its pass criteria (montecarlo: success rate
+     below --min-success, by default any run not passed)
+  2  bad input or usage: one line naming the file, key or flag; nothing run,
+     nothing written
+  3  internal error: one line (the traceback with --debug)"""
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2) naming the flag."""
+
+    def error(self, message):
+        self.exit(EXIT_USAGE, "%s: %s (see %s --help)\n" % (self.prog, message, self.prog))
 
 # name -> (module, one-line help)
 SUBCOMMANDS = {
@@ -24,13 +41,19 @@ def _load(name):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="lander",
         description="Descent computer tools: simulate, test, flash and read telemetry.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name, (module_name, help_text) in SUBCOMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show the traceback of an internal error")
         try:
             _load(name).add_arguments(p)
         except ModuleNotFoundError as exc:
@@ -41,16 +64,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one subcommand; returns its exit code (see EXIT_CODES)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:      # --help (0) or a usage error (2), already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     if not args.command:
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     if getattr(args, "_missing", None):
         print("lander %s: not available in this build (%s missing)" % (args.command, args._missing),
               file=sys.stderr)
-        return 2
-    return int(_load(args.command).run(args) or 0)
+        return EXIT_USAGE
+    prog = "lander " + args.command
+    from host_tools.cliargs import UsageError
+    from host_tools.sim.scenario import ScenarioError
+    try:
+        return int(_load(args.command).run(args) or 0)
+    except (UsageError, ScenarioError) as exc:
+        print("%s: %s" % (prog, exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("%s: interrupted" % prog, file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback, unless --debug
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        line = ("%s" % exc).splitlines()[0] if str(exc) else ""
+        print("%s: internal error: %s%s%s" % (prog, type(exc).__name__, ": " if line else "", line)
+              + ("" if getattr(args, "debug", False) else " (--debug for the traceback)"),
+              file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -47,8 +47,9 @@ def test_plot_run_refuses_a_run_without_trace(short_flight, tmp_path):
 def test_cli_plot_flies_and_writes_the_png(tmp_path, capsys):
     from host_tools.cli import main
     out = tmp_path / "nominal.png"
+    # 10 s of an 8 km descent: a timeout, so the flight fails its pass table (exit 1)
     assert main(["plot", os.path.join(SCENARIOS_DIR, "nominal.toml"), "--seed", "3",
-                 "--controller", "reference", "--max-time", "10", "--out", str(out)]) == 0
+                 "--controller", "reference", "--max-time", "10", "--out", str(out)]) == 1
     assert out.read_bytes()[:8] == PNG_MAGIC
     assert str(out) in capsys.readouterr().out
 

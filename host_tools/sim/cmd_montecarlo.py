@@ -5,25 +5,34 @@ import json
 import os
 import sys
 
+from host_tools import cliargs
+
 
 def add_arguments(parser):
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML) with a [dispersions] table")
-    parser.add_argument("--runs", type=int, required=True, metavar="N", help="number of runs")
-    parser.add_argument("--seed", type=int, default=None, metavar="S",
-                        help="campaign seed (default: the scenario's seed); run i is the same "
+    parser.add_argument("--runs", type=cliargs.runs, required=True, metavar="N",
+                        help="number of runs (1 .. %d)" % cliargs.MAX_RUNS)
+    parser.add_argument("--seed", type=cliargs.seed, default=None, metavar="S",
+                        help="campaign seed (default: the scenario's; 0 .. 2^63-1); run i is the same "
                              "flight for a given seed whatever the pool")
-    parser.add_argument("--jobs", type=int, default=None, metavar="J",
-                        help="local worker processes (default: all cores; 1 = in-process)")
-    parser.add_argument("--dask", default=None, metavar="ADDRESS",
-                        help="run on a Dask cluster (scheduler address, e.g. tcp://host:8786)")
+    parser.add_argument("--jobs", type=cliargs.jobs, default=None, metavar="J",
+                        help="local worker processes (>= 1; default: all cores; 1 = in-process)")
+    parser.add_argument("--dask", type=cliargs.dask_address, default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster (scheduler address tcp://HOST:PORT; refused "
+                             "when it does not answer within %g s)" % cliargs.DASK_WAIT_S)
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="output directory (default: montecarlo-<scenario name>)")
+                        help="output folder (default: montecarlo-<scenario name> here, the name "
+                             "sanitised; only the folder itself is created); the campaign's files "
+                             "from an earlier run there are replaced")
     parser.add_argument("--controller", choices=("firmware", "reference"), default="firmware",
                         help="who flies: the firmware in-process, or the host truth-fed reference")
-    parser.add_argument("--max-time", type=float, default=None, metavar="S",
-                        help="cut each run after S simulated seconds")
+    parser.add_argument("--max-time", type=cliargs.sim_time, default=None, metavar="S",
+                        help="cut each run after S simulated seconds (> 0, <= 3600)")
     parser.add_argument("--optimal", action="store_true",
                         help="also solve each run's fuel optimum and report propellant / optimum")
+    parser.add_argument("--min-success", type=cliargs.fraction, default=1.0, metavar="FRACTION",
+                        help="exit 1 when the fraction of runs that passed is below this "
+                             "(default 1: any run not passed fails the campaign)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
@@ -35,15 +44,11 @@ def run(args) -> int:
 
     from host_tools.sim import montecarlo, scenario
 
-    if args.runs < 1:
-        print("lander montecarlo: --runs must be >= 1", file=sys.stderr)
-        return 2
-    try:
-        sc = scenario.load(args.file)
-    except scenario.ScenarioError as exc:
-        print("lander montecarlo: %s" % exc, file=sys.stderr)
-        return 2
-    out_dir = args.out or "montecarlo-%s" % sc["name"]
+    sc = scenario.load(args.file)
+    out_dir = args.out or "montecarlo-%s" % scenario.safe_name(sc["name"])
+    cliargs.check_out_dir(out_dir, "--out")
+    if args.dask:
+        cliargs.check_dask_reachable(args.dask)
     console = Console(stderr=args.json)
     where = ("Dask %s" % args.dask) if args.dask else (
         "%s local process(es)" % (args.jobs or os.cpu_count()))
@@ -65,6 +70,8 @@ def run(args) -> int:
                                        max_time_s=args.max_time, progress=advance,
                                        with_optimal=args.optimal)
     summary = montecarlo.summarise(rows)
+    summary["min_success"] = args.min_success
+    montecarlo.clear_outputs(out_dir)
     paths = montecarlo.save(rows, out_dir)
     if not args.no_plots:
         paths.update(montecarlo.plot_campaign(rows, out_dir, title=sc["name"],
@@ -78,8 +85,15 @@ def run(args) -> int:
         console.print(montecarlo.summary_table(summary, title="%s: %d runs" % (sc["name"], len(rows))))
         for err in summary["errors"]:
             console.print("[red]error:[/] %s" % err)
-        console.print("wrote " + ", ".join(paths[k] for k in sorted(paths)))
+    for key in sorted(paths):
+        print("wrote %s %s" % (key, os.path.abspath(paths[key])),
+              file=sys.stderr if args.json else sys.stdout)
     if rows and all(r.get("error") for r in rows):
         print("lander montecarlo: every run failed to fly (%s)" % rows[0]["error"], file=sys.stderr)
+        return 1
+    if summary["success_rate"] < args.min_success:
+        print("lander montecarlo: %d of %d runs passed (%.1f%%), below --min-success %.1f%%"
+              % (summary["passed"], summary["runs"], 100.0 * summary["success_rate"],
+                 100.0 * args.min_success), file=sys.stderr)
         return 1
     return 0

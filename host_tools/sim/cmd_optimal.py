@@ -2,18 +2,22 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+
+from host_tools import cliargs
 
 
 def add_arguments(parser):
     parser.add_argument("file", metavar="FILE", help="scenario file (TOML)")
     parser.add_argument("--json", action="store_true",
                         help="print {name, propellant_kg, time_of_flight_s} as JSON")
-    parser.add_argument("--gate", metavar="ALT_M,VZ_MPS", type=_parse_gate, default=None,
-                        help="end at a low gate above the site (altitude, vertical speed "
-                             "negative down, zero horizontal speed) instead of the surface")
-    parser.add_argument("--glide-slope", metavar="DEG", type=float, default=None,
-                        help="optional glide-slope cone (degrees above the horizontal)")
+    parser.add_argument("--gate", metavar="ALT_M,VZ_MPS", type=cliargs.gate, default=None,
+                        help="end at a low gate above the site (altitude 0 .. 100000 m, vertical "
+                             "speed -100 .. 0 m/s, negative down; zero horizontal speed) instead "
+                             "of the surface")
+    parser.add_argument("--glide-slope", metavar="DEG", type=cliargs.glide_slope, default=None,
+                        help="optional glide-slope cone (degrees above the horizontal, 0 < DEG < 90)")
     parser.add_argument("--plot", metavar="OUT.png", default=None,
                         help="also plot the optimal trajectory")
     parser.add_argument("--always-on", action="store_true",
@@ -21,25 +25,11 @@ def add_arguments(parser):
                              "model); default: the simulator's engine, which may be shut down")
 
 
-def _parse_gate(text):
-    import argparse
-    try:
-        alt, vz = (float(part) for part in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected ALT_M,VZ_MPS (e.g. 30,-1.5), got %r" % text)
-    if alt < 0.0:
-        raise argparse.ArgumentTypeError("gate altitude must be >= 0 m, got %g" % alt)
-    return (alt, vz)
-
-
 def run(args) -> int:
     from host_tools.sim import optimal, scenario
 
-    try:
-        sc = scenario.load(args.file)
-    except scenario.ScenarioError as exc:
-        print("lander optimal: %s" % exc, file=sys.stderr)
-        return 2
+    sc = scenario.load(args.file)
+    cliargs.check_out_file(args.plot, "--plot")
     try:
         problem = optimal.problem_from_scenario(sc, gate=args.gate,
                                                 glide_slope_deg=args.glide_slope,
@@ -51,7 +41,8 @@ def run(args) -> int:
     result = optimal.result_dict(problem, traj)
     if args.plot:
         from host_tools.sim import plots
-        plots.plot_optimal(traj, args.plot, title="%s optimum" % result["name"])
+        plots.plot_optimal(traj, args.plot, title="%s optimum" % result["name"], problem=problem)
+        print("wrote plot %s" % os.path.abspath(args.plot), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(result))
         return 0

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+
+from host_tools import cliargs
 
 
 def add_arguments(parser):
     parser.add_argument("scenario", metavar="FILE", help="scenario TOML file")
     parser.add_argument("--json", action="store_true", help="print the result JSON")
     parser.add_argument("--plot", metavar="OUT.png", help="plot the run to a PNG")
-    parser.add_argument("--seed", type=int, default=None, help="override the scenario seed")
+    parser.add_argument("--seed", type=cliargs.seed, default=None,
+                        help="override the scenario seed (0 .. 2^63-1)")
     parser.add_argument("--controller", choices=("firmware", "reference"), default="firmware",
                         help="firmware in the loop (default) or the truth-fed reference")
     parser.add_argument("--downlink", metavar="OUT", help="write the bytes the radio sent")
     parser.add_argument("--received", metavar="OUT", help="write the bytes after the channel model")
     parser.add_argument("--optimal", action="store_true",
                         help="also solve the fuel-optimal reference and report the ratio")
-    parser.add_argument("--max-time", type=float, default=None, help="cap on simulated seconds")
+    parser.add_argument("--max-time", type=cliargs.sim_time, default=None, metavar="S",
+                        help="cap on simulated seconds (> 0, <= 3600)")
 
 
 def _clean(obj):
@@ -34,14 +39,22 @@ def _clean(obj):
     return obj
 
 
+def wrote(paths, to_stderr=False):
+    """Say where each file went (stderr when stdout carries JSON)."""
+    for what, path in paths:
+        print("wrote %s %s" % (what, os.path.abspath(path)), file=sys.stderr if to_stderr else sys.stdout)
+
+
 def run(args) -> int:
     from host_tools.sim import runner, scenario
 
-    try:
-        sc = scenario.load(args.scenario)
-    except scenario.ScenarioError as exc:
-        print("lander sim: %s" % exc, file=sys.stderr)
-        return 2
+    sc = scenario.load(args.scenario)
+    outs = [("plot", cliargs.check_out_file(args.plot, "--plot")),
+            ("downlink", cliargs.check_out_file(args.downlink, "--downlink")),
+            ("received", cliargs.check_out_file(args.received, "--received"))]
+    outs = [(what, path) for what, path in outs if path is not None]
+    if len({os.path.abspath(p) for _, p in outs}) < len(outs):
+        raise cliargs.UsageError("--plot, --downlink and --received must name different files")
     result = runner.fly(sc, seed=args.seed, controller=args.controller, record=True,
                         max_time_s=args.max_time)
     summary = dict(result.summary)
@@ -63,6 +76,7 @@ def run(args) -> int:
 
         plots.plot_run(result, args.plot)
     summary = _clean(summary)
+    wrote(outs, to_stderr=args.json)
     if args.json:
         print(json.dumps(summary, indent=2))
     else:

@@ -350,13 +350,35 @@ def summary_table(summary: dict, title="Monte Carlo"):
 
 # ---------------------------------------------------------------- output files
 
+OUTPUT_FILES = ("results.parquet", "results.csv", "summary.json", "histograms.png", "touchdown.png")
+
+
+def _make_dir(out_dir):
+    """The output folder itself (never its missing parents: cliargs.check_out_dir
+    has checked that they exist)."""
+    if not os.path.isdir(out_dir):
+        os.mkdir(out_dir)
+
+
+def clear_outputs(out_dir: str) -> list:
+    """Remove a campaign's files (OUTPUT_FILES) left in out_dir by an earlier
+    campaign, so a rerun leaves only its own; other files are left alone."""
+    gone = []
+    for name in OUTPUT_FILES:
+        path = os.path.join(out_dir, name)
+        if os.path.isfile(path) or os.path.islink(path):
+            os.remove(path)
+            gone.append(path)
+    return gone
+
+
 def save(rows, out_dir: str) -> dict:
     """Write results.parquet and results.csv; returns their paths."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    os.makedirs(out_dir, exist_ok=True)
+    _make_dir(out_dir)
     columns = []
     for r in rows:
         for k in r:
@@ -392,7 +414,7 @@ def plot_campaign(rows, out_dir: str, title="", limits=None) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    os.makedirs(out_dir, exist_ok=True)
+    _make_dir(out_dir)
     paths = {"histograms": os.path.join(out_dir, "histograms.png"),
              "touchdown": os.path.join(out_dir, "touchdown.png")}
     shown = [m for m in METRICS if m[0] != "estimate.longest_divergence_s"]

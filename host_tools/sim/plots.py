@@ -9,7 +9,6 @@ propellant, estimator fault flags (one row per bit).
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -127,7 +126,6 @@ def plot_run(result, path: str) -> str:
         ax.grid(True, alpha=0.3)
     fig.suptitle(_title(summary), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.985))
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
@@ -198,7 +196,7 @@ def _plot_flags(ax, t, flags):
     ax.set_ylabel("fault flags")
 
 
-def plot_optimal(traj, path: str, title: str = "fuel-optimal reference") -> str:
+def plot_optimal(traj, path: str, title: str = "fuel-optimal reference", problem=None) -> str:
     """Plot an optimal.Trajectory: path in (x, z), thrust, tilt, speeds, mass."""
     import matplotlib
     matplotlib.use("Agg")
