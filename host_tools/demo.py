@@ -75,7 +75,9 @@ def fly_vertical(altitude_m=500.0, vz_mps=-10.0, gravity=1.62, vehicle=None, rat
     cfg = Config(rate_hz=rate_hz, gravity_mm_s2=round(gravity * 1000),
                  dry_mass_g=round(v.dry_mass_kg * 1000), propellant_g=round(v.propellant_kg * 1000),
                  max_thrust_mn=round(v.max_thrust_n * 1000),
-                 min_throttle_q15=round(v.min_throttle * 32768), isp_s=round(v.isp_s))
+                 min_throttle_q15=round(v.min_throttle * 32768), isp_s=round(v.isp_s),
+                 site_x_mm=0,   # a vertical descent: the site is below the start
+                 terminal_alt_mm=10000, terminal_vz_mm_s=2500, touchdown_vz_mm_s=1000)   # short: the replay guest stays short
     app = App(board, cfg)
     app.handover(round(altitude_m * 1000), round(vz_mps * 1000), 0, 0)
     parts = bench.parts

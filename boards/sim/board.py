@@ -13,6 +13,7 @@ WIRING = {
         "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 57600}),
         "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 115200}),
         "uart2": ("uart", 2, {"tx": 20, "rx": 21, "baudrate": 115200}),
+        "uart3": ("uart", 3, {"tx": 24, "rx": 25, "baudrate": 115200}),
     },
     "imu": ("i2c", "i2c0", 0x6A),
     "imu2_acc": ("i2c", "i2c0", 0x18),
@@ -21,6 +22,7 @@ WIRING = {
     "altimeter": ("uart", "uart1", 115200),
     "rangefinder": ("uart", "uart2", 115200),
     "radio": ("uart", "uart0", 57600, 2),
+    "attitude": ("uart", "uart3", 115200),
     "throttle_pwm": 14,
     "gimbal_pwm": 12,
     "arm_pin": 15,
@@ -38,7 +40,7 @@ def make_board(rate_hz=50):
     c = w["buses"]["i2c0"][2]
     i2c0 = I2C(0, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"])
     uarts = {}
-    for name in ("uart0", "uart1", "uart2"):
+    for name in ("uart0", "uart1", "uart2", "uart3"):
         _, uid, c = w["buses"][name]
         uarts[name] = UART(uid, baudrate=c["baudrate"], tx=Pin(c["tx"]), rx=Pin(c["rx"]),
                            rxbuf=512, txbuf=256)

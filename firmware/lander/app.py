@@ -40,6 +40,8 @@ class App:
         self.nav = Nav(self.cfg)
         self.guid = Guidance(self.cfg)
         self.ctrl = Control(self.cfg)
+        self.guid.attach_control(self.ctrl)
+        self._acu = getattr(board, "attitude", None)
         self.cycle = 0
         self.overruns = 0
         self.stage_faults = 0
@@ -155,10 +157,16 @@ class App:
                 engine.set_throttle(0)
                 engine.disarm()
             return
-        self.ctrl.update(self.guid)
+        ctrl = self.ctrl
+        ctrl.update(self.guid, self.nav)
+        acu = self._acu
+        if acu is not None:
+            acu.set_pitch(ctrl.pitch_cmd_bau)
         if engine is not None:
-            engine.set_throttle(self.ctrl.throttle_q15)
-            engine.set_pitch(self.ctrl.pitch_cmd_bau)
+            engine.set_throttle(ctrl.throttle_q15)
+            # with an attitude unit the gimbal keeps the thrust line through the
+            # centre of mass (centred); without one it is the attitude path
+            engine.set_pitch(0 if acu is not None else ctrl.pitch_cmd_bau)
 
     def _telemetry(self):
         # Skeleton: drain the event ring (the telemetry issue packetises them).

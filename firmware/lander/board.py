@@ -7,6 +7,7 @@
 # part that fails at start-up is left None and recorded in board.failed (and as
 # an event): the flight software degrades instead of refusing to boot.
 from lander.compat import const
+from lander.drivers.attitude import AttitudeUnit
 from lander.drivers.bmi088 import Bmi088
 from lander.drivers.bmp390 import Bmp390
 from lander.drivers.engine import Engine
@@ -23,7 +24,7 @@ EV_BOARD_PART_FAILED = const(0x01F0)   # arg: index in PARTS
 EV_BOARD_READY = const(0x01F1)         # arg: number of parts built
 
 PARTS = ("imu", "imu2", "altimeter", "rangefinder", "baro", "engine", "legs",
-         "radio", "power", "storage")
+         "radio", "power", "storage", "attitude")
 
 
 class Watchdog:
@@ -62,6 +63,7 @@ class Board:
         self.radio = None  # type: Radio | None
         self.power = None  # type: Power | None
         self.storage = None  # type: Storage | None
+        self.attitude = None  # type: AttitudeUnit | None
         self.wdt = Watchdog(None, 0)      # replaced by the board (machine.WDT, timeout)
         self.rtc = None                   # machine.RTC where the port keeps RTC memory
         self.failed = []          # [(part, message)] from start-up
@@ -138,6 +140,10 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
             arm = Pin(w["arm_pin"], Pin.OUT)
             return Engine(thr, arm, gim)
         board.part("engine", mk_engine)
+    if w.get("attitude"):
+        def mk_acu():
+            return AttitudeUnit(bus[w["attitude"][1]])
+        board.part("attitude", mk_acu)
     if w.get("legs"):
         def mk_legs():
             return Legs([Pin(p, Pin.IN, Pin.PULL_UP) for p in w["legs"]])

@@ -1,16 +1,41 @@
-# Control: turn world-frame acceleration commands into a throttle (fraction of
-# max thrust, Q15) and a pitch (binary angle), within the engine's limits, with
-# a propellant-aware mass estimate.
+# Control: turn guidance's world-frame thrust-acceleration command into a
+# throttle (fraction of max thrust, Q15) and a pitch attitude set-point (binary
+# angle), within the engine's and the vehicle's limits.
+#
+# - Thrust-to-mass from the measured acceleration: over each re-plan window
+#   (replan_cycles cycles) the IMU's specific force along the thrust axis is
+#   summed beside the one the engine model predicts (lagged throttle * max
+#   thrust / estimated mass); their ratio, low-passed and clamped to [0.3, 2],
+#   scales the available acceleration a_full_mm_s2 and the propellant flow, so
+#   an overthrust (+15 %) or a lost nozzle (half thrust) is absorbed at once
+#   instead of being flown open loop.
+# - Geometry (atan2 + hypot, ~60 k fuel) only when guidance posts a new command
+#   (cmd_seq, 10 Hz); per cycle the vertical command's change is passed through
+#   the secant of the pitch: |a| = |a|_geo + (az - az_geo) / cos(pitch).
+# - Saturation gives up the horizontal channel first: above the available
+#   acceleration the vertical component is kept and the horizontal one is what
+#   is left; the pitch is clamped to guidance's phase limit (vertical kept).
+# - Throttle band: 0 (engine off) or >= min throttle; engine-lag compensation
+#   by a first-order model of the engine (lag engine_lag_ms) and a lead term.
+# - Pitch rate limit: the set-point moves at most max_pitch_rate per cycle.
 from lander import fixed
 from lander.compat import const
+from lander.events import events
 from lander.units import THROTTLE_FULL
 
 # Words of control state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(3)
+CHECKPOINT_WORDS = const(7)
+
+EV_THRUST_RATIO = const(0x0310)   # arg = new thrust ratio (Q15) after a jump of > 10 %
+EV_SATURATED = const(0x0311)      # arg = 1 high / -1 low, first cycle of a saturation run
 
 _MASS_Q = const(10)   # mass in kg * 1024 so that thrust_mN = m * a >> 10
 _MG_PER_G = const(1000)
 _MAX_MG = const(0x3FFFFFFF)   # 1073 kg: the range of a milligram int
+_RATIO_LO = const(9830)       # 0.3 in Q15
+_RATIO_HI = const(65536)      # 2.0
+_LEAD_Q15 = const(16384)      # lead gain 0.5 on (desired - modelled) throttle
+_AFULL_MIN = const(256)       # mm/s^2: floor of the available acceleration
 
 
 def _mg(grams):
@@ -23,46 +48,156 @@ class Control:
         self.mass_mg = _mg(cfg.dry_mass_g + cfg.propellant_g)
         self.dry_mass_mg = _mg(cfg.dry_mass_g)
         self.mass_kg_q10 = 0          # mass in kg * 1024, kept with mass_mg
-        self._update_mass_q()
         self.throttle_q15 = 0
-        self.pitch_cmd_bau = 0
+        self.pitch_cmd_bau = 0        # attitude set-point sent to the attitude unit
+        self.pitch_ref_bau = 0        # before the rate limit
         self.thrust_cmd_mn = 0
-        self.saturated = 0
+        self.accel_cmd_mm_s2 = 0      # commanded specific force magnitude
+        self.thrust_model_q15 = 0     # modelled actual thrust (engine lag)
+        self.thrust_ratio_q15 = 32768 # measured / modelled specific force
+        self.a_full_mm_s2 = 0         # available acceleration at full throttle
+        self.saturated = 0            # cycles saturated (count)
+        self.sat_high = False
+        self.sat_low = False
         period_us = 1000000 // cfg.rate_hz
         # propellant flow per cycle: dm_mg = T_mN * dt_s / (Isp * g0) ; in Q24
         self._flow_q24 = fixed.div_shift(period_us, cfg.isp_s * 9807, 24)
-
-    def update(self, guid):
-        cfg = self.cfg
-        az = guid.accel_z_cmd_mm_s2
-        ax = guid.accel_x_cmd_mm_s2
-        if az <= 0 and ax == 0:
-            self.throttle_q15 = 0
-            self.thrust_cmd_mn = 0
-            return
-        if az < 1:
-            az = 1
-        pitch = fixed.atan2(ax, az)
-        if pitch > cfg.max_pitch_bau:
-            pitch = cfg.max_pitch_bau
-        elif pitch < -cfg.max_pitch_bau:
-            pitch = -cfg.max_pitch_bau
-        # thrust needed for the vertical command at this pitch
-        c = fixed.cos_q15(pitch)
-        accel = fixed.div_shift(az, c, 15)
-        thrust = fixed.mul_shift(self.mass_kg_q10, accel, _MASS_Q)
-        throttle = fixed.div_shift(thrust, cfg.max_thrust_mn, 15)
-        if throttle > THROTTLE_FULL:
-            throttle = THROTTLE_FULL
-            self.saturated += 1
-        elif throttle < cfg.min_throttle_q15:
-            throttle = cfg.min_throttle_q15
-        self.throttle_q15 = throttle
-        self.pitch_cmd_bau = pitch
-        self.thrust_cmd_mn = fixed.mul_shift(cfg.max_thrust_mn, throttle, 15)
-        used = fixed.mul_shift(self.thrust_cmd_mn, self._flow_q24, 24)
-        self.mass_mg = self.mass_mg - used if self.mass_mg - used > self.dry_mass_mg else self.dry_mass_mg
+        self._flow_eff_q24 = self._flow_q24
+        # engine lag: model += (u - model) * dt / lag, in Q15
+        lag_us = cfg.engine_lag_ms * 1000
+        self._lag_q15 = fixed.div_shift(period_us, lag_us, 15) if lag_us > period_us else 32767
+        rate = cfg.max_pitch_rate_bau_s // cfg.rate_hz
+        self._rate_step = rate if rate > 0 else 1
+        self._seq = -1
+        self._k = 0
+        self._s_meas = 0
+        self._s_exp = 0
+        self._n = 0
+        self._az_geo = 0
+        self._mag_geo = 0
+        self._sec_q14 = 16384
+        self._afull_nom = 0
+        self._inv_afull = 0
         self._update_mass_q()
+        self._slow()
+
+    # --- 10 Hz: available acceleration, thrust ratio ----------------------------
+    def _slow(self):
+        n = self._n
+        if n >= self.cfg.replan_cycles and self._s_exp > 0:
+            r = fixed.clamp(fixed.div_shift(self._s_meas, self._s_exp, 15), _RATIO_LO, _RATIO_HI)
+            old = self.thrust_ratio_q15
+            new = old + ((r - old) >> 1)
+            self.thrust_ratio_q15 = new
+            d = new - old
+            if d > (old >> 3) or -d > (old >> 3):
+                events.post(EV_THRUST_RATIO, new)
+        self._s_meas = 0
+        self._s_exp = 0
+        self._n = 0
+        mass_g = self.mass_mg // _MG_PER_G
+        if mass_g < 1:
+            mass_g = 1
+        # T / m in m/s^2 * 1024 -> mm/s^2
+        nom = fixed.mul_shift(fixed.div_shift(self.cfg.max_thrust_mn, mass_g, 10), 1000, 10)
+        self._afull_nom = fixed.clamp(nom, _AFULL_MIN, 0x7FFF)
+        self.a_full_mm_s2 = fixed.clamp(fixed.mul_shift(self._afull_nom, self.thrust_ratio_q15, 15),
+                                        _AFULL_MIN, 0x7FFF)
+        self._inv_afull = fixed.div_shift(1, self.a_full_mm_s2, 29)      # 2^29 / a_full, < 2^21
+        self._flow_eff_q24 = fixed.mul_shift(self._flow_q24, self.thrust_ratio_q15, 15)
+
+    # --- geometry: pitch and magnitude of a new command ---------------------------
+    def _geometry(self, guid):
+        cfg = self.cfg
+        ax = fixed.clamp(guid.accel_x_cmd_mm_s2, -0x7FFF, 0x7FFF)
+        az = fixed.clamp(guid.accel_z_cmd_mm_s2, 1, 0x7FFF)
+        lim = fixed.clamp(guid.pitch_limit_bau, 0, cfg.max_pitch_bau)
+        avail = self.a_full_mm_s2
+        pitch = fixed.atan2(ax, az)
+        if pitch > lim or pitch < -lim:
+            pitch = lim if pitch > 0 else -lim
+            c = fixed.cos_q15(lim)
+            mag = fixed.div_shift(az, c if c > 0 else 1, 15)      # vertical kept
+        else:
+            mag = fixed.hypot(ax, az)
+        if mag > avail:
+            # give up the horizontal channel first
+            if az >= avail:
+                pitch = 0
+            else:
+                a8 = avail >> 3
+                z8 = az >> 3
+                p2 = fixed.atan2(fixed.isqrt(a8 * a8 - z8 * z8), z8)
+                ap = -pitch if pitch < 0 else pitch
+                if p2 < ap:
+                    pitch = p2 if pitch > 0 else -p2
+            mag = avail
+        self.pitch_ref_bau = pitch
+        self._az_geo = az
+        self._mag_geo = mag
+        c = fixed.cos_q15(pitch)
+        self._sec_q14 = fixed.div_shift(16384, c if c > 16384 else 16384, 15)   # <= 2 in Q14
+
+    # --- one cycle -------------------------------------------------------------------
+    def update(self, guid, nav=None):
+        cfg = self.cfg
+        y = self.thrust_model_q15
+        # thrust-to-mass: measured vs modelled specific force while the engine burns
+        if nav is not None and y > cfg.min_throttle_q15:
+            f = nav.accel_thrust_mm_s2
+            self._s_meas += f if 0 < f < 0x7FFF else (0x7FFF if f > 0 else 0)
+            self._s_exp += (y * self._afull_nom) >> 15
+            self._n += 1
+        k = self._k + 1
+        if k >= cfg.replan_cycles:
+            k = 0
+            self._slow()
+        self._k = k
+        if guid.cmd_seq != self._seq:
+            self._seq = guid.cmd_seq
+            self._geometry(guid)
+        # attitude set-point, rate limited
+        p = self.pitch_cmd_bau
+        d = self.pitch_ref_bau - p
+        step = self._rate_step
+        if d > step:
+            d = step
+        elif d < -step:
+            d = -step
+        p += d
+        lim = cfg.max_pitch_bau
+        self.pitch_cmd_bau = lim if p > lim else (-lim if p < -lim else p)
+        if not guid.engine_on:
+            u = 0
+            self.sat_high = False
+            self.sat_low = False
+        else:
+            dz = fixed.clamp(guid.accel_z_cmd_mm_s2 - self._az_geo, -0x3FFF, 0x3FFF)
+            mag = fixed.clamp(self._mag_geo + ((dz * self._sec_q14) >> 14), 0, 0x7FFF)
+            self.accel_cmd_mm_s2 = mag
+            thr = fixed.mul_shift(mag, self._inv_afull, 14)        # mag / a_full, Q15
+            e = fixed.clamp(thr - y, -0x7FFF, 0x7FFF)
+            u = thr + ((e * _LEAD_Q15) >> 15)
+            hi = thr >= THROTTLE_FULL
+            lo = thr <= cfg.min_throttle_q15
+            if hi and not self.sat_high:
+                events.post(EV_SATURATED, 1)
+            self.sat_high = hi
+            self.sat_low = lo
+            if hi or lo:
+                self.saturated += 1
+            if u > THROTTLE_FULL:
+                u = THROTTLE_FULL
+            elif u < cfg.min_throttle_q15:
+                u = cfg.min_throttle_q15
+        self.throttle_q15 = u
+        self.thrust_model_q15 = y + (((u - y) * self._lag_q15) >> 15)
+        self.thrust_cmd_mn = fixed.mul_shift(cfg.max_thrust_mn, u, 15)
+        if y > 0:
+            used = fixed.mul_shift(fixed.mul_shift(cfg.max_thrust_mn, y, 15), self._flow_eff_q24, 24)
+            m = self.mass_mg - used
+            self.mass_mg = m if m > self.dry_mass_mg else self.dry_mass_mg
+            self._update_mass_q()
 
     def _update_mass_q(self):
         # mg -> kg * 1024: 1024 / 1e6 ~ 1074 / 2^20
@@ -71,15 +206,25 @@ class Control:
     def cut(self):
         self.throttle_q15 = 0
         self.thrust_cmd_mn = 0
+        self.thrust_model_q15 = 0
 
     def checkpoint_into(self, words, offset):
         words[offset] = self.mass_mg
         words[offset + 1] = self.throttle_q15
         words[offset + 2] = self.pitch_cmd_bau
+        words[offset + 3] = self.thrust_ratio_q15
+        words[offset + 4] = self.thrust_model_q15
+        words[offset + 5] = self.pitch_ref_bau
+        words[offset + 6] = self._mag_geo
 
     def restore_from(self, words, offset):
         self.mass_mg = words[offset]
         self.throttle_q15 = words[offset + 1]
         self.pitch_cmd_bau = words[offset + 2]
+        self.thrust_ratio_q15 = fixed.clamp(words[offset + 3], _RATIO_LO, _RATIO_HI)
+        self.thrust_model_q15 = words[offset + 4]
+        self.pitch_ref_bau = words[offset + 5]
+        self._mag_geo = words[offset + 6]
         self.thrust_cmd_mn = fixed.mul_shift(self.cfg.max_thrust_mn, self.throttle_q15, 15)
         self._update_mass_q()
+        self._slow()

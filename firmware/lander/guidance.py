@@ -1,66 +1,343 @@
-# Guidance (walking-skeleton version): a velocity profile that slows the
-# descent in proportion to height, then a constant-speed vertical terminal
-# descent, and horizontal-velocity nulling. The guidance issue replaces the
-# law (targeting the site, propellant-aware); phases and fields stay.
+# Guidance: a phased powered descent after Apollo's P63/P64/P66, in integers.
+#
+#   COAST     engine off after handover while the plan does not yet need it
+#             (the engine can be relit); ignition when the plan's acceleration
+#             at once reaches ignite_q15 of the available acceleration.
+#   BRAKING   ZEM/ZEV (zero-effort-miss / zero-effort-velocity) law toward the
+#             low gate: x = site, h = gate_h above the site's terrain, vx = 0,
+#             vz = -gate_vz. The plan's acceleration is linear in time,
+#                 a(0)   =  6 ZEM/T^2 - 2 ZEV/T
+#                 a(T)   = -6 ZEM/T^2 + 4 ZEV/T
+#             re-planned every replan_cycles cycles (10 Hz at 50 Hz), and the
+#             time-to-go T is walked so that the larger end of the plan sits just
+#             under accel_band_q15 of the available acceleration (near full
+#             thrust: small gravity losses) with thrust never pointing down.
+#   APPROACH  from the high gate (T <= approach_tgo_ms): the same law, T only
+#             counts down (re-optimised only when the plan would saturate).
+#   TERMINAL  below the low gate: rate-of-descent hold, vz_ref ramping from
+#             -gate_vz to -touchdown_vz with height, every cycle, with an
+#             integrator (anti-windup); horizontal-velocity nulling at 10 Hz.
+#   LANDED    leg contact: the engine is cut in the same cycle (App._control).
+#   HOVER     abort (telecommand): hold height, null vx, for at most hover_ms
+#             and only while the propellant covers a descent from here; then
+#   SAFE      constant-rate descent (safe_vz) to the ground, slowing to
+#             touchdown_vz in the last metres. Never hover until empty: also
+#             entered from TERMINAL when the propellant margin goes negative.
+#
+# Inputs: nav.site_alt_mm (height above the site's terrain), nav.x_mm (0 at
+# handover), nav.vz_mm_s, nav.vx_mm_s; the control stage's available
+# acceleration (a_full_mm_s2, thrust-to-mass from the measured acceleration)
+# and mass. Every output is a preallocated int field (telemetry reads them).
+from array import array
+
 from lander import fixed
 from lander.compat import const
 from lander.events import events
 
 PH_COAST = const(0)
-PH_DESCENT = const(1)
+PH_BRAKING = const(1)
+PH_DESCENT = const(1)        # the skeleton's name for the powered phase
 PH_TERMINAL = const(2)
 PH_LANDED = const(3)
+PH_APPROACH = const(4)
+PH_HOVER = const(5)
+PH_SAFE = const(6)
 
-EV_PHASE = const(0x0301)     # arg = new phase
+# Events (guidance / control 0x0300-0x03FF)
+EV_PHASE = const(0x0301)       # arg = new phase
+EV_IGNITION = const(0x0302)    # arg = time-to-go in ms at ignition
+EV_ABORT = const(0x0303)       # arg = phase when the abort came
+EV_NO_MARGIN = const(0x0304)   # arg = propellant margin in g (negative): safe descent
+EV_DIVERT = const(0x0305)      # arg = new site in m
 
 # Words of guidance state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(4)
+CHECKPOINT_WORDS = const(9)
+
+_T_MIN_MS = const(2100)        # 65536000 / T < 2^15: the plan's products stay on the fast path
+_T_MAX_MS = const(600000)
+_T_STEP_MS = const(250)        # time-to-go walk per re-plan
+_POS_LIM = const(0x3FFFFFF)    # 67 km: |position differences| clamp
+_VEL_LIM = const(0xFFFFF)      # 1 km/s: |velocity| clamp
+_ACC_LIM = const(100000)       # 100 m/s^2: |plan accelerations| clamp
+_IZ_LIM = const(2000)          # terminal integrator clamp, mm/s^2
+_XPOS_H_MM = const(5000)       # terminal: no position term below 5 m
+
+
+def _abs(x):
+    return -x if x < 0 else x
 
 
 class Guidance:
     def __init__(self, cfg):
         self.cfg = cfg
-        self.phase = PH_DESCENT
+        self.phase = PH_COAST
         self.vz_ref_mm_s = 0
-        self.accel_z_cmd_mm_s2 = 0   # world-frame acceleration commands
+        self.accel_z_cmd_mm_s2 = 0   # world-frame thrust specific force commands
         self.accel_x_cmd_mm_s2 = 0
         self.site_x_mm = cfg.site_x_mm   # where it flies to (a divert command moves it)
         self.propellant_margin_g = 0     # propellant left beyond what the plan needs
-        # 1/tau in Q20 per ms: vz_ref = altitude * 1000 / tau_ms
-        self._inv_tau_q20 = fixed.div_shift(1000, cfg.descent_tau_ms, 20)
+        self.tgo_ms = _T_MAX_MS // 4     # time-to-go to the low gate
+        self.engine_on = False           # guidance wants the engine lit
+        self.pitch_limit_bau = cfg.max_pitch_bau   # phase-dependent attitude limit
+        self.cmd_seq = 0                 # bumps when the horizontal/attitude command changes
+        self.replans = 0
+        self.plan_feasible = 0
+        self.hover_ms = 0
+        self.aborted = False
+        self._ctrl = None                # the control stage (available acceleration, mass)
+        self._k = 0                      # cycle counter within a re-plan period
+        self._iz = 0                     # terminal integrator, mm/s^2
+        self._a = array("i", (0, 0, 0, 0))   # plan: a0x, a0z, aex, aez
+        g = cfg.gravity_mm_s2
+        self._g = g
+        self._period_ms = 1000 // cfg.rate_hz
+        self._replan_ms = self._period_ms * cfg.replan_cycles
+        gate_h = cfg.terminal_alt_mm
+        gate_v = cfg.terminal_vz_mm_s
+        td_v = cfg.touchdown_vz_mm_s
+        # terminal ramp: vz_ref = -(td_v + h * slope), slope in Q20 per s
+        self._ramp_q20 = fixed.div_shift(gate_v - td_v, gate_h if gate_h > 0 else 1, 20) \
+            if gate_v > td_v else 0
+        # terminal descent time ~ gate_h / mean speed, for the margin (ms)
+        self._term_ms = (2000 * gate_h) // (gate_v + td_v) if gate_v + td_v > 0 else 0
+        # exhaust speed in mm/s: isp * g0
+        self._c_mm_s = cfg.isp_s * 9807
+
+    def attach_control(self, ctrl):
+        self._ctrl = ctrl
 
     def _set_phase(self, phase):
         if phase != self.phase:
             self.phase = phase
             events.post(EV_PHASE, phase)
 
+    # --- commands from the executive -----------------------------------------
+    def abort(self):
+        """Abort to hover (then a constant-rate descent)."""
+        if self.phase != PH_LANDED and not self.aborted:
+            self.aborted = True
+            events.post(EV_ABORT, self.phase)
+            self.hover_ms = 0
+            self.engine_on = True
+            self._set_phase(PH_HOVER)
+
+    def divert(self, site_x_mm):
+        """A new site downrange of the powered-descent start (braking/approach only)."""
+        if self.phase <= PH_BRAKING or self.phase == PH_APPROACH:
+            self.site_x_mm = fixed.clamp(site_x_mm, -_POS_LIM, _POS_LIM)
+            events.post(EV_DIVERT, self.site_x_mm // 1000)
+
+    # --- one cycle -------------------------------------------------------------
     def update(self, nav, touchdown):
-        cfg = self.cfg
-        if touchdown or self.phase == PH_LANDED:
-            self._set_phase(PH_LANDED)
+        phase = self.phase
+        if touchdown or phase == PH_LANDED:
+            if phase != PH_LANDED:
+                self._set_phase(PH_LANDED)
+            self.engine_on = False
             self.accel_z_cmd_mm_s2 = 0
             self.accel_x_cmd_mm_s2 = 0
             return
-        alt = nav.altitude_mm
-        if alt < cfg.terminal_alt_mm:
-            self._set_phase(PH_TERMINAL)
-            vz_ref = -cfg.terminal_vz_mm_s
-        else:
-            vz_ref = -fixed.mul_shift(alt, self._inv_tau_q20, 20)
-            vz_ref = fixed.clamp(vz_ref, -cfg.max_descent_mm_s, -cfg.terminal_vz_mm_s)
-        self.vz_ref_mm_s = vz_ref
-        err = fixed.sub_sat(vz_ref, nav.vz_mm_s)
-        self.accel_z_cmd_mm_s2 = cfg.gravity_mm_s2 + fixed.mul_shift(err, cfg.vel_gain_q15, 15)
-        self.accel_x_cmd_mm_s2 = -fixed.mul_shift(nav.vx_mm_s, cfg.vel_gain_q15, 15)
+        k = self._k + 1
+        if k >= self.cfg.replan_cycles:
+            k = 0
+        self._k = k
+        h = fixed.clamp(nav.site_alt_mm, -_POS_LIM, _POS_LIM)
+        if phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH:
+            if k == 0:
+                self._replan(nav, h)
+            return
+        self._terminal(nav, h, k)
 
+    # --- braking / approach: ZEM/ZEV toward the low gate -------------------------
+    def _plan(self, dx, dh, vx, vz, t_ms):
+        """Fill self._a with the plan's start and end accelerations (mm/s^2)."""
+        cfg = self.cfg
+        inv = 65536000 // t_ms                    # 1/T in Q16 per second, < 2^15
+        dxt = fixed.mul_shift(dx, inv, 16)         # dx / T, mm/s, |.| < 2^25
+        dht = fixed.mul_shift(dh, inv, 16)
+        vzf = -cfg.terminal_vz_mm_s
+        g = self._g
+        a = self._a
+        a[0] = fixed.clamp(fixed.mul_shift(6 * dxt - 4 * vx, inv, 16), -_ACC_LIM, _ACC_LIM)
+        a[1] = fixed.clamp(fixed.mul_shift(-6 * dht - 4 * vz - 2 * vzf, inv, 16) + g, -_ACC_LIM, _ACC_LIM)
+        a[2] = fixed.clamp(fixed.mul_shift(-6 * dxt + 2 * vx, inv, 16), -_ACC_LIM, _ACC_LIM)
+        a[3] = fixed.clamp(fixed.mul_shift(6 * dht + 2 * vz + 4 * vzf, inv, 16) + g, -_ACC_LIM, _ACC_LIM)
+
+    def _replan(self, nav, h):
+        cfg = self.cfg
+        ctrl = self._ctrl
+        afull = ctrl.a_full_mm_s2 if ctrl is not None else 2 * self._g
+        dh = h - cfg.terminal_alt_mm
+        phase = self.phase
+        if dh <= 0:
+            # at (or below) the low gate: terminal descent from here
+            self._enter_terminal()
+            return
+        t = self.tgo_ms - self._replan_ms
+        if t < _T_MIN_MS:
+            t = _T_MIN_MS
+        dx = fixed.clamp(fixed.sub_sat(self.site_x_mm, nav.x_mm), -_POS_LIM, _POS_LIM)
+        vx = fixed.clamp(nav.vx_mm_s, -_VEL_LIM, _VEL_LIM)
+        vz = fixed.clamp(nav.vz_mm_s, -_VEL_LIM, _VEL_LIM)
+        self._plan(dx, fixed.clamp(dh, 0, _POS_LIM), vx, vz, t)
+        a = self._a
+        a0x = a[0]
+        a0z = a[1]
+        # peaks in (8 mm/s^2)^2, < 2^29
+        p0 = (a0x >> 3) * (a0x >> 3) + (a0z >> 3) * (a0z >> 3)
+        pe = (a[2] >> 3) * (a[2] >> 3) + (a[3] >> 3) * (a[3] >> 3)
+        peak = p0 if p0 > pe else pe
+        lim = (fixed.clamp(afull, 0, 0x7FFF) * cfg.accel_band_q15) >> 15
+        lim2 = (lim >> 3) * (lim >> 3)
+        up = a0z >= 0 and a[3] >= 0
+        feasible = peak <= lim2 and up
+        self.plan_feasible = 1 if feasible else 0
+        step = t >> 5
+        if step < _T_STEP_MS:
+            step = _T_STEP_MS
+        if phase == PH_APPROACH:
+            full2 = (afull >> 3) * (afull >> 3)
+            if peak > full2 and t < _T_MAX_MS:
+                t += _T_STEP_MS
+        elif not feasible:
+            if t < _T_MAX_MS:
+                t += step
+        else:
+            # walk toward the shortest plan inside the band (the floor of the band
+            # is 7/8 of its ceiling, or the thrust-up constraint nearly binding)
+            lo2 = lim2 - (lim2 >> 2)
+            if peak < lo2 and (a0z > 200 and a[3] > 200):
+                t -= step
+                if t < _T_MIN_MS:
+                    t = _T_MIN_MS
+        self.tgo_ms = t
+        self.replans += 1
+        if phase == PH_COAST:
+            ign = (lim * cfg.ignite_q15) >> 15
+            if p0 >= (ign >> 3) * (ign >> 3) or t <= cfg.approach_tgo_ms:
+                self.engine_on = True
+                events.post(EV_IGNITION, t)
+                self._set_phase(PH_BRAKING)
+                phase = PH_BRAKING
+            else:
+                self.accel_x_cmd_mm_s2 = 0
+                self.accel_z_cmd_mm_s2 = 0
+                self.engine_on = False
+        if phase == PH_BRAKING and t <= cfg.approach_tgo_ms:
+            self._set_phase(PH_APPROACH)     # the high gate
+            phase = PH_APPROACH
+        if phase != PH_COAST:
+            self.engine_on = True
+            self.accel_x_cmd_mm_s2 = a0x
+            self.accel_z_cmd_mm_s2 = a0z if a0z > 0 else 0
+            self.vz_ref_mm_s = vz + ((a0z - self._g) * self._replan_ms) // 1000
+            self.cmd_seq += 1
+        if t <= _T_MIN_MS:
+            self._enter_terminal()
+        # propellant: plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal
+        s = self._mag(a0x, a0z) + self._mag(a[2], a[3])
+        dv = fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10)   # s * T / 2000
+        dv = fixed.add_sat(dv, (self._g * self._term_ms) // 1000)
+        self._margin(dv)
+
+    def _mag(self, x, z):
+        x = _abs(x)
+        z = _abs(z)
+        if x > z:
+            return x - (x >> 5) + (z >> 1) - (z >> 3)   # 0.97 max + 0.375 min
+        return z - (z >> 5) + (x >> 1) - (x >> 3)
+
+    def _margin(self, dv):
+        ctrl = self._ctrl
+        if ctrl is None:
+            return
+        prop_g = (ctrl.mass_mg - ctrl.dry_mass_mg) // 1000
+        frac = fixed.div_shift(fixed.clamp(dv, 0, 0x3FFFFF), self._c_mm_s, 15)   # dv / c, Q15
+        need = fixed.mul_shift(ctrl.mass_mg // 1000, frac, 15)
+        self.propellant_margin_g = prop_g - need
+
+    def _enter_terminal(self):
+        self._iz = 0
+        self.engine_on = True
+        self.pitch_limit_bau = self.cfg.terminal_pitch_bau
+        self._set_phase(PH_TERMINAL)
+
+    # --- terminal descent, hover and safe descent --------------------------------
+    def _terminal(self, nav, h, k):
+        cfg = self.cfg
+        phase = self.phase
+        td_v = cfg.touchdown_vz_mm_s
+        hp = h if h > 0 else 0
+        ramp = td_v + fixed.mul_shift(hp, self._ramp_q20, 20)
+        if phase == PH_HOVER:
+            vz_ref = 0
+            self.hover_ms += self._period_ms
+        elif phase == PH_SAFE:
+            vz_ref = -(cfg.safe_vz_mm_s if ramp > cfg.safe_vz_mm_s else ramp)
+        else:
+            vz_ref = -(cfg.terminal_vz_mm_s if ramp > cfg.terminal_vz_mm_s else ramp)
+        self.vz_ref_mm_s = vz_ref
+        vz = fixed.clamp(nav.vz_mm_s, -_VEL_LIM, _VEL_LIM)
+        err = fixed.clamp(vz_ref - vz, -0x7FFF, 0x7FFF)      # mm/s
+        # integrator: Ki = 0.5 /s^2 -> per cycle err * 0.01 ; anti-windup: frozen
+        # while the throttle is saturated in the direction of the error
+        ctrl = self._ctrl
+        iz = self._iz
+        if ctrl is None or not ((err > 0 and ctrl.sat_high) or (err < 0 and ctrl.sat_low)):
+            iz = fixed.clamp(iz + ((err * 655) >> 16), -_IZ_LIM, _IZ_LIM)
+            self._iz = iz
+        # Kv = 1.5 /s
+        self.accel_z_cmd_mm_s2 = fixed.clamp(self._g + err + (err >> 1) + iz, 0, _ACC_LIM)
+        self.engine_on = True
+        if k != 0:
+            return
+        # 10 Hz: horizontal nulling (Kv 0.6 /s; position 0.04 /s^2 above 5 m)
+        vx = fixed.clamp(nav.vx_mm_s, -_VEL_LIM, _VEL_LIM)
+        ax = -((vx * 19661) >> 15) if -0x7FFF < vx < 0x7FFF else -(vx >> 1)
+        if h > _XPOS_H_MM and phase == PH_TERMINAL:
+            dx = fixed.clamp(fixed.sub_sat(self.site_x_mm, nav.x_mm), -200000, 200000)
+            ax += (dx * 41) >> 10
+        self.accel_x_cmd_mm_s2 = fixed.clamp(ax, -_ACC_LIM, _ACC_LIM)
+        # attitude limit tapers to 1/4 of the terminal limit at the ground
+        lim = cfg.terminal_pitch_bau
+        if h < _XPOS_H_MM:
+            lim = (lim >> 2) + ((lim - (lim >> 2)) * hp) // _XPOS_H_MM
+        self.pitch_limit_bau = lim
+        self.cmd_seq += 1
+        # propellant for the rest of the descent: g * h / |vz_ref| (+ hover time)
+        sp = -vz_ref if vz_ref < -100 else cfg.safe_vz_mm_s
+        t_q10 = fixed.clamp(fixed.div_shift(hp, sp, 10), 0, 0xFFFFFF)   # seconds * 1024
+        dv = fixed.mul_shift(self._g, t_q10, 10)
+        self._margin(dv)
+        if phase == PH_HOVER:
+            if self.hover_ms >= cfg.hover_max_ms or self.propellant_margin_g < cfg.reserve_g:
+                self._set_phase(PH_SAFE)
+        elif phase == PH_TERMINAL and self.propellant_margin_g < 0:
+            events.post(EV_NO_MARGIN, self.propellant_margin_g)
+            self._set_phase(PH_SAFE)
+
+    # --- warm restart ------------------------------------------------------------
     def checkpoint_into(self, words, offset):
         words[offset] = self.phase
         words[offset + 1] = self.site_x_mm
         words[offset + 2] = self.vz_ref_mm_s
         words[offset + 3] = self.propellant_margin_g
+        words[offset + 4] = self.tgo_ms
+        words[offset + 5] = self._iz
+        words[offset + 6] = self.hover_ms
+        words[offset + 7] = (1 if self.engine_on else 0) | (2 if self.aborted else 0)
+        words[offset + 8] = self.pitch_limit_bau
 
     def restore_from(self, words, offset):
         self.phase = words[offset]
         self.site_x_mm = words[offset + 1]
         self.vz_ref_mm_s = words[offset + 2]
         self.propellant_margin_g = words[offset + 3]
+        self.tgo_ms = words[offset + 4]
+        self._iz = words[offset + 5]
+        self.hover_ms = words[offset + 6]
+        flags = words[offset + 7]
+        self.engine_on = (flags & 1) != 0
+        self.aborted = (flags & 2) != 0
+        self.pitch_limit_bau = words[offset + 8]
+        self._k = self.cfg.replan_cycles - 1     # re-plan on the first cycle back

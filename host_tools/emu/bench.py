@@ -19,6 +19,7 @@ import sys
 
 import host_tools
 from host_tools.emu import machine as host_machine
+from host_tools.emu.attitude import AttitudeUnitEmu
 from host_tools.emu.bus import EmuI2C, EmuSPI, EmuUART, Faults
 from host_tools.emu.engine import EngineEmu
 from host_tools.emu.flash import FlashEmu
@@ -293,6 +294,10 @@ def board_bench(name: str, seed: int = 0, air_bps: float = 2000.0) -> Bench:
         pw = PowerEmu(vref_v=vref / 1000.0, r_top=rt, r_bottom=rb, faults=faults())
         b.adc(w["power_adc"]).read_fn = pw.read_u16
         b.add_part("power", pw)
+    if w.get("attitude"):
+        acu = AttitudeUnitEmu(baudrate=w["attitude"][2], faults=faults())
+        attach(w["attitude"], acu)
+        b.add_part("attitude", acu)
     b.parts["wdt"] = b.wdt
     b.parts["flash"] = b.flash
     return b

@@ -108,6 +108,8 @@ def firmware_config(sc):
         "min_throttle_q15": int(round(v["min_throttle"] * 32768)),
         "isp_s": int(round(v["isp_s"])),
         "max_pitch_bau": int(round(v["max_pitch_deg"] / 360.0 * 65536)),
+        "max_pitch_rate_bau_s": int(round(v["max_pitch_rate_dps"] / 360.0 * 65536)),
+        "engine_lag_ms": int(round(v["engine_lag_s"] * 1000)),
         "altimeter_beam_bau": int(round(sc["sensors"]["altimeter"]["beam_deg"] / 360.0 * 65536)),
         # the site relative to the powered-descent start (nav.x_mm = 0 there)
         "site_x_mm": int(round((sc["target"]["x_m"] - sc["initial"]["x_m"]) * 1000)),
@@ -539,7 +541,9 @@ class Flight:
                     self.down_until = self.reboot(t, reset_cause)
                     computer_up = False
                 eng = bench.parts.get("engine")
-                gim = bench.parts.get("gimbal") or eng
+                # the attitude set-point: the attitude-control unit where the
+                # board has one, else the gimbal (the skeleton's path)
+                gim = bench.parts.get("attitude") or bench.parts.get("gimbal") or eng
                 thr_cmd = eng.throttle_cmd if eng is not None else 0.0
                 armed = eng.armed if eng is not None else False
                 self.pitch_cmd = gim.pitch_cmd_rad if gim is not None else 0.0

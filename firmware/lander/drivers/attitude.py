@@ -1,0 +1,143 @@
+# Attitude-control unit (ACU): the vehicle's attitude set-point over a UART,
+# framed, checksummed and acknowledged (docs/protocols.md, "Attitude-control
+# unit"). The ACU flies the vehicle's pitch to the set-point with its own
+# actuators (RCS / reaction wheels) over the whole max_pitch range; the engine
+# gimbal only trims the thrust line.
+#
+#   frame   : A5 cmd seq len payload[len] chk
+#   chk     : (-(cmd + seq + len + sum(payload))) & 0xFF, so the bytes from cmd
+#             through chk sum to 0 mod 256
+#   SET  01 : payload int16 LE set-point, binary angle (2^16 per turn)
+#   PING 02 : no payload
+#   ACK  81/82 : payload status u8, int16 LE set-point applied (after the
+#             unit's own travel clamp); seq echoes the command's
+#   NAK  7F : payload reason u8 (1 checksum, 2 unknown command, 3 length)
+#
+# One set-point per cycle; the acknowledgement of cycle n is read at cycle
+# n + 1 (the line takes ~0.6 ms each way at 115200 baud, the unit answers at
+# once). Missing acknowledgements are counted and raise an event once per run
+# of misses; the unit holds its last set-point if the commands stop.
+from lander.compat import const
+from lander.drivers import OK, NOT_READY, INVALID
+from lander.drivers.uart_rx import RxWindow
+from lander.events import events
+
+SYNC = const(0xA5)
+CMD_SET = const(0x01)
+CMD_PING = const(0x02)
+ACK_BIT = const(0x80)
+NAK = const(0x7F)
+_SET_LEN = const(7)
+_ACK_LEN = const(8)           # A5 81 seq 03 st lo hi chk
+_RX_CHUNK = const(32)
+_BUF_LEN = const(48)
+_MISS_EVENT = const(5)        # consecutive missing acks before EV_ACU_NO_ACK
+_DEG_TO_BAU_X100 = const(18204)   # 65536 / 360 * 100
+
+# Events (attitude unit 0x01A0-0x01AF)
+EV_ACU_NO_ACK = const(0x01A0)     # arg = consecutive misses
+EV_ACU_NAK = const(0x01A1)        # arg = reason
+EV_ACU_BACK = const(0x01A2)       # acknowledgements resumed
+EV_ACU_LIMITED = const(0x01A3)    # arg = applied set-point (the unit clamped ours)
+
+
+class AttitudeUnit:
+    def __init__(self, uart, max_pitch_deg=60):
+        self._uart = uart
+        self.max_pitch = (max_pitch_deg * _DEG_TO_BAU_X100) // 100
+        self._tx = bytearray(_SET_LEN)
+        self._tx[0] = SYNC
+        self._tx[1] = CMD_SET
+        self._tx[3] = 2
+        self._rx = RxWindow(_BUF_LEN, _RX_CHUNK)
+        self.setpoint = 0          # last set-point sent, binary angle
+        self.applied = 0           # last set-point the unit acknowledged
+        self.seq = 0
+        self.status = NOT_READY
+        self.acks = 0
+        self.naks = 0
+        self.missed = 0            # consecutive cycles without the expected ack
+        self.errors = 0            # write errors and bad frames
+        self._pending = False
+        self._limited = False
+
+    def set_pitch(self, angle):
+        """Read the previous acknowledgement, then send this cycle's set-point."""
+        self.poll()
+        a = angle
+        lim = self.max_pitch
+        if a > lim:
+            a = lim
+        elif a < -lim:
+            a = -lim
+        self.setpoint = a
+        seq = (self.seq + 1) & 0xFF
+        self.seq = seq
+        tx = self._tx
+        lo = a & 0xFF
+        hi = (a >> 8) & 0xFF
+        tx[2] = seq
+        tx[4] = lo
+        tx[5] = hi
+        tx[6] = (-(CMD_SET + seq + 2 + lo + hi)) & 0xFF
+        try:
+            self._uart.write(tx)
+            self._pending = True
+        except OSError:
+            self.errors += 1
+
+    def poll(self):
+        """Parse what arrived; set status OK when the pending set-point was acknowledged."""
+        rx = self._rx
+        if not rx.fill(self._uart):
+            self.errors += 1
+        buf = rx.buf
+        n = rx.n
+        i = 0
+        got = False
+        while i + 4 <= n:
+            if buf[i] != SYNC:
+                i += 1
+                continue
+            ln = buf[i + 3]
+            if ln > 8:
+                i += 1
+                continue
+            end = i + 5 + ln
+            if end > n:
+                break
+            s = 0
+            for j in range(i + 1, end):
+                s += buf[j]
+            if s & 0xFF:
+                self.errors += 1
+                i += 1
+                continue
+            cmd = buf[i + 1]
+            if cmd == (ACK_BIT | CMD_SET) and ln == 3:
+                if buf[i + 2] == self.seq:
+                    v = buf[i + 5] | (buf[i + 6] << 8)
+                    self.applied = v - 0x10000 if v & 0x8000 else v
+                    got = True
+                    lim = self.applied != self.setpoint
+                    if lim and not self._limited:
+                        events.post(EV_ACU_LIMITED, self.applied)
+                    self._limited = lim
+            elif cmd == NAK and ln == 1:
+                self.naks += 1
+                events.post(EV_ACU_NAK, buf[i + 4])
+            i = end
+        rx.consume(i)
+        if got:
+            self.acks += 1
+            if self.missed >= _MISS_EVENT:
+                events.post(EV_ACU_BACK, self.missed)
+            self.missed = 0
+            self._pending = False
+            self.status = OK
+        elif self._pending:
+            self.missed += 1
+            if self.missed == _MISS_EVENT:
+                events.post(EV_ACU_NO_ACK, self.missed)
+            self.status = INVALID if self.missed >= _MISS_EVENT else NOT_READY
+        return self.status
