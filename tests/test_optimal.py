@@ -150,3 +150,54 @@ def test_relaxation_is_lossless_on_the_nominal_descent():
             assert traj.thrust_n.min() >= 600.0 * (1 - 1e-3)
         assert traj.below_min_s == 0.0
         assert traj.z_m.min() >= -1e-3 and abs(traj.x_m[-1]) < 1e-3 and abs(traj.z_m[-1]) < 1e-3
+
+
+# ---------------------------------------------------------------- each constraint active
+
+def _lateral(h0=800.0, vz0=-20.0, x0=-600.0, vx0=20.0, max_pitch_deg=60.0):
+    sc = vertical_scenario(h0, vz0, 1.62, 3000.0, max_pitch_deg=max_pitch_deg)
+    sc["initial"]["x_m"] = x0
+    sc["initial"]["vx_mps"] = vx0
+    return sc
+
+
+def _opt(sc, **kw):
+    return optimal.optimise(optimal.problem_from_scenario(sc, **kw), nodes=30, final_nodes=40)
+
+
+def test_tilt_limit_is_active_and_costs_propellant():
+    free = _opt(_lateral(max_pitch_deg=60.0))
+    assert np.max(np.abs(free.pitch_deg[free.thrust_n > 30.0])) > 30.0
+    tight = _opt(_lateral(max_pitch_deg=15.0))
+    lit = tight.thrust_n > 30.0
+    assert np.max(np.abs(tight.pitch_deg[lit])) == pytest.approx(15.0, abs=0.05)   # on the limit
+    assert tight.propellant_kg > free.propellant_kg
+
+
+def test_glide_slope_is_active_and_never_crossed():
+    # 500 m up, 1500 m short of the site, diving at 30 m/s: the free optimum dips
+    # below an 18 deg cone; with the cone it rides on it and pays for it
+    sc = _lateral(h0=500.0, vz0=-30.0, x0=-1500.0, vx0=40.0)
+    g = math.tan(math.radians(18.0))
+    free = _opt(sc)
+    assert np.min(free.z_m - g * np.abs(free.x_m)) < -5.0
+    cone = _opt(sc, glide_slope_deg=18.0)
+    margin = cone.z_m - g * np.abs(cone.x_m)
+    assert margin.min() >= -1e-3
+    assert np.min(margin[1:-1]) < 1e-3                            # touches the cone on the way
+    assert cone.propellant_kg > free.propellant_kg
+
+
+def test_propellant_load_is_a_hard_limit():
+    sc = vertical_scenario(2000.0, -30.0, 1.62, 3000.0)
+    need = _opt(sc).propellant_kg                                  # about 13 kg of the 80 kg load
+    sc["vehicle"]["propellant_kg"] = need * 0.5
+    with pytest.raises(optimal.OptimalError):
+        _opt(sc)
+
+
+def test_gate_end_state_is_met():
+    sc = vertical_scenario(2000.0, -30.0, 1.62, 3000.0)
+    traj = _opt(sc, gate=(100.0, -2.0))
+    assert traj.z_m[-1] == pytest.approx(100.0, abs=1e-2)
+    assert traj.vz_mps[-1] == pytest.approx(-2.0, abs=1e-3) and abs(traj.vx_mps[-1]) < 1e-3
