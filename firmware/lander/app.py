@@ -1,24 +1,99 @@
-# The flight loop: sample sensors -> estimate -> guide -> control -> telemetry,
-# at a fixed rate, with overrun detection, fault containment per stage and a
-# watchdog fed only when every stage reported in the cycle.
+# The flight executive: one fixed-rate loop
+#     uplink -> sample sensors -> estimate -> guide -> control -> telemetry
+# with overrun detection, per-stage timing, fault containment per stage, a
+# watchdog fed only when every stage reported in the cycle, the mode machine
+#     SAFE -> BIT -> ARMED -> POWERED_DESCENT -> LANDED | TIPPED -> POST_LANDING
+# (every transition an event, an illegal one refused with a reason), and the
+# warm restart: a checkpoint of the flight state every ckpt_period_ms (RTC /
+# scratch memory) and every ckpt_flash_ms (flash); after a reset in powered
+# descent the App resumes from it inside the engine controller's hold, without
+# cutting the engine and without re-running the pre-flight sequence.
 # step(now_us) is one cycle with an injected clock (the simulator, the tests
 # and the virtual board call it); run_forever() is the board's own schedule.
 from array import array
 
+from lander import checkpoint as ckpt_mod
 from lander import fixed
 from lander.compat import const, heap_lock, heap_unlock, ticks_us, ticks_diff, ticks_add
-from lander.config import Config
+from lander.config import Config, CFG_OK
+from lander import control as control_mod
 from lander.control import Control
 from lander.drivers import OK, BUS_ERROR
+from lander import estimator as estimator_mod
 from lander.estimator import Nav
 from lander.events import events
+from lander import guidance as guidance_mod
 from lander.guidance import Guidance, PH_LANDED
+
+from lander.build import BUILD_ID
 
 EV_BOOT = const(0x0002)           # arg = config CRC
 EV_STAGE_FAULT = const(0x0003)    # arg = stage id; the stage fell back this cycle
 EV_OVERRUN = const(0x0004)        # arg = cycle time in us (saturated)
 EV_TOUCHDOWN = const(0x0005)      # arg = leg contact mask
 EV_ENGINE_CUT = const(0x0006)
+EV_MODE = const(0x0007)           # arg = old mode << 4 | new mode
+EV_MODE_REFUSED = const(0x0008)   # arg = reason << 4 | requested mode
+EV_RESET_CAUSE = const(0x0009)    # arg = machine.reset_cause() at boot
+EV_WARM_RESTART = const(0x000A)   # arg = checkpoint age at resume in ms (saturated)
+EV_CKPT_NONE = const(0x000B)      # no resumable checkpoint (arg: 1 none, 2 not in descent)
+EV_CONFIG_BAD = const(0x000C)     # arg = reason << 8 | field index (config.CFG_*)
+EV_RATE_DEGRADED = const(0x000D)  # arg = new loop rate in Hz
+EV_ARM_INPUT = const(0x000E)      # arg = level of the hardware arm input when it changed
+EV_BIT = const(0x000F)            # arg = built-in test result (0 = pass)
+EV_CKPT_WRITE_ERROR = const(0x0010)  # arg = 1 RTC/scratch, 2 flash
+EV_STAGE_SLOW = const(0x0011)     # arg = stage id << 16 | its time in ms (saturated)
+
+# modes
+MODE_SAFE = const(0)
+MODE_BIT = const(1)
+MODE_ARMED = const(2)
+MODE_POWERED = const(3)
+MODE_LANDED = const(4)
+MODE_TIPPED = const(5)
+MODE_POST = const(6)
+MODE_NAMES = ("SAFE", "BIT", "ARMED", "POWERED_DESCENT", "LANDED", "TIPPED", "POST_LANDING")
+
+# legal transitions: bit (1 << new) set in _LEGAL[old]
+_LEGAL = (
+    (1 << MODE_BIT),                                          # SAFE -> BIT
+    (1 << MODE_SAFE) | (1 << MODE_ARMED),                     # BIT -> SAFE | ARMED
+    (1 << MODE_SAFE) | (1 << MODE_POWERED),                   # ARMED -> SAFE | POWERED
+    (1 << MODE_LANDED) | (1 << MODE_TIPPED),                  # POWERED -> LANDED | TIPPED
+    (1 << MODE_POST) | (1 << MODE_TIPPED),                    # LANDED -> POST | TIPPED
+    (1 << MODE_POST),                                         # TIPPED -> POST
+    0,                                                        # POST_LANDING: final
+)
+
+# reasons a transition (or an arm) is refused (EV_MODE_REFUSED arg >> 4)
+WHY_ILLEGAL = const(1)       # not a legal transition from the current mode
+WHY_CONFIG = const(2)        # the configuration file was refused at boot
+WHY_ARM_INPUT = const(3)     # the hardware arm input is not set
+WHY_BIT = const(4)           # the built-in test failed
+WHY_BENCH = const(5)         # bench mode: engine outputs inhibited
+
+# app words at the start of the checkpoint payload
+_CK_MODE = const(0)
+_CK_TICKS = const(1)
+_CK_CTR_HI = const(2)
+_CK_CTR_LO = const(3)
+_CK_FLAGS = const(4)
+_CK_CYCLE = const(5)
+_CK_RESTARTS = const(6)
+_CK_CFG_CRC = const(7)
+APP_CHECKPOINT_WORDS = const(8)
+_F_TOUCHDOWN = const(1)
+_F_ENGINE_CUT = const(2)
+_F_ARMED = const(4)
+
+CKPT_RTC_SLOT = const(0)
+CKPT_FILE_PATH = "/ckpt.bin"
+_MAX_GAP_US = const(3000000)        # a measured reset gap beyond this is not believed
+_TIPPED_BAU = const(8192)           # |pitch| above 45 deg on the ground: tipped
+_POST_LANDING_CYCLES_S = const(5)   # LANDED -> POST_LANDING after this many seconds
+_OVERRUN_WINDOW = const(50)         # cycles per overrun-statistics window
+_OVERRUN_DEGRADE = const(10)        # overruns in a window that halve the rate
+_MIN_RATE_HZ = const(10)
 
 # stage ids (bits of the per-cycle report mask)
 ST_SAMPLE = const(1)
@@ -26,17 +101,23 @@ ST_ESTIMATE = const(2)
 ST_GUIDE = const(4)
 ST_CONTROL = const(8)
 ST_TELEMETRY = const(16)
-ST_ALL = const(31)
+ST_UPLINK = const(32)
+ST_ALL = const(63)
+N_STAGES = const(6)                 # stage_us / stage_max_us index = bit number
 
 # seconds in Q20 per microsecond: 2^20 / 1e6 as Q20 (1099512 / 2^20)
 _US_TO_S_Q20 = const(1099512)
 
 
 class App:
-    def __init__(self, board, cfg=None):
+    def __init__(self, board, cfg=None, cfg_status=CFG_OK):
+        boot_us = ticks_us()
         self.board = board
         self.cfg = cfg if cfg is not None else Config()
+        self.cfg_status = cfg_status        # config.CFG_* reason (0 = valid file)
+        self.build_id = BUILD_ID
         self.period_us = 1000000 // self.cfg.rate_hz
+        self.rate_hz = self.cfg.rate_hz
         self.nav = Nav(self.cfg)
         self.guid = Guidance(self.cfg)
         self.ctrl = Control(self.cfg)
@@ -55,63 +136,390 @@ class App:
         self.alt_status = BUS_ERROR
         self.events_sent = 0
         self._event = array("i", (0, 0, 0))   # (time_ms, code, arg) drained by telemetry
+        # executive state
+        self.mode = MODE_SAFE
+        self.mode_refusals = 0
+        self.bit_result = -1                  # -1: not run; 0 pass; else the test's code
+        self.stage_us = array("i", bytes(4 * N_STAGES))      # this cycle, per stage
+        self.stage_max_us = array("i", bytes(4 * N_STAGES))
+        self.stage_fault_count = array("i", bytes(4 * N_STAGES))
+        self.cycle_us = 0                     # last cycle's duration
+        self.cycle_max_us = 0
+        self.overrun_window = 0
+        self.degraded = False
+        self._landed_cycles = 0
+        self.arm_input_level = -1
+        self.beacon_on = False
+        self.sensor_mask = 0xFF               # bit per sensor the ground allows (cmd_sensor)
+        self.reset_cause = getattr(board, "reset_cause", 0)
+        self.restarts = 0                     # warm restarts in this flight
+        self.warm = False                     # this boot resumed from a checkpoint
+        self.resume_age_us = 0                # checkpoint age at the first command
+        self.boot_us = boot_us
+        self.first_command_us = -1            # boot (App built) to the first engine command, us
+        self._gap_us = 0                      # pending dead-reckoning gap (warm restart)
+        self._wdt_start = getattr(board.wdt, "start", None)   # started at the first cycle
         events.post(EV_BOOT, self.cfg.crc)
-        engine = board.engine
-        if engine is not None:
+        events.post(EV_RESET_CAUSE, self.reset_cause)
+        if cfg_status != CFG_OK:
+            events.post(EV_CONFIG_BAD, cfg_status << 8)
+        # telecommands (the key is provisioned in its own file)
+        self.cmd = None
+        try:
+            from lander.commands import Commands
+            self.cmd = Commands(self, Commands.load_key(getattr(board, "opener", None)))
+        except ImportError:
+            pass
+        # checkpoint: app words, then nav, guidance, control
+        self._ck_nav = APP_CHECKPOINT_WORDS
+        self._ck_guid = self._ck_nav + estimator_mod.CHECKPOINT_WORDS
+        self._ck_ctrl = self._ck_guid + guidance_mod.CHECKPOINT_WORDS
+        n = self._ck_ctrl + control_mod.CHECKPOINT_WORDS
+        self.ckpt = ckpt_mod.Checkpoint(n)
+        self.ckpt_every = self._cycles(self.cfg.ckpt_period_ms)
+        self.ckpt_flash_every = self._cycles(self.cfg.ckpt_flash_ms)
+        self._ckpt_count = 0
+        self._ckpt_flash_count = 0
+        self.ckpt_rtc = ckpt_mod.RtcStore(board.rtc) if getattr(board, "rtc", None) is not None else None
+        opener = getattr(board, "opener", None)
+        self.ckpt_file = ckpt_mod.FileStore(CKPT_FILE_PATH, self.ckpt.slot_bytes, opener) \
+            if opener is not None else None
+        self._restore()
+
+    def _cycles(self, ms):
+        n = (ms * self.rate_hz) // 1000
+        return n if n > 0 else 1
+
+    # --- warm restart -------------------------------------------------------
+    def _restore(self):
+        """Start-up: resume from the newest valid checkpoint if it was written in
+        powered descent (start-up only: allocates)."""
+        ck = self.ckpt
+        words = ck.words
+        seq = -1
+        tmp = array("i", bytes(4 * ck.n))
+        newest_file_slot = -1
+        for store in (self.ckpt_rtc, self.ckpt_file):
+            if store is None:
+                continue
+            s = ckpt_mod.best(store.read(), ck.n, tmp)
+            if s > seq:
+                seq = s
+                for i in range(ck.n):
+                    words[i] = tmp[i]
+        if self.ckpt_file is not None:
+            newest_file_slot = self.ckpt_file.newest_slot(ck.n)
+            self.ckpt_file.open(newest_file_slot)
+        if seq < 0:
+            events.post(EV_CKPT_NONE, 1)
+            return False
+        ck.seq = seq
+        if words[_CK_MODE] != MODE_POWERED:
+            events.post(EV_CKPT_NONE, 2)
+            return False
+        self.nav.restore_from(words, self._ck_nav)
+        self.guid.restore_from(words, self._ck_guid)
+        self.ctrl.restore_from(words, self._ck_ctrl)
+        flags = words[_CK_FLAGS]
+        self.touchdown = bool(flags & _F_TOUCHDOWN)
+        self.engine_cut = bool(flags & _F_ENGINE_CUT)
+        self.cycle = words[_CK_CYCLE]
+        self.restarts = words[_CK_RESTARTS] + 1
+        if self.cmd is not None:
+            self.cmd.set_counter(words[_CK_CTR_HI], words[_CK_CTR_LO])
+        self.mode = MODE_POWERED        # no pre-flight: straight back into the descent
+        self.warm = True
+        self._ck_ticks = words[_CK_TICKS]
+        self._gap_us = -1               # measured at the first step
+        # re-arm and re-command the held values now, then fly on at the first step
+        engine = self.board.engine
+        if engine is not None and not self.engine_cut and self._engine_allowed() == 0:
             engine.arm()
+            engine.set_throttle(self.ctrl.throttle_q15)
+            engine.set_pitch(self.ctrl.pitch_cmd_bau)
+        self._start_watchdog()
+        return True
+
+    def _checkpoint(self):
+        """Seal the flight state; RTC/scratch every ckpt_every cycles, flash every
+        ckpt_flash_every. Allocation-free."""
+        self._ckpt_count += 1
+        self._ckpt_flash_count += 1
+        to_rtc = self._ckpt_count >= self.ckpt_every
+        to_flash = self._ckpt_flash_count >= self.ckpt_flash_every
+        if not (to_rtc or to_flash):
+            return
+        ck = self.ckpt
+        w = ck.words
+        w[_CK_MODE] = self.mode
+        w[_CK_TICKS] = self.last_us
+        c = self.cmd
+        if c is not None:
+            w[_CK_CTR_HI] = c.last_hi
+            w[_CK_CTR_LO] = c.last_lo
+        flags = 0
+        if self.touchdown:
+            flags |= _F_TOUCHDOWN
+        if self.engine_cut:
+            flags |= _F_ENGINE_CUT
+        w[_CK_FLAGS] = flags
+        w[_CK_CYCLE] = self.cycle & 0x3FFFFFFF
+        w[_CK_RESTARTS] = self.restarts
+        w[_CK_CFG_CRC] = self.cfg.crc
+        self.nav.checkpoint_into(w, self._ck_nav)
+        self.guid.checkpoint_into(w, self._ck_guid)
+        self.ctrl.checkpoint_into(w, self._ck_ctrl)
+        slot = ck.seal()
+        if to_rtc:
+            self._ckpt_count = 0
+            if self.ckpt_rtc is not None and not self.ckpt_rtc.write(ck, slot):
+                events.post(EV_CKPT_WRITE_ERROR, 1)
+        if to_flash:
+            self._ckpt_flash_count = 0
+            if self.ckpt_file is not None and not self.ckpt_file.write(ck, slot):
+                events.post(EV_CKPT_WRITE_ERROR, 2)
+
+    # --- modes --------------------------------------------------------------
+    def set_mode(self, new):
+        """Take a transition if it is legal; else refuse it with a reason."""
+        old = self.mode
+        if new == old:
+            return True
+        if not (_LEGAL[old] >> new) & 1:
+            self._refuse(new, WHY_ILLEGAL)
+            return False
+        self.mode = new
+        events.post(EV_MODE, (old << 4) | new)
+        return True
+
+    def _refuse(self, new, why):
+        self.mode_refusals += 1
+        events.post(EV_MODE_REFUSED, (why << 4) | new)
+
+    def _engine_allowed(self):
+        """0 if the engine may be armed, else the WHY_ reason (interlocks)."""
+        if self.cfg.bench_mode:
+            return WHY_BENCH
+        pin = getattr(self.board, "arm_input", None)
+        if pin is not None and not pin.value():
+            return WHY_ARM_INPUT
+        return 0
+
+    def built_in_test(self):
+        """The navigation issue's built-in test where it exists (0 = pass)."""
+        bit = getattr(self.nav, "built_in_test", None)
+        r = 0
+        if bit is not None:
+            try:
+                r = bit(self.board)
+            except Exception:
+                r = 0xFF
+        self.bit_result = r
+        events.post(EV_BIT, r)
+        return r
+
+    def arm(self):
+        """SAFE -> BIT -> ARMED (a telecommand, or the handover). True if armed."""
+        if self.mode == MODE_ARMED:
+            return True
+        if self.mode != MODE_SAFE:
+            self._refuse(MODE_ARMED, WHY_ILLEGAL)
+            return False
+        if self.cfg_status != CFG_OK:
+            self._refuse(MODE_ARMED, WHY_CONFIG)
+            return False
+        why = self._engine_allowed()
+        if why == WHY_ARM_INPUT:
+            self._refuse(MODE_ARMED, why)
+            return False
+        self.set_mode(MODE_BIT)
+        if self.built_in_test() != 0:
+            self._refuse(MODE_ARMED, WHY_BIT)
+            self.set_mode(MODE_SAFE)
+            return False
+        self.set_mode(MODE_ARMED)
+        return True
+
+    def disarm(self):
+        if self.mode != MODE_ARMED:
+            self._refuse(MODE_SAFE, WHY_ILLEGAL)
+            return False
+        engine = self.board.engine
+        if engine is not None:
+            engine.disarm()
+        return self.set_mode(MODE_SAFE)
+
+    def ignite(self):
+        """ARMED -> POWERED_DESCENT: arm the engine (interlocks permitting)."""
+        if not self.set_mode(MODE_POWERED):
+            return False
+        why = self._engine_allowed()
+        engine = self.board.engine
+        if why != 0:
+            events.post(EV_MODE_REFUSED, (why << 4) | MODE_POWERED)
+        elif engine is not None:
+            engine.arm()
+        return True
 
     def handover(self, altitude_mm, vz_mm_s, vx_mm_s, pitch_bau):
-        """State at powered-descent initiation, from the previous navigation."""
+        """State at powered-descent initiation, from the previous navigation:
+        arm (built-in test included) if not yet armed, then powered descent. At
+        this point the vehicle is already falling: a failed test or a refused
+        configuration is reported, but the descent is flown."""
         self.nav.init_from(altitude_mm, vz_mm_s, vx_mm_s, pitch_bau)
+        if self.mode == MODE_SAFE and not self.arm():
+            # report done by arm(); force the pre-flight modes through
+            self.mode = MODE_ARMED
+            events.post(EV_MODE, (MODE_SAFE << 4) | MODE_ARMED)
+        if self.mode == MODE_ARMED:
+            self.ignite()
+        self._start_watchdog()
 
     # --- one cycle ----------------------------------------------------------
     def step(self, now_us):
-        if self.started:
+        if self._gap_us != 0:
+            # first cycle after a warm restart: dead-reckon over the gap since
+            # the checkpoint (ticks continue across a reset on the sim bench; a
+            # port whose ticks restart gives an unbelievable gap: assume one)
+            gap = ticks_diff(now_us, self._ck_ticks)
+            if gap <= 0 or gap > _MAX_GAP_US:
+                gap = self.cfg.reboot_est_ms * 1000 + int(ticks_diff(now_us, self.boot_us))
+                if gap <= 0 or gap > _MAX_GAP_US:
+                    gap = self.period_us
+            self.resume_age_us = gap
+            events.post(EV_WARM_RESTART, gap // 1000 if gap < 0x3FFFFFFF else 0x3FFFFF)
+            dt_us = gap
+            self.started = True
+            self._gap_us = 0
+        elif self.started:
             dt_us = ticks_diff(now_us, self.last_us)
+            if dt_us <= 0 or dt_us > 4 * self.period_us:
+                dt_us = self.period_us   # clock glitch: assume the nominal period
         else:
             dt_us = self.period_us
             self.started = True
-        if dt_us <= 0 or dt_us > 4 * self.period_us:
-            dt_us = self.period_us   # clock glitch: assume the nominal period
         self.last_us = now_us
         events.now_ms = (now_us // 1000) & 0x3FFFFF
         dt_q20 = fixed.mul_shift(dt_us, _US_TO_S_Q20, 20)
         mask = 0
+        su = self.stage_us
+        t0 = ticks_us()
+        t_start = t0
+        try:
+            self._uplink()
+            mask |= ST_UPLINK
+        except Exception:
+            self._stage_fault(ST_UPLINK)
+        t1 = ticks_us()
+        su[5] = ticks_diff(t1, t0)
         try:
             self._sample()
             mask |= ST_SAMPLE
         except Exception:
             self._stage_fault(ST_SAMPLE)
+        t0 = ticks_us()
+        su[0] = ticks_diff(t0, t1)
         try:
             self._estimate(dt_q20)
             mask |= ST_ESTIMATE
         except Exception:
             self._stage_fault(ST_ESTIMATE)
+        t1 = ticks_us()
+        su[1] = ticks_diff(t1, t0)
         try:
             self.guid.update(self.nav, self.touchdown)
             mask |= ST_GUIDE
         except Exception:
             self._stage_fault(ST_GUIDE)
+        t0 = ticks_us()
+        su[2] = ticks_diff(t0, t1)
         try:
             self._control()
             mask |= ST_CONTROL
         except Exception:
             self._stage_fault(ST_CONTROL)
+            self._control_fallback()
+        t1 = ticks_us()
+        su[3] = ticks_diff(t1, t0)
+        if self.first_command_us < 0:
+            self.first_command_us = ticks_diff(t1, self.boot_us)
         try:
             self._telemetry()
             mask |= ST_TELEMETRY
         except Exception:
             self._stage_fault(ST_TELEMETRY)
+        t0 = ticks_us()
+        su[4] = ticks_diff(t0, t1)
+        self._modes()
+        try:
+            self._checkpoint()
+        except Exception:
+            events.post(EV_CKPT_WRITE_ERROR, 0)
         self.report_mask = mask
         self.cycle += 1
+        mx = self.stage_max_us
+        for i in range(N_STAGES):
+            if su[i] > mx[i]:
+                mx[i] = su[i]
+        c = ticks_diff(ticks_us(), t_start)
+        self.cycle_us = c
+        if c > self.cycle_max_us:
+            self.cycle_max_us = c
         wdt = self.board.wdt
         if mask == ST_ALL and wdt is not None:
             wdt.feed()
             self.watchdog_feeds += 1
 
+    def _start_watchdog(self):
+        start = self._wdt_start
+        if start is not None:
+            self._wdt_start = None
+            start()
+
     def _stage_fault(self, stage):
         self.stage_faults += 1
+        i = 0
+        while (1 << i) < stage:
+            i += 1
+        if i < N_STAGES:
+            self.stage_fault_count[i] += 1
         events.post(EV_STAGE_FAULT, stage)
+
+    def _control_fallback(self):
+        """Control raised: hold the last command (the engine keeps its throttle;
+        an unarmed engine stays off)."""
+        engine = self.board.engine
+        if engine is not None and self.mode == MODE_POWERED and not self.engine_cut:
+            engine.set_throttle(self.ctrl.throttle_q15)
+            engine.set_pitch(self.ctrl.pitch_cmd_bau)
+
+    def _modes(self):
+        m = self.mode
+        if m == MODE_POWERED:
+            if self.touchdown or self.guid.phase == PH_LANDED:
+                p = self.nav.pitch_bau
+                if p > _TIPPED_BAU or p < -_TIPPED_BAU:
+                    self.set_mode(MODE_TIPPED)
+                else:
+                    self.set_mode(MODE_LANDED)
+                self._landed_cycles = 0
+        elif m == MODE_LANDED or m == MODE_TIPPED:
+            self._landed_cycles += 1
+            if self._landed_cycles >= _POST_LANDING_CYCLES_S * self.rate_hz:
+                self.set_mode(MODE_POST)
+                self.beacon_on = True
+        pin = getattr(self.board, "arm_input", None)
+        if pin is not None:
+            lv = pin.value()
+            if lv != self.arm_input_level:
+                self.arm_input_level = lv
+                events.post(EV_ARM_INPUT, lv)
+
+    def _uplink(self):
+        c = self.cmd
+        radio = getattr(self.board, "radio", None)
+        if c is not None and radio is not None:
+            c.poll(radio)
 
     def _sample(self):
         b = self.board
@@ -174,10 +582,105 @@ class App:
         while events.pop_into(ev):
             self.events_sent += 1
 
+    # --- telecommand actions (commands.py dispatches; 0 or a REJ_ reason) ----
+    def cmd_abort(self):
+        """Abort the landing: guidance's abort (hover, then a safe descent) where
+        it has one; else land where the vehicle is."""
+        if self.mode != MODE_POWERED:
+            return 12                     # commands.REJ_MODE
+        abort = getattr(self.guid, "abort", None)
+        if abort is not None:
+            abort(self.nav)
+        else:
+            self.guid.site_x_mm = self.nav.x_mm
+        return 0
+
+    def cmd_divert(self, x_mm):
+        if self.mode != MODE_POWERED and self.mode != MODE_ARMED:
+            return 12
+        d = x_mm - self.cfg.site_x_mm
+        if d > self.cfg.max_divert_mm or d < -self.cfg.max_divert_mm:
+            return 11                     # commands.REJ_RANGE
+        divert = getattr(self.guid, "divert", None)
+        if divert is not None:
+            divert(x_mm)
+        else:
+            self.guid.site_x_mm = x_mm
+        return 0
+
+    def cmd_reset(self):
+        """A computer reset (confirmed if in powered descent): checkpoint now so
+        the warm restart starts from this very cycle, then reset."""
+        self._ckpt_count = self.ckpt_every
+        self._ckpt_flash_count = self.ckpt_flash_every
+        self._checkpoint()
+        fn = getattr(self.board, "reset_fn", None)
+        if fn is None:
+            return 14                     # commands.REJ_EXEC
+        fn()
+        return 0
+
+    def cmd_engine_off(self):
+        """Engine off in powered descent (confirmed): cut and disarm."""
+        self.engine_cut = True
+        self.ctrl.throttle_q15 = 0
+        engine = self.board.engine
+        if engine is not None:
+            engine.set_throttle(0)
+            engine.disarm()
+        events.post(EV_ENGINE_CUT, 1)
+        return 0
+
+    def cmd_reset_imu(self, part):
+        imu = self.board.imu if part == 0 else (getattr(self.board, "imu2", None) if part == 1 else None)
+        if part > 1:
+            return 11
+        if imu is None:
+            return 14
+        reinit = getattr(imu, "_reinit", None)
+        if reinit is None:
+            return 14
+        reinit(3)                         # cause 3: commanded
+        return 0
+
+    def cmd_set_param(self, pid, value):
+        from lander import config as config_mod
+        fields = config_mod.FIELDS
+        if pid >= len(fields):
+            return 11
+        name = fields[pid][0]
+        if self.mode != MODE_SAFE and name not in config_mod.IN_FLIGHT:
+            return 12
+        lim = config_mod.LIMITS.get(name)
+        if lim is None or not lim[0] <= value <= lim[1]:
+            return 11
+        setattr(self.cfg, name, value)
+        self.cfg.crc = self.cfg.compute_crc()
+        for stage in (self.nav, self.guid, self.ctrl):
+            hook = getattr(stage, "configure", None)
+            if hook is not None:
+                hook(self.cfg)
+        return 0
+
+    def cmd_sensor(self, part, on):
+        if part > 7 or on > 1:
+            return 11
+        if on:
+            self.sensor_mask |= 1 << part
+        else:
+            self.sensor_mask &= ~(1 << part)
+        return 0
+
     # --- the board's own fixed-rate schedule --------------------------------
     def run_forever(self, cycles=-1):
-        period = self.period_us
+        """Fixed rate on the ticks clock (wrap-safe): the next deadline advances
+        by one period from the last, so there is no drift; a late cycle is an
+        overrun (counted, an event) and the schedule restarts from now. More than
+        _OVERRUN_DEGRADE overruns in a window of _OVERRUN_WINDOW cycles halve
+        the rate (not below _MIN_RATE_HZ): a degraded but regular loop."""
+        self._start_watchdog()
         next_us = ticks_us()
+        window = 0
         while cycles != 0:
             now = ticks_us()
             heap_lock()
@@ -187,14 +690,33 @@ class App:
                 heap_unlock()
                 self._stage_fault(0)
             heap_unlock()
+            period = self.period_us
             next_us = ticks_add(next_us, period)
             late = ticks_diff(ticks_us(), next_us)
             if late > 0:
                 self.overruns += 1
+                self.overrun_window += 1
                 events.post(EV_OVERRUN, late if late < 0x3FFFFFFF else 0x3FFFFFFF)
                 next_us = ticks_us()
             else:
                 while ticks_diff(next_us, ticks_us()) > 0:
                     pass
+            window += 1
+            if window >= _OVERRUN_WINDOW:
+                if self.overrun_window > _OVERRUN_DEGRADE:
+                    self.degrade()
+                window = 0
+                self.overrun_window = 0
             if cycles > 0:
                 cycles -= 1
+
+    def degrade(self):
+        """Halve the loop rate (overruns persist); False at the floor."""
+        r = self.rate_hz // 2
+        if r < _MIN_RATE_HZ:
+            return False
+        self.rate_hz = r
+        self.period_us = 1000000 // r
+        self.degraded = True
+        events.post(EV_RATE_DEGRADED, r)
+        return True

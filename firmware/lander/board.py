@@ -66,6 +66,10 @@ class Board:
         self.attitude = None  # type: AttitudeUnit | None
         self.wdt = Watchdog(None, 0)      # replaced by the board (machine.WDT, timeout)
         self.rtc = None                   # machine.RTC where the port keeps RTC memory
+        self.opener = None                # open() for files on the board's flash (checkpoint, key)
+        self.reset_cause = 0              # machine.reset_cause() at boot (the board sets it)
+        self.reset_fn = None              # machine.reset (a confirmed reset telecommand)
+        self.arm_input = None             # hardware arm input (Pin, 1 = armed); None: not fitted
         self.failed = []          # [(part, message)] from start-up
         self.buses = {}           # name -> bus object, for tools and HIL
 
@@ -82,6 +86,11 @@ class Board:
     def set_rtc(self, rtc):
         self.rtc = rtc
 
+    def set_reset(self, reset_fn, cause):
+        """machine.reset (for a confirmed reset telecommand) and machine.reset_cause()."""
+        self.reset_fn = reset_fn
+        self.reset_cause = cause
+
     def summary(self):
         return [(p, getattr(self, p) is not None) for p in PARTS]
 
@@ -94,6 +103,7 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
     """
     # Every chip select on a shared SPI bus is driven high before any part is
     # spoken to: an undriven CS floats and two parts would answer at once.
+    board.opener = opener if opener is not None else open
     cs_pins = {}
     for key in ("imu", "imu2_acc", "imu2_gyro"):
         entry = w.get(key)

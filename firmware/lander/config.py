@@ -1,6 +1,13 @@
 # On-board parameters: vehicle, gains, alignment, site. Integers in the units
 # of units.py. A version and a CRC-16 over the packed values let the ground
-# and the loader tell which parameter set flies (a later issue stores it).
+# and the loader tell which parameter set flies.
+#
+# On the board the parameters live in one file (CONFIG_PATH), written by the
+# ground tools (Config.to_file_bytes) and checked at boot by load_file():
+#   "LCFG" | version u16 | count u16 | count x i32 (FIELDS order) | CRC-16 u16
+# (little-endian; CRC-16/CCITT-FALSE over everything before it). A missing,
+# short, corrupt, wrong-version or out-of-range file gives the defaults and a
+# reason code: the executive then refuses to arm and reports the reason.
 import struct
 
 from lander.compat import const
@@ -36,7 +43,54 @@ FIELDS = (
     ("safe_vz_mm_s", 1500),           # constant-rate safe descent
     ("hover_max_ms", 10000),          # abort hover at most this long
     ("reserve_g", 2000),              # propellant kept for the descent after a hover
+    ("ckpt_period_ms", 100),          # warm-restart checkpoint into RTC/scratch memory
+    ("ckpt_flash_ms", 1000),          # ... and onto flash (survives a power loss)
+    ("reboot_est_ms", 500),           # assumed reset-to-resume gap where ticks restart
+    ("max_divert_mm", 500000),        # a divert moves the site at most this far
+    ("bench_mode", 0),                # 1: engine outputs inhibited, everything else runs
 )
+
+# Valid range of each parameter (inclusive): checked when a file is loaded and
+# when a set_param telecommand changes a value. A parameter absent here cannot
+# be changed in flight.
+LIMITS = {
+    "rate_hz": (10, 100),
+    "gravity_mm_s2": (1000, 10000),
+    "dry_mass_g": (1000, 1000000),
+    "propellant_g": (0, 1000000),
+    "max_thrust_mn": (1000, 100000000),
+    "min_throttle_q15": (0, 32767),
+    "isp_s": (50, 500),
+    "max_pitch_bau": (0, 16384),
+    "altimeter_beam_bau": (-8192, 8192),
+    "terminal_alt_mm": (1000, 200000),
+    "terminal_vz_mm_s": (200, 5000),
+    "descent_tau_ms": (1000, 60000),
+    "max_descent_mm_s": (1000, 200000),
+    "vel_gain_q15": (0, 65536),
+    "site_x_mm": (-100000000, 100000000),
+    "ckpt_period_ms": (20, 1000),
+    "ckpt_flash_ms": (200, 10000),
+    "reboot_est_ms": (0, 5000),
+    "max_divert_mm": (0, 5000000),
+    "bench_mode": (0, 1),
+}
+# Parameters a set_param telecommand may change in flight (by index in FIELDS).
+IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "descent_tau_ms", "max_descent_mm_s",
+             "vel_gain_q15", "altimeter_beam_bau", "max_divert_mm")
+
+CONFIG_PATH = "/config.bin"
+_FILE_MAGIC = b"LCFG"
+
+# Reasons a configuration is refused (load_file / App.cfg_status)
+CFG_OK = const(0)
+CFG_MISSING = const(1)
+CFG_SHORT = const(2)
+CFG_BAD_MAGIC = const(3)
+CFG_BAD_VERSION = const(4)
+CFG_BAD_COUNT = const(5)
+CFG_BAD_CRC = const(6)
+CFG_OUT_OF_RANGE = const(7)   # the index of the first bad field goes with it
 
 
 class Config:
@@ -74,6 +128,11 @@ class Config:
         self.safe_vz_mm_s = values["safe_vz_mm_s"]
         self.hover_max_ms = values["hover_max_ms"]
         self.reserve_g = values["reserve_g"]
+        self.ckpt_period_ms = values["ckpt_period_ms"]
+        self.ckpt_flash_ms = values["ckpt_flash_ms"]
+        self.reboot_est_ms = values["reboot_est_ms"]
+        self.max_divert_mm = values["max_divert_mm"]
+        self.bench_mode = values["bench_mode"]
         self.version = CONFIG_VERSION
         self.crc = self.compute_crc()
 
@@ -83,6 +142,63 @@ class Config:
 
     def compute_crc(self):
         return crc16_ccitt(self.pack())
+
+    def check(self):
+        """-1 if every value is within LIMITS, else the index of the first that is not."""
+        for i in range(len(FIELDS)):
+            name = FIELDS[i][0]
+            lim = LIMITS.get(name)
+            v = getattr(self, name)
+            if lim is not None and not lim[0] <= v <= lim[1]:
+                return i
+        return -1
+
+    def to_file_bytes(self):
+        """The on-board configuration file (ground tools write it to CONFIG_PATH)."""
+        vals = [getattr(self, name) for name, _ in FIELDS]
+        body = _FILE_MAGIC + struct.pack("<HH%di" % len(vals), CONFIG_VERSION, len(vals), *vals)
+        return body + struct.pack("<H", crc16_ccitt(body))
+
+
+def parse_file(data):
+    """(Config, reason, arg) from the bytes of a configuration file. A refused
+    file gives the default Config with the reason (arg: field index or 0)."""
+    n = len(FIELDS)
+    if data is None:
+        return Config(), CFG_MISSING, 0
+    if len(data) < 10:
+        return Config(), CFG_SHORT, len(data)
+    if bytes(data[0:4]) != _FILE_MAGIC:
+        return Config(), CFG_BAD_MAGIC, 0
+    version, count = struct.unpack_from("<HH", data, 4)
+    if version != CONFIG_VERSION:
+        return Config(), CFG_BAD_VERSION, version
+    if count != n:
+        return Config(), CFG_BAD_COUNT, count
+    if len(data) != 8 + 4 * n + 2:
+        return Config(), CFG_SHORT, len(data)
+    if crc16_ccitt(data[0:8 + 4 * n]) != struct.unpack_from("<H", data, 8 + 4 * n)[0]:
+        return Config(), CFG_BAD_CRC, 0
+    vals = struct.unpack_from("<%di" % n, data, 8)
+    cfg = Config(**{FIELDS[i][0]: vals[i] for i in range(n)})
+    bad = cfg.check()
+    if bad >= 0:
+        return Config(), CFG_OUT_OF_RANGE, bad
+    return cfg, CFG_OK, 0
+
+
+def load_file(path=CONFIG_PATH, opener=None):
+    """Start-up: read and check the board's configuration file."""
+    op = opener if opener is not None else open
+    try:
+        f = op(path, "rb")
+    except OSError:
+        return parse_file(None)
+    try:
+        data = f.read()
+    finally:
+        f.close()
+    return parse_file(data)
 
 
 def crc16_ccitt(data, crc=0xFFFF):

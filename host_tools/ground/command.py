@@ -11,9 +11,13 @@ Wire format (one CCSDS Space Packet, 133.0-B-2, big-endian):
     payload         1 + n      opcode (u8) then the arguments of that opcode
     tag            16 octets   HMAC-SHA256(key, counter || payload), first 16 octets
 
-The firmware (a later issue) accepts a packet only if the tag matches and the
-counter is above the last one it accepted. The default key is a development key
-(scenario `[link] command_key_hex`); a flight key is loaded into config.py.
+The firmware (firmware/lander/commands.py) accepts a packet only if the tag
+matches and the counter is above the last one it accepted (kept across resets in
+the checkpoint). The default key is a development key (scenario `[link]
+command_key_hex`); a flight key is provisioned to the board in its own file
+(/tc.key, raw octets), never in the repository. Dangerous commands (reset,
+disarm, engine_off) in powered descent need a `confirm {opcode}` first (good for
+10 s).
 """
 from __future__ import annotations
 
@@ -36,6 +40,12 @@ COMMANDS = {
     "set_param": (0x06, [("id", "H", None), ("value", "i", None)]),
     "dump_blackbox": (0x07, [("start", "I", 0), ("count", "H", 0)]),
     "beacon": (0x08, [("on", "B", 1)]),
+    "divert": (0x09, [("x_mm", "i", None)]),
+    "sensor": (0x0A, [("part", "B", None), ("on", "B", 1)]),
+    "time_sync": (0x0B, [("seconds", "I", None), ("subseconds", "H", 0)]),
+    "confirm": (0x0C, [("opcode", "B", None)]),
+    "engine_off": (0x0D, []),
+    "ping": (0x0E, []),
 }
 OPCODES = {op: name for name, (op, _) in COMMANDS.items()}
 

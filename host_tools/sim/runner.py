@@ -307,6 +307,8 @@ class Flight:
             if eng_emu is not None and hasattr(eng_emu, "hold_s"):
                 eng_emu.hold_s = sc["reset"]["engine_hold_s"]   # one hold time, emulator and sim
             _set_bench_time(bench, 0.0)
+            # the telecommand key, provisioned in its own file on the board's flash
+            bench.flash.files["/tc.key"] = bytearray.fromhex(sc["link"]["command_key_hex"])
             self.blink.push(sens.sample(0.0, dyn, False, [False] * 4), 0.0)
             self.fw = _Firmware(bench, sc)
             _reset_event_ring()

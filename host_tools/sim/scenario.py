@@ -292,7 +292,8 @@ FAULT = {
 }
 
 COMMANDS = ("noop", "abort", "reset", "arm", "disarm", "reset_imu", "set_param",
-            "dump_blackbox", "beacon")
+            "dump_blackbox", "beacon", "divert", "sensor", "time_sync", "confirm",
+            "engine_off", "ping")
 COMMAND = {
     "t_s": F("num", lo=0.0, hi=MAX_TIME_S),
     "command": F("str", choices=COMMANDS),
