@@ -438,7 +438,6 @@ class App:
             mask |= ST_CONTROL
         except Exception:
             self._stage_fault(ST_CONTROL)
-            self._control_fallback()
         t1 = ticks_us()
         su[3] = ticks_diff(t1, t0)
         if self.first_command_us < 0:
@@ -484,6 +483,8 @@ class App:
         if i < N_STAGES:
             self.stage_fault_count[i] += 1
         events.post(EV_STAGE_FAULT, stage)
+        if stage == ST_CONTROL:
+            self._control_fallback()
 
     def _control_fallback(self):
         """Control raised: hold the last command (the engine keeps its throttle;
