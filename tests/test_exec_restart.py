@@ -21,27 +21,31 @@ def _fly(sc, **kw):
 
 
 def _engine_never_cut(r):
-    """Throttle applied to the engine stays lit from start to touchdown."""
-    t, thr = r.trace["t_s"], r.trace["throttle"]
-    td = r.summary["touchdown"]["t_s"]
-    assert td is not None, "no touchdown"
-    airborne = t < td - 0.05
-    return bool(np.all(thr[airborne] > 0.0))
+    """No reset let the engine controller's hold expire, and every reboot was
+    back (commanding) inside the hold, resuming warm."""
+    s = r.summary
+    hold = r.scenario["reset"]["engine_hold_s"]
+    assert s["engine_cuts_by_reset"] == 0
+    for rs in s["restarts"]:
+        assert rs["back_s"] is not None and rs["back_s"] <= hold, rs
+        assert rs["warm"] is True, rs
+    return True
 
 
-def _continuity(r, t_reset, back_s):
-    """How much the estimate's error changed across the reset: last sample
-    before it, first after the resume (altitude m, vertical speed m/s)."""
-    t = r.trace["t_s"]
-    tr = r.trace
-    fired = int(np.argmax(t >= t_reset - 1e-9))
-    before = fired - 1
+def _continuity(r, sc, seed=None):
+    """The restart's own effect on the estimate: at the first cycle back, the
+    estimate of this flight against the same flight (same seed, same
+    instants) flown without the reset. (altitude m, vertical speed m/s)"""
+    (rs,) = r.summary["restarts"]
+    tr, t = r.trace, r.trace["t_s"]
+    fired = int(np.argmax(t >= rs["t_s"] - 1e-9))
     after = fired + int(np.argmax(~np.isnan(tr["est_alt_m"][fired:])))
-    # back at the first cycle after the reboot time
-    assert t[after] - t[fired] <= back_s + 1.5 / 50, (t[fired], t[after])
-    e_alt = [tr["est_alt_m"][i] - tr["alt_m"][i] for i in (before, after)]
-    e_vz = [tr["est_vz_mps"][i] - tr["vz_mps"][i] for i in (before, after)]
-    return abs(e_alt[1] - e_alt[0]), abs(e_vz[1] - e_vz[0])
+    ref_sc = dict(sc, faults=[], commands=[])
+    ref = runner.fly(ref_sc, seed=seed, controller="firmware", max_time_s=t[after] + 0.05)
+    j = int(np.argmax(ref.trace["t_s"] >= t[after] - 1e-9))
+    assert abs(ref.trace["t_s"][j] - t[after]) < 1e-9
+    return (abs(tr["est_alt_m"][after] - ref.trace["est_alt_m"][j]),
+            abs(tr["est_vz_mps"][after] - ref.trace["est_vz_mps"][j]))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -55,18 +59,25 @@ def test_a_watchdog_reset_at_a_random_instant_resumes_and_lands(seed):
     assert ev.get("EV_WARM_RESTART") == 1
     assert r.summary["outcome"] == "landed"
     assert _engine_never_cut(r)
-    d_alt, d_vz = _continuity(r, t_reset, sc["reset"]["reboot_s"])
-    assert d_alt < 3.0 and d_vz < 1.0   # a cold start would be kilometres off
+    d_alt, d_vz = _continuity(r, sc)
+    assert d_alt < 5.0 and d_vz < 1.0   # a cold start would be kilometres off
 
 
-def test_power_loss_resumes_from_the_flash_checkpoint():
+@pytest.mark.parametrize("seed", [1, 2])
+def test_power_loss_resumes_from_the_flash_checkpoint(seed):
+    # museum 12 with other seeds: RTC memory is gone, the flash record is found
     sc = scenario.load(os.path.join(MUSEUM, "12_power_loss_blackbox.toml"))
-    r = _fly(sc)
+    r = _fly(sc, seed=seed)
     ev = r.summary["events"]
     assert ev["power_loss"] == 1 and ev.get("EV_WARM_RESTART") == 1
-    assert r.bench.rtc_memory == bytearray() or len(r.bench.rtc_memory) > 0
-    assert r.summary["outcome"] == "landed"
+    (rs,) = r.summary["restarts"]
+    # the flash cadence (ckpt_flash_ms = 250) bounds the age: one record may be
+    # the one the cut tore, so two periods plus the reboot
+    assert rs["resume_age_s"] <= 0.5 + sc["reset"]["reboot_s"] + 0.03
     assert _engine_never_cut(r)
+    d_alt, d_vz = _continuity(r, sc, seed)
+    assert d_alt < 5.0 and d_vz < 2.0
+    assert r.summary["outcome"] == "landed"
 
 
 def test_museum_11_watchdog_reset_lands_with_the_engine_lit():
@@ -100,8 +111,8 @@ def test_a_confirmed_reset_telecommand_warm_restarts_and_lands():
     assert ev.get("reboot") == 1 and ev.get("EV_WARM_RESTART") == 1
     assert r.summary["outcome"] == "landed"
     assert _engine_never_cut(r)
-    d_alt, d_vz = _continuity(r, 31.0, sc["reset"]["reboot_s"])
-    assert d_alt < 3.0 and d_vz < 1.0   # a cold start would be kilometres off
+    d_alt, d_vz = _continuity(r, sc)
+    assert d_alt < 5.0 and d_vz < 1.0
 
 
 def test_without_a_checkpoint_store_the_reset_would_cut_the_engine():

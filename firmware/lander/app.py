@@ -591,7 +591,7 @@ class App:
             return 12                     # commands.REJ_MODE
         abort = getattr(self.guid, "abort", None)
         if abort is not None:
-            abort(self.nav)
+            abort()
         else:
             self.guid.site_x_mm = self.nav.x_mm
         return 0

@@ -44,7 +44,7 @@ FIELDS = (
     ("hover_max_ms", 10000),          # abort hover at most this long
     ("reserve_g", 2000),              # propellant kept for the descent after a hover
     ("ckpt_period_ms", 100),          # warm-restart checkpoint into RTC/scratch memory
-    ("ckpt_flash_ms", 1000),          # ... and onto flash (survives a power loss)
+    ("ckpt_flash_ms", 250),           # ... and onto flash (survives a power loss)
     ("reboot_est_ms", 500),           # assumed reset-to-resume gap where ticks restart
     ("max_divert_mm", 500000),        # a divert moves the site at most this far
     ("bench_mode", 0),                # 1: engine outputs inhibited, everything else runs

@@ -291,6 +291,7 @@ class Flight:
         self.dyn = dyn = Dynamics(v, sc["gravity_mps2"], ini["x_m"], z0, ini["vx_mps"], ini["vz_mps"],
                                   math.radians(ini["pitch_deg"]), ini["throttle"])
         self.engine = EngineController(v["min_throttle"], ini["throttle"])
+        self.restarts = []
         self.sens = sens = Sensors(sc, terr, rng_sens)
         self.chan = link_mod.Channel(sc["link"], seed=int(rng_link.integers(0, 2**31 - 1)))
         self.events = collections.Counter()
@@ -468,6 +469,8 @@ class Flight:
         reset_cfg, bench, fw = self.reset_cfg, self.bench, self.fw
         self.engine.on_reset(t_now, reset_cfg["engine_hold_s"])
         self.events["reboot"] += 1
+        self.restarts.append({"t_s": t_now, "kind": kind, "back_s": None, "warm": None,
+                              "resume_age_s": None, "boot_to_command_us": None})
         if kind not in ("watchdog_reset", "power_loss"):
             self.events[kind] += 1
         if fw is not None:
@@ -562,9 +565,25 @@ class Flight:
                 if self.resume_pending:
                     self.engine.resume()
                     self.resume_pending = False
+                    self._note_resume(t)
                 self.engine.command(thr_cmd, armed)
         throttle = self.engine.tick(t)
         return throttle, est, phase, flags
+
+    def _note_resume(self, t):
+        """The first command after a reboot: when, and what the firmware says
+        about its restart (warm or cold, checkpoint age, boot to command)."""
+        if not self.restarts:
+            return
+        r = self.restarts[-1]
+        r["back_s"] = t - r["t_s"]
+        app = self.fw.app if self.fw is not None else None
+        if app is not None:
+            r["warm"] = bool(getattr(app, "warm", False))
+            age = getattr(app, "resume_age_us", 0)
+            r["resume_age_s"] = age / 1e6 if age else None
+            fc = getattr(app, "first_command_us", -1)
+            r["boot_to_command_us"] = fc if fc is not None and fc >= 0 else None
 
     def estimate_metrics(self, alt, est):
         """Online estimate metrics while airborne: max |error| below 1000 m and
@@ -679,6 +698,9 @@ class Flight:
             "telemetry": telemetry,
             "events": dict(sorted(self.events.items())),
             "time_s": dyn.t,
+            # resets in flight, and engine cuts caused by a hold that expired
+            "restarts": self.restarts,
+            "engine_cuts_by_reset": self.engine.cuts,
         }
         reasons = _judge(summary, self.pass_cfg)
         summary["passed"] = not reasons
