@@ -32,6 +32,11 @@ SUBCOMMANDS = {
     "plot": ("host_tools.sim.cmd_plot", "plot one run (truth vs estimate vs raw)"),
     "optimal": ("host_tools.sim.cmd_optimal", "fuel-optimal reference trajectory (cvxpy)"),
     "perf": ("host_tools.perf", "fuel (32-bit MicroPython) and speed figures"),
+    "deploy": ("host_tools.board.deploy", "cross-compile the firmware and copy what changed to a board"),
+    "flash": ("host_tools.board.flash", "write a MicroPython image to a board (esptool / UF2)"),
+    "board": ("host_tools.board.virtual", "serve a virtual board (MicroPython unix port) on a pty"),
+    "hil": ("host_tools.board.hil", "fly a scenario with the firmware on a board, simulator on the host"),
+    "bench": ("host_tools.board.bench", "live sensors, plausibility checks and IMU calibration on a board"),
 }
 
 

