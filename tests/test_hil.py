@@ -65,12 +65,12 @@ def _inprocess_commands(seconds):
     from host_tools.sim import runner, scenario
 
     cmds = []
+    marks = {}
     orig = runner._Firmware.step
 
     def step(self, now_us):
         orig(self, now_us)
-        b = self.bench
-        cmds.append((b.pwm(14).duty_ns, b.pwm(12).duty_ns, b.pin(15).out))
+        cmds.append(hil.actuator_state(self.bench, hil.actuator_uarts(self.bench), marks))
 
     runner._Firmware.step = step
     try:
@@ -85,6 +85,7 @@ def test_hil_in_process_gives_the_command_stream_of_the_plain_in_process_flight(
     assert out["commands"] == _inprocess_commands(3.0)
     assert len(out["commands"]) == 151
     assert any(c[0] > 0 for c in out["commands"])      # the engine was commanded
+    assert any(c[3] for c in out["commands"])          # and the attitude unit
 
 
 def test_firmware_deployed_to_the_virtual_board_flies_hil_bit_identical(tmp_path, capsys):

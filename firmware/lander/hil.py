@@ -453,7 +453,7 @@ def serve(link, make_board, set_clock=None):
             failed = json.dumps([p for p, _ in board.failed]).encode()
             link.send(0x42, seq, reply + bytes((0xFF,)) + failed)    # 'B'
             last_seq = -1
-        elif typ == 0x53:                                # 'S': one cycle
+        elif typ == 0x53 and app is not None:            # 'S': one cycle
             if seq == last_seq and last_reply is not None:
                 link.write(last_reply)                   # our reply was lost: resend it
                 continue

@@ -47,10 +47,29 @@ class HilError(Exception):
     pass
 
 
+def actuator_uarts(bench) -> list:
+    """UART ids of the actuators on the sim wiring (the attitude-control unit)."""
+    from host_tools.emu.bench import board_wiring
+
+    w = board_wiring("sim")
+    return [w["buses"][w[k][1]][1] for k in ("attitude",) if w.get(k)]
+
+
+def actuator_state(bench, uarts, marks: dict) -> tuple:
+    """One cycle's actuator commands: throttle and gimbal pulse widths, the arm
+    line, and the bytes sent to each actuator UART since the last call."""
+    out = [bench.pwm(14).duty_ns, bench.pwm(12).duty_ns, bench.pin(15).out]
+    for uid in uarts:
+        log = bench.uart(uid).tx_log
+        out.append(bytes(log[marks.get(uid, 0):]).hex())
+        marks[uid] = len(log)
+    return tuple(out)
+
+
 class HostEnd:
     """The host's end of the link, over a bench (host_tools.emu.bench)."""
 
-    def __init__(self, bench, link, tap_pins=(14, 12, 15)):
+    def __init__(self, bench, link):
         from host_tools.emu import machine as host_machine
 
         self.bench = bench
@@ -69,7 +88,8 @@ class HostEnd:
         self.rpcs = 0
         self.resends = 0
         self.failed_parts: list = []
-        self._thr, self._gim, self._arm = tap_pins
+        self._uarts = actuator_uarts(bench)
+        self._marks: dict = {}
 
     # --- applying the board's outputs ----------------------------------------
     def _apply(self, p: bytes, pos: int = 0, log: list | None = None) -> int:
@@ -225,8 +245,7 @@ class HostEnd:
         self._apply(payload, 0, log)
         self.readlog = log
         self.misses = self.state[7]
-        b = self.bench
-        self.commands.append((b.pwm(self._thr).duty_ns, b.pwm(self._gim).duty_ns, b.pin(self._arm).out))
+        self.commands.append(actuator_state(self.bench, self._uarts, self._marks))
 
     def quit(self) -> None:
         self.seq = (self.seq + 1) & 0xFFFF
@@ -239,7 +258,7 @@ class HostEnd:
     def digest(self) -> str:
         h = hashlib.sha256()
         for c in self.commands:
-            h.update(("%d,%d,%d;" % c).encode())
+            h.update((",".join(str(v) for v in c) + ";").encode())
         return h.hexdigest()
 
 
@@ -483,7 +502,7 @@ def run(args) -> int:
     if args.commands:
         with open(args.commands, "w") as fh:
             for c in out["commands"]:
-                fh.write(json.dumps(c) + "\n")
+                fh.write(json.dumps(list(c)) + "\n")
         print("wrote %s (%d cycles)" % (args.commands, len(out["commands"])), file=sys.stderr)
     if args.json:
         print(json.dumps(s, indent=2, default=str))
