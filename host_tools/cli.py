@@ -37,6 +37,7 @@ SUBCOMMANDS = {
     "board": ("host_tools.board.virtual", "serve a virtual board (MicroPython unix port) on a pty"),
     "hil": ("host_tools.board.hil", "fly a scenario with the firmware on a board, simulator on the host"),
     "bench": ("host_tools.board.bench", "live sensors, plausibility checks and IMU calibration on a board"),
+    "command": ("host_tools.ground.cmd_command", "build, sign and send one telecommand"),
 }
 
 
