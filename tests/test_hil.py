@@ -102,3 +102,15 @@ def test_firmware_deployed_to_the_virtual_board_flies_hil_bit_identical(tmp_path
     assert out["summary"]["hil"]["crc_errors"] == 0
     assert out["commands"] == ref["commands"]
     assert len(out["commands"]) == 101
+
+
+def test_demo_report_has_outcome_speeds_miss_propellant_telemetry_and_files(tmp_path):
+    from host_tools import demo
+
+    r = demo.crater_rim_demo("inprocess", str(tmp_path), optimal=False, max_time_s=2.0, log=lambda m: None)
+    assert r["scenario"] == "crater-rim" and r["outcome"] == "timeout"
+    assert r["hil"]["cycles"] == 101 and r["hil"]["crc_errors"] == 0
+    assert {"frames_sent", "frames_received"} <= set(r["telemetry"])
+    assert "ground" in r and os.path.isfile(os.path.join(str(tmp_path), "crater_rim.png"))
+    text = demo.report_text(r)
+    assert "outcome" in text and "telemetry" in text and "ground decode" in text

@@ -225,15 +225,27 @@ class Node:
         cnt = len(buf) * (2 if words else 1)
         self.readlog.extend((OP_I2C_READLOG, bus, addr, reg, cnt, words))
         key = (reg << 9) | (cnt << 1) | words
-        lst = self.i2c.get((bus << 8) | addr)
-        if self.cycle_mode and lst and lst[0][0] == key:
-            entry = lst.pop(0)
+        dev = (bus << 8) | addr
+        lst = self.i2c.get(dev)
+        hit = -1
+        if self.cycle_mode and lst:
+            for i in range(len(lst)):
+                if lst[i][0] == key:
+                    hit = i
+                    break
+        if lst and hit >= 0:
+            # the next read of this device in its usual order; reads the
+            # snapshot holds before it were not made this cycle (a periodic
+            # check last cycle): they are dropped unread
+            entry = lst[hit]
+            self.i2c[dev] = lst[hit + 1:]
             status, data = entry[1], entry[2]
         else:
+            # not in the mirror (start-up; a read this cycle adds, such as a
+            # periodic configuration check): ask the host. The device's
+            # snapshot stays for the reads that follow in their usual order.
             if self.cycle_mode:
                 self.misses += 1
-                if lst:
-                    lst.clear()         # the rest of this device's snapshot is out of order
             r = self.rpc(OP_I2C_READ, bytes((bus, addr, reg, cnt, words)))
             status, data = r[0], r[1:]
         if status:

@@ -426,7 +426,7 @@ class HilFirmware:
         return int(s[3]), int(s[4])
 
 
-def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None) -> dict:
+def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None, record=False) -> dict:
     """Fly the scenario with the firmware on `port` ('inprocess', 'virtual' or
     a serial device / socket:// URL). Returns the summary and the command stream."""
     from host_tools.board import virtual
@@ -446,7 +446,7 @@ def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None) ->
     runner._Firmware = HilFirmware
     try:
         try:
-            result = runner.fly(sc, seed=seed, record=False, max_time_s=max_time_s)
+            result = runner.fly(sc, seed=seed, record=record, max_time_s=max_time_s)
         except HilError as exc:
             diag = board.diagnostic() if hasattr(board, "diagnostic") else ""
             raise HilError("%s%s" % (exc, ("; the board said: " + diag) if diag.strip() else ""))
@@ -465,7 +465,7 @@ def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None) ->
                       "frames_in": host.link.frames_in, "crc_errors": host.link.crc_errors,
                       "rpc_exchanges": host.rpcs, "mirror_misses": host.misses, "resends": host.resends,
                       "failed_parts": host.failed_parts, "command_stream_sha256": host.digest()}
-    return {"summary": summary, "commands": host.commands}
+    return {"summary": summary, "commands": host.commands, "result": result, "scenario": sc}
 
 
 def add_arguments(parser):
