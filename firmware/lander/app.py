@@ -133,7 +133,9 @@ class App:
         self.touchdown = False
         self.engine_cut = False
         self.imu_status = BUS_ERROR
+        self.imu2_status = BUS_ERROR
         self.alt_status = BUS_ERROR
+        self._imu2 = getattr(board, "imu2", None)   # boards without a second IMU
         self.events_sent = 0
         self._event = array("i", (0, 0, 0))   # (time_ms, code, arg) drained by telemetry
         # executive state
@@ -526,9 +528,15 @@ class App:
         b = self.board
         # a read that raises leaves its sample marked unusable this cycle
         self.imu_status = BUS_ERROR
+        self.imu2_status = BUS_ERROR
         self.alt_status = BUS_ERROR
         if b.imu is not None:
             self.imu_status = b.imu.read()
+        # the secondary IMU is read while the primary is not giving samples or
+        # not (yet) trusted again (hot spare; navigation re-admits the primary
+        # after it agrees with the secondary)
+        if self._imu2 is not None and (self.imu_status != OK or self.nav.imu_used != 1):
+            self.imu2_status = self._imu2.read()
         if b.altimeter is not None:
             self.alt_status = b.altimeter.read()
         if b.legs is not None:
@@ -538,22 +546,20 @@ class App:
                 events.post(EV_TOUCHDOWN, b.legs.contact_mask)
 
     def _estimate(self, dt_q20):
+        # IMU vote / fallback (to the commanded thrust) and altimeter FDIR live in Nav.
         b = self.board
-        nav = self.nav
-        imu = b.imu
-        if imu is not None and self.imu_status == OK:
-            nav.propagate(dt_q20, imu.accel_mm_s2[2], imu.accel_mm_s2[0], imu.gyro_urad_s[1])
-        else:
-            # no IMU sample: coast on the commanded thrust (fallback)
-            nav.propagate(dt_q20, self._commanded_accel(), 0, 0)
-        if b.altimeter is not None and self.alt_status == OK:
-            nav.correct_altitude(b.altimeter.range_mm)
+        self.nav.update(dt_q20, b.imu, self.imu_status, self._imu2, self.imu2_status,
+                        b.altimeter, self.alt_status, self.ctrl, self.touchdown)
 
-    def _commanded_accel(self):
-        m_q = self.ctrl.mass_kg_q10
-        if m_q <= 0:
-            return 0
-        return fixed.div_shift(self.ctrl.thrust_cmd_mn, m_q, 10)
+    def reset_imu(self, part):
+        """Re-initialise an IMU through its driver (telecommand path; may allocate).
+        part 0 = primary, 1 = secondary. Returns the driver's status code."""
+        imu = self.board.imu if part == 0 else self._imu2
+        if imu is None:
+            return BUS_ERROR
+        if part == 0:
+            return imu._reinit(1)
+        return imu._gyro_reinit()
 
     def _control(self):
         engine = self.board.engine

@@ -1,30 +1,127 @@
-# Navigation (walking-skeleton version): altitude, vertical and horizontal
-# velocity and pitch from the IMU, corrected by the altimeter's slant range.
-# The navigation issue replaces the correction with innovation gating and
-# sensor FDIR; the fields below are the contract the other stages read.
+# Navigation: inertial propagation at the loop rate, a vertical Kalman filter
+# (height above a datum, vertical velocity, accelerometer bias) corrected by
+# the altimeter's slant range, a terrain model kept apart from the vehicle's
+# height, innovation gating with counted reasons, and sensor FDIR (redundant
+# IMUs, altimeter stuck / never valid / offset).
+#
+# Frames and units (docs/scenarios.md): world x downrange, z up; pitch p is the
+# tilt of the thrust axis toward +x (binary angle, 2^16 per turn); body x
+# forward = (cos p, -sin p), body z = thrust axis = (sin p, cos p). The
+# altimeter beam is beam_bau from body -z toward body +x: its world direction is
+# (sin(beam - p), -cos(beam - p)), so a slant range r measures the height above
+# the terrain it hits, r cos(beam - p), at dx = r sin(beam - p) downrange.
+#
+# Two heights are kept apart (the Hakuto-R M1 lesson): h, the vehicle's height
+# above a datum (the terrain under it at handover), integrated from the IMU and
+# corrected by the altimeter; and T, the terrain height under the beam above
+# that datum. A range jump the inertial state cannot explain is first a terrain
+# change: once confirmed (N_CONFIRM samples agreeing with each other) T takes
+# the step and h stays smooth. A confirmed jump that is neither a crossed slope
+# nor a large step, at a place the beam has just measured, is an altimeter
+# offset: it is estimated and removed (bounded, not believed). Terrain seen by
+# the beam is kept in a coarse map along x, so the height above the terrain
+# *under the vehicle* (altitude_mm) uses the terrain the beam saw there.
+#
+# Internal scales (ranges in the comments beside each quantity):
+#   _h, _x      mm * 16 (Q4)                   |.| < 2^30 / 16 = 67 km (clamped)
+#   _vz, _vx    mm per cycle * 2^16            |.| < 2^29 (400 m/s at 50 Hz)
+#   _bz         mm per cycle^2 * 2^16          accelerometer bias (vertical)
+#   _pitch      binary angle * 1024
+#   per-cycle velocity units make integration a shift: h += v >> 12.
+# Integers only; no allocation per cycle; every intermediate < 2^30.
+from array import array
+
 from lander import fixed
+from lander import navgains
 from lander.compat import const
+from lander.drivers import NOT_READY, OK, REINIT
+from lander.events import events
 
-# Internal state carries 4 fractional bits (x16) so per-cycle integration
-# does not lose millimetres: 2^30 / 16 mm = 67 km of range, 67 km/s of speed.
-_Q = const(4)
-# gyro micro-rad/s -> binary angle * 1024 per second: 65536 / (2 pi 1e6) * 1024
-# = 10.6806 ; as Q16: 699978
-_GYRO_TO_BAU_Q10 = const(699978)
+# --- events (estimator range 0x0200-0x02FF) --------------------------------
+EV_NAV_INIT = const(0x0201)            # arg: 0 handover, 1 from the altimeter, 2 checkpoint
+EV_NAV_TERRAIN_STEP = const(0x0202)    # arg: terrain step under the beam (m, signed)
+EV_NAV_ALT_OFFSET = const(0x0203)      # arg: altimeter offset estimated and removed (m)
+EV_NAV_ALT_OFFSET_END = const(0x0204)  # the altimeter agrees again without the offset
+EV_NAV_ALT_STUCK = const(0x0205)       # arg: range (m) repeated N_STUCK times
+EV_NAV_ALT_NEVER_VALID = const(0x0206) # no valid range NEVER_VALID_CYCLES after start
+EV_NAV_ALT_REACQUIRED = const(0x0207)  # arg: seconds without an accepted range
+EV_NAV_ZERO_SANITY = const(0x0208)     # arg: measured height (m): the estimate yields
+EV_NAV_IMU_SWITCH = const(0x0209)      # arg: IMU now used (1 primary, 2 secondary, 0 none)
+EV_NAV_IMU_DISAGREE = const(0x020A)    # arg: IMU judged wrong by the model vote (1, 2)
+EV_NAV_IMU_STUCK = const(0x020B)       # arg: IMU (1, 2)
 
+# --- altimeter gate decisions (alt_gate; alt_reject_counts[code]) ----------
+G_ACCEPT = const(0)
+G_STATUS = const(1)      # driver: invalid frame / flag, out of range, disabled
+G_RANGE = const(2)       # absurd value (<= 0, beyond MAX_RANGE_MM) or beam too oblique
+G_OUTLIER = const(3)     # innovation beyond the gate, not (yet) self-consistent
+G_STUCK = const(4)       # the same value repeated: stuck sensor
+G_NOINIT = const(5)      # waiting for a self-consistent start (cold initialisation)
+N_GATES = const(6)
+
+# --- fault_flags bits -------------------------------------------------------
+F_IMU1 = const(1)        # primary IMU unusable this cycle or judged wrong
+F_IMU2 = const(2)        # secondary IMU unusable or judged wrong
+F_NO_IMU = const(4)      # no IMU sample: coasting on the commanded thrust
+F_ALT_NEVER = const(8)   # altimeter never valid
+F_ALT_STUCK = const(16)
+F_ALT_OFFSET = const(32) # altimeter offset estimated and removed
+F_ALT_STALE = const(64)  # no accepted range for STALE_CYCLES
+
+# --- tuning ------------------------------------------------------------------
+ACC_LIMIT = const(32767)          # mm/s^2: |specific force| beyond = saturated / spike
+GYRO_LIMIT = const(524287)        # urad/s (30 deg/s): beyond = impossible pitch rate
+ACC_JUMP = const(6000)            # mm/s^2 change in one cycle: not a physical change
+IMU_DIS_ACC = const(1500)         # mm/s^2 disagreement between the two IMUs
+IMU_DIS_GYRO = const(26180)       # urad/s (1.5 deg/s)
+IMU_DIS_CYCLES = const(10)
+IMU_STUCK_CYCLES = const(25)
+IMU_READMIT = const(25)           # good, agreeing cycles before a recovered primary is used
+MAX_RANGE_MM = const(30000000)
+SIGMA_M0_MM = const(300)          # altimeter noise spec: 0.3 m + range / 512
+GATE_K = const(4)                 # gate at 4 sigma of the innovation
+GATE_MIN_MM = const(1000)
+N_CONFIRM = const(4)              # agreeing rejected samples that make a terrain step
+CONFIRM_TOL_MM = const(20000)
+CLIFF_SLOPE = const(10)           # a step steeper than 10:1 (84 deg) over the vehicle's travel...
+BIG_STEP_MM = const(300000)       # ...is terrain only if large (>= 300 m and >= 1/4 of the height)
+ZERO_MM = const(20000)            # "at the surface" for the sanity of zero
+N_STUCK = const(10)
+NEVER_VALID_CYCLES = const(500)
+STALE_CYCLES = const(100)
+TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuning pending)
+NEAR_MM = const(32000)            # beam hit within this of the vehicle: terrain under it = T
+
+# terrain map along x: MAP_N bins of 2^MAP_SHIFT mm (65.5 m) from MAP_X0_MM
+MAP_N = const(256)
+MAP_SHIFT = const(16)
+MAP_X0_MM = const(-2097152)       # 32 bins behind the start
+MAP_UNSET = const(-0x3FFFFFFF)
+MAP_FILL_MAX = const(8)
+
+H_MAX = const(0x3FFFFFF0)
+SIG_MAX = const(0xFFFFFF)         # uncertainties saturate at 16.7 km (or km/s)
+V_MAX = const(0x1FFFFFFF)
 
 # Words of nav state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(8)
+CHECKPOINT_WORDS = const(16)
+
+
+def _sincos_q15(angle, out):
+    """out[0] = sin, out[1] = cos of a binary angle, Q15 (start-up helper)."""
+    out[0] = fixed.sin_q15(angle)
+    out[1] = fixed.cos_q15(angle)
 
 
 class Nav:
     # Published fields: the contract guidance, control, telemetry and the
-    # executive read (the navigation issue fills them properly).
+    # executive read.
     def __init__(self, cfg):
         self.cfg = cfg
         self.altitude_mm = 0         # height above the terrain under the vehicle (what is scored)
         self.height_mm = 0           # height above the datum (terrain under the vehicle at handover)
         self.terrain_mm = 0          # terrain height under the beam, above the datum
+        self.terrain_under_mm = 0    # terrain height under the vehicle, above the datum
         self.site_terrain_mm = 0     # best estimate of the site's terrain height above the datum
         self.site_alt_mm = 0         # height above the site's terrain: what guidance flies to
         self.vz_mm_s = 0
@@ -32,95 +129,727 @@ class Nav:
         self.x_mm = 0                # downrange of the powered-descent start (cfg.site_x_mm frame)
         self.pitch_bau = 0
         self.accel_thrust_mm_s2 = 0  # measured specific force along the thrust axis (IMU)
+        self.accel_bias_mm_s2 = 0    # estimated vertical accelerometer bias
         self.alt_sigma_mm = 0        # 1-sigma uncertainties
         self.vz_sigma_mm_s = 0
         self.vx_sigma_mm_s = 0
         self.raw_range_mm = 0        # last altimeter slant range as read
+        self.meas_alt_mm = 0         # that range as a height above the beam's terrain
+        self.beam_dx_mm = 0          # where the beam hit, downrange of the vehicle
         self.alt_innov_mm = 0        # last altimeter innovation (measured - predicted height)
-        self.alt_gate = 0            # last gate decision code (0 = accepted)
+        self.alt_gate = 0            # last gate decision code (G_*; 0 = accepted)
+        self.alt_gate_mm = 0         # the gate it was judged against
         self.alt_rejects = 0
-        self.fault_flags = 0         # bit per sensor judged failed
-        self.alt_age_ms = 0          # time since the last altimeter update
+        self.alt_reject_counts = array("i", bytes(4 * N_GATES))
+        self.alt_sigma_meas_mm = SIGMA_M0_MM
+        self.alt_offset_mm = 0       # altimeter offset being removed (F_ALT_OFFSET)
+        self.terrain_steps = 0
+        self.fault_flags = 0         # F_* bits
+        self.alt_age_ms = 0          # time since the last accepted altimeter update
         self.alt_updates = 0
+        self.imu_used = 1            # 1 primary, 2 secondary, 0 none (commanded thrust)
+        self.imu_switches = 0
+        self.imu_rejects = 0         # implausible IMU samples (spike, saturation, jump)
         self.initialised = False
-        self._alt_q = 0
-        self._vz_q = 0
-        self._vx_q = 0
-        self._x_q = 0
-        self._pitch_q10 = 0
+        # -- state
+        self._h = 0
+        self._vz = 0
+        self._vx = 0
+        self._x = 0
+        self._bz = 0
+        self._pitch = 0
+        self._t = 0                  # terrain under the beam (mm)
+        self._tv = 0                 # terrain under the vehicle (mm)
+        self._sig_h = 0
+        self._sig_v = 0
+        self._sig_vx = 0
+        self._k = 0                  # measurement-sigma bucket
+        self._mad = 0                # mean |innovation| (mm), low-passed
+        self._cand_t = 0
+        self._cand_n = 0
+        self._cand_x = 0
+        self._acc_x = 0              # vehicle x (mm) at the last accepted sample
+        self._acc_m = 0
+        self._last_r = -1
+        self._stuck_n = 0
+        self._off_n = 0
+        self._init_n = 0
+        self._init_m = 0
+        self._ever_alt = False
+        self._cycles = 0
+        self._age = 0
+        self._last_bin = -1
+        self._fz = 0                 # last good IMU sample
+        self._fx = 0
+        self._gy = 0
+        self._prev1 = 0
+        self._same1 = 0
+        self._same2 = 0
+        self._prev2 = 0
+        self._run1 = IMU_READMIT
+        self._demoted = False        # primary dropped on evidence: needs IMU_READMIT good cycles
+        self._run2 = 0
+        self._dis_n = 0
+        self._bad = 0                # IMUs judged wrong by the vote (bits 1, 2)
+        self._map = array("i", [MAP_UNSET] * MAP_N)
+        # -- per-cycle constants from the configuration (start-up: may allocate)
+        rate = cfg.rate_hz
+        self._rate = rate
+        # accel mm/s^2 -> mm/cycle^2 * 2^16: a * KA >> NA, KA < 2^14, |a| < 2^16
+        na = 0
+        while ((1 << (16 + na + 1)) // (rate * rate)) < (1 << 14):
+            na += 1
+        self._na = na
+        self._ka = ((1 << (16 + na)) + (rate * rate >> 1)) // (rate * rate)
+        # gyro urad/s -> bau * 1024 per cycle: g * KG >> NG, |g| < 2^19, KG < 2^11
+        # bau * 1024 per urad/s = 65536 * 1024 / (2 pi 1e6) = 10.680707
+        # = 10680707 / (15625 * 2^6); per cycle / rate (rounded: < 3e-4 relative)
+        cr = 10680707 // rate
+        ng = 6
+        while fixed.div_shift(cr, 15625, ng + 1 - 6) < (1 << 11):
+            ng += 1
+        self._ng = ng
+        self._kg = (fixed.div_shift(cr, 15625, ng - 5) + 1) >> 1
+        self._g = (cfg.gravity_mm_s2 * self._ka + (1 << (na - 1))) >> na
+        # velocity mm/cycle * 2^16 -> mm/s: (v >> 6) * rate >> 10
+        self._period_ms = 1000 // rate
+        sc = array("i", (0, 0))
+        _sincos_q15(cfg.altimeter_beam_bau, sc)
+        self._sin_b = sc[0]
+        self._cos_b = sc[1]
+        self._site_bin = self._bin(cfg.site_x_mm)
+        # gains per cycle from the table (Q24 / Q20 per second -> per cycle)
+        g = navgains.GAINS
+        n = navgains.NK
+        self._kh = array("i", [g[5 * k] for k in range(n)])
+        self._kv = array("i", [(g[5 * k + 1] << 10) // rate for k in range(n)])
+        self._kb = array("i", [(g[5 * k + 2] << 12) // (rate * rate) for k in range(n)])
+        self._ksh = array("i", [g[5 * k + 3] for k in range(n)])
+        self._ksv = array("i", [g[5 * k + 4] for k in range(n)])
+        self._edges = array("i", list(navgains.SIGMA_EDGES_MM) + [0x3FFFFFFF])
+        self._sc = array("i", (0, 0))
 
+    @staticmethod
+    def _bin(x_mm):
+        b = (x_mm - MAP_X0_MM) >> MAP_SHIFT
+        if b < 0:
+            return 0
+        if b >= MAP_N:
+            return MAP_N - 1
+        return b
+
+    # --- initialisation -----------------------------------------------------
     def init_from(self, altitude_mm, vz_mm_s, vx_mm_s, pitch_bau):
-        self._alt_q = altitude_mm << _Q
-        self._vz_q = vz_mm_s << _Q
-        self._vx_q = vx_mm_s << _Q
-        self._pitch_q10 = pitch_bau << 10
+        """State at powered-descent initiation (the previous navigation's)."""
+        self._h = altitude_mm << 4
+        self._vz = self._v_from_mm_s(vz_mm_s)
+        self._vx = self._v_from_mm_s(vx_mm_s)
+        self._x = 0
+        self._pitch = pitch_bau << 10
+        self._t = 0
+        self._tv = 0
+        self._sig_h = navgains.GAINS[3]
+        self._sig_v = navgains.GAINS[4]
+        self._sig_vx = 100
         self.initialised = True
+        events.post(EV_NAV_INIT, 0)
         self._publish()
 
-    def propagate(self, dt_q20, force_z_mm_s2, force_x_mm_s2, gyro_y_urad_s):
-        """Integrate the IMU over dt (seconds in Q20)."""
-        self.accel_thrust_mm_s2 = force_z_mm_s2
-        rate_q10 = fixed.mul_shift(gyro_y_urad_s, _GYRO_TO_BAU_Q10, 16)
-        self._pitch_q10 = fixed.add_sat(self._pitch_q10, fixed.mul_shift(rate_q10, dt_q20, 20))
-        pitch = self._pitch_q10 >> 10
-        c = fixed.cos_q15(pitch)
-        s = fixed.sin_q15(pitch)
-        # body (x forward, z thrust axis) -> world (x downrange, z up)
-        az = fixed.mul_shift(force_z_mm_s2, c, 15) - fixed.mul_shift(force_x_mm_s2, s, 15) \
-            - self.cfg.gravity_mm_s2
-        ax = fixed.mul_shift(force_z_mm_s2, s, 15) + fixed.mul_shift(force_x_mm_s2, c, 15)
-        self._vz_q = fixed.add_sat(self._vz_q, fixed.mul_shift(az, dt_q20, 20 - _Q))
-        self._vx_q = fixed.add_sat(self._vx_q, fixed.mul_shift(ax, dt_q20, 20 - _Q))
-        self._alt_q = fixed.add_sat(self._alt_q, fixed.mul_shift(self._vz_q, dt_q20, 20))
-        self._x_q = fixed.add_sat(self._x_q, fixed.mul_shift(self._vx_q, dt_q20, 20))
-        self.alt_age_ms = fixed.add_sat(self.alt_age_ms, dt_q20 >> 10)   # ~ms
-        self._publish()
+    def _v_from_mm_s(self, v):
+        # mm/s -> mm/cycle * 2^16 (start-up / restore path)
+        return ((v << 10) // self._rate) << 6
 
-    def correct_altitude(self, slant_range_mm):
-        """Complementary correction from the altimeter (slant range -> height)."""
-        self.raw_range_mm = slant_range_mm
-        c = fixed.cos_q15(self.pitch_bau + self.cfg.altimeter_beam_bau)
-        measured_q = fixed.mul_shift(slant_range_mm, c, 15 - _Q)
-        innovation = fixed.sub_sat(measured_q, self._alt_q)
-        self.alt_innov_mm = innovation >> _Q
-        if not self.initialised:
-            self._alt_q = measured_q
-            self.initialised = True
+    # --- one cycle ----------------------------------------------------------
+    def update(self, dt_q20, imu1, st1, imu2, st2, alt, st_alt, ctrl, touchdown):
+        """Propagate with the IMU sample of this cycle, then correct with the
+        altimeter if it brought a fresh range. imu1/imu2/alt may be None."""
+        self._cycles += 1
+        # ---- IMU selection: plausibility, stuck, redundancy ----------------
+        ok1 = False
+        ok2 = False
+        fz1 = fx1 = g1 = fz2 = fx2 = g2 = 0
+        flags = self.fault_flags & ~(F_IMU1 | F_IMU2 | F_NO_IMU)
+        if st1 == REINIT:
+            self._demoted = True         # the primary was found reset: re-admit after a check
+        if imu1 is not None and st1 == OK:
+            a = imu1.accel_mm_s2
+            fz1 = a[2]
+            fx1 = a[0]
+            g1 = imu1.gyro_urad_s[1]
+            ok1 = -ACC_LIMIT < fz1 < ACC_LIMIT and -ACC_LIMIT < fx1 < ACC_LIMIT \
+                and -GYRO_LIMIT < g1 < GYRO_LIMIT
+            if ok1:
+                d = fz1 - self._fz
+                if (d > ACC_JUMP or d < -ACC_JUMP) and self.imu_used == 1:
+                    ok1 = False
+                s = fz1 + fx1 + g1
+                if s == self._prev1:
+                    self._same1 += 1
+                    if self._same1 == IMU_STUCK_CYCLES:
+                        events.post(EV_NAV_IMU_STUCK, 1)
+                else:
+                    self._same1 = 0
+                self._prev1 = s
+            if not ok1:
+                self.imu_rejects += 1
+                self._demoted = True
+        if imu2 is not None and st2 == OK:
+            a = imu2.accel_mm_s2
+            fz2 = a[2]
+            fx2 = a[0]
+            g2 = imu2.gyro_urad_s[1]
+            ok2 = -ACC_LIMIT < fz2 < ACC_LIMIT and -ACC_LIMIT < fx2 < ACC_LIMIT \
+                and -GYRO_LIMIT < g2 < GYRO_LIMIT
+            if ok2:
+                d = fz2 - self._fz
+                if (d > ACC_JUMP or d < -ACC_JUMP) and self.imu_used == 2:
+                    ok2 = False
+                s = fz2 + fx2 + g2
+                if s == self._prev2:
+                    self._same2 += 1
+                    if self._same2 == IMU_STUCK_CYCLES:
+                        events.post(EV_NAV_IMU_STUCK, 2)
+                else:
+                    self._same2 = 0
+                self._prev2 = s
+        # a frozen IMU (the same bits for IMU_STUCK_CYCLES) yields to a live one
+        if ok1 and ok2:
+            if self._same1 >= IMU_STUCK_CYCLES and self._same2 < IMU_STUCK_CYCLES:
+                ok1 = False
+            elif self._same2 >= IMU_STUCK_CYCLES and self._same1 < IMU_STUCK_CYCLES:
+                ok2 = False
+        if ok1 and ok2:
+            d = fz1 - fz2
+            e = fx1 - fx2
+            q = g1 - g2
+            if d > IMU_DIS_ACC or d < -IMU_DIS_ACC or e > IMU_DIS_ACC or e < -IMU_DIS_ACC \
+                    or q > IMU_DIS_GYRO or q < -IMU_DIS_GYRO:
+                self._dis_n += 1
+                if self._dis_n == IMU_DIS_CYCLES:
+                    self._vote(fz1, fz2, ctrl)
+            else:
+                self._dis_n = 0
+                self._bad = 0
+        bad = self._bad
+        if bad & 1:
+            ok1 = False
+            self._demoted = True
+        if bad & 2:
+            ok2 = False
+        if ok1:
+            self._run1 += 1
         else:
-            self._alt_q = fixed.add_sat(self._alt_q, innovation >> 3)
-            self._vz_q = fixed.add_sat(self._vz_q, innovation >> 5)
-        self.alt_age_ms = 0
-        self.alt_updates += 1
+            self._run1 = 0
+            flags |= F_IMU1
+        if not ok2:
+            flags |= F_IMU2
+        used = self.imu_used
+        if ok1 and (not self._demoted or self._run1 >= IMU_READMIT or not ok2):
+            self._demoted = False
+            pick = 1
+            fz = fz1
+            fx = fx1
+            gy = g1
+        elif ok2:
+            pick = 2
+            fz = fz2
+            fx = fx2
+            gy = g2
+        else:
+            pick = 0
+            fz = self._commanded(ctrl)
+            fx = 0
+            gy = 0
+            flags |= F_NO_IMU
+        if pick != used:
+            self.imu_used = pick
+            self.imu_switches += 1
+            events.post(EV_NAV_IMU_SWITCH, pick)
+        self._fz = fz
+        self._fx = fx
+        self._gy = gy
+        self.accel_thrust_mm_s2 = fz
+
+        # ---- propagation ------------------------------------------------------
+        n = 1
+        if dt_q20 > 31457:          # a late cycle (> 1.5 periods at 50 Hz): whole periods
+            n = (dt_q20 * self._rate + 524288) >> 20
+            if n > 4:
+                n = 4
+        sc = self._sc
+        while n > 0:
+            n -= 1
+            p = self._pitch + ((gy * self._kg) >> self._ng)
+            self._pitch = p
+            _sincos(p >> 10, sc)
+            s = sc[0]
+            c = sc[1]
+            # world-frame specific force (mm/s^2), |.| < 2^16
+            az = ((fz * c) >> 15) - ((fx * s) >> 15)
+            ax = ((fz * s) >> 15) + ((fx * c) >> 15)
+            ka = self._ka
+            na = self._na
+            vz = self._vz + ((az * ka) >> na) - self._g - self._bz
+            vx = self._vx + ((ax * ka) >> na)
+            if vz > V_MAX:
+                vz = V_MAX
+            elif vz < -V_MAX:
+                vz = -V_MAX
+            if vx > V_MAX:
+                vx = V_MAX
+            elif vx < -V_MAX:
+                vx = -V_MAX
+            self._vz = vz
+            self._vx = vx
+            h = self._h + ((vz + 2048) >> 12)
+            x = self._x + ((vx + 2048) >> 12)
+            if h > H_MAX:
+                h = H_MAX
+            elif h < -H_MAX:
+                h = -H_MAX
+            if x > H_MAX:
+                x = H_MAX
+            elif x < -H_MAX:
+                x = -H_MAX
+            self._h = h
+            self._x = x
+        # uncertainty growth while no altimeter corrects (bias, sample noise)
+        self._age += 1
+        if self._age > 1:
+            sv = self._sig_v + (1 if self.imu_used else 10)
+            if sv > SIG_MAX:
+                sv = SIG_MAX
+            self._sig_v = sv
+            sh = self._sig_h + (sv * self._period_ms + 500) // 1000
+            self._sig_h = sh if sh < SIG_MAX else SIG_MAX
+        if self._sig_vx < SIG_MAX:
+            self._sig_vx += 1 if self.imu_used else 10
+
+        # ---- altimeter ----------------------------------------------------------
+        if alt is not None:
+            if st_alt == OK:
+                self._ever_alt = True
+                self._correct(alt.range_mm, touchdown, flags)
+                flags = self.fault_flags
+            elif st_alt != NOT_READY:
+                self.alt_gate = G_STATUS
+                self.alt_reject_counts[G_STATUS] += 1
+                self.alt_rejects += 1
+        if not self._ever_alt and self._cycles == NEVER_VALID_CYCLES:
+            flags |= F_ALT_NEVER
+            events.post(EV_NAV_ALT_NEVER_VALID, self._cycles)
+        if self._age >= STALE_CYCLES:
+            flags |= F_ALT_STALE
+        else:
+            flags &= ~F_ALT_STALE
+        self.fault_flags = flags
         self._publish()
 
+    def _commanded(self, ctrl):
+        # No usable IMU: the specific force the engine is commanded to give.
+        if ctrl is None:
+            return 0
+        m = ctrl.mass_kg_q10
+        if m <= 0:
+            return 0
+        return fixed.clamp(fixed.div_shift(ctrl.thrust_cmd_mn, m, 10), 0, ACC_LIMIT)
+
+    def _vote(self, fz1, fz2, ctrl):
+        # Two IMUs disagree: the one further from the commanded thrust is wrong.
+        model = self._commanded(ctrl)
+        e1 = fz1 - model
+        e2 = fz2 - model
+        if e1 < 0:
+            e1 = -e1
+        if e2 < 0:
+            e2 = -e2
+        wrong = 1 if e1 > e2 else 2
+        self._bad = wrong
+        events.post(EV_NAV_IMU_DISAGREE, wrong)
+
+    def _correct(self, r, touchdown, flags):
+        """One fresh altimeter range r (mm)."""
+        self.raw_range_mm = r
+        counts = self.alt_reject_counts
+        if r <= 0 or r >= MAX_RANGE_MM:
+            self._reject(G_RANGE)
+            return
+        # stuck: the same millimetre value again and again
+        if r == self._last_r:
+            self._stuck_n += 1
+            if self._stuck_n >= N_STUCK:
+                if self._stuck_n == N_STUCK:
+                    events.post(EV_NAV_ALT_STUCK, r // 1000)
+                self.fault_flags = flags | F_ALT_STUCK
+                self._reject(G_STUCK)
+                return
+        else:
+            self._stuck_n = 0
+            self.fault_flags = flags & ~F_ALT_STUCK
+        self._last_r = r
+        # geometry: height above the beam's terrain and where the beam hit
+        sc = self._sc
+        _sincos(self._pitch >> 10, sc)
+        s = sc[0]
+        c = sc[1]
+        cb = (self._cos_b * c + self._sin_b * s) >> 15        # cos(beam - p), Q15
+        sb = (self._sin_b * c - self._cos_b * s) >> 15        # sin(beam - p)
+        if cb < 8192:                                         # beyond 75 deg: not a height
+            self._reject(G_RANGE)
+            return
+        rh = r >> 13                                          # < 2^12
+        rl = r & 8191
+        m = ((rh * cb) >> 2) + ((rl * cb) >> 15)              # mm, < 2^25
+        dx = ((rh * sb) >> 2) + ((rl * sb) >> 15)
+        self.beam_dx_mm = dx
+        m -= self.alt_offset_mm
+        self.meas_alt_mm = m
+        xh = (self._x >> 4) + dx                              # beam hit, downrange
+        if not self.initialised:
+            self._cold_init(m)
+            return
+        # measurement sigma: spec (0.3 m + 0.2 %) or what the innovations show
+        spec = SIGMA_M0_MM + (m >> 9)
+        sm = self._mad + (self._mad >> 2)
+        if sm < spec:
+            sm = spec
+        self.alt_sigma_meas_mm = sm
+        k = self._k
+        edges = self._edges
+        if sm > edges[k]:
+            k += 1
+        elif k > 0 and sm < edges[k - 1]:
+            k -= 1
+        self._k = k
+        hp = self._h >> 4
+        nu = m - (hp - self._t)
+        self.alt_innov_mm = nu
+        # gate at GATE_K sigma of the innovation (sigma_nu ~ max + min / 2)
+        a = self._sig_h
+        if a > sm:
+            sn = a + (sm >> 1)
+        else:
+            sn = sm + (a >> 1)
+        if sn > 0x3FFFFFF:
+            sn = 0x3FFFFFF
+        gate = sn * GATE_K
+        if gate < GATE_MIN_MM:
+            gate = GATE_MIN_MM
+        self.alt_gate_mm = gate
+        anu = nu if nu >= 0 else -nu
+        # madness estimate: every innovation, clamped at twice the gate
+        cl = anu if anu < 2 * gate else 2 * gate
+        self._mad += (cl - self._mad) >> 5
+        if self.alt_offset_mm != 0:
+            # an offset is being removed: does the raw range agree again?
+            raw = nu + self.alt_offset_mm
+            if -gate <= raw <= gate:
+                self._off_n += 1
+                if self._off_n >= N_CONFIRM:
+                    self.alt_offset_mm = 0
+                    self._off_n = 0
+                    self.fault_flags &= ~F_ALT_OFFSET
+                    events.post(EV_NAV_ALT_OFFSET_END, 0)
+                    nu = raw
+                    anu = nu if nu >= 0 else -nu
+            else:
+                self._off_n = 0
+        if anu <= gate:
+            self._accept(nu, k, xh)
+            return
+        # rejected: is it a self-consistent new terrain level (or an offset)?
+        ti = hp - m                     # terrain under the beam this sample implies
+        ct = self._cand_t
+        d = ti - ct
+        tol = 4 * sm
+        if tol < CONFIRM_TOL_MM:
+            tol = CONFIRM_TOL_MM
+        if self._cand_n > 0 and -tol <= d <= tol:
+            self._cand_n += 1
+            self._cand_t = ct + (d >> 1)
+        else:
+            self._cand_t = ti
+            self._cand_n = 1
+        if self._cand_n < N_CONFIRM:
+            self._reject(G_OUTLIER)
+            return
+        self._cand_n = 0
+        step = self._cand_t - self._t
+        astep = step if step >= 0 else -step
+        travel = (self._x >> 4) - self._acc_x      # the vehicle's own travel since then
+        if travel < 0:
+            travel = -travel
+        big = m >> 2
+        if big < BIG_STEP_MM:
+            big = BIG_STEP_MM
+        est_alt = hp - self._tv
+        if astep <= CLIFF_SLOPE * travel + tol or astep >= big \
+                or (est_alt < ZERO_MM and m > est_alt + ZERO_MM and not touchdown):
+            # terrain: the datum height stays, the terrain takes the step
+            if est_alt < ZERO_MM and m > est_alt + ZERO_MM:
+                events.post(EV_NAV_ZERO_SANITY, m // 1000)
+            self._t = self._cand_t
+            self.terrain_steps += 1
+            events.post(EV_NAV_TERRAIN_STEP, fixed.clamp(step // 1000, -0x3FFFFFFF, 0x3FFFFFFF))
+            self._accept(m - (hp - self._t), k, xh)
+            return
+        # the same place seen differently: an altimeter offset, removed
+        off = self.alt_offset_mm - step
+        self.alt_offset_mm = off
+        self._off_n = 0
+        self.fault_flags |= F_ALT_OFFSET
+        events.post(EV_NAV_ALT_OFFSET, off // 1000)
+        self._reject(G_OUTLIER)
+
+    def _reject(self, code):
+        self.alt_gate = code
+        self.alt_reject_counts[code] += 1
+        self.alt_rejects += 1
+
+    def _accept(self, nu, k, xh):
+        # Terrain tracking: while the beam sweeps the ground, part of every
+        # accepted innovation is the terrain's slope, not the vehicle's motion:
+        # T takes a share growing with the horizontal speed (0 at rest, 0.1 at
+        # >= 80 m/s: ~2 Hz tracking of slopes under the beam).
+        vx = self.vx_mm_s
+        if vx < 0:
+            vx = -vx
+        at = (vx * 5) >> 6                   # Q16, |vx| < 2^24 mm/s
+        if at > TERRAIN_SHARE_MAX:
+            at = TERRAIN_SHARE_MAX
+        if at > 0:
+            self._t -= fixed.mul_shift(nu, at, 16)
+            nu -= fixed.mul_shift(nu, at, 16)
+        kh = self._kh[k]
+        self._h += fixed.mul_shift(nu, kh, 20)
+        self._vz += fixed.mul_shift(nu, self._kv[k], 14)
+        self._bz += fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
+        sh = self._ksh[k]
+        sv = self._ksv[k]
+        # after a coast the uncertainty comes down over a few updates
+        a = self._sig_h >> 1
+        self._sig_h = a if a > sh else sh
+        a = self._sig_v >> 1
+        self._sig_v = a if a > sv else sv
+        if self._age >= STALE_CYCLES:
+            events.post(EV_NAV_ALT_REACQUIRED, self._age // self._rate)
+        self._age = 0
+        self.alt_gate = G_ACCEPT
+        self.alt_updates += 1
+        self._cand_n = 0
+        self._acc_x = self._x >> 4
+        # terrain map: the beam's terrain at its hit point (fill skipped bins)
+        t = self._t
+        b = self._bin(xh)
+        mp = self._map
+        lb = self._last_bin
+        if lb >= 0 and b != lb:
+            step = 1 if b > lb else -1
+            i = lb + step
+            nf = 0
+            while i != b and nf < MAP_FILL_MAX:
+                mp[i] = t
+                i += step
+                nf += 1
+        mp[b] = t
+        self._last_bin = b
+
+    def _cold_init(self, m):
+        # Not initialised (a restart without a checkpoint): start from the
+        # altimeter once N_CONFIRM samples agree within 5 %.
+        d = m - self._init_m
+        tol = (m >> 4) + CONFIRM_TOL_MM
+        if self._init_n > 0 and -tol <= d <= tol:
+            self._init_n += 1
+        else:
+            self._init_n = 1
+        self._init_m = m
+        if self._init_n < N_CONFIRM:
+            self._reject(G_NOINIT)
+            return
+        self._h = m << 4
+        self._t = 0
+        self._tv = 0
+        self._vz = 0
+        self._bz = 0
+        self._sig_h = m >> 4
+        self._sig_v = 20000
+        self._sig_vx = 20000
+        self.initialised = True
+        events.post(EV_NAV_INIT, 1)
+
+    # --- checkpoint (warm restart) -------------------------------------------
     def checkpoint_into(self, words, offset):
         """Write the state a warm restart needs into words[offset:offset+CHECKPOINT_WORDS]."""
-        words[offset] = self._alt_q
-        words[offset + 1] = self._vz_q
-        words[offset + 2] = self._vx_q
-        words[offset + 3] = self._x_q
-        words[offset + 4] = self._pitch_q10
-        words[offset + 5] = self.terrain_mm
+        words[offset] = self._h
+        words[offset + 1] = self._vz
+        words[offset + 2] = self._vx
+        words[offset + 3] = self._x
+        words[offset + 4] = self._pitch
+        words[offset + 5] = self._t
         words[offset + 6] = self.site_terrain_mm
         words[offset + 7] = self.fault_flags
+        words[offset + 8] = self._bz
+        words[offset + 9] = self._tv
+        words[offset + 10] = self.alt_offset_mm
+        words[offset + 11] = self._sig_h
+        words[offset + 12] = self._sig_v
+        words[offset + 13] = self._sig_vx
+        words[offset + 14] = self.imu_used | (self._k << 4) | (self._bad << 12)
+        words[offset + 15] = self._mad
 
     def restore_from(self, words, offset):
-        self._alt_q = words[offset]
-        self._vz_q = words[offset + 1]
-        self._vx_q = words[offset + 2]
-        self._x_q = words[offset + 3]
-        self._pitch_q10 = words[offset + 4]
-        self.terrain_mm = words[offset + 5]
+        self._h = words[offset]
+        self._vz = words[offset + 1]
+        self._vx = words[offset + 2]
+        self._x = words[offset + 3]
+        self._pitch = words[offset + 4]
+        self._t = words[offset + 5]
         self.site_terrain_mm = words[offset + 6]
         self.fault_flags = words[offset + 7]
+        self._bz = words[offset + 8]
+        self._tv = words[offset + 9]
+        self.alt_offset_mm = words[offset + 10]
+        self._sig_h = words[offset + 11]
+        self._sig_v = words[offset + 12]
+        self._sig_vx = words[offset + 13]
+        w = words[offset + 14]
+        self.imu_used = w & 15
+        k = (w >> 4) & 255
+        self._k = k if k < navgains.NK else navgains.NK - 1
+        self._bad = (w >> 12) & 3
+        self._mad = words[offset + 15]
+        self._ever_alt = True
         self.initialised = True
+        events.post(EV_NAV_INIT, 2)
         self._publish()
 
+    # --- published fields ----------------------------------------------------
     def _publish(self):
-        self.altitude_mm = self._alt_q >> _Q
-        self.height_mm = self.altitude_mm + self.terrain_mm
-        self.site_alt_mm = self.height_mm - self.site_terrain_mm
-        self.vz_mm_s = self._vz_q >> _Q
-        self.vx_mm_s = self._vx_q >> _Q
-        self.x_mm = self._x_q >> _Q
-        self.pitch_bau = self._pitch_q10 >> 10
+        h = self._h >> 4
+        x = self._x >> 4
+        dx = self.beam_dx_mm
+        if -NEAR_MM < dx < NEAR_MM:
+            tv = self._t
+        else:
+            tv = self._map[self._bin(x)]
+            if tv == MAP_UNSET:
+                tv = self._tv
+        self._tv = tv
+        self.terrain_under_mm = tv
+        self.height_mm = h
+        self.altitude_mm = h - tv
+        self.terrain_mm = self._t
+        st = self._map[self._site_bin]
+        if st == MAP_UNSET:
+            st = tv
+        self.site_terrain_mm = st
+        self.site_alt_mm = h - st
+        rate = self._rate
+        self.vz_mm_s = ((self._vz >> 6) * rate) >> 10
+        self.vx_mm_s = ((self._vx >> 6) * rate) >> 10
+        self.x_mm = x
+        self.pitch_bau = self._pitch >> 10
+        self.alt_sigma_mm = self._sig_h
+        self.vz_sigma_mm_s = self._sig_v
+        self.vx_sigma_mm_s = self._sig_vx
+        self.alt_age_ms = self._age * self._period_ms
+
+
+# --- pre-descent built-in test ------------------------------------------------
+BIT_OK = const(0)
+BIT_NO_IMU = const(1)             # primary IMU absent (failed at start-up)
+BIT_IMU_NO_DATA = const(2)        # primary IMU gives no valid sample
+BIT_IMU_IMPLAUSIBLE = const(3)    # specific force / rate beyond what the vehicle can see
+BIT_NO_IMU2 = const(4)
+BIT_IMU2_NO_DATA = const(5)
+BIT_IMU2_IMPLAUSIBLE = const(6)
+BIT_IMU_DISAGREE = const(7)       # the two IMUs disagree
+BIT_NO_ALT = const(8)             # altimeter absent
+BIT_ALT_NOT_ENABLED = const(9)    # altimeter never acknowledged its enable (IM-1)
+BIT_ALT_INVALID = const(10)       # enabled, but no valid range (flag never set, no return)
+BIT_ALT_IMPLAUSIBLE = const(11)   # a range outside (0, MAX_RANGE_MM)
+# Ground names (start-up / ground use only; the cycle path uses the codes).
+BIT_NAMES = ("ok", "imu: absent", "imu: no data", "imu: implausible", "imu2: absent",
+             "imu2: no data", "imu2: implausible", "imu: imu and imu2 disagree",
+             "altimeter: absent", "altimeter: never enabled", "altimeter: no valid range",
+             "altimeter: implausible range")
+
+
+def _imu_bit(imu, absent, no_data, implausible):
+    if imu is None:
+        return absent
+    if imu.status != OK and imu.read() != OK:
+        return no_data
+    a = imu.accel_mm_s2
+    g = imu.gyro_urad_s
+    for i in range(3):
+        if not -ACC_LIMIT < a[i] < ACC_LIMIT or not -GYRO_LIMIT < g[i] < GYRO_LIMIT:
+            return implausible
+    return BIT_OK
+
+
+def built_in_test(board):
+    """Pre-descent built-in test (the executive calls it before arming, after
+    the sensors have run a few cycles): BIT_OK or the first failed check's code
+    (BIT_NAMES[code] names it). Reads each part's last status, reads again if it
+    has none; never raises."""
+    code = _imu_bit(board.imu, BIT_NO_IMU, BIT_IMU_NO_DATA, BIT_IMU_IMPLAUSIBLE)
+    if code != BIT_OK:
+        return code
+    imu2 = getattr(board, "imu2", None)
+    code = _imu_bit(imu2, BIT_NO_IMU2, BIT_IMU2_NO_DATA, BIT_IMU2_IMPLAUSIBLE)
+    if code != BIT_OK:
+        return code
+    if board.imu is None or imu2 is None:
+        return BIT_NO_IMU
+    a1 = board.imu.accel_mm_s2
+    a2 = imu2.accel_mm_s2
+    for i in range(3):
+        d = a1[i] - a2[i]
+        if d > IMU_DIS_ACC or d < -IMU_DIS_ACC:
+            return BIT_IMU_DISAGREE
+    alt = board.altimeter
+    if alt is None:
+        return BIT_NO_ALT
+    if not alt.enabled:
+        alt.read()
+        if not alt.enabled:
+            return BIT_ALT_NOT_ENABLED
+    if alt.status != OK and alt.read() != OK:
+        return BIT_ALT_INVALID
+    if not 0 < alt.range_mm < MAX_RANGE_MM:
+        return BIT_ALT_IMPLAUSIBLE
+    return BIT_OK
+
+
+_SIN = fixed._SIN_Q17
+
+
+def _sincos(angle, out):
+    """out[0] = sin, out[1] = cos (Q15, |.| <= 32767) of a binary angle: one
+    table walk for both."""
+    a = angle & 0xFFFF
+    q = a >> 14
+    u = a & 0x3FFF
+    w = 0x4000 - u
+    i = u >> 6
+    f = u & 63
+    b0 = _SIN[i]
+    su = ((b0 << 6) + (_SIN[i + 1] - b0) * f + 128) >> 8 if f else (b0 >> 2) - (b0 >> 17)
+    i = w >> 6
+    f = w & 63
+    b0 = _SIN[i]
+    sw = ((b0 << 6) + (_SIN[i + 1] - b0) * f + 128) >> 8 if f else (b0 >> 2) - (b0 >> 17)
+    if q == 0:
+        out[0] = su
+        out[1] = sw
+    elif q == 1:
+        out[0] = sw
+        out[1] = -su
+    elif q == 2:
+        out[0] = -su
+        out[1] = -sw
+    else:
+        out[0] = -sw
+        out[1] = su

@@ -1,0 +1,267 @@
+"""Navigation (issue 8): the estimator's decisions on synthetic measurements
+(an estimator-only harness: no bench, no physics), bad input, the built-in
+test, and the museum flights' estimate numbers with the firmware in the loop."""
+import os
+from array import array
+
+import pytest
+
+import host_tools
+from host_tools.sim import runner, scenario as scenario_mod
+from lander import estimator as E
+from lander.config import Config
+from lander.drivers import DISABLED, NOT_READY, OK
+
+RATE = 50
+G = 1620
+
+
+class Imu:
+    def __init__(self):
+        self.accel_mm_s2 = array("i", (0, 0, G))
+        self.gyro_urad_s = array("i", (0, 0, 0))
+        self.status = OK
+        self.n = 0
+
+    def set(self, fz, fx=0, gy=0):
+        self.n += 1
+        # a little deterministic "noise" so the sample never looks frozen
+        self.accel_mm_s2[2] = fz + (self.n & 1)
+        self.accel_mm_s2[0] = fx
+        self.gyro_urad_s[1] = gy
+
+    def read(self):
+        return self.status
+
+
+class Alt:
+    def __init__(self):
+        self.range_mm = 0
+        self.enabled = True
+        self.status = OK
+
+    def read(self):
+        return self.status
+
+
+class Flight:
+    """Vehicle at constant velocity (the IMU reads gravity: zero net
+    acceleration), pitch 0, beam straight down; terrain(x_mm) -> mm."""
+
+    def __init__(self, alt_mm, vz_mm_s, vx_mm_s, terrain=lambda x: 0, cfg=None):
+        self.nav = E.Nav(cfg or Config())
+        self.nav.init_from(alt_mm, vz_mm_s, vx_mm_s, 0)
+        self.imu = Imu()
+        self.alt = Alt()
+        self.z = alt_mm + terrain(0)     # above the datum (terrain at x = 0)
+        self.x = 0
+        self.vz = vz_mm_s
+        self.vx = vx_mm_s
+        self.terrain = terrain
+        self.k = 0
+        self.range_bias = 0
+
+    def true_alt(self):
+        return self.z - self.terrain(self.x)
+
+    def step(self, n=1, alt_status=None, range_mm=None):
+        for _ in range(n):
+            self.k += 1
+            self.z += self.vz // RATE
+            self.x += self.vx // RATE
+            self.imu.set(G)
+            st = NOT_READY
+            if self.k % 2 == 0:          # a fresh range every other cycle (25 Hz)
+                st = OK
+                self.alt.range_mm = self.true_alt() + self.range_bias if range_mm is None else range_mm
+            if alt_status is not None:
+                st = alt_status
+            self.nav.update(20971, self.imu, OK, None, NOT_READY, self.alt, st, None, False)
+
+    def error_mm(self):
+        return abs(self.nav.altitude_mm - self.true_alt())
+
+
+def test_flat_descent_tracks_the_altitude_within_a_metre():
+    f = Flight(2000000, -20000, 0)
+    f.step(1500)                         # 30 s
+    assert f.error_mm() < 1000
+    assert abs(f.nav.vz_mm_s + 20000) < 200
+    assert f.nav.alt_reject_counts[E.G_OUTLIER] == 0
+
+
+def test_a_3_km_drop_under_the_beam_is_a_terrain_step_not_a_fault():
+    # Hakuto-R M1: the range jumps by 3 km at a crater rim. The datum height
+    # stays smooth, the terrain under the beam takes the step within
+    # N_CONFIRM samples, and the altimeter is never declared failed.
+    def terrain(x):
+        return 0 if x < 400000 else -3000000
+    f = Flight(5000000, -40000, 80000, terrain)
+    f.step(240)                          # x = 384 m: before the rim
+    h_before = f.nav.height_mm
+    f.step(40)                           # cross the rim (0.8 s)
+    assert f.nav.terrain_steps == 1
+    assert abs(f.nav.terrain_mm + 3000000) < 20000
+    assert abs(f.nav.height_mm - (h_before - 40 * 800)) < 2000   # inertial, smooth
+    assert f.error_mm() < 50000
+    assert f.nav.fault_flags & (E.F_ALT_OFFSET | E.F_ALT_STUCK) == 0
+
+
+def test_a_sudden_100_m_range_offset_at_a_place_just_measured_is_removed_not_believed():
+    f = Flight(500000, -5000, 0)
+    f.step(200)
+    f.range_bias = 100000
+    f.step(200)
+    assert f.nav.fault_flags & E.F_ALT_OFFSET
+    assert abs(f.nav.alt_offset_mm - 100000) < 5000
+    assert f.error_mm() < 5000
+    assert f.nav.terrain_steps == 0
+
+
+def test_single_wild_outliers_are_rejected_and_counted():
+    f = Flight(1000000, -10000, 0)
+    f.step(100)
+    for _ in range(5):
+        f.step(2, range_mm=9000000)       # one wild sample...
+        f.step(20)                        # ...then good ones
+    assert f.nav.alt_reject_counts[E.G_OUTLIER] == 5
+    assert f.error_mm() < 1000
+    assert f.nav.terrain_steps == 0
+
+
+@pytest.mark.parametrize("bad", [0, -5, E.MAX_RANGE_MM, 0x3FFFFFFF])
+def test_sentinel_and_absurd_ranges_never_reach_the_state(bad):
+    f = Flight(1000000, -10000, 0)
+    f.step(50)
+    h = f.nav.height_mm
+    f.step(2, range_mm=bad)
+    assert f.nav.alt_reject_counts[E.G_RANGE] == 1
+    assert abs(f.nav.height_mm - (h - 400)) < 50
+
+
+def test_invalid_driver_status_is_counted_not_used():
+    f = Flight(1000000, -10000, 0)
+    f.step(10, alt_status=3)              # INVALID
+    assert f.nav.alt_reject_counts[E.G_STATUS] == 10
+    assert f.nav.alt_updates == 0
+
+
+def test_a_stuck_altimeter_is_declared_and_rejected():
+    f = Flight(1000000, -10000, 0)
+    f.step(20)
+    f.step(2 * (E.N_STUCK + 5), range_mm=990000)
+    assert f.nav.fault_flags & E.F_ALT_STUCK
+    assert f.nav.alt_reject_counts[E.G_STUCK] >= 5
+
+
+def test_a_saturated_imu_sample_is_rejected_and_the_secondary_is_used():
+    nav = E.Nav(Config())
+    nav.init_from(1000000, 0, 0, 0)
+    imu1, imu2 = Imu(), Imu()
+    for i in range(10):
+        imu1.set(G)
+        imu2.set(G)
+        nav.update(20971, imu1, OK, imu2, OK, None, NOT_READY, None, False)
+    imu1.accel_mm_s2[2] = 32767 * 5 // 4        # a +16 g spike (beyond ACC_LIMIT)
+    imu2.set(G)
+    nav.update(20971, imu1, OK, imu2, OK, None, NOT_READY, None, False)
+    assert nav.imu_rejects == 1
+    assert nav.imu_used == 2
+    assert abs(nav.vz_mm_s) < 10
+
+
+def test_no_imu_coasts_on_the_commanded_thrust():
+    class Ctrl:
+        mass_kg_q10 = 400 * 1024
+        thrust_cmd_mn = 400 * G             # hover: thrust / mass = g
+    nav = E.Nav(Config())
+    nav.init_from(1000000, 0, 0, 0)
+    for _ in range(50):
+        nav.update(20971, None, NOT_READY, None, NOT_READY, None, NOT_READY, Ctrl(), False)
+    assert nav.fault_flags & E.F_NO_IMU
+    assert nav.imu_used == 0
+    assert abs(nav.vz_mm_s) < 20
+
+
+def test_never_valid_altimeter_is_reported_and_navigation_goes_on():
+    f = Flight(1000000, -10000, 0)
+    f.step(E.NEVER_VALID_CYCLES + 10, alt_status=DISABLED)
+    assert f.nav.fault_flags & E.F_ALT_NEVER
+    assert f.error_mm() < 100
+
+
+def test_checkpoint_round_trip_restores_the_navigation_state():
+    f = Flight(2000000, -20000, 30000)
+    f.step(300)
+    words = array("i", bytes(4 * E.CHECKPOINT_WORDS))
+    f.nav.checkpoint_into(words, 0)
+    nav2 = E.Nav(Config())
+    nav2.restore_from(words, 0)
+    for name in ("altitude_mm", "height_mm", "vz_mm_s", "vx_mm_s", "x_mm", "pitch_bau",
+                 "terrain_mm", "fault_flags"):
+        assert getattr(nav2, name) == getattr(f.nav, name), name
+
+
+def test_cold_start_initialises_from_agreeing_altimeter_samples():
+    nav = E.Nav(Config())
+    imu, alt = Imu(), Alt()
+    alt.range_mm = 800000
+    for i in range(2 * E.N_CONFIRM):
+        imu.set(G)
+        nav.update(20971, imu, OK, None, NOT_READY, alt, OK, None, False)
+    assert nav.initialised
+    assert abs(nav.altitude_mm - 800000) < 1000
+
+
+# --- pre-descent built-in test -------------------------------------------
+
+class Board:
+    def __init__(self):
+        self.imu = Imu()
+        self.imu2 = Imu()
+        self.altimeter = Alt()
+        self.altimeter.range_mm = 8000000
+
+
+def test_built_in_test_passes_a_healthy_vehicle():
+    assert E.built_in_test(Board()) == E.BIT_OK
+
+
+def test_built_in_test_names_an_altimeter_that_never_acknowledged_its_enable():
+    # IM-1: the rangefinder's enable was never switched.
+    b = Board()
+    b.altimeter.enabled = False
+    b.altimeter.status = DISABLED
+    code = E.built_in_test(b)
+    assert code == E.BIT_ALT_NOT_ENABLED
+    assert E.BIT_NAMES[code] == "altimeter: never enabled"
+
+
+def test_built_in_test_names_a_missing_secondary_imu():
+    b = Board()
+    b.imu2 = None
+    assert E.built_in_test(b) == E.BIT_NO_IMU2
+
+
+# --- museum flights (firmware in the loop): the estimate numbers ------------
+
+MUSEUM = os.path.join(host_tools.SCENARIOS_DIR, "museum")
+# below 100 m: < 1 m except the bias case (its own table) and the two cases
+# measured above 1 m so far (noisy altimeter, IMU-only descent)
+BELOW_100M = {"01_crater_rim.toml": 1.0, "02_hover_false_zero.toml": 1.0,
+              "03_late_altimeter.toml": 1.0, "04_noisy_altimeter.toml": 2.5,
+              "05_altimeter_never_enabled.toml": 2.0, "06_altimeter_bias.toml": 60.0,
+              "07_imu_reset_then_command.toml": 1.0}
+
+
+@pytest.mark.parametrize("name", sorted(BELOW_100M))
+def test_museum_estimate_meets_its_pass_table(name):
+    sc = scenario_mod.load(os.path.join(MUSEUM, name))
+    est = runner.fly(sc, record=False).summary["estimate"]
+    p = sc["pass"]
+    assert est["longest_divergence_s"] <= p["max_divergence_s"]
+    if p["max_alt_error_m"] is not None:
+        assert est["max_error_last_1000m_m"] <= p["max_alt_error_m"]
+    assert est["max_error_below_100m_m"] < BELOW_100M[name]
+    if name.startswith("01"):
+        assert est["longest_divergence_s"] <= 5.0
