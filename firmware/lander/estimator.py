@@ -57,7 +57,8 @@ G_RANGE = const(2)       # absurd value (<= 0, beyond MAX_RANGE_MM) or beam too 
 G_OUTLIER = const(3)     # innovation beyond the gate, not (yet) self-consistent
 G_STUCK = const(4)       # the same value repeated: stuck sensor
 G_NOINIT = const(5)      # waiting for a self-consistent start (cold initialisation)
-N_GATES = const(6)
+G_MAPPED = const(6)      # new ground under the beam: mapped, the vehicle's height untouched
+N_GATES = const(7)
 
 # --- fault_flags bits -------------------------------------------------------
 F_IMU1 = const(1)        # primary IMU unusable this cycle or judged wrong
@@ -82,6 +83,8 @@ SIGMA_M0_MM = const(300)          # altimeter noise spec: 0.3 m + range / 512
 GATE_K = const(4)                 # gate at 4 sigma of the innovation
 GATE_MIN_MM = const(1000)
 N_CONFIRM = const(4)              # agreeing rejected samples that make a terrain step
+N_MAP = const(12)                 # samples averaged into a new map bin before it is a reference
+BIG_STEP_EVENT_MM = const(100000) # a newly mapped bin this far from the last: EV_NAV_TERRAIN_STEP
 CONFIRM_TOL_MM = const(20000)
 CLIFF_SLOPE = const(10)           # a step steeper than 10:1 (84 deg) over the vehicle's travel...
 BIG_STEP_MM = const(300000)       # ...is terrain only if large (>= 300 m and >= 1/4 of the height)
@@ -90,14 +93,12 @@ N_STUCK = const(10)
 NEVER_VALID_CYCLES = const(500)
 STALE_CYCLES = const(100)
 TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuning pending)
-NEAR_MM = const(32000)            # beam hit within this of the vehicle: terrain under it = T
 
 # terrain map along x: MAP_N bins of 2^MAP_SHIFT mm (65.5 m) from MAP_X0_MM
 MAP_N = const(256)
 MAP_SHIFT = const(16)
 MAP_X0_MM = const(-2097152)       # 32 bins behind the start
-MAP_UNSET = const(-0x3FFFFFFF)
-MAP_FILL_MAX = const(8)
+MAP_LOOKAHEAD = const(32)         # bins searched ahead for the terrain under unseen ground
 
 H_MAX = const(0x3FFFFFF0)
 SIG_MAX = const(0xFFFFFF)         # uncertainties saturate at 16.7 km (or km/s)
@@ -191,7 +192,12 @@ class Nav:
         self._run2 = 0
         self._dis_n = 0
         self._bad = 0                # IMUs judged wrong by the vote (bits 1, 2)
-        self._map = array("i", [MAP_UNSET] * MAP_N)
+        self._map = array("i", bytes(4 * MAP_N))
+        self._cnt = bytearray(MAP_N)      # samples in each map bin (0 = never seen)
+        self._msig = array("i", bytes(4 * MAP_N))   # sigma of each bin's height (mm)
+        self._tv_bin = -1
+        self._tv_ahead = 0
+        self.alt_mapped = 0
         # -- per-cycle constants from the configuration (start-up: may allocate)
         rate = cfg.rate_hz
         self._rate = rate
@@ -251,6 +257,9 @@ class Nav:
         self._sig_h = navgains.GAINS[3]
         self._sig_v = navgains.GAINS[4]
         self._sig_vx = 100
+        b = self._bin(0)                 # the datum: the terrain under the vehicle now
+        self._map[b] = 0
+        self._cnt[b] = N_MAP
         self.initialised = True
         events.post(EV_NAV_INIT, 0)
         self._publish()
@@ -508,11 +517,16 @@ class Nav:
         if not self.initialised:
             self._cold_init(m)
             return
-        # measurement sigma: spec (0.3 m + 0.2 %) or what the innovations show
-        spec = SIGMA_M0_MM + (m >> 9)
+        # measurement sigma: spec (0.3 m + 0.2 %) plus the slant geometry
+        # (a pitch error of ~0.2 deg moves the height by |dx| / 256), or what
+        # the innovations show (at most 32 times that)
+        adx = dx if dx >= 0 else -dx
+        spec = SIGMA_M0_MM + (m >> 9) + (adx >> 8)
         sm = self._mad + (self._mad >> 2)
         if sm < spec:
             sm = spec
+        elif sm > spec << 5:
+            sm = spec << 5
         self.alt_sigma_meas_mm = sm
         k = self._k
         edges = self._edges
@@ -522,7 +536,69 @@ class Nav:
             k -= 1
         self._k = k
         hp = self._h >> 4
-        nu = m - (hp - self._t)
+        tm = hp - m                     # terrain height at the hit point this sample implies
+        bn = self._bin(xh)
+        mp = self._map
+        cnt = self._cnt
+        n = cnt[bn]
+        tol = 4 * sm
+        if tol < CONFIRM_TOL_MM:
+            tol = CONFIRM_TOL_MM
+        self._last_bin = bn
+        if n > 0 and sm * 4 < self._msig[bn]:
+            n = 0                       # far better than what mapped it: map it again
+        if n == 0:
+            # Ground never seen: level with the terrain under the vehicle (the
+            # usual case)? Then it is that terrain and the range measures the
+            # height; a different level is mapped as new ground.
+            d = tm - self._tv
+            if -tol <= d <= tol:
+                mp[bn] = self._tv
+                cnt[bn] = N_MAP
+                self._msig[bn] = sm
+                n = N_MAP
+        if n < N_MAP:
+            # New ground under the beam: map it (a winsorised running mean of
+            # N_MAP samples; a second sample that disagrees with the first
+            # restarts the bin). It says nothing about the vehicle's height:
+            # h is not touched.
+            if n == 0:
+                d = 0
+                mp[bn] = tm
+                cnt[bn] = 1
+                self._msig[bn] = sm
+            else:
+                d = tm - mp[bn]
+                if n == 1 and (d > tol or d < -tol):
+                    mp[bn] = tm
+                else:
+                    if d > tol:
+                        d = tol
+                    elif d < -tol:
+                        d = -tol
+                    mp[bn] += d // (n + 1)
+                    cnt[bn] = n + 1
+                    ad = d if d >= 0 else -d
+                    self._mad += (ad - self._mad) >> 5
+                    if n + 1 == N_MAP:
+                        self._msig[bn] = sm >> 1      # ~ sigma / sqrt(N_MAP) + bias
+            t = mp[bn]
+            step = t - self._t
+            if (step > BIG_STEP_EVENT_MM or step < -BIG_STEP_EVENT_MM) and cnt[bn] == N_MAP:
+                self.terrain_steps += 1
+                events.post(EV_NAV_TERRAIN_STEP, step // 1000)
+            if cnt[bn] >= N_MAP or n == 0:
+                self._t = t
+            self.alt_innov_mm = d
+            self.alt_gate = G_MAPPED
+            self.alt_mapped += 1
+            return
+        # known ground: its own uncertainty adds to the measurement's
+        sm += self._msig[bn]
+        while k < navgains.NK - 1 and sm > edges[k]:
+            k += 1
+        tb = mp[bn]
+        nu = m - (hp - tb)
         self.alt_innov_mm = nu
         # gate at GATE_K sigma of the innovation (sigma_nu ~ max + min / 2)
         a = self._sig_h
@@ -537,8 +613,10 @@ class Nav:
             gate = GATE_MIN_MM
         self.alt_gate_mm = gate
         anu = nu if nu >= 0 else -nu
-        # madness estimate: every innovation, clamped at twice the gate
-        cl = anu if anu < 2 * gate else 2 * gate
+        # measurement-noise estimate: every innovation, clamped at a quarter
+        # gate (a run of rejections raises it by at most ~25 % per 32 samples)
+        q = gate >> 2
+        cl = anu if anu < q else q
         self._mad += (cl - self._mad) >> 5
         if self.alt_offset_mm != 0:
             # an offset is being removed: does the raw range agree again?
@@ -555,26 +633,23 @@ class Nav:
             else:
                 self._off_n = 0
         if anu <= gate:
-            self._accept(nu, k, xh)
+            self._t = tb
+            self._accept(nu, k)
             return
-        # rejected: is it a self-consistent new terrain level (or an offset)?
-        ti = hp - m                     # terrain under the beam this sample implies
+        # Rejected on known ground: a self-consistent new terrain level, or an offset?
         ct = self._cand_t
-        d = ti - ct
-        tol = 4 * sm
-        if tol < CONFIRM_TOL_MM:
-            tol = CONFIRM_TOL_MM
+        d = tm - ct
         if self._cand_n > 0 and -tol <= d <= tol:
             self._cand_n += 1
             self._cand_t = ct + (d >> 1)
         else:
-            self._cand_t = ti
+            self._cand_t = tm
             self._cand_n = 1
         if self._cand_n < N_CONFIRM:
             self._reject(G_OUTLIER)
             return
         self._cand_n = 0
-        step = self._cand_t - self._t
+        step = self._cand_t - tb
         astep = step if step >= 0 else -step
         travel = (self._x >> 4) - self._acc_x      # the vehicle's own travel since then
         if travel < 0:
@@ -583,15 +658,17 @@ class Nav:
         if big < BIG_STEP_MM:
             big = BIG_STEP_MM
         est_alt = hp - self._tv
-        if astep <= CLIFF_SLOPE * travel + tol or astep >= big \
-                or (est_alt < ZERO_MM and m > est_alt + ZERO_MM and not touchdown):
-            # terrain: the datum height stays, the terrain takes the step
-            if est_alt < ZERO_MM and m > est_alt + ZERO_MM:
+        zero = est_alt < ZERO_MM and m > est_alt + ZERO_MM and not touchdown
+        if astep <= CLIFF_SLOPE * travel + tol or astep >= big or zero:
+            # terrain: the datum height stays, the map takes the step
+            if zero:
                 events.post(EV_NAV_ZERO_SANITY, m // 1000)
-            self._t = self._cand_t
+            t = self._cand_t
+            mp[bn] = t
+            self._t = t
             self.terrain_steps += 1
-            events.post(EV_NAV_TERRAIN_STEP, fixed.clamp(step // 1000, -0x3FFFFFFF, 0x3FFFFFFF))
-            self._accept(m - (hp - self._t), k, xh)
+            events.post(EV_NAV_TERRAIN_STEP, step // 1000)
+            self._accept(m - (hp - t), k)
             return
         # the same place seen differently: an altimeter offset, removed
         off = self.alt_offset_mm - step
@@ -606,22 +683,10 @@ class Nav:
         self.alt_reject_counts[code] += 1
         self.alt_rejects += 1
 
-    def _accept(self, nu, k, xh):
-        # Terrain tracking: while the beam sweeps the ground, part of every
-        # accepted innovation is the terrain's slope, not the vehicle's motion:
-        # T takes a share growing with the horizontal speed (0 at rest, 0.1 at
-        # >= 80 m/s: ~2 Hz tracking of slopes under the beam).
-        vx = self.vx_mm_s
-        if vx < 0:
-            vx = -vx
-        at = (vx * 5) >> 6                   # Q16, |vx| < 2^24 mm/s
-        if at > TERRAIN_SHARE_MAX:
-            at = TERRAIN_SHARE_MAX
-        if at > 0:
-            self._t -= fixed.mul_shift(nu, at, 16)
-            nu -= fixed.mul_shift(nu, at, 16)
-        kh = self._kh[k]
-        self._h += fixed.mul_shift(nu, kh, 20)
+    def _accept(self, nu, k):
+        # Kalman update of height, vertical velocity and accelerometer bias
+        # against mapped terrain (steady-state gains for the measurement sigma)
+        self._h += fixed.mul_shift(nu, self._kh[k], 20)
         self._vz += fixed.mul_shift(nu, self._kv[k], 14)
         self._bz += fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
         sh = self._ksh[k]
@@ -638,21 +703,6 @@ class Nav:
         self.alt_updates += 1
         self._cand_n = 0
         self._acc_x = self._x >> 4
-        # terrain map: the beam's terrain at its hit point (fill skipped bins)
-        t = self._t
-        b = self._bin(xh)
-        mp = self._map
-        lb = self._last_bin
-        if lb >= 0 and b != lb:
-            step = 1 if b > lb else -1
-            i = lb + step
-            nf = 0
-            while i != b and nf < MAP_FILL_MAX:
-                mp[i] = t
-                i += step
-                nf += 1
-        mp[b] = t
-        self._last_bin = b
 
     def _cold_init(self, m):
         # Not initialised (a restart without a checkpoint): start from the
@@ -728,21 +778,36 @@ class Nav:
     def _publish(self):
         h = self._h >> 4
         x = self._x >> 4
-        dx = self.beam_dx_mm
-        if -NEAR_MM < dx < NEAR_MM:
-            tv = self._t
+        bv = self._bin(x)
+        cnt = self._cnt
+        if cnt[bv]:
+            tv = self._map[bv]
         else:
-            tv = self._map[self._bin(x)]
-            if tv == MAP_UNSET:
-                tv = self._tv
+            tv = self._tv
+            if bv != self._tv_bin:
+                # entering ground the beam never saw (occluded behind a rim, or
+                # passed over while the beam looked ahead): the nearest mapped
+                # ground ahead, else keep the last terrain under the vehicle
+                self._tv_bin = bv
+                step = 1 if self._vx >= 0 else -1
+                i = bv + step
+                j = 0
+                while j < MAP_LOOKAHEAD and 0 <= i < MAP_N:
+                    if cnt[i]:
+                        tv = self._map[i]
+                        break
+                    i += step
+                    j += 1
+                self._tv_ahead = tv
+            else:
+                tv = self._tv_ahead
         self._tv = tv
         self.terrain_under_mm = tv
         self.height_mm = h
         self.altitude_mm = h - tv
         self.terrain_mm = self._t
-        st = self._map[self._site_bin]
-        if st == MAP_UNSET:
-            st = tv
+        sb = self._site_bin
+        st = self._map[sb] if self._cnt[sb] else tv
         self.site_terrain_mm = st
         self.site_alt_mm = h - st
         rate = self._rate
