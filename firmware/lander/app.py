@@ -551,16 +551,6 @@ class App:
         self.nav.update(dt_q20, b.imu, self.imu_status, self._imu2, self.imu2_status,
                         b.altimeter, self.alt_status, self.ctrl, self.touchdown)
 
-    def reset_imu(self, part):
-        """Re-initialise an IMU through its driver (telecommand path; may allocate).
-        part 0 = primary, 1 = secondary. Returns the driver's status code."""
-        imu = self.board.imu if part == 0 else self._imu2
-        if imu is None:
-            return BUS_ERROR
-        if part == 0:
-            return imu._reinit(1)
-        return imu._gyro_reinit()
-
     def _control(self):
         engine = self.board.engine
         if self.guid.phase == PH_LANDED:

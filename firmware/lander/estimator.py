@@ -84,6 +84,7 @@ GATE_K = const(4)                 # gate at 4 sigma of the innovation
 GATE_MIN_MM = const(1000)
 N_CONFIRM = const(4)              # agreeing rejected samples that make a terrain step
 N_MAP = const(12)                 # samples averaged into a new map bin before it is a reference
+N_SEEN = const(3)                 # samples that make a bin good enough for the terrain under the vehicle
 BIG_STEP_EVENT_MM = const(100000) # a newly mapped bin this far from the last: EV_NAV_TERRAIN_STEP
 CONFIRM_TOL_MM = const(20000)
 CLIFF_SLOPE = const(10)           # a step steeper than 10:1 (84 deg) over the vehicle's travel...
@@ -98,11 +99,14 @@ TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuni
 MAP_N = const(256)
 MAP_SHIFT = const(16)
 MAP_X0_MM = const(-2097152)       # 32 bins behind the start
-MAP_LOOKAHEAD = const(32)         # bins searched ahead for the terrain under unseen ground
+MAP_LOOKAHEAD = const(128)        # bins (8 km) searched ahead for well-seen ground
+MAP_LOOKAHEAD_SPARSE = const(32)  # ... or, failing that, any ground seen within 2 km
 
 H_MAX = const(0x3FFFFFF0)
 SIG_MAX = const(0xFFFFFF)         # uncertainties saturate at 16.7 km (or km/s)
 V_MAX = const(0x1FFFFFFF)
+
+MAX_STEPS = const(150)            # periods propagated over one late cycle / restart gap
 
 # Words of nav state in a checkpoint (checkpoint_into / restore_from).
 CHECKPOINT_WORDS = const(16)
@@ -381,10 +385,10 @@ class Nav:
 
         # ---- propagation ------------------------------------------------------
         n = 1
-        if dt_q20 > 31457:          # a late cycle (> 1.5 periods at 50 Hz): whole periods
+        if dt_q20 > 31457:          # a late cycle or a warm restart's gap: whole periods
             n = (dt_q20 * self._rate + 524288) >> 20
-            if n > 4:
-                n = 4
+            if n > MAX_STEPS:
+                n = MAX_STEPS
         sc = self._sc
         while n > 0:
             n -= 1
@@ -728,6 +732,10 @@ class Nav:
         self.initialised = True
         events.post(EV_NAV_INIT, 1)
 
+    def built_in_test(self, board):
+        """Pre-descent built-in test (the executive's BIT mode): see built_in_test()."""
+        return built_in_test(board)
+
     # --- checkpoint (warm restart) -------------------------------------------
     def checkpoint_into(self, words, offset):
         """Write the state a warm restart needs into words[offset:offset+CHECKPOINT_WORDS]."""
@@ -780,7 +788,7 @@ class Nav:
         x = self._x >> 4
         bv = self._bin(x)
         cnt = self._cnt
-        if cnt[bv]:
+        if cnt[bv] >= N_SEEN:
             tv = self._map[bv]
         else:
             tv = self._tv
@@ -792,12 +800,18 @@ class Nav:
                 step = 1 if self._vx >= 0 else -1
                 i = bv + step
                 j = 0
+                first = -1
                 while j < MAP_LOOKAHEAD and 0 <= i < MAP_N:
-                    if cnt[i]:
-                        tv = self._map[i]
+                    c = cnt[i]
+                    if c >= N_SEEN:
+                        first = i
                         break
+                    if c and first < 0 and j < MAP_LOOKAHEAD_SPARSE:
+                        first = i
                     i += step
                     j += 1
+                if first >= 0:
+                    tv = self._map[first]
                 self._tv_ahead = tv
             else:
                 tv = self._tv_ahead
@@ -807,7 +821,7 @@ class Nav:
         self.altitude_mm = h - tv
         self.terrain_mm = self._t
         sb = self._site_bin
-        st = self._map[sb] if self._cnt[sb] else tv
+        st = self._map[sb] if self._cnt[sb] >= N_SEEN else tv
         self.site_terrain_mm = st
         self.site_alt_mm = h - st
         rate = self._rate
