@@ -114,8 +114,8 @@ CHECKPOINT_WORDS = const(16)
 
 def _sincos_q15(angle, out):
     """out[0] = sin, out[1] = cos of a binary angle, Q15 (start-up helper)."""
-    out[0] = fixed.sin_q15(angle)
-    out[1] = fixed.cos_q15(angle)
+    out[0] = fixed.clamp(fixed.sin_q15(angle), -32767, 32767)   # |.| < 2^15: products < 2^30
+    out[1] = fixed.clamp(fixed.cos_q15(angle), -32767, 32767)
 
 
 class Nav:
@@ -200,6 +200,8 @@ class Nav:
         self._cnt = bytearray(MAP_N)      # samples in each map bin (0 = never seen)
         self._msig = array("i", bytes(4 * MAP_N))   # sigma of each bin's height (mm)
         self._tv_bin = -1
+        self._mean_bin = -1
+        self._nu_mean = 0
         self._tv_ahead = 0
         self.alt_mapped = 0
         # -- per-cycle constants from the configuration (start-up: may allocate)
@@ -619,9 +621,25 @@ class Nav:
         anu = nu if nu >= 0 else -nu
         # measurement-noise estimate: every innovation, clamped at a quarter
         # gate (a run of rejections raises it by at most ~25 % per 32 samples)
+        # innovations that keep one sign on the same ground are the ground
+        # (the beam sliding along a wall), not noise: the bin is mapped again
+        if bn != self._mean_bin:
+            self._mean_bin = bn
+            self._nu_mean = 0
         q = gate >> 2
-        cl = anu if anu < q else q
-        self._mad += (cl - self._mad) >> 5
+        cl = nu if -q <= nu <= q else (q if nu > 0 else -q)
+        mean = self._nu_mean + ((cl - self._nu_mean) >> 3)
+        self._nu_mean = mean
+        if mean > 2 * sm or mean < -2 * sm:
+            cnt[bn] = 0
+            self._nu_mean = 0
+            self.alt_gate = G_MAPPED
+            self.alt_mapped += 1
+            return
+        dv = cl - mean
+        if dv < 0:
+            dv = -dv
+        self._mad += (dv - self._mad) >> 5
         if self.alt_offset_mm != 0:
             # an offset is being removed: does the raw range agree again?
             raw = nu + self.alt_offset_mm
