@@ -237,10 +237,18 @@ def test_built_in_test_names_an_altimeter_that_never_acknowledged_its_enable():
     assert E.BIT_NAMES[code] == "altimeter: never enabled"
 
 
-def test_built_in_test_names_a_missing_secondary_imu():
+def test_built_in_test_names_a_secondary_imu_that_failed_at_start_up():
     b = Board()
     b.imu2 = None
+    b.failed = [("imu2", "BMI088 gyro on I2C addr 0x68: no answer")]
     assert E.built_in_test(b) == E.BIT_NO_IMU2
+
+
+def test_built_in_test_does_not_ask_for_a_part_the_board_is_not_wired_for():
+    b = Board()
+    b.imu2 = None
+    b.failed = []
+    assert E.built_in_test(b) == E.BIT_OK
 
 
 # --- museum flights (firmware in the loop): the estimate numbers ------------

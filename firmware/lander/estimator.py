@@ -873,9 +873,17 @@ BIT_NAMES = ("ok", "imu: absent", "imu: no data", "imu: implausible", "imu2: abs
              "altimeter: implausible range")
 
 
-def _imu_bit(imu, absent, no_data, implausible):
+def _failed_at_startup(board, name):
+    for entry in getattr(board, "failed", ()):
+        if entry[0] == name:
+            return True
+    return False
+
+
+def _imu_bit(board, name, imu, absent, no_data, implausible):
     if imu is None:
-        return absent
+        # a part the board's wiring has but that failed at start-up
+        return absent if _failed_at_startup(board, name) else BIT_OK
     if imu.status != OK and imu.read() != OK:
         return no_data
     a = imu.accel_mm_s2
@@ -889,26 +897,28 @@ def _imu_bit(imu, absent, no_data, implausible):
 def built_in_test(board):
     """Pre-descent built-in test (the executive calls it before arming, after
     the sensors have run a few cycles): BIT_OK or the first failed check's code
-    (BIT_NAMES[code] names it). Reads each part's last status, reads again if it
-    has none; never raises."""
-    code = _imu_bit(board.imu, BIT_NO_IMU, BIT_IMU_NO_DATA, BIT_IMU_IMPLAUSIBLE)
+    (BIT_NAMES[code] names it). A part the board is wired for but that failed at
+    start-up (board.failed) is "absent"; a part it is not wired for is not
+    tested. Reads each part's last status, reads again if it has none; never
+    raises on the parts' account."""
+    imu = getattr(board, "imu", None)
+    code = _imu_bit(board, "imu", imu, BIT_NO_IMU, BIT_IMU_NO_DATA, BIT_IMU_IMPLAUSIBLE)
     if code != BIT_OK:
         return code
     imu2 = getattr(board, "imu2", None)
-    code = _imu_bit(imu2, BIT_NO_IMU2, BIT_IMU2_NO_DATA, BIT_IMU2_IMPLAUSIBLE)
+    code = _imu_bit(board, "imu2", imu2, BIT_NO_IMU2, BIT_IMU2_NO_DATA, BIT_IMU2_IMPLAUSIBLE)
     if code != BIT_OK:
         return code
-    if board.imu is None or imu2 is None:
-        return BIT_NO_IMU
-    a1 = board.imu.accel_mm_s2
-    a2 = imu2.accel_mm_s2
-    for i in range(3):
-        d = a1[i] - a2[i]
-        if d > IMU_DIS_ACC or d < -IMU_DIS_ACC:
-            return BIT_IMU_DISAGREE
-    alt = board.altimeter
+    if imu is not None and imu2 is not None:
+        a1 = imu.accel_mm_s2
+        a2 = imu2.accel_mm_s2
+        for i in range(3):
+            d = a1[i] - a2[i]
+            if d > IMU_DIS_ACC or d < -IMU_DIS_ACC:
+                return BIT_IMU_DISAGREE
+    alt = getattr(board, "altimeter", None)
     if alt is None:
-        return BIT_NO_ALT
+        return BIT_NO_ALT if _failed_at_startup(board, "altimeter") else BIT_OK
     if not alt.enabled:
         alt.read()
         if not alt.enabled:
