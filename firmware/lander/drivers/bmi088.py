@@ -78,7 +78,21 @@ _STUCK_CYCLES = const(5)       # accel data-ready clear this long -> check + re-
 _BACKOFF_MAX = const(64)
 _CHECK_PERIOD = const(50)      # accel power/config read-back every 50 good cycles
 _ACC_RETRY = const(50)         # accel stayed off: try enabling again every 50 cycles
-_POWER_WAIT_US = const(1000)   # after each power-mode write (4.1: >= 450 us)
+# Start-up waits as Bosch's BMI08x SensorAPI sequences them (bmi08x_defs.h /
+# bmi08a.c, bmi08g.c): 5 ms after each accel power write (ACC_PWR_CONF,
+# ACC_PWR_CTRL), 40 ms after ACC_CONF/ACC_RANGE before the read-back (the
+# accel's first filtered sample); BMI08X_GYRO_POWER_MODE_CONFIG_DELAY = 30 ms
+# after GYRO_LPM1 and 10 ms after GYRO_RANGE / GYRO_BANDWIDTH. Datasheet 4.1
+# gives >= 450 us only for the accel power-up itself.
+_POWER_WAIT_US = const(5000)
+_ACC_CONF_WAIT_US = const(40000)
+_GYRO_LPM1_WAIT_US = const(30000)
+_GYRO_CONF_WAIT_US = const(10000)
+# ACC_ERR_REG (5.3.2): fatal_err bit 0, error_code bits 4:2; bits 1 and 7:5
+# reserved. ACC_STATUS (5.3.3): acc_drdy bit 7, bits 6:0 reserved. Bosch's
+# API masks them (BMI08X_FATAL_ERR_MASK 0x01, BMI08X_ERR_CODE_MASK 0x1C);
+# so does read(): ERR | STATUS << 8, with acc_drdy as the sign bit.
+_ACC_ERR_MASK = const(0x001D)
 
 # Events (drivers range, BMI088 0x0110-0x011F)
 EV_BMI_GYRO_REINIT = const(0x0111)    # arg: cause
@@ -296,6 +310,7 @@ class Bmi088:
         _wait_us(_POWER_WAIT_US)
         self._wr(ab, aa, cs, _ACC_CONF, _ACC_CONF_400HZ)
         self._wr(ab, aa, cs, _ACC_RANGE, self._acc_range)
+        _wait_us(_ACC_CONF_WAIT_US)
         self._rd_a(_ACC_PWR_CONF, self._a2_tx, self._a2_rx)
         if self._a2[1] != _PWR_ON:
             return 1
@@ -311,8 +326,11 @@ class Bmi088:
     def _gyro_setup(self):
         gb, ga, cs = self._gb, self._gaddr, self._gcs
         self._wr(gb, ga, cs, _GYRO_LPM1, 0x00)
+        _wait_us(_GYRO_LPM1_WAIT_US)
         self._wr(gb, ga, cs, _GYRO_RANGE, self._gyro_range)
+        _wait_us(_GYRO_CONF_WAIT_US)
         self._wr(gb, ga, cs, _GYRO_BANDWIDTH, _GYRO_BW_400HZ)
+        _wait_us(_GYRO_CONF_WAIT_US)
 
     # -- cycle path -----------------------------------------------------------
     def read(self):
@@ -429,8 +447,8 @@ class Bmi088:
         e = h[i]                              # ACC_ERR_REG | ACC_STATUS << 8
         if e == -1:
             return self._bus_error()          # floating MISO / I2C mode after a reset
-        if e & 0x7FFF:
-            # reserved status bits, an error code or fatal_err: not a sample to use
+        if e & _ACC_ERR_MASK:
+            # an error code or fatal_err (reserved bits masked): not a sample to use
             self.errors += 1
             self.invalid += 1
             return INVALID

@@ -49,7 +49,6 @@ _CMD = const(0x7E)          # 0xB6 softreset
 _CHIP_ID_VALUE = const(0x60)
 _SOFTRESET = const(0xB6)
 _PWR_NORMAL = const(0x33)   # mode normal, temp_en, press_en
-_STATUS_RESERVED = const(0x8F)
 _DRDY_BOTH = const(0x60)
 
 _STUCK_CYCLES = const(5)
@@ -296,10 +295,8 @@ class Bmp390:
             return self._bus_error()
         err = b[0]
         s = b[1]
-        if s & _STATUS_RESERVED or err & 0xF8:
-            self.errors += 1
-            self.invalid += 1
-            return INVALID
+        # reserved bits (ERR_REG 7:3, STATUS 7 and 3:0) are masked, as Bosch's
+        # BMP3 SensorAPI does (BMP3_ERR_FATAL/CMD/CONF, BMP3_STATUS_* masks)
         if err & 0x07:
             # fatal / command / configuration error flagged by the part
             self.errors += 1
