@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from host_tools.emu.bmi088 import Bmi088AccelEmu, Bmi088GyroEmu
+from host_tools.emu import settle
 from host_tools.emu.bus import EmuI2C, EmuSPI, Faults
 from host_tools.emu.lsm6dsox import Lsm6dsoxEmu
 from lander.drivers import BUS_ERROR, DISABLED, INVALID, NOT_READY, OK, REINIT, DeviceError
@@ -365,6 +366,7 @@ def test_bmi088_accel_suspended_until_power_ctrl_written():
         assert bus.readfrom_mem(0x18, 0x03, 1) == b"\x00"      # no acc_drdy
     assert bus.readfrom_mem(0x18, 0x12, 6) == bytes(6)
     bus.writeto_mem(0x18, 0x7C, b"\x00")
+    clock.tick()                                   # > 5 ms: the power write settles
     bus.writeto_mem(0x18, 0x7D, b"\x04")
     clock.tick()
     assert bus.readfrom_mem(0x18, 0x03, 1) == b"\x80"
@@ -580,8 +582,10 @@ def test_bmi088_emu_soft_reset_returns_accel_to_suspend_and_i2c_mode():
     acc = Bmi088AccelEmu()
     acc.spi_transaction(b"\x80\x00\x00")                           # select SPI
     acc.spi_transaction(b"\x7c\x00")
+    settle.on_sleep(5000)                                          # the firmware's wait
     acc.spi_transaction(b"\x7d\x04")
     assert acc.active()
+    settle.on_sleep(5000)
     acc.spi_transaction(b"\x7e\xb6")                               # ACC_SOFTRESET
     assert not acc.active() and not acc.spi_mode
 

@@ -11,7 +11,13 @@ from tests.test_drivers_imu import bmi_rig, set_inputs, step
 
 def test_bmi088_start_up_waits_the_vendor_sequence(monkeypatch):
     waits = []
-    monkeypatch.setattr(bmi_mod, "_wait_us", waits.append)
+    real = bmi_mod._wait_us
+
+    def wait(us):
+        waits.append(us)
+        real(us)
+
+    monkeypatch.setattr(bmi_mod, "_wait_us", wait)
     bmi_rig()
     # accel: 5 ms after ACC_PWR_CONF and after ACC_PWR_CTRL, 40 ms after
     # ACC_CONF/ACC_RANGE; gyro: 30 ms after LPM1, 10 ms after RANGE and BANDWIDTH
@@ -40,3 +46,20 @@ def test_bmp390_reserved_status_bits_do_not_invalidate_a_sample():
     assert drv.read() == OK
     assert drv.invalid == 0
     assert abs(drv.pressure_cpa - 10132500) <= 2 + 2
+
+
+def test_bmi088_accel_without_the_power_waits_is_not_enabled(monkeypatch):
+    # the emulator ignores a write made sooner than 5 ms after a power write:
+    # a driver that skips the wait finds the accelerometer off at read-back
+    import pytest
+    from lander.drivers import DeviceError
+
+    monkeypatch.setattr(bmi_mod, "_wait_us", lambda us: None)
+    with pytest.raises(DeviceError, match="not enabled"):
+        bmi_rig()
+
+
+def test_bmi088_accel_with_the_power_waits_is_enabled():
+    _, acc, _, drv = bmi_rig()
+    assert drv.accel_enabled and acc.active()
+    assert getattr(acc, "ignored_writes", 0) == 0

@@ -26,6 +26,17 @@ _perf_counter_ns = getattr(_time, "perf_counter_ns")
 _clock_us = None  # host bench clock (microseconds), set by set_clock_us
 
 
+_sleep_hooks = []  # host: called with the microseconds the firmware waited
+
+
+def sleep_us(us):
+    """No wall-clock wait on the host: the emulators are told how long the
+    firmware waited (host_tools/emu/settle.py), so a part's settling times
+    are modelled and a missing start-up wait shows."""
+    for fn in _sleep_hooks:
+        fn(us)
+
+
 def set_clock_us(fn):
     """Host only: drive ticks_us from a bench clock (fn() -> int us); None = wall."""
     global _clock_us

@@ -38,6 +38,7 @@ OP_PIN_READ = const(12)    # RPC: pin
 OP_ADC_READ = const(13)    # RPC: pin
 OP_STATE = const(14)       # i32 x 8: alt, vz, vx, phase, flags, cycle, stage_faults, misses
 OP_ADC_LOG = const(16)     # pin: an ADC read made this cycle
+OP_SLEEP = const(17)       # us u32: the firmware waited (a part's settling time)
 # host -> board mirror sections
 MI_I2C = const(0x11)       # bus, addr, reg, n, status, data
 MI_UART = const(0x12)      # uart, n16, data
@@ -440,7 +441,21 @@ def serve(link, make_board, set_clock=None):
     build the board with make_board(node, rate_hz) and the App, then answer
     cycle frames until 'Q'. Returns the number of cycles stepped."""
     import json
+    from lander import compat
     node = Node(link)
+
+    def waited(us):
+        node.ops.append(OP_SLEEP)
+        put_u32(node.ops, us)
+
+    compat._sleep_hooks.append(waited)
+    try:
+        return _serve(link, make_board, set_clock, node, json)
+    finally:
+        compat._sleep_hooks.remove(waited)
+
+
+def _serve(link, make_board, set_clock, node, json):
     app = None
     last_seq = -1
     last_reply = None

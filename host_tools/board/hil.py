@@ -139,6 +139,11 @@ class HostEnd:
                 if log is not None:
                     log.append(tuple(p[pos + 1:pos + 6]))
                 pos += 6
+            elif op == fw_hil.OP_SLEEP:
+                from host_tools.emu import settle
+
+                settle.on_sleep(fw_hil.u32(p, pos + 1))
+                pos += 5
             elif op == fw_hil.OP_ADC_LOG:
                 if log is not None:
                     log.append(("adc", p[pos + 1]))

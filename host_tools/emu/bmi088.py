@@ -229,7 +229,19 @@ class Bmi088AccelEmu(_Bmi088Part):
         if ACC_ERR_REG in touched:
             self.regs[ACC_ERR_REG] &= 0x01      # error_code clears on read, fatal stays
 
+    # Settling model: a register write sooner than 5 ms after a power-mode
+    # write (ACC_PWR_CONF / ACC_PWR_CTRL) is not taken (Bosch's BMI08x
+    # SensorAPI waits 5 ms after each; a part addressed too soon may ignore
+    # the write). Counted in ignored_writes.
+    POWER_SETTLE_US = 5000
+
     def _write_byte(self, reg, value):
+        from host_tools.emu import settle
+
+        now = settle.now_us(self)
+        if now - getattr(self, "_t_power_us", -10**12) < self.POWER_SETTLE_US:
+            self.ignored_writes = getattr(self, "ignored_writes", 0) + 1
+            return
         if reg == ACC_SOFTRESET:
             if value == 0xB6:
                 self.reset()
@@ -238,6 +250,8 @@ class Bmi088AccelEmu(_Bmi088Part):
             return
         if reg == ACC_PWR_CTRL and self.faults.ignore_enable:
             return
+        if reg in (ACC_PWR_CONF, ACC_PWR_CTRL):
+            self._t_power_us = now
         if reg == ACC_CONF and (value >> 4) not in ACC_BWP_VALID or \
                 reg == ACC_CONF and (value & 0x0F) not in ACC_ODR_HZ:
             self.regs[ACC_ERR_REG] = (self.regs[ACC_ERR_REG] & 0x01) | (0x01 << 2)

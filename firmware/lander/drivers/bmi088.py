@@ -27,10 +27,9 @@
 # and shift per axis. SPI bursts start one register earlier on the gyro
 # (0x01) so the data stay 16-bit aligned behind the address byte; the accel's
 # address + dummy byte already are.
-import time
 from array import array
 
-from lander.compat import const
+from lander.compat import const, sleep_us
 from lander.drivers import (
     BUS_ERROR,
     DISABLED,
@@ -120,12 +119,8 @@ _GYRO_FS = {  # dps: (GYRO_RANGE, K, S)   1 / (16.384 * 2^range) dps per LSB (5.
     125: (4, 17044, 8),          # 66.579
 }
 
-_sleep_us = getattr(time, "sleep_us", None)
-
-
 def _wait_us(us):
-    if _sleep_us is not None:
-        _sleep_us(us)
+    sleep_us(us)
 
 
 class Bmi088:
