@@ -3,17 +3,14 @@
 # `lander bench`).
 import board
 from lander.app import App
-from lander.config import Config
+from lander.config import load_json
 
 
 def load_config(path="config.json"):
-    try:
-        import json
-        with open(path) as f:
-            params = json.load(f).get("params", {})
-        return Config(**params)
-    except (OSError, ValueError):
-        return Config()
+    """(Config, reason): a missing or refused file flies the defaults and the
+    executive refuses to arm, naming the reason (EV_CONFIG_BAD)."""
+    cfg, why, _arg = load_json(path)
+    return cfg, why
 
 
 if getattr(board, "HIL", False):
@@ -21,5 +18,6 @@ if getattr(board, "HIL", False):
     # lander.hil.serve through the raw REPL; nothing runs on its own
     print("HIL board: waiting for `lander hil`")
 else:
-    app = App(board.make_board(), load_config())
+    cfg, why = load_config()
+    app = App(board.make_board(), cfg, cfg_status=why)
     app.run_forever()

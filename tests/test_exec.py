@@ -279,3 +279,21 @@ print(app2.resume_age_us, app2.stage_faults)
 """
     out = run_fw(interp, code).stdout.split()
     assert out[6:] == ["3", "True", "True", "True", "1", "320000", "0"], out
+
+
+def test_deployed_config_json_is_checked_for_version_crc_and_limits(tmp_path):
+    import json
+
+    from lander import config as c
+    params = {"site_x_mm": 4321}
+    good = {"version": 1, "params": params, "crc": Config(**params).crc, "calibration": {}}
+    cfg, why, _ = c.from_json(json.dumps(good))
+    assert why == CFG_OK and cfg.site_x_mm == 4321
+    assert c.from_json(json.dumps(dict(good, crc=good["crc"] ^ 1)))[1] == CFG_BAD_CRC
+    assert c.from_json(json.dumps(dict(good, version=2)))[1] == c.CFG_BAD_VERSION
+    assert c.from_json(json.dumps(dict(good, params={"nope": 1})))[1] == c.CFG_BAD_COUNT
+    bad = {"rate_hz": 1000}
+    r = c.from_json(json.dumps({"version": 1, "params": bad, "crc": Config(**bad).crc}))
+    assert r[1] == CFG_OUT_OF_RANGE and FIELDS[r[2]][0] == "rate_hz"
+    assert c.from_json("{not json")[1] == CFG_BAD_MAGIC
+    assert c.load_json(str(tmp_path / "absent.json"))[1] == CFG_MISSING

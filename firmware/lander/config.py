@@ -187,6 +187,42 @@ def parse_file(data):
     return cfg, CFG_OK, 0
 
 
+def from_json(data):
+    """(Config, reason, arg) from the text of the deployed config.json
+    ({"version": 1, "params": {...}, "crc": CRC-16 of Config.pack(), ...}):
+    the same checks as parse_file. Start-up only."""
+    import json
+    try:
+        d = json.loads(data)
+        version = d.get("version")
+        params = d.get("params", {})
+        crc = d.get("crc")
+    except (ValueError, AttributeError):
+        return Config(), CFG_BAD_MAGIC, 0
+    if version != CONFIG_VERSION:
+        return Config(), CFG_BAD_VERSION, version if isinstance(version, int) else -1
+    try:
+        cfg = Config(**params)
+    except (ValueError, TypeError):
+        return Config(), CFG_BAD_COUNT, 0
+    if crc is not None and crc != cfg.crc:
+        return Config(), CFG_BAD_CRC, 0
+    bad = cfg.check()
+    if bad >= 0:
+        return Config(), CFG_OUT_OF_RANGE, bad
+    return cfg, CFG_OK, 0
+
+
+def load_json(path="config.json"):
+    """Start-up: the deployed config.json, checked (a missing file: CFG_MISSING)."""
+    try:
+        with open(path) as f:
+            data = f.read()
+    except OSError:
+        return Config(), CFG_MISSING, 0
+    return from_json(data)
+
+
 def load_file(path=CONFIG_PATH, opener=None):
     """Start-up: read and check the board's configuration file."""
     op = opener if opener is not None else open

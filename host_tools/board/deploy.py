@@ -103,12 +103,20 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         dst = os.path.join(out_dir, remote)
         shutil.copyfile(local, dst)
         files[remote] = dst
-    cfg = {"version": 1, "params": config_values(scenario), "calibration": calibration or {}}
+    params = config_values(scenario)
+    cfg = {"version": 1, "params": params, "calibration": calibration or {},
+           "crc": _config_crc(params)}
     dst = os.path.join(out_dir, "config.json")
     with open(dst, "w") as fh:
         json.dump(cfg, fh, indent=1, sort_keys=True)
     files["config.json"] = dst
     return files
+
+
+def _config_crc(params):
+    """The firmware's CRC of the parameter set (checked by the board at boot)."""
+    from lander.config import Config
+    return Config(**params).crc
 
 
 _HASH_SCRIPT = """
