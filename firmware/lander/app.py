@@ -10,6 +10,14 @@
 # cutting the engine and without re-running the pre-flight sequence.
 # step(now_us) is one cycle with an injected clock (the simulator, the tests
 # and the virtual board call it); run_forever() is the board's own schedule.
+#
+# Fields for telemetry (the beacon and the housekeeping packets): mode,
+# build_id, cfg.crc, cfg_status, reset_cause, restarts, warm, resume_age_us,
+# first_command_us, cycle, overruns, stage_faults, stage_fault_count[i],
+# stage_us[i] / stage_max_us[i] (i = bit number of ST_*), cycle_us,
+# cycle_max_us, rate_hz, degraded, watchdog_feeds, bit_result, beacon_on,
+# sensor_mask, cmd.accepted / cmd.rejected / cmd.last_reason / cmd.rejects[r],
+# cmd.last_hi/last_lo (counter), cmd.time_sync, cmd.dump (black-box request).
 from array import array
 
 from lander import checkpoint as ckpt_mod
@@ -161,6 +169,7 @@ class App:
         self.first_command_us = -1            # boot (App built) to the first engine command, us
         self._gap_us = 0                      # pending dead-reckoning gap (warm restart)
         self._wdt_start = getattr(board.wdt, "start", None)   # started at the first cycle
+        self._nav_gap = getattr(self.nav, "restart_gap", None)  # nav.restart_gap(gap_us) if it has one
         events.post(EV_BOOT, self.cfg.crc)
         events.post(EV_RESET_CAUSE, self.reset_cause)
         if cfg_status != CFG_OK:
@@ -390,6 +399,8 @@ class App:
                     gap = self.period_us
             self.resume_age_us = gap
             events.post(EV_WARM_RESTART, gap // 1000 if gap < 0x3FFFFFFF else 0x3FFFFF)
+            if self._nav_gap is not None:
+                self._nav_gap(gap)          # navigation widens its uncertainties
             dt_us = gap
             self.started = True
             self._gap_us = 0
