@@ -640,15 +640,25 @@ class App:
         return 0
 
     def cmd_reset_imu(self, part):
-        imu = self.board.imu if part == 0 else (getattr(self.board, "imu2", None) if part == 1 else None)
+        """Rewrite an IMU's configuration through its driver: 0 the primary
+        (LSM6DSOX), 1 the secondary (BMI088: gyro and accelerometer)."""
         if part > 1:
-            return 11
+            return 11                     # commands.REJ_RANGE
+        imu = self.board.imu if part == 0 else getattr(self.board, "imu2", None)
         if imu is None:
+            return 14                     # commands.REJ_EXEC
+        if part == 0:
+            reinit = getattr(imu, "_reinit", None)
+            if reinit is None:
+                return 14
+            reinit(3)                     # cause 3: commanded
+            return 0
+        g = getattr(imu, "_gyro_reinit", None)
+        a = getattr(imu, "_acc_reinit", None)
+        if g is None or a is None:
             return 14
-        reinit = getattr(imu, "_reinit", None)
-        if reinit is None:
-            return 14
-        reinit(3)                         # cause 3: commanded
+        g()
+        a(3)
         return 0
 
     def cmd_set_param(self, pid, value):
