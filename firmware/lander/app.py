@@ -32,6 +32,7 @@ from lander.estimator import Nav
 from lander.events import events
 from lander import guidance as guidance_mod
 from lander.guidance import Guidance, PH_LANDED
+from lander.telemetry.stage import Telemetry
 
 from lander.build import BUILD_ID
 
@@ -195,6 +196,7 @@ class App:
         opener = getattr(board, "opener", None)
         self.ckpt_file = ckpt_mod.FileStore(CKPT_FILE_PATH, self.ckpt.slot_bytes, opener) \
             if opener is not None else None
+        self.tlm = Telemetry(self, board, self.cfg)
         self._restore()
 
     def _cycles(self, ms):
@@ -585,10 +587,8 @@ class App:
             engine.set_pitch(0 if acu is not None else ctrl.pitch_cmd_bau)
 
     def _telemetry(self):
-        # Skeleton: drain the event ring (the telemetry issue packetises them).
-        ev = self._event
-        while events.pop_into(ev):
-            self.events_sent += 1
+        # packets, frames, FEC, black box, paced at the air bit rate (telemetry/)
+        self.tlm.update(self.last_us)
 
     # --- telecommand actions (commands.py dispatches; 0 or a REJ_ reason) ----
     def cmd_abort(self):

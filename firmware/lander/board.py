@@ -171,7 +171,7 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
         board.part("power", mk_power)
     if w.get("storage"):
         def mk_store():
-            return Storage(w["storage"], opener=opener)
+            return Storage(w["storage"], batch=8, opener=opener)
         board.part("storage", mk_store)
     events.post(EV_BOARD_READY, len([p for p in PARTS if getattr(board, p) is not None]))
     return board

@@ -28,10 +28,12 @@ Summary (DESIGN.md result JSON):
     no touchdown), propellant_used_kg, estimate {max_error_last_1000m_m,
     max_error_below_100m_m, longest_divergence_s} (None when no estimate was
     available; the truth-fed reference has zero error), max_alt_error_m,
-    telemetry {frames_sent, frames_received (counted by the CCSDS attached sync
-    marker in the sent / received byte streams), critical_delivered_ratio,
-    max_latency_s (None until the ground decoder measures them: a later issue),
-    bytes_sent, bytes_received}, events (count by kind: sim events and firmware
+    telemetry {frames_sent, frames_received (frames that decode: RS + CRC, by
+    the ground decoder on the sent / received byte streams),
+    critical_delivered_ratio (critical samples sent that the ground got, live
+    or through the black box: host_tools/ground/decode.critical_delivery),
+    max_latency_s (live critical packets), bytes_sent, bytes_received,
+    critical_sent/_live/_from_blackbox, frames_corrected, frames_bad}, events (count by kind: sim events and firmware
     event codes by their firmware names, e.g. "EV_PHASE", or "fw_0xNNNN" when
     undeclared), time_s, passed, fail_reasons.
 """
@@ -659,14 +661,7 @@ class Flight:
             else:
                 send_times = np.full(len(downlink), self.t)
         received, recv_times, _ = self.chan.deliver(downlink, send_times, serialized=serialized)
-        telemetry = {
-            "frames_sent": downlink.count(ASM),
-            "frames_received": received.count(ASM),
-            "critical_delivered_ratio": None,
-            "max_latency_s": None,
-            "bytes_sent": len(downlink),
-            "bytes_received": len(received),
-        }
+        telemetry = _telemetry_summary(downlink, received, recv_times)
         return downlink, send_times, received, recv_times, telemetry
 
     def estimate_summary(self):
@@ -730,6 +725,30 @@ def _touchdown(dyn, slope, xt):
         "t_s": dyn.t, "vz_mps": dyn.vz, "vx_mps": dyn.vx, "tilt_deg": abs(tilt),
         "miss_m": abs(dyn.x - xt), "slope_deg": slope,
         "rel_tilt_deg": tilt + slope,
+    }
+
+
+def _telemetry_summary(downlink, received, recv_times):
+    """Measured by decoding both byte streams with the ground decoder: frames
+    that decode (RS + CRC), and the critical state the ground got (live or
+    through the black box) with its latency."""
+    from host_tools.ground import decode as ground
+
+    sent = ground.decode(downlink)
+    got = ground.decode(received, times=recv_times)
+    crit = ground.critical_delivery(sent, got)
+    return {
+        "frames_sent": sent.stats["frames_ok"],
+        "frames_received": got.stats["frames_ok"],
+        "critical_delivered_ratio": crit["critical_delivered_ratio"],
+        "max_latency_s": crit["max_latency_s"],
+        "bytes_sent": len(downlink),
+        "bytes_received": len(received),
+        "critical_sent": crit["critical_sent"],
+        "critical_live": crit["critical_live"],
+        "critical_from_blackbox": crit["critical_from_blackbox"],
+        "frames_corrected": got.stats["frames_corrected"],
+        "frames_bad": got.stats["frames_bad_rs"] + got.stats["frames_bad_crc"],
     }
 
 
