@@ -38,6 +38,7 @@ SUBCOMMANDS = {
     "hil": ("host_tools.board.hil", "fly a scenario with the firmware on a board, simulator on the host"),
     "bench": ("host_tools.board.bench", "live sensors, plausibility checks and IMU calibration on a board"),
     "command": ("host_tools.ground.cmd_command", "build, sign and send one telecommand"),
+    "decode": ("host_tools.ground.cmd_decode", "decode a recorded downlink (CCSDS frames and packets)"),
 }
 
 
