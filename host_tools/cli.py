@@ -39,6 +39,8 @@ SUBCOMMANDS = {
     "bench": ("host_tools.board.bench", "live sensors, plausibility checks and IMU calibration on a board"),
     "command": ("host_tools.ground.cmd_command", "build, sign and send one telecommand"),
     "decode": ("host_tools.ground.cmd_decode", "decode a recorded downlink (CCSDS frames and packets)"),
+    "xtce": ("host_tools.ground.xtce", "export the telemetry packet table as XTCE"),
+    "ground": ("host_tools.ground.display", "live telemetry display (file, serial port or TCP)"),
 }
 
 

@@ -127,79 +127,113 @@ class Result:
     stats: dict = field(default_factory=dict)
 
 
-def decode(data, times=None, frame_len=128, rs_e=8, scid=None) -> Result:
-    data = bytes(data)
-    st = dict(frames_ok=0, frames_corrected=0, symbols_corrected=0, frames_bad_rs=0,
-              frames_bad_crc=0, frames_bad_header=0, frames_lost=0, bits_skipped=0,
-              truncated=0, packets=0, packets_bad=0, packets_unknown=0, idle=0,
-              bytes=len(data))
-    res = Result(stats=st)
-    cadu_bytes = frame_len + 2 * rs_e
-    cadu_bits = 32 + 8 * cadu_bytes
-    offs, errs = asm_candidates(data, LOCK_TOL)
-    bits = np.unpackbits(np.frombuffer(data, np.uint8)) if offs.size else np.zeros(0, np.uint8)
-    pos = 0
-    expect = -1
-    ci = 0
-    prev_mc = None
-    reasm = _Reassembler(frame_len, st, res.packets)
-    while ci < offs.size:
-        c = int(offs[ci])
-        if c < pos:
-            ci += 1
-            continue
-        if int(errs[ci]) > SEARCH_TOL and c != expect:
-            ci += 1
-            continue
-        block = _bits_to_bytes(bits, c + 32, cadu_bytes)
-        if block is None:
-            st["truncated"] += 1
-            break
-        if rs_e:
-            frame, corrected = rs_decode(block, rs_e)
-            if frame is None:
-                st["frames_bad_rs"] += 1
-                ci += 1
+class StreamDecoder:
+    """The decoder fed in chunks (the live display); decode() is one final feed.
+    Frame `end` offsets count octets from the start of the whole stream."""
+
+    def __init__(self, frame_len=128, rs_e=8, scid=None):
+        self.frame_len, self.rs_e, self.scid = frame_len, rs_e, scid
+        self.stats = dict(frames_ok=0, frames_corrected=0, symbols_corrected=0, frames_bad_rs=0,
+                          frames_bad_crc=0, frames_bad_header=0, frames_lost=0, bits_skipped=0,
+                          truncated=0, packets=0, packets_bad=0, packets_unknown=0, idle=0,
+                          bytes=0)
+        self.frames: list = []
+        self.packets: list = []
+        self.counts: dict = {}
+        self._buf = b""
+        self._base = 0            # stream octet offset of _buf[0]
+        self._pos = 0             # bit offset in _buf where the search resumes
+        self._expect = -1
+        self._prev_mc = None
+        self._reasm = _Reassembler(frame_len, self.stats, self.packets)
+
+    def feed(self, data, times=None, final=False) -> list:
+        st = self.stats
+        st["bytes"] += len(data)
+        buf = self._buf + bytes(data)
+        n_before = len(self.packets)
+        rs_e = self.rs_e
+        frame_len = self.frame_len
+        cadu_bytes = frame_len + 2 * rs_e
+        cadu_bits = 32 + 8 * cadu_bytes
+        offs, errs = asm_candidates(buf, LOCK_TOL)
+        bits = np.unpackbits(np.frombuffer(buf, np.uint8)) if offs.size else np.zeros(0, np.uint8)
+        pos, expect = self._pos, self._expect
+        truncated_at = -1
+        for ci in range(offs.size):
+            c = int(offs[ci])
+            if c < pos or (int(errs[ci]) > SEARCH_TOL and c != expect):
                 continue
+            block = _bits_to_bytes(bits, c + 32, cadu_bytes)
+            if block is None:
+                truncated_at = c
+                break
+            if rs_e:
+                frame, corrected = rs_decode(block, rs_e)
+                if frame is None:
+                    st["frames_bad_rs"] += 1
+                    continue
+            else:
+                frame, corrected = block, 0
+            if _crc16(frame[:-2]) != (frame[-2] << 8 | frame[-1]):
+                st["frames_bad_crc"] += 1
+                continue
+            fscid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
+            if frame[0] >> 6 != 0 or (self.scid is not None and fscid != self.scid):
+                st["frames_bad_header"] += 1
+                continue
+            if c > pos:
+                st["bits_skipped"] += c - pos
+            mc, vc = frame[2], frame[3]
+            end = self._base + (c + cadu_bits) // 8          # stream octet after the CADU
+            if self._prev_mc is not None and mc != (self._prev_mc + 1) & 0xFF:
+                st["frames_lost"] += (mc - self._prev_mc - 1) & 0xFF
+            self._prev_mc = mc
+            st["frames_ok"] += 1
+            if corrected:
+                st["frames_corrected"] += 1
+                st["symbols_corrected"] += corrected
+            fr = {"offset_bits": 8 * self._base + c, "end": end, "scid": fscid,
+                  "vcid": (frame[1] >> 1) & 7, "mc": mc, "vc": vc,
+                  "fhp": ((frame[4] & 7) << 8) | frame[5], "corrected": corrected,
+                  "index": len(self.frames)}
+            if times is not None and 0 < end <= len(times):
+                fr["t_recv"] = float(times[end - 1])
+            self.frames.append(fr)
+            self._reasm.frame(fr, frame)
+            pos = c + cadu_bits
+            expect = pos
+        nbits = 8 * len(buf)
+        if final:
+            if truncated_at >= 0:
+                st["truncated"] += 1
+                st["bits_skipped"] += max(0, truncated_at - pos)
+            elif pos < nbits:
+                st["bits_skipped"] += nbits - pos
+            self._buf, self._pos = b"", 0
+            self._base += len(buf)
         else:
-            frame, corrected = block, 0
-        if _crc16(frame[:-2]) != (frame[-2] << 8 | frame[-1]):
-            st["frames_bad_crc"] += 1
-            ci += 1
-            continue
-        version = frame[0] >> 6
-        fscid = ((frame[0] & 0x3F) << 4) | (frame[1] >> 4)
-        if version != 0 or (scid is not None and fscid != scid):
-            st["frames_bad_header"] += 1
-            ci += 1
-            continue
-        if c > pos:
-            st["bits_skipped"] += c - pos
-        vcid = (frame[1] >> 1) & 7
-        mc, vc = frame[2], frame[3]
-        fhp = ((frame[4] & 7) << 8) | frame[5]
-        end = (c + cadu_bits) // 8          # byte index after the CADU
-        if prev_mc is not None and mc != (prev_mc + 1) & 0xFF:
-            st["frames_lost"] += (mc - prev_mc - 1) & 0xFF
-        prev_mc = mc
-        st["frames_ok"] += 1
-        if corrected:
-            st["frames_corrected"] += 1
-            st["symbols_corrected"] += corrected
-        fr = {"offset_bits": c, "end": end, "scid": fscid, "vcid": vcid, "mc": mc, "vc": vc,
-              "fhp": fhp, "corrected": corrected, "index": len(res.frames)}
-        if times is not None and 0 < end <= len(times):
-            fr["t_recv"] = float(times[end - 1])
-        res.frames.append(fr)
-        reasm.frame(fr, frame)
-        pos = c + cadu_bits
-        expect = pos
-        ci += 1
-    if offs.size == 0:
-        st["bits_skipped"] = 8 * len(data)
-    elif pos < 8 * len(data) and not st["truncated"]:
-        st["bits_skipped"] += max(0, 8 * len(data) - pos)
-    return res
+            # keep what may still hold a frame: from a truncated candidate, or
+            # the last 4 octets (a marker cut in two)
+            keep = truncated_at if truncated_at >= 0 else max(pos, nbits - 32)
+            if keep > pos:
+                st["bits_skipped"] += keep - pos
+            cut = keep // 8
+            self._buf = buf[cut:]
+            self._base += cut
+            self._pos = keep - 8 * cut
+            expect = expect - 8 * cut if expect >= 0 else -1
+        self._expect = expect
+        new = self.packets[n_before:]
+        for p in new:
+            self.counts[p["name"]] = self.counts.get(p["name"], 0) + 1
+        return new
+
+
+def decode(data, times=None, frame_len=128, rs_e=8, scid=None) -> Result:
+    d = StreamDecoder(frame_len, rs_e, scid)
+    d.feed(data, times, final=True)
+    return Result(d.frames, d.packets, d.stats)
 
 
 class _Reassembler:
@@ -285,7 +319,7 @@ class _Reassembler:
         p = {"apid": hdr.apid, "name": name, "seq": hdr.seq_count,
              "time_s": coarse + fine / 65536.0, "fields": engineering(fields, raw),
              "raw": dict(zip((f[0] for f in fields), raw)), "frame": fr["index"],
-             "end": fr["end"]}
+             "end": fr["end"], "hex": pkt.hex()}
         if "t_recv" in fr:
             p["t_recv"] = fr["t_recv"]
         self.out.append(p)

@@ -35,13 +35,14 @@ class BlackBox:
         self._pass = 0
         self._next = -1
 
-    def step(self):
-        """Once per cycle (while not frozen)."""
+    def step(self, busy=False):
+        """Once per cycle (while not frozen). busy: the cycle already built a
+        packet; a record due now waits for the next cycle (spreads the cost)."""
         st = self.store
         if st is None or self.frozen:
             return
         self._k += 1
-        if self._k >= self.every:
+        if self._k >= self.every and not busy:
             self._k = 0
             self.enc.pack_fields(self.enc.bb_index, self.rec, 0)
             if st.append(self.rec):

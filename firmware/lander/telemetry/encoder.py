@@ -2,6 +2,7 @@
 # compiled at start-up into per-packet lists (source object, attribute, index,
 # format code), so building a packet per cycle allocates nothing.
 from array import array
+from struct import pack_into
 
 try:
     from typing import Any  # noqa: F401  (type comments only)
@@ -14,9 +15,11 @@ from lander.telemetry import packets as P
 _IDLE_FILL = const(0x55)
 
 
-def _code(fmt):
-    # size in the low bits, bit 3 set for signed
-    return P.SIZES[fmt] | (8 if fmt in "bhi" else 0)
+# struct formats and saturation limits per field type (4-octet fields are
+# limited to the small-int range, which is all the firmware ever holds)
+_FMT = {"B": ">B", "b": ">b", "H": ">H", "h": ">h", "I": ">I", "i": ">i"}
+_LIMITS = {"B": (0, 0xFF), "b": (-0x80, 0x7F), "H": (0, 0xFFFF), "h": (-0x8000, 0x7FFF),
+           "I": (0, 0x3FFFFFFF), "i": (-0x3FFFFFFF, 0x3FFFFFFF)}
 
 
 class PacketEncoder:
@@ -26,10 +29,7 @@ class PacketEncoder:
         n = len(P.PACKETS)
         self.apids = array("H", [p[0] for p in P.PACKETS])
         self.lengths = array("H", [P.packet_len(p[2]) for p in P.PACKETS])
-        self._objs = []
-        self._attrs = []
-        self._idx = []
-        self._codes = []
+        self._fields = []
         for _apid, _name, fields in P.PACKETS:
             self._compile(fields)
         self.seq = array("H", bytes(2 * (n + 1)))    # last slot: idle packets
@@ -40,18 +40,18 @@ class PacketEncoder:
         self.bb_len = P.data_len(P.BB_RECORD)
 
     def _compile(self, fields):
-        objs, attrs = [], []
-        idx = array("b", bytes(len(fields)))
-        codes = bytearray(len(fields))
-        for i, f in enumerate(fields):
-            objs.append(self.sources[f[2]])
-            attrs.append(f[3])
-            idx[i] = f[4]
-            codes[i] = _code(f[1])
-        self._objs.append(objs)
-        self._attrs.append(attrs)
-        self._idx.append(idx)
-        self._codes.append(codes)
+        # one tuple per field: (object, attribute, index, low, high, format, size)
+        # An attribute the object does not have at start-up is a reserved field
+        # (sent as 0): looking a missing attribute up per cycle would raise
+        # and catch an AttributeError, which allocates.
+        out = []
+        for f in fields:
+            lo, hi = _LIMITS[f[1]]
+            ob = self.sources[f[2]]
+            if ob is not None and not hasattr(ob, f[3]):
+                ob = None
+            out.append((ob, f[3], f[4], lo, hi, _FMT[f[1]], P.SIZES[f[1]]))
+        self._fields.append(out)
 
     def index_of(self, apid):
         for i in range(len(self.apids)):
@@ -60,53 +60,24 @@ class PacketEncoder:
         return -1
 
     def pack_fields(self, k, buf, o):
-        """Write the fields of compiled layout k into buf at o; returns the end offset."""
-        objs = self._objs[k]
-        attrs = self._attrs[k]
-        idx = self._idx[k]
-        codes = self._codes[k]
-        for i in range(len(codes)):
-            ob = objs[i]
+        """Write the fields of compiled layout k into buf at o (big-endian,
+        saturated to each field's range); returns the end offset."""
+        fl = self._fields[k]
+        for i in range(len(fl)):
+            ob, attr, j, lo, hi, fmt, size = fl[i]
             v = 0  # type: Any
             if ob is not None:
-                v = getattr(ob, attrs[i], 0)
-                j = idx[i]
+                v = getattr(ob, attr)
                 if j >= 0 and v is not None:
                     v = v[j]
                 if v is None:
                     v = 0
-            c = codes[i]
-            if c == 4 or c == 12:
-                buf[o] = (v >> 24) & 0xFF
-                buf[o + 1] = (v >> 16) & 0xFF
-                buf[o + 2] = (v >> 8) & 0xFF
-                buf[o + 3] = v & 0xFF
-                o += 4
-            elif c == 2 or c == 10:
-                if c == 2:
-                    if v < 0:
-                        v = 0
-                    elif v > 0xFFFF:
-                        v = 0xFFFF
-                elif v < -0x8000:
-                    v = -0x8000
-                elif v > 0x7FFF:
-                    v = 0x7FFF
-                buf[o] = (v >> 8) & 0xFF
-                buf[o + 1] = v & 0xFF
-                o += 2
-            else:
-                if c == 1:
-                    if v < 0:
-                        v = 0
-                    elif v > 0xFF:
-                        v = 0xFF
-                elif v < -0x80:
-                    v = -0x80
-                elif v > 0x7F:
-                    v = 0x7F
-                buf[o] = v & 0xFF
-                o += 1
+            if v < lo:
+                v = lo
+            elif v > hi:
+                v = hi
+            pack_into(fmt, buf, o, v)
+            o += size
         return o
 
     def header(self, k, buf, length, coarse, fine, secondary=1):

@@ -24,9 +24,11 @@
 # packet is sampled just before it is sent (latency: its own air time plus the
 # rest of its frame), and the first header pointer is still known at the frame
 # start: it is the number of octets left of the packet in progress.
+from array import array
+
 from lander.compat import const
 from lander.drivers.storage import _TABLE as _CRC_TABLE
-from lander.telemetry.rs import RsEncoder
+from lander.telemetry.rs import RsEncoder, TAL1
 
 ASM0 = const(0x1A)
 ASM1 = const(0xCF)
@@ -35,6 +37,7 @@ ASM3 = const(0x1D)
 FHP_NO_HEADER = const(0x7FF)
 FHP_IDLE_ONLY = const(0x7FE)
 PACKET_MAX = const(256)
+_NO_TABLE = array("i")
 
 
 class Framer:
@@ -84,14 +87,46 @@ class Framer:
         cadu = self.cadu_len
         flen = self.frame_len
         dend = flen + 2             # end of the data field (CADU offsets)
+        last = flen + 3             # the frame's last octet (FECF low byte)
         rs = self.rs
         t = _CRC_TABLE
         crc = self.crc
+        pkt = self.pkt
+        pp = self.pkt_pos
+        pl = self.pkt_len
+        # E = 8: the parity register (6 words of 24 bits) lives in locals
+        # for the whole call, the symbol update unrolled (fuel: see lander perf)
+        e8 = False
+        w0 = w1 = w2 = w3 = w4 = w5 = 0
+        tab = _NO_TABLE
+        tal1 = TAL1
+        if rs is not None and rs.nw == 6:
+            e8 = True
+            w = rs._w
+            w0 = w[0]
+            w1 = w[1]
+            w2 = w[2]
+            w3 = w[3]
+            w4 = w[4]
+            w5 = w[5]
+            tab = rs._tab
         for i in range(n):
-            if pos < 4:
+            coded = True
+            if pos >= 10 and pos < dend:
+                if pp >= pl:
+                    pl = self.source.next_packet(pkt, dend - pos)
+                    pp = 0
+                b = pkt[pp]
+                pp += 1
+                crc = ((crc << 8) & 0xFFFF) ^ t[((crc >> 8) ^ b) & 0xFF]
+            elif pos < 4:
+                coded = False
                 if pos == 0:
+                    self.pkt_pos = pp
+                    self.pkt_len = pl
                     self._start_frame()
                     crc = 0xFFFF
+                    w0 = w1 = w2 = w3 = w4 = w5 = 0
                     b = ASM0
                 elif pos == 1:
                     b = ASM1
@@ -99,33 +134,51 @@ class Framer:
                     b = ASM2
                 else:
                     b = ASM3
-            elif pos < flen + 4:
-                if pos < 10:
-                    b = self._hdr[pos - 4]
-                    crc = ((crc << 8) & 0xFFFF) ^ t[((crc >> 8) ^ b) & 0xFF]
-                elif pos < dend:
-                    if self.pkt_pos >= self.pkt_len:
-                        self.pkt_len = self.source.next_packet(self.pkt, dend - pos)
-                        self.pkt_pos = 0
-                    b = self.pkt[self.pkt_pos]
-                    self.pkt_pos += 1
-                    crc = ((crc << 8) & 0xFFFF) ^ t[((crc >> 8) ^ b) & 0xFF]
-                elif pos == dend:
-                    b = crc >> 8
-                else:
-                    b = crc & 0xFF
-                if rs is not None:
-                    rs.feed(b)
-                    if pos == flen + 3:
-                        rs.finish()
-            elif rs is not None:
-                b = rs.parity[pos - flen - 4]
+            elif pos < 10:
+                b = self._hdr[pos - 4]
+                crc = ((crc << 8) & 0xFFFF) ^ t[((crc >> 8) ^ b) & 0xFF]
+            elif pos == dend:
+                b = crc >> 8
+            elif pos == last:
+                b = crc & 0xFF
             else:
-                b = 0
+                coded = False
+                b = rs.parity[pos - last - 1] if rs is not None else 0
+            if coded:
+                if e8:
+                    k = (tal1[b] ^ (w0 >> 16)) * 6
+                    w0 = (((w0 & 0xFFFF) << 8) | (w1 >> 16)) ^ tab[k]
+                    w1 = (((w1 & 0xFFFF) << 8) | (w2 >> 16)) ^ tab[k + 1]
+                    w2 = (((w2 & 0xFFFF) << 8) | (w3 >> 16)) ^ tab[k + 2]
+                    w3 = (((w3 & 0xFFFF) << 8) | (w4 >> 16)) ^ tab[k + 3]
+                    w4 = (((w4 & 0xFFFF) << 8) | (w5 >> 16)) ^ tab[k + 4]
+                    w5 = ((w5 & 0xFFFF) << 8) ^ tab[k + 5]
+                elif rs is not None:
+                    rs.feed(b)
+                if pos == last and rs is not None:
+                    if e8:
+                        w = rs._w
+                        w[0] = w0
+                        w[1] = w1
+                        w[2] = w2
+                        w[3] = w3
+                        w[4] = w4
+                        w[5] = w5
+                    rs.finish()
             out[i] = b
             pos += 1
             if pos >= cadu:
                 pos = 0
+        if e8 and rs is not None:
+            w = rs._w
+            w[0] = w0
+            w[1] = w1
+            w[2] = w2
+            w[3] = w3
+            w[4] = w4
+            w[5] = w5
         self.pos = pos
         self.crc = crc
+        self.pkt_pos = pp
+        self.pkt_len = pl
         self.octets += n

@@ -16,7 +16,7 @@
 #   format  struct-style: B/b 1 octet, H/h 2, I/i 4 (upper case unsigned)
 #   source  which on-board object the encoder reads (S_* below)
 #   attribute / index: getattr(source, attribute)[index] (index -1: a scalar);
-#           a missing source or attribute is sent as 0 (a reserved field)
+#           a source or attribute missing at start-up is sent as 0 (reserved)
 #   unit, exp10: engineering value on the ground = raw * 10**exp10 unit
 # Values outside a field's range are saturated by the encoder.
 from lander.compat import const

@@ -100,6 +100,7 @@ class Telemetry:
         self._landed_ms = 0
         self.skipped = 0
         self.frames = 0
+        self.built = False          # a packet was built this cycle
 
     # --- per cycle -----------------------------------------------------
     def update(self, now_us):
@@ -108,11 +109,7 @@ class Telemetry:
         if not self.landed and (app.touchdown or app.engine_cut):
             self.landed = True
             self._landed_ms = self.time_ms
-        bb = self.bb
-        if not bb.frozen:
-            bb.step()
-            if self.landed and self.time_ms - self._landed_ms >= _LANDED_FREEZE_MS:
-                bb.freeze()
+        self.built = False
         # air time earned this cycle -> octets of the CADU stream
         c = self.credit + self.bits_per_cycle
         self._acc += self._bits_frac
@@ -134,6 +131,11 @@ class Telemetry:
         self.frames = self.framer.frames
         if radio is not None:
             radio.service()
+        bb = self.bb
+        if not bb.frozen:
+            bb.step(self.built)
+            if self.landed and self.time_ms - self._landed_ms >= _LANDED_FREEZE_MS:
+                bb.freeze()
 
     def _clock(self, now_us):
         if not self._clock_started:
@@ -182,17 +184,22 @@ class Telemetry:
             self.ev_time_ms = ev[0]
             self.ev_code = ev[1]
             self.ev_arg = ev[2]
-            if ev[1] != 0x0002:          # the last event other than EV_BOOT
-                self.last_fault = ev[1]
+            c = ev[1]
+            if c > 0x0002 and (c < 0x0400 or c > 0x04FF) and c != 0x01F1:
+                # the last event that is not boot, board-ready or telemetry's own
+                self.last_fault = c
                 self.last_fault_arg = ev[2]
             self._ev_burst += 1
+            self.built = True
             return enc.build(_K_EVENT, buf, sec, fine)
         if crit_due:
             last[_K_CRIT] = now
             self._ev_burst = 0
+            self.built = True
             return enc.build(_K_CRIT, buf, sec, fine)
         if self._due(_K_HK, self.hk_period_ms):
             last[_K_HK] = now
+            self.built = True
             return enc.build(_K_HK, buf, sec, fine)
         if self.landed:
             if not self.silenced[_K_BEACON] and now - last[_K_BEACON] >= self.beacon_min_ms:
