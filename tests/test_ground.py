@@ -39,6 +39,9 @@ def test_space_packet_parser_with_our_xtce_agrees_with_our_decoder(tmp_path, dow
             assert float(par) == pytest.approx(p["fields"][name], rel=1e-12, abs=1e-12)
         seen.add(p["name"])
     assert seen == {"critical", "event", "housekeeping", "blackbox", "beacon"}
+    # fields sourced from the telemetry stage itself are filled, not reserved
+    assert any(p["raw"]["ev_code"] == 0x0002 for p in res.packets if p["name"] == "event")
+    assert all(p["raw"]["bb_time"] > 0 for p in res.packets if p["name"] == "blackbox")
 
 
 def test_lander_decode_json_lists_the_packets(downlink, capsys):

@@ -99,7 +99,7 @@ HOUSEKEEPING = (
     ("overruns", "H", S_APP, "overruns", -1, "", 0),
     ("stage_faults", "H", S_APP, "stage_faults", -1, "", 0),
     ("watchdog_feeds", "I", S_APP, "watchdog_feeds", -1, "", 0),
-    ("cycle_us_max", "H", S_APP, "cycle_us_max", -1, "s", -6),   # reserved until exec
+    ("cycle_us_max", "H", S_APP, "cycle_max_us", -1, "s", -6),
     ("heap_free", "I", S_APP, "heap_free", -1, "B", 0),           # reserved
     ("events_posted", "I", S_EVENTS, "posted", -1, "", 0),
     ("events_dropped", "H", S_EVENTS, "dropped", -1, "", 0),

@@ -61,9 +61,6 @@ class Telemetry:
         src[P.S_STORE] = getattr(board, "storage", None)
         src[P.S_CFG] = cfg
         self.radio = getattr(board, "radio", None)
-        self.enc = PacketEncoder(src)
-        self.framer = Framer(self, frame_len, rs_e)
-        self.bb = BlackBox(src[P.S_STORE], self.enc, cfg.rate_hz)
         # air time per cycle: whole bits + a remainder in units of 1/1e6 bit
         period_us = 1000000 // cfg.rate_hz
         total = bitrate_bps * period_us            # start-up: a host-size int is fine
@@ -101,6 +98,11 @@ class Telemetry:
         self.skipped = 0
         self.frames = 0
         self.built = False          # a packet was built this cycle
+        # last: the encoder resolves every source attribute now (those of this
+        # stage included), a missing one being a reserved field
+        self.enc = PacketEncoder(src)
+        self.framer = Framer(self, frame_len, rs_e)
+        self.bb = BlackBox(src[P.S_STORE], self.enc, cfg.rate_hz)
 
     # --- per cycle -----------------------------------------------------
     def update(self, now_us):
