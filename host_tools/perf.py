@@ -22,6 +22,13 @@ from host_tools import wasm_guest
 
 FRAME_FUEL_50HZ = 1_850_000
 
+_TLM_FRAMER = (
+    "from lander.telemetry.encoder import PacketEncoder\n"
+    "from lander.telemetry.frames import Framer\n"
+    "from lander.telemetry import packets as P\n"
+    "class S:\n    def next_packet(self, buf, room):\n        return enc.idle(buf, 100)\n"
+    "enc = PacketEncoder([None] * P.N_SOURCES)\nfr = Framer(S(), 128, %d)\nout = bytearray(64)")
+
 # name -> (setup code, expression): the standing fixed.py figures
 STANDARD = {
     "fixed.mul_shift (15-bit fast path)": ("import lander.fixed as fx", "fx.mul_shift(12345, -23456, 15)"),
@@ -40,6 +47,17 @@ STANDARD = {
         "class B:\n    imu = None\n    altimeter = None\n    legs = None\n    engine = None\n    wdt = None\n"
         "app = App(B(), Config())\napp.handover(500000, -20000, 3000, 0)\nt = [0]",
         "app.step(t[0]); t[0] += 20000"),
+    # telemetry (issue 10): FEC is its largest part; 5 octets = one 50 Hz cycle at 2000 bit/s
+    "telemetry: framer 5 octets (ASM, CRC, RS E=8)": (_TLM_FRAMER % 8, "fr.pump(out, 5)"),
+    "telemetry: framer 5 octets (ASM, CRC, RS E=16)": (_TLM_FRAMER % 16, "fr.pump(out, 5)"),
+    "telemetry: RS symbol, E=8 (RsEncoder.feed)": (
+        "from lander.telemetry.rs import RsEncoder\ne = RsEncoder(8)", "e.feed(90)"),
+    "telemetry: RS symbol, E=16 (RsEncoder.feed)": (
+        "from lander.telemetry.rs import RsEncoder\ne = RsEncoder(16)", "e.feed(90)"),
+    "telemetry: critical packet (30 fields)": (
+        "from lander.app import App\nfrom lander.config import Config\n"
+        "class B:\n    imu = None\n    altimeter = None\n    legs = None\n    engine = None\n    wdt = None\n"
+        "app = App(B(), Config())\nbuf = bytearray(256)\nenc = app.tlm.enc", "enc.build(0, buf, 1, 2)"),
 }
 
 

@@ -460,18 +460,34 @@ class _Radio:
 
 
 def test_telemetry_metrics_count_frames_and_bytes_through_the_channel():
-    # 3 frames of 20 bytes, each starting with the attached sync marker, sent at
-    # 2000 bit/s from t = 0 (4 ms a byte); an outage over the second frame
-    frame = ASM + bytes(16)
-    data = frame * 3
-    times = [(i + 1) * 0.004 for i in range(60)]
-    f = _flight(link={"outages": [[0.0805, 0.1605]]})
+    # 3 CCSDS CADUs (ASM + 128-octet frame + 16 RS parity = 148 bytes) from the
+    # firmware's framer, sent at 2000 bit/s from t = 0 (4 ms a byte); an outage
+    # over the second. Frames are counted by decoding them (RS + CRC).
+    from lander.telemetry import packets as P
+    from lander.telemetry.encoder import PacketEncoder
+    from lander.telemetry.frames import Framer
+
+    enc = PacketEncoder([None] * P.N_SOURCES)
+
+    class Idle:
+        def next_packet(self, buf, room):
+            return enc.idle(buf, 16)
+
+    fr = Framer(Idle(), 128, 8)
+    out = bytearray(148)
+    data = b""
+    for _ in range(3):
+        fr.pump(out, 148)
+        data += bytes(out)
+    frame = data[:148]
+    times = [(i + 1) * 0.004 for i in range(3 * 148)]
+    f = _flight(link={"outages": [[148.5 * 0.004, 296.5 * 0.004]]})
     f.radio = _Radio(data, times)
     downlink, _, received, recv_times, tm = f.link()
     assert downlink == data
-    assert tm["frames_sent"] == 3 and tm["bytes_sent"] == 60
-    assert tm["frames_received"] == 2 and tm["bytes_received"] == 40
-    assert received == frame * 2 and len(recv_times) == 40
+    assert tm["frames_sent"] == 3 and tm["bytes_sent"] == 3 * 148
+    assert tm["frames_received"] == 2 and tm["bytes_received"] == 2 * 148
+    assert received == frame + data[296:] and len(recv_times) == 2 * 148
 
 
 def test_summary_judges_against_the_pass_table():

@@ -185,6 +185,7 @@ events.count = 0                 # a fresh ring in every interpreter
 events.head = 0
 events.posted = 0
 events.dropped = 0
+events.now_ms = 0
 
 class RamFile:
     def __init__(self, size):

@@ -44,6 +44,11 @@ class RamFile:
         self.buf = bytearray(size)
         self.len = 0
         self.pos = 0
+    def read(self, n=-1):
+        end = self.len if n is None or n < 0 else min(self.len, self.pos + n)
+        out = bytes(self.buf[self.pos:end])
+        self.pos = end
+        return out
     def readinto(self, b):
         n = min(len(b), self.len - self.pos)
         for i in range(n):

@@ -60,7 +60,11 @@ class Telemetry:
         src[P.S_RADIO] = getattr(board, "radio", None)
         src[P.S_STORE] = getattr(board, "storage", None)
         src[P.S_CFG] = cfg
-        self.radio = getattr(board, "radio", None)
+        radio = getattr(board, "radio", None)
+        if radio is not None and not (hasattr(radio, "write") and hasattr(radio, "free")
+                                      and hasattr(radio, "service")):
+            radio = None                 # an uplink-only stand-in: nothing to send with
+        self.radio = radio
         # air time per cycle: whole bits + a remainder in units of 1/1e6 bit
         period_us = 1000000 // cfg.rate_hz
         total = bitrate_bps * period_us            # start-up: a host-size int is fine
