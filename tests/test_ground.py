@@ -88,3 +88,17 @@ def test_stream_decoder_in_chunks_gives_the_packets_of_one_decode(downlink):
     for i in range(0, len(data), step):
         got += dec.feed(data[i:i + step])
     assert [p["hex"] for p in got] == [p["hex"] for p in res.packets]
+
+
+def test_lander_decode_reports_link_utilisation_and_per_apid_rates(downlink, capsys):
+    path, res = downlink
+    from host_tools.ground.cmd_decode import link_figures
+
+    fig = link_figures(res)
+    crit = fig["apids"]["critical"]
+    # octets per packet: the table's length
+    from lander.telemetry import packets as P
+    assert crit["octets"] == crit["packets"] * P.packet_len(P.CRITICAL)
+    assert 0.0 < fig["utilisation"] <= 1.0
+    assert cli.main(["decode", str(path)]) == 0
+    assert "octets/s" in capsys.readouterr().out

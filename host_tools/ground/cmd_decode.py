@@ -30,17 +30,39 @@ def _summary(res) -> str:
     lines = ["frames %d good (%d corrected, %d symbols), %d bad RS, %d bad CRC, %d lost, %d bits skipped"
              % (st["frames_ok"], st["frames_corrected"], st["symbols_corrected"], st["frames_bad_rs"],
                 st["frames_bad_crc"], st["frames_lost"], st["bits_skipped"])]
-    counts: dict = {}
-    for p in res.packets:
-        counts[p["name"]] = counts.get(p["name"], 0) + 1
-    lines.append("packets " + ", ".join("%s %d" % kv for kv in sorted(counts.items()))
-                 + " (idle %d, bad %d)" % (st["idle"], st["packets_bad"]))
+    link = link_figures(res)
+    lines.append("link: %.1f s of packets, %.0f%% of the frame data field used by non-idle packets"
+                 % (link["span_s"], 100.0 * link["utilisation"]))
+    for name, r in sorted(link["apids"].items()):
+        lines.append("  %-13s %5d packets  %6.2f /s  %7.1f octets/s" % (name, r["packets"], r["per_s"],
+                                                                         r["octets_per_s"]))
+    lines.append("  idle %d, bad %d, frames lost %d" % (st["idle"], st["packets_bad"], st["frames_lost"]))
     crit = [p for p in res.packets if p["name"] == "critical"]
     if crit:
         f = crit[-1]["fields"]
         lines.append("last critical t %.2f s: phase %d altitude %.1f m (raw %.1f m) vz %.2f m/s vx %.2f m/s"
                      % (crit[-1]["time_s"], f["phase"], f["altitude"], f["raw_range"], f["vz"], f["vx"]))
     return "\n".join(lines) + "\n"
+
+
+def link_figures(res) -> dict:
+    """Link utilisation (non-idle packet octets / frame data field octets) and
+    per-APID packet and octet rates over the span of packet times."""
+    times = [p["time_s"] for p in res.packets]
+    span = (max(times) - min(times)) if len(times) > 1 else 0.0
+    apids: dict = {}
+    used = 0
+    for p in res.packets:
+        n = len(p["hex"]) // 2
+        used += n
+        r = apids.setdefault(p["name"], {"packets": 0, "octets": 0})
+        r["packets"] += 1
+        r["octets"] += n
+    for r in apids.values():
+        r["per_s"] = r["packets"] / span if span else 0.0
+        r["octets_per_s"] = r["octets"] / span if span else 0.0
+    capacity = res.stats["frames_ok"] * (res.frame_len - 8) if getattr(res, "frame_len", 0) else 0
+    return {"span_s": span, "utilisation": (used / capacity) if capacity else 0.0, "apids": apids}
 
 
 def run(args) -> int:
@@ -58,7 +80,8 @@ def run(args) -> int:
         return 2
     res = ground.decode(data, frame_len=args.frame_len, rs_e=args.rs_e)
     if args.json:
-        text = json.dumps({"stats": res.stats, "frames": res.frames, "packets": res.packets}, indent=1)
+        text = json.dumps({"stats": res.stats, "link": link_figures(res), "frames": res.frames,
+                           "packets": res.packets}, indent=1)
     elif args.csv:
         buf = io.StringIO()
         w = csv.writer(buf)

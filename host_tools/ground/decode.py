@@ -125,6 +125,7 @@ class Result:
     frames: list = field(default_factory=list)
     packets: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    frame_len: int = 128
 
 
 class StreamDecoder:
@@ -233,7 +234,7 @@ class StreamDecoder:
 def decode(data, times=None, frame_len=128, rs_e=8, scid=None) -> Result:
     d = StreamDecoder(frame_len, rs_e, scid)
     d.feed(data, times, final=True)
-    return Result(d.frames, d.packets, d.stats)
+    return Result(d.frames, d.packets, d.stats, frame_len)
 
 
 class _Reassembler:
