@@ -102,6 +102,7 @@ class Telemetry:
         self.skipped = 0
         self.frames = 0
         self.built = False          # a packet was built this cycle
+        self.events_unsent = 0      # events drained without a radio
         # last: the encoder resolves every source attribute now (those of this
         # stage included), a missing one being a reserved field
         self.enc = PacketEncoder(src)
@@ -137,6 +138,12 @@ class Telemetry:
         self.frames = self.framer.frames
         if radio is not None:
             radio.service()
+        else:
+            # nothing to send with: the ring is still drained (counted), so
+            # it never fills and hides the events of a later downlink
+            ev = self._ev
+            while events.pop_into(ev):
+                self.events_unsent += 1
         bb = self.bb
         if not bb.frozen:
             bb.step(self.built)
