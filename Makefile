@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean venv
+.PHONY: demo test bench lint clean venv mutate
 
 venv: $(STAMP)
 
@@ -31,8 +31,18 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/lander perf
 
+# Mutation testing, a benchmark (hours on two cores; not part of `make test`):
+# host_tools/sim, host_tools/emu and firmware/lander ([tool.mutmut] in pyproject.toml).
+# A partial run: make mutate MUTANTS='host_tools.sim.physics*'. The firmware's
+# tests run on CPython only here (mutmut's trampolines are CPython code).
+MUTANTS ?=
+mutate: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,mutate]' 2>&1 | grep -v '^WARNING: Location' || true
+	LANDER_INTERP=cpython $(BIN)/mutmut run $(MUTANTS) || true
+	$(BIN)/python tools/mutate_report.py
+
 lint: $(STAMP)
 	for port in rp2 esp32 stm32; do $(BIN)/pyright -p tools/pyright-$$port.json || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache mutants

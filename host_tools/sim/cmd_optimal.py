@@ -41,7 +41,7 @@ def run(args) -> int:
     result = optimal.result_dict(problem, traj)
     if args.plot:
         from host_tools.sim import plots
-        plots.plot_optimal(traj, args.plot, title="%s optimum" % result["name"], problem=problem)
+        plots.plot_optimal(traj, args.plot, title="%s optimum" % result["name"], scenario=sc)
         print("wrote plot %s" % os.path.abspath(args.plot), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(result))

@@ -61,8 +61,11 @@ def run(args) -> int:
     if args.optimal:
         from host_tools.sim import optimal
 
-        opt = optimal.solve(sc)
-        p_opt = opt.get("propellant_kg")
+        try:
+            p_opt = optimal.solve(sc).get("propellant_kg")
+        except optimal.OptimalError as exc:
+            print("lander sim: no fuel optimum: %s" % exc, file=sys.stderr)
+            p_opt = None
         summary["propellant_optimal_kg"] = p_opt
         summary["propellant_ratio"] = (summary["propellant_used_kg"] / p_opt) if p_opt else None
     if args.downlink:

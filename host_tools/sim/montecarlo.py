@@ -372,14 +372,67 @@ def clear_outputs(out_dir: str) -> list:
     return gone
 
 
+# The result columns and their types, whatever a campaign holds: a column that
+# is empty (all null) in one campaign has the same type as in another.
+COLUMN_TYPES = {
+    "run": "int64", "seed": "int64", "controller": "string", "outcome": "string", "passed": "bool",
+    "touchdown.vz_mps": "float64", "touchdown.vx_mps": "float64", "touchdown.tilt_deg": "float64",
+    "touchdown.miss_m": "float64", "touchdown.slope_deg": "float64", "touchdown.t_s": "float64",
+    "propellant_used_kg": "float64", "propellant_left_kg": "float64",
+    "propellant_optimal_kg": "float64", "propellant_ratio": "float64",
+    "estimate.max_error_last_1000m_m": "float64", "estimate.max_error_below_100m_m": "float64",
+    "estimate.longest_divergence_s": "float64", "max_alt_error_m": "float64",
+    "telemetry.frames_sent": "int64", "telemetry.frames_received": "int64",
+    "telemetry.critical_delivered_ratio": "float64", "telemetry.max_latency_s": "float64",
+    "telemetry.bytes_sent": "int64", "telemetry.bytes_received": "int64",
+    "events": "string", "time_s": "float64", "fail_reasons": "string", "error": "string",
+    "wall_s": "float64",
+}
+
+
+def _column_type(name, vals):
+    """Arrow type name of a column: the table above; a dispersed value
+    ("disp.*") is float64 unless it is a [t0, t1] pair (JSON text); any other
+    column by its values (all null: float64)."""
+    if name in COLUMN_TYPES:
+        return COLUMN_TYPES[name]
+    kinds = {type(v) for v in vals if v is not None}
+    if name.startswith("disp."):
+        return "string" if str in kinds else "float64"
+    if not kinds:
+        return "float64"
+    if kinds <= {bool}:
+        return "bool"
+    if kinds <= {int}:
+        return "int64"
+    if kinds <= {int, float}:
+        return "float64"
+    return "string"
+
+
+def _arrow_column(vals, kind):
+    import pyarrow as pa
+
+    if kind == "bool":
+        return pa.array([None if v is None else bool(v) for v in vals], type=pa.bool_())
+    if kind == "int64":
+        return pa.array([None if v is None else int(v) for v in vals], type=pa.int64())
+    if kind == "float64":
+        return pa.array([None if v is None else float(v) for v in vals], type=pa.float64())
+    return pa.array([None if v is None else (v if isinstance(v, str) else json.dumps(v))
+                     for v in vals], type=pa.string())
+
+
 def save(rows, out_dir: str) -> dict:
-    """Write results.parquet and results.csv; returns their paths."""
+    """Write results.parquet and results.csv; returns their paths. Columns:
+    every COLUMN_TYPES column (in that order, typed as listed, null when a
+    campaign has no value), then the dispersed values and any other column."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     _make_dir(out_dir)
-    columns = []
+    columns = list(COLUMN_TYPES)
     for r in rows:
         for k in r:
             if k not in columns:
@@ -387,15 +440,7 @@ def save(rows, out_dir: str) -> dict:
     data = {}
     for k in columns:
         vals = [r.get(k) for r in rows]
-        kinds = {type(v) for v in vals if v is not None}
-        if kinds <= {bool}:
-            data[k] = pa.array(vals, type=pa.bool_())
-        elif kinds <= {int} and not any(isinstance(v, bool) for v in vals):
-            data[k] = pa.array(vals, type=pa.int64())
-        elif kinds <= {int, float}:
-            data[k] = pa.array([None if v is None else float(v) for v in vals], type=pa.float64())
-        else:
-            data[k] = pa.array([None if v is None else str(v) for v in vals], type=pa.string())
+        data[k] = _arrow_column(vals, _column_type(k, vals))
     table = pa.table(data)
     paths = {"parquet": os.path.join(out_dir, "results.parquet"),
              "csv": os.path.join(out_dir, "results.csv")}
@@ -404,66 +449,120 @@ def save(rows, out_dir: str) -> dict:
     return paths
 
 
-def plot_campaign(rows, out_dir: str, title="", limits=None) -> dict:
-    """histograms.png (touchdown speeds, propellant, miss, estimate error) and
-    touchdown.png (vx vs vz scatter by outcome, miss vs propellant).
+# metric -> (axis label with unit, [pass] key of its limit)
+HIST_AXES = {
+    "touchdown.vz_mps": ("touchdown |vz| (m/s)", "max_vz_mps"),
+    "touchdown.vx_mps": ("touchdown |vx| (m/s)", "max_vx_mps"),
+    "touchdown.tilt_deg": ("touchdown tilt (deg)", "max_tilt_deg"),
+    "touchdown.miss_m": ("miss distance (m)", "max_miss_m"),
+    "propellant_used_kg": ("propellant used (kg)", "max_propellant_kg"),
+    "propellant_ratio": ("propellant used / fuel optimum (-)", None),
+    "estimate.max_error_last_1000m_m": ("estimate error, last 1000 m (m)", "max_alt_error_m"),
+    "estimate.max_error_below_100m_m": ("estimate error, below 100 m (m)", None),
+}
 
-    limits: the scenario's [pass] table (max_vz_mps, max_vx_mps, max_miss_m) to draw.
+
+def fail_class(row) -> str:
+    """Why a run did not pass, in one word: its outcome when that is not an
+    accepted one, else the first pass criterion it missed ("miss",
+    "estimate", "altitude", "propellant", "critical"), "error" for a run that
+    did not fly; "passed" otherwise."""
+    if row.get("error"):
+        return "error"
+    if row.get("passed") is True:
+        return "passed"
+    reasons = row.get("fail_reasons") or "[]"
+    if isinstance(reasons, str):
+        try:
+            reasons = json.loads(reasons)
+        except ValueError:
+            reasons = [reasons]
+    for r in reasons:
+        if r.startswith("outcome"):
+            return str(row.get("outcome", "?"))
+    return reasons[0].split()[0] if reasons else str(row.get("outcome", "?"))
+
+
+def plot_campaign(rows, out_dir: str, title="", limits=None) -> dict:
+    """histograms.png (one panel per metric: axis with its unit, whole-number
+    run counts, the [pass] limit drawn) and touchdown.png (touchdown velocity
+    and miss against propellant, each run coloured passed / failed and why,
+    the pass box and the miss limit drawn).
+
+    limits: the scenario's [pass] table.
     """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     _make_dir(out_dir)
+    limits = limits or {}
     paths = {"histograms": os.path.join(out_dir, "histograms.png"),
              "touchdown": os.path.join(out_dir, "touchdown.png")}
-    shown = [m for m in METRICS if m[0] != "estimate.longest_divergence_s"]
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7))
-    for ax, (key, label, absolute) in zip(axes.flat, shown):
+    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5))
+    for ax, (key, (label, limit_key)) in zip(axes.flat, HIST_AXES.items()):
+        absolute = key.startswith("touchdown.") and key != "touchdown.miss_m"
         col = _column(rows, key, absolute)
         col = col[np.isfinite(col)]
         if col.size:
             ax.hist(col, bins=max(5, min(50, int(math.sqrt(col.size)) * 2)), color="tab:blue",
                     alpha=0.8)
         else:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
-        ax.set_title(label, fontsize=9)
+            why = "run with --optimal" if key == "propellant_ratio" else "no run reached it"
+            ax.text(0.5, 0.5, why, ha="center", va="center", transform=ax.transAxes)
+        lim = limits.get(limit_key) if limit_key else None
+        if lim is not None:
+            ax.axvline(lim, color="tab:red", ls="--", lw=1.2, label="pass limit %g" % lim)
+            ax.legend(fontsize=7, loc="upper right")
+        if key == "propellant_ratio" and col.size:
+            ax.axvline(1.0, color="tab:green", ls=":", lw=1.0)
+        ax.set_xlabel(label, fontsize=9)
         ax.set_ylabel("runs")
-    for ax in list(axes.flat)[len(shown):]:
-        ax.axis("off")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.suptitle("%s: %d runs" % (title or "Monte Carlo", len(rows)))
     fig.tight_layout()
     fig.savefig(paths["histograms"], dpi=90)
     plt.close(fig)
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 5.5))
-    outcomes = sorted({r.get("outcome", "?") for r in rows})
     vx = _column(rows, "touchdown.vx_mps")
     vz = _column(rows, "touchdown.vz_mps")
     miss = _column(rows, "touchdown.miss_m")
     prop = _column(rows, "propellant_used_kg")
-    for outcome in outcomes:
-        sel = np.array([r.get("outcome", "?") == outcome for r in rows])
-        ax1.scatter(vx[sel], vz[sel], s=14, label="%s (%d)" % (outcome, sel.sum()))
-        ax2.scatter(prop[sel], miss[sel], s=14, label=outcome)
-    limits = limits or {}
+    classes = [fail_class(r) for r in rows]
+    order = (["passed"] if "passed" in classes else []) + sorted(set(classes) - {"passed"})
+    fail_colours = iter(plt.get_cmap("tab10").colors[1:])
+    for cls in order:
+        sel = np.array([c == cls for c in classes])
+        style = dict(color="tab:green", marker="o") if cls == "passed" else \
+            dict(color=next(fail_colours, "tab:red"), marker="x")
+        name = "passed (%d)" % sel.sum() if cls == "passed" else "failed: %s (%d)" % (cls, sel.sum())
+        ax1.scatter(vx[sel], vz[sel], s=18, label=name, **style)
+        ax2.scatter(prop[sel], miss[sel], s=18, label=name, **style)
     if limits.get("max_vz_mps") and limits.get("max_vx_mps"):
         from matplotlib.patches import Rectangle
         vxl, vzl = limits["max_vx_mps"], limits["max_vz_mps"]
         ax1.add_patch(Rectangle((-vxl, -vzl), 2 * vxl, vzl, fill=False, ls="--", color="tab:green",
-                                label="pass limits"))
+                                label="pass limits |vx| <= %g, |vz| <= %g m/s" % (vxl, vzl)))
     if limits.get("max_miss_m"):
-        ax2.axhline(limits["max_miss_m"], ls="--", color="tab:green", label="max miss")
+        ax2.axhline(limits["max_miss_m"], ls="--", color="tab:green",
+                    label="max miss %g m" % limits["max_miss_m"])
+    if limits.get("max_propellant_kg"):
+        ax2.axvline(limits["max_propellant_kg"], ls="--", color="tab:green",
+                    label="max propellant %g kg" % limits["max_propellant_kg"])
     ax1.set_xlabel("touchdown vx (m/s)")
-    ax1.set_ylabel("touchdown vz (m/s)")
+    ax1.set_ylabel("touchdown vz (m/s, negative down)")
     ax1.axhline(0.0, color="0.7", lw=0.5)
     ax1.axvline(0.0, color="0.7", lw=0.5)
     ax1.legend(fontsize=8)
     ax1.set_title("touchdown velocity")
     ax2.set_xlabel("propellant used (kg)")
     ax2.set_ylabel("miss distance (m)")
-    ax2.set_title("miss vs propellant")
+    ax2.set_title("miss against propellant")
     ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.grid(True, alpha=0.3)
     fig.suptitle("%s: %d runs" % (title or "Monte Carlo", len(rows)))
     fig.tight_layout()
     fig.savefig(paths["touchdown"], dpi=90)

@@ -72,6 +72,7 @@ class FlightResult:
     received_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
     scenario: dict = field(default_factory=dict)
     bench: object = None      # the emulated bench after the flight (firmware runs): flash, RTC memory...
+    markers: list = field(default_factory=list)   # [(t_s, what, label)]: faults, commands, reboots, touchdown
 
 
 # ------------------------------------------------------------------ firmware glue
@@ -297,6 +298,7 @@ class Flight:
         self.sens = sens = Sensors(sc, terr, rng_sens)
         self.chan = link_mod.Channel(sc["link"], seed=int(rng_link.integers(0, 2**31 - 1)))
         self.events = collections.Counter()
+        self.markers = []            # (t_s, what, label) for the plots
         self.faults = self._resolve_faults()
         self.commands = self._build_commands()
 
@@ -412,6 +414,7 @@ class Flight:
                         (f["duration_s"] is not None and t >= f["fired_t"] + f["duration_s"])
                         or (f["until_alt_m"] is not None and alt <= f["until_alt_m"])):
                     f["ended_t"] = t
+                    self.markers.append((t, "fault_end", f["kind"]))
                     _end_fault(f, t, dyn, self.sens)
                 continue
             if f["t_s"] is not None:
@@ -432,6 +435,7 @@ class Flight:
         kind = f["kind"]
         dyn, bench = self.dyn, self.bench
         self.events[kind] += 1
+        self.markers.append((t, "fault", kind))
         if kind == "thrust_scale":
             f["_prev"] = dyn.thrust_scale
             dyn.thrust_scale = f["value"]
@@ -459,8 +463,10 @@ class Flight:
                 c[3] = True
                 if any(w[0] <= t < w[1] for w in self.chan.outages):
                     self.events["command_lost_" + c[2]] += 1
+                    self.markers.append((t, "command", c[2] + " (lost)"))
                     continue
                 self.events["command_" + c[2]] += 1
+                self.markers.append((t, "command", c[2]))
                 data = self.chan.uplink(c[1])
                 if self.bench is not None:
                     _inject_uplink(self.bench, data)
@@ -473,6 +479,7 @@ class Flight:
         self.events["reboot"] += 1
         self.restarts.append({"t_s": t_now, "kind": kind, "back_s": None, "warm": None,
                               "resume_age_s": None, "boot_to_command_us": None})
+        self.markers.append((t_now, "reboot", kind))
         if kind not in ("watchdog_reset", "power_loss"):
             self.events[kind] += 1
         if fw is not None:
@@ -621,6 +628,7 @@ class Flight:
             return False
         self.on_ground = True
         self.events["touchdown"] += 1
+        self.markers.append((self.touch["t_s"], "touchdown", self.verdict()))
         if self.record:
             a = dyn.z - terr.height(dyn.x)
             _record(self.tr, dyn.t, dyn, a, terr.height(dyn.x), throttle, self.pitch_cmd, est, values,
@@ -715,7 +723,7 @@ class Flight:
         downlink, send_times, received, recv_times, telemetry = self.link()
         summary = self.summary(outcome, telemetry)
         return FlightResult(summary, self.trace(), downlink, received, send_times, recv_times,
-                            self.sc, self.bench)
+                            self.sc, self.bench, list(self.markers))
 
 
 def _touchdown(dyn, slope, xt):
