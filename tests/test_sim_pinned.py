@@ -501,3 +501,217 @@ def test_summary_judges_against_the_pass_table():
     assert s["fail_reasons"] == ["miss 20.0 m > 10.0 m"]
     f.touch["miss_m"] = 10.0
     assert f.summary("landed", tm)["passed"] is True
+
+
+# ---------------------------------------------------------------- sensor faults, part by part
+
+def test_a_fault_without_a_part_is_the_altimeter_s():
+    sens, dyn = _sensors({})
+    f = {"kind": "sensor_bias", "value": 5.0}
+    sens.apply_fault(f, 0.0)
+    v = sens.sample(0.0, dyn, False, [False] * 4)
+    assert v["altimeter"] == pytest.approx(1005.0) and v["rangefinder"] is None
+    assert v["imu"][0] == pytest.approx([0.0, 0.0, 0.0])
+
+
+@pytest.mark.parametrize("part", ["imu2_acc", "imu2_gyro", "imu2"])
+def test_second_imu_faults_act_on_the_second_imu_only(part):
+    sens, dyn = _sensors({})
+    f = {"kind": "sensor_bias", "part": part, "value": 0.7}
+    sens.apply_fault(f, 0.0)
+    v = sens.sample(0.0, dyn, False, [False] * 4)
+    assert v["imu2"][0] == pytest.approx([0.7, 0.7, 0.7]) and v["imu"][0] == pytest.approx([0.0] * 3)
+    sens.end_fault(f, 1.0)
+    assert sens.sample(1.0, dyn, False, [False] * 4)["imu2"][0] == pytest.approx([0.0] * 3)
+
+
+def test_noise_fault_adds_sigma_and_ends():
+    sens, dyn = _sensors({}, gravity=9.81, z=0.0)     # 1 atm: no clipping at 0 Pa
+    f = {"kind": "sensor_noise", "part": "baro", "value": 50.0}
+    sens.apply_fault(f, 0.0)
+    p = _series(sens, dyn, "baro", n=3000)
+    assert p.std() == pytest.approx(50.0, rel=4 / math.sqrt(6000))
+    sens.end_fault(f, 1.0)
+    assert _series(sens, dyn, "baro", n=10).std() == 0.0
+
+
+def test_outlier_fault_sets_the_rate_and_restores_the_configured_one():
+    sens, dyn = _sensors({"altimeter": {"outlier_rate": 0.01}})
+    f = {"kind": "sensor_outliers", "part": "altimeter", "value": 0.5}
+    sens.apply_fault(f, 0.0)
+    r = _series(sens, dyn, "altimeter", n=4000)
+    frac = np.mean(np.abs(r - 1000.0) > 1e-6)
+    assert abs(frac - 0.5) < 4 * math.sqrt(0.25 / 4000)
+    sens.end_fault(f, 1.0)
+    assert sens.parts["altimeter"].outlier_rate == 0.01
+
+
+@pytest.mark.parametrize("kind, what", [("sensor_dropout", "dropouts"), ("sensor_stuck", "stuck")])
+def test_window_faults_open_at_the_fault_and_close_at_its_end(kind, what):
+    sens, dyn = _sensors({})
+    f = {"kind": kind, "part": "rangefinder", "value": None}
+    eff = sens.apply_fault(f, 3.0)
+    assert eff == (what, "rangefinder", [3.0, math.inf])
+    sens.end_fault(f, 4.5)
+    assert eff[2] == [3.0, 4.5] and f["_window"] is eff[2]
+
+
+def test_a_dropout_fault_reaches_the_emulator_and_a_stuck_one_the_push():
+    from host_tools.emu.bench import sim_bench
+    from host_tools.sim.sensors import BenchLink
+    sens, dyn = _sensors({})
+    bench = sim_bench(1)
+    link = BenchLink(bench, sens.sc)
+    link.fault_effect(sens.apply_fault({"kind": "sensor_dropout", "part": "imu2", "value": None}, 2.0))
+    for name in ("imu2_acc", "imu2_gyro"):
+        assert bench.parts[name].faults.in_dropout(2.5)
+    assert not bench.parts["imu"].faults.in_dropout(2.5)
+    link.fault_effect(sens.apply_fault({"kind": "sensor_stuck", "part": "baro", "value": None}, 1.0))
+    v = sens.sample(0.5, dyn, False, [False] * 4)
+    link.push(v, 0.5)
+    assert not bench.parts["baro"].faults.stuck
+    link.push(v, 1.0)
+    assert bench.parts["baro"].faults.stuck
+    link.fault_effect(None)                       # no effect: nothing changes
+
+
+def test_push_sets_every_emulated_part():
+    from host_tools.emu.bench import sim_bench
+    from host_tools.sim.sensors import BenchLink
+    sens, dyn = _sensors({"baro": {"temperature_c": -12.5}}, gravity=9.81, z=100.0)
+    dyn.q = 0.25
+    bench = sim_bench(1)
+    link = BenchLink(bench, sens.sc)
+    v = sens.sample(0.0, dyn, False, [True, False])
+    link.push(v, 0.0)
+    P = bench.parts
+    assert P["imu"].gyro_rad_s == pytest.approx([0.0, 0.25, 0.0])
+    assert P["imu2_gyro"].gyro_rad_s == pytest.approx([0.0, 0.25, 0.0])
+    assert P["baro"].pressure_pa == pytest.approx(101325.0 * math.exp(-100.0 / 8434.0))
+    assert P["baro"].temperature_c == -12.5
+    assert P["legs"].contacts == [True, False]
+
+
+def test_bench_link_applies_scenario_part_settings_to_both_halves_of_imu2():
+    from host_tools.emu.bench import sim_bench
+    from host_tools.sim.sensors import BenchLink
+    sc = scenario.validate({"name": "t", "sensors": {
+        "imu2": {"enabled": False, "valid_flag_never_set": True, "stuck_at_s": 4.0,
+                 "bus_faults": {"bitflip_rate": 0.1, "dropouts": [[1.0, 2.0]]}}}})
+    bench = sim_bench(1)
+    link = BenchLink(bench, sc)
+    for name in ("imu2_acc", "imu2_gyro"):
+        f = bench.parts[name].faults
+        assert f.ignore_enable and f.valid_never_set and f.bitflip_rate == 0.1
+        assert f.dropouts == [(1.0, 2.0)]
+    assert not bench.parts["imu"].faults.ignore_enable
+    assert link._stuck == {"imu2_acc": [(4.0, math.inf)], "imu2_gyro": [(4.0, math.inf)]}
+
+
+# ---------------------------------------------------------------- channel edges
+
+def test_one_byte_and_no_byte_deliveries():
+    got, times, idx = deliver(b"\x42", [0.0], bitrate_bps=800.0)
+    assert got == b"\x42" and times.tolist() == [0.01] and idx.tolist() == [0]
+    got, times, idx = deliver(b"", [], bitrate_bps=800.0)
+    assert got == b"" and times.size == 0 and idx.dtype == np.int64 and idx.size == 0
+
+
+def test_channel_bit_errors_are_seeded_by_the_channel_seed():
+    link = {"bitrate_bps": 2000.0, "ber": 0.05, "latency_s": 0.0, "outages": []}
+    data = bytes(400)
+    a = Channel(link, seed=7).deliver(data, np.zeros(400))[0]
+    b = Channel(link, seed=7).deliver(data, np.zeros(400))[0]
+    c = Channel(link, seed=8).deliver(data, np.zeros(400))[0]
+    assert a == b != c
+    assert Channel(link, seed=7).uplink(data) == Channel(link, seed=7).uplink(data) != \
+        Channel(link, seed=8).uplink(data)
+    clean = dict(link, ber=0.0)
+    assert Channel(clean, seed=7).uplink(data) == data
+
+
+def test_serialized_send_times_are_delivery_times_plus_latency():
+    got, times, _ = deliver(b"abc", [1.0, 1.0, 1.0], bitrate_bps=10.0, latency_s=0.5, serialized=True)
+    assert got == b"abc" and times.tolist() == [1.5, 1.5, 1.5]
+
+
+# ---------------------------------------------------------------- terrain from a scenario
+
+def _terrain_sc(**kw):
+    from host_tools.sim import terrain as terrain_mod
+    sc = scenario.validate(dict({"name": "t", "seed": 5, "initial": {"x_m": -2000.0},
+                                 "target": {"x_m": 3000.0}}, **kw))
+    return sc, terrain_mod
+
+
+def test_terrain_from_a_scenario_has_its_base_and_spans_the_world_margin():
+    sc, tm = _terrain_sc(terrain={"base_m": 12.5, "features": [
+        {"kind": "slope", "angle_deg": 45.0, "x0_m": 0.0}]})
+    t = tm.from_scenario(sc)
+    assert t.X[0] == -2000.0 - tm.WORLD_MARGIN_M and t.X[-1] == 3000.0 + tm.WORLD_MARGIN_M
+    assert t.height(-1e9) == 12.5
+    # an open-ended slope rises to the end of the world, then stays level
+    assert t.height(3000.0 + tm.WORLD_MARGIN_M) == pytest.approx(12.5 + 3000.0 + tm.WORLD_MARGIN_M)
+
+
+def test_boulders_follow_the_run_seed_unless_given_one():
+    feat = {"kind": "boulders", "x0_m": 0.0, "x1_m": 50.0, "count": 10}
+    sc, tm = _terrain_sc(terrain={"features": [feat]})
+    xs = np.linspace(0.0, 50.0, 501)
+    by_sc = tm.from_scenario(sc).heights(xs)
+    assert np.array_equal(by_sc, tm.from_scenario(sc, seed=5).heights(xs))
+    assert not np.array_equal(by_sc, tm.from_scenario(sc, seed=6).heights(xs))
+    assert np.array_equal(by_sc, Terrain(sc["terrain"]["features"], 0.0, 5).heights(xs))
+    fixed, _ = _terrain_sc(terrain={"features": [dict(feat, seed=99)]})
+    assert np.array_equal(tm.from_scenario(fixed, seed=1).heights(xs),
+                          tm.from_scenario(fixed, seed=2).heights(xs))
+
+
+def test_slope_between_one_point_is_zero():
+    t = Terrain([{"kind": "slope", "angle_deg": 30.0, "x0_m": -10.0, "x1_m": 10.0}])
+    assert t.slope_deg(1.0, 1.0) == 0.0
+    assert t.slope_deg(-1.0, 1.0) == pytest.approx(30.0)
+
+
+# ---------------------------------------------------------------- more closed forms
+
+def test_tilted_constant_thrust_moves_x_and_z_quadratically():
+    # no mass change (huge Isp), no lag, pitch held at 20 deg: RK4 is exact for a quadratic
+    v = _vehicle(isp_s=1e12, engine_lag_s=0.0, pitch_rate_lag_s=0.0, max_pitch_deg=45.0)
+    p = math.radians(20.0)
+    d = Dynamics(v, 1.62, 5.0, 1000.0, 3.0, -2.0, pitch_rad=p)
+    _fly(d, 4.0, 0.01, 0.5, p)
+    a = 1500.0 / 420.0
+    ax, az = a * math.sin(p), a * math.cos(p) - 1.62
+    assert d.x == pytest.approx(5.0 + 3.0 * 4.0 + 0.5 * ax * 16.0, rel=1e-12)
+    assert d.z == pytest.approx(1000.0 - 2.0 * 4.0 + 0.5 * az * 16.0, rel=1e-12)
+    assert d.vx == pytest.approx(3.0 + ax * 4.0, rel=1e-12)
+
+
+def test_rate_limited_slew_downward_is_symmetric():
+    v = _vehicle(pitch_tau_s=0.5, pitch_rate_lag_s=0.0, max_pitch_rate_dps=20.0)
+    d = Dynamics(v, 1.62, 0.0, 5000.0, 0.0, 0.0)
+    _fly(d, 1.0, 0.001, 0.0, math.radians(-50.0))
+    assert math.degrees(d.pitch) == pytest.approx(-20.0, rel=1e-9)
+
+
+def test_after_fuel_out_the_vehicle_falls_ballistically():
+    v = _vehicle(propellant_kg=0.5, engine_lag_s=0.0)
+    d = Dynamics(v, 1.62, 0.0, 5000.0, 0.0, 0.0)
+    _fly(d, 2.0, 0.001, 1.0)
+    assert d.prop == 0.0 and d.fuel_out_t is not None
+    z, vz, t = d.z, d.vz, 3.0
+    _fly(d, t, 0.001, 1.0)                      # throttle still commanded: nothing burns
+    assert d.vz == pytest.approx(vz - 1.62 * t, abs=1e-9)
+    assert d.z == pytest.approx(z + vz * t - 0.5 * 1.62 * t * t, abs=1e-7)
+    assert d.thrust == 0.0 and d.prop == 0.0
+
+
+def test_engine_controller_counts_one_cut_per_hold_expiry():
+    from host_tools.sim.physics import EngineController
+    e = EngineController(0.2, initial=0.5)
+    assert e.tick(0.0) == 0.5 and e.cuts == 0
+    e.on_reset(1.0, 0.5)
+    e.tick(1.6)
+    e.tick(1.7)
+    assert e.cuts == 1 and e.applied == 0.0
