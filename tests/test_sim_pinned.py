@@ -566,12 +566,16 @@ def test_a_dropout_fault_reaches_the_emulator_and_a_stuck_one_the_push():
     for name in ("imu2_acc", "imu2_gyro"):
         assert bench.parts[name].faults.in_dropout(2.5)
     assert not bench.parts["imu"].faults.in_dropout(2.5)
-    link.fault_effect(sens.apply_fault({"kind": "sensor_stuck", "part": "baro", "value": None}, 1.0))
+    stuck = {"kind": "sensor_stuck", "part": "baro", "value": None}
+    link.fault_effect(sens.apply_fault(stuck, 1.0))
     v = sens.sample(0.5, dyn, False, [False] * 4)
     link.push(v, 0.5)
     assert not bench.parts["baro"].faults.stuck
-    link.push(v, 1.0)
+    link.push(v, 1.0)                             # [t0, t1): stuck from t0 ...
     assert bench.parts["baro"].faults.stuck
+    sens.end_fault(stuck, 2.0)
+    link.push(v, 2.0)                             # ... and free again at t1
+    assert not bench.parts["baro"].faults.stuck
     link.fault_effect(None)                       # no effect: nothing changes
 
 
@@ -579,6 +583,7 @@ def test_push_sets_every_emulated_part():
     from host_tools.emu.bench import sim_bench
     from host_tools.sim.sensors import BenchLink
     sens, dyn = _sensors({"baro": {"temperature_c": -12.5}}, gravity=9.81, z=100.0)
+    sens.sc["vehicle"]["battery_v"] = 26.5       # not the emulator's default
     dyn.q = 0.25
     bench = sim_bench(1)
     link = BenchLink(bench, sens.sc)
@@ -590,6 +595,7 @@ def test_push_sets_every_emulated_part():
     assert P["baro"].pressure_pa == pytest.approx(101325.0 * math.exp(-100.0 / 8434.0))
     assert P["baro"].temperature_c == -12.5
     assert P["legs"].contacts == [True, False]
+    assert P["power"].voltage_v == pytest.approx(26.5)
 
 
 def test_bench_link_applies_scenario_part_settings_to_both_halves_of_imu2():
