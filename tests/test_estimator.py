@@ -82,6 +82,21 @@ class Flight:
         return abs(self.nav.altitude_mm - self.true_alt())
 
 
+def test_an_accelerometer_bias_is_estimated_from_the_altimeter():
+    f = Flight(1000000, -5000, 0)
+    for _ in range(3000):                # 60 s with the accelerometer reading 30 mm/s^2 high
+        f.k += 1
+        f.z += f.vz // RATE
+        f.imu.set(G + 30)
+        st = NOT_READY
+        if f.k % 2 == 0:
+            st = OK
+            f.alt.range_mm = f.true_alt()
+        f.nav.update(20971, f.imu, OK, None, NOT_READY, f.alt, st, None, False)
+    assert 15 <= f.nav.accel_bias_mm_s2 <= 45
+    assert f.error_mm() < 1000
+
+
 def test_flat_descent_tracks_the_altitude_within_a_metre():
     f = Flight(2000000, -20000, 0)
     f.step(1500)                         # 30 s

@@ -103,6 +103,7 @@ MAP_LOOKAHEAD = const(128)        # bins (8 km) searched ahead for well-seen gro
 MAP_LOOKAHEAD_SPARSE = const(32)  # ... or, failing that, any ground seen within 2 km
 
 H_MAX = const(0x3FFFFFF0)
+BZ_MAX = const(0xFFFFF)           # accelerometer bias estimate bound (40 m/s^2 at 50 Hz)
 SIG_MAX = const(0xFFFFFF)         # uncertainties saturate at 16.7 km (or km/s)
 V_MAX = const(0x1FFFFFFF)
 
@@ -710,7 +711,14 @@ class Nav:
         # against mapped terrain (steady-state gains for the measurement sigma)
         self._h += fixed.mul_shift(nu, self._kh[k], 20)
         self._vz += fixed.mul_shift(nu, self._kv[k], 14)
-        self._bz += fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
+        bz = self._bz + fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
+        if bz > BZ_MAX:
+            bz = BZ_MAX
+        elif bz < -BZ_MAX:
+            bz = -BZ_MAX
+        self._bz = bz
+        # mm/s^2 = bz * rate^2 / 2^16 (|bz| < 2^20, rate^2 <= 2^14)
+        self.accel_bias_mm_s2 = ((bz >> 4) * self._rate * self._rate) >> 12
         sh = self._ksh[k]
         sv = self._ksv[k]
         # after a coast the uncertainty comes down over a few updates
@@ -795,6 +803,7 @@ class Nav:
         self._k = k if k < navgains.NK else navgains.NK - 1
         self._bad = (w >> 12) & 3
         self._mad = words[offset + 15]
+        self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
         self._ever_alt = True
         self.initialised = True
         events.post(EV_NAV_INIT, 2)
