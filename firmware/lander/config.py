@@ -36,6 +36,7 @@ FIELDS = (
     ("approach_tgo_ms", 10000),       # high gate: approach phase below this time-to-go
     ("replan_cycles", 5),             # re-plan every 5 cycles (10 Hz at 50 Hz)
     ("accel_band_q15", 29491),        # plan peak acceleration: 0.9 of the available
+    ("approach_band_q15", 26214),     # plan end (at the low gate): 0.8 of the available
     ("ignite_q15", 9830),             # coast until the plan needs 0.3 of the band now
     ("max_pitch_rate_bau_s", 3641),   # 20 deg/s attitude set-point slew
     ("engine_lag_ms", 150),           # engine thrust lag (first order)
@@ -121,6 +122,7 @@ class Config:
         self.approach_tgo_ms = values["approach_tgo_ms"]
         self.replan_cycles = values["replan_cycles"]
         self.accel_band_q15 = values["accel_band_q15"]
+        self.approach_band_q15 = values["approach_band_q15"]
         self.ignite_q15 = values["ignite_q15"]
         self.max_pitch_rate_bau_s = values["max_pitch_rate_bau_s"]
         self.engine_lag_ms = values["engine_lag_ms"]

@@ -116,8 +116,13 @@ class Control:
         pitch = fixed.atan2(ax, az)
         if pitch > lim or pitch < -lim:
             pitch = lim if pitch > 0 else -lim
-            c = fixed.cos_q15(lim)
-            mag = fixed.div_shift(az, c if c > 0 else 1, 15)      # vertical kept
+            if guid.keep_horizontal:
+                # braking: the horizontal demand met at the limit (more vertical)
+                sn = fixed.sin_q15(lim)
+                mag = fixed.div_shift(-ax if ax < 0 else ax, sn if sn > 0 else 1, 15)
+            else:
+                c = fixed.cos_q15(lim)
+                mag = fixed.div_shift(az, c if c > 0 else 1, 15)      # vertical kept
         else:
             mag = fixed.hypot(ax, az)
         if mag > avail:
@@ -178,18 +183,22 @@ class Control:
             thr = fixed.mul_shift(mag, self._inv_afull, 14)        # mag / a_full, Q15
             e = fixed.clamp(thr - y, -0x7FFF, 0x7FFF)
             u = thr + ((e * _LEAD_Q15) >> 15)
+            m = cfg.min_throttle_q15
+            if u > THROTTLE_FULL:
+                u = THROTTLE_FULL
+            elif u < m:
+                # below the engine's floor: the floor, or off when less than 7/8
+                # of it is wanted (0 or >= min: the engine cannot burn between;
+                # the rate loop duty-cycles it around a floor above hover)
+                u = m if thr >= m - (m >> 3) else 0
             hi = thr >= THROTTLE_FULL
-            lo = thr <= cfg.min_throttle_q15
+            lo = thr <= m and u == m
             if hi and not self.sat_high:
                 events.post(EV_SATURATED, 1)
             self.sat_high = hi
             self.sat_low = lo
             if hi or lo:
                 self.saturated += 1
-            if u > THROTTLE_FULL:
-                u = THROTTLE_FULL
-            elif u < cfg.min_throttle_q15:
-                u = cfg.min_throttle_q15
         self.throttle_q15 = u
         self.thrust_model_q15 = y + (((u - y) * self._lag_q15) >> 15)
         self.thrust_cmd_mn = fixed.mul_shift(cfg.max_thrust_mn, u, 15)

@@ -80,12 +80,13 @@ class Guidance:
         self.engine_on = False           # guidance wants the engine lit
         self.pitch_limit_bau = cfg.max_pitch_bau   # phase-dependent attitude limit
         self.cmd_seq = 0                 # bumps when the horizontal/attitude command changes
+        self.keep_horizontal = False     # at the attitude limit: horizontal demand kept (braking)
         self.replans = 0
         self.plan_feasible = 0
         self.hover_ms = 0
         self.aborted = False
         self._ctrl = None                # the control stage (available acceleration, mass)
-        self._k = 0                      # cycle counter within a re-plan period
+        self._k = cfg.replan_cycles - 1  # cycle counter within a re-plan period (plan at once)
         self._iz = 0                     # terminal integrator, mm/s^2
         self._a = array("i", (0, 0, 0, 0))   # plan: a0x, a0z, aex, aez
         g = cfg.gravity_mm_s2
@@ -190,23 +191,33 @@ class Guidance:
         lim = (fixed.clamp(afull, 0, 0x7FFF) * cfg.accel_band_q15) >> 15
         lim2 = (lim >> 3) * (lim >> 3)
         up = a0z >= 0 and a[3] >= 0
-        feasible = peak <= lim2 and up
+        full2 = (afull >> 3) * (afull >> 3)
+        app = (fixed.clamp(afull, 0, 0x7FFF) * cfg.approach_band_q15) >> 15
+        app2 = (app >> 3) * (app >> 3)
+        if phase == PH_BRAKING:
+            # powered: hold the acceleration of now in the band (near full
+            # thrust, bang-bang like); the end of the plan, at the low gate,
+            # within approach_band of the engine (margin for a lost engine)
+            demand = p0
+            feasible = p0 <= lim2 and pe <= app2 and up
+        else:
+            demand = peak
+            feasible = peak <= lim2 and up
         self.plan_feasible = 1 if feasible else 0
         step = t >> 5
         if step < _T_STEP_MS:
             step = _T_STEP_MS
         if phase == PH_APPROACH:
-            full2 = (afull >> 3) * (afull >> 3)
-            if peak > full2 and t < _T_MAX_MS:
+            if (pe > app2 or p0 > full2) and t < _T_MAX_MS:
                 t += _T_STEP_MS
         elif not feasible:
             if t < _T_MAX_MS:
                 t += step
         else:
             # walk toward the shortest plan inside the band (the floor of the band
-            # is 7/8 of its ceiling, or the thrust-up constraint nearly binding)
+            # is 3/4 of its ceiling squared, or the thrust-up constraint nearly binding)
             lo2 = lim2 - (lim2 >> 2)
-            if peak < lo2 and (a0z > 200 and a[3] > 200):
+            if demand < lo2 and (a0z > 200 and a[3] > 200):
                 t -= step
                 if t < _T_MIN_MS:
                     t = _T_MIN_MS
@@ -228,6 +239,7 @@ class Guidance:
             phase = PH_APPROACH
         if phase != PH_COAST:
             self.engine_on = True
+            self.keep_horizontal = True
             self.accel_x_cmd_mm_s2 = a0x
             self.accel_z_cmd_mm_s2 = a0z if a0z > 0 else 0
             self.vz_ref_mm_s = vz + ((a0z - self._g) * self._replan_ms) // 1000
@@ -258,6 +270,7 @@ class Guidance:
 
     def _enter_terminal(self):
         self._iz = 0
+        self.keep_horizontal = False
         self.engine_on = True
         self.pitch_limit_bau = self.cfg.terminal_pitch_bau
         self._set_phase(PH_TERMINAL)

@@ -6,8 +6,9 @@ good check byte sets the pitch set-point (clamped to the unit's travel,
 `travel_deg`) and is answered `A5 81 seq 03 status lo hi chk` with the applied
 set-point; PING (02) is answered `A5 82 seq 00 chk`; a bad check byte, an
 unknown command or a wrong length is answered `A5 7F seq 01 reason chk`
-(1 checksum, 2 unknown command, 3 length). Bytes that are not a frame are
-skipped. Answers leave the TX pin at the line rate after `latency_s`.
+(1 checksum, 2 unknown command, 3 length); after a bad check byte the unit
+resynchronises from the byte after that sync byte. Bytes before a sync byte
+are skipped. Answers leave the TX pin at the line rate after `latency_s`.
 
 Output for the simulator: `pitch_cmd_rad`, the attitude set-point the unit
 flies to (held when the commands stop). Faults: stuck (set-point frozen),
@@ -78,11 +79,14 @@ class AttitudeUnitEmu:
                 return
             body = bytes(b[1:4 + ln])
             chk = b[4 + ln]
-            del b[:5 + ln]
             if checksum(body) != chk:
+                # not a frame (or a corrupted one): refuse it, resynchronise
+                # from the next byte
                 self.naks += 1
                 self._answer(frame(NAK, seq, bytes([1])))
+                del b[:1]
                 continue
+            del b[:5 + ln]
             if cmd not in LENGTHS:
                 self.naks += 1
                 self._answer(frame(NAK, seq, bytes([2])))

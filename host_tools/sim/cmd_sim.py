@@ -45,6 +45,37 @@ def wrote(paths, to_stderr=False):
         print("wrote %s %s" % (what, os.path.abspath(path)), file=sys.stderr if to_stderr else sys.stdout)
 
 
+def fair_optimum(sc, result, optimal) -> dict:
+    """The fair comparison for a guidance that ends in a vertical terminal
+    descent: the optimum to the same low gate (the firmware's terminal_alt_mm /
+    terminal_vz_mm_s) plus the propellant the flight burned in its terminal
+    descent (phase 2 to touchdown, from the trace)."""
+    from host_tools.sim import runner
+
+    out = {"propellant_gate_optimal_kg": None, "propellant_terminal_kg": None,
+           "propellant_fair_ratio": None, "gate": None}
+    try:
+        cfg = runner.firmware_config(sc)
+        gate = (cfg.terminal_alt_mm / 1000.0, -cfg.terminal_vz_mm_s / 1000.0)
+    except (ImportError, AttributeError):
+        return out
+    tr = result.trace
+    phase, prop = tr.get("phase"), tr.get("propellant_kg")
+    if phase is None or not len(phase):
+        return out
+    idx = [i for i, p in enumerate(phase) if p == 2]
+    if not idx:
+        return out
+    term = float(prop[idx[0]] - prop[-1])
+    g_opt = optimal.solve(sc, gate=gate).get("propellant_kg")
+    out["gate"] = {"alt_m": gate[0], "vz_mps": gate[1]}
+    out["propellant_gate_optimal_kg"] = g_opt
+    out["propellant_terminal_kg"] = term
+    if g_opt:
+        out["propellant_fair_ratio"] = result.summary["propellant_used_kg"] / (g_opt + term)
+    return out
+
+
 def run(args) -> int:
     from host_tools.sim import runner, scenario
 
@@ -68,6 +99,7 @@ def run(args) -> int:
             p_opt = None
         summary["propellant_optimal_kg"] = p_opt
         summary["propellant_ratio"] = (summary["propellant_used_kg"] / p_opt) if p_opt else None
+        summary.update(fair_optimum(sc, result, optimal))
     if args.downlink:
         with open(args.downlink, "wb") as fh:
             fh.write(result.downlink)
@@ -92,6 +124,10 @@ def run(args) -> int:
         print("  propellant %.1f kg used" % summary["propellant_used_kg"]
               + ("  (optimum %.1f kg, ratio %.2f)" % (summary["propellant_optimal_kg"], summary["propellant_ratio"])
                  if summary.get("propellant_optimal_kg") else ""))
+        if summary.get("propellant_fair_ratio"):
+            print("  fair optimum %.1f kg to the gate %.0f m at %.1f m/s + %.1f kg terminal descent: ratio %.3f"
+                  % (summary["propellant_gate_optimal_kg"], summary["gate"]["alt_m"], summary["gate"]["vz_mps"],
+                     summary["propellant_terminal_kg"], summary["propellant_fair_ratio"]))
         est = summary["estimate"]
         if est["max_error_last_1000m_m"] is not None:
             print("  estimate   max error last 1000 m %.1f m, below 100 m %.1f m, divergence %.1f s"

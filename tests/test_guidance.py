@@ -1,0 +1,222 @@
+"""Guidance: the ZEM/ZEV plan against its float reference, the phases of a
+descent, touchdown, abort and safe states, checkpoints."""
+import math
+from array import array
+
+from hypothesis import given, strategies as st
+
+from host_tools.sim import gncref
+from lander import guidance as G
+from lander.config import Config
+from lander.control import Control
+from lander.events import events
+from lander.guidance import Guidance
+
+CFG60 = dict(max_pitch_bau=10923)     # the nominal vehicle's 60 deg
+
+
+def _pair(**over):
+    cfg = Config(**dict(CFG60, **over))
+    g = Guidance(cfg)
+    c = Control(cfg)
+    g.attach_control(c)
+    return cfg, g, c
+
+
+def _within(fw, ref, tol):
+    absolute, rel = tol
+    return abs(fw - ref) <= absolute + rel * abs(ref)
+
+
+@given(dx=st.integers(-20_000_000, 20_000_000), dh=st.integers(0, 15_000_000),
+       vx=st.integers(-300_000, 300_000), vz=st.integers(-300_000, 100_000),
+       t_ms=st.integers(2100, 600_000))
+def test_plan_matches_the_float_zem_zev_reference(dx, dh, vx, vz, t_ms):
+    cfg, g, _ = _pair()
+    g._plan(dx, dh, vx, vz, t_ms)
+    # the firmware's 1/T is floor(65536000 / T) / 65536: the reference uses
+    # the same T (the quantisation of 1/T is part of the stated tolerance)
+    ref = gncref.plan(dx, dh, vx, vz, -cfg.terminal_vz_mm_s, cfg.gravity_mm_s2, t_ms / 1000.0)
+    for fw, r in zip(g._a, ref):
+        if abs(r) < 100_000:          # the firmware clamps at 100 m/s^2
+            assert _within(fw, r, gncref.TOLERANCES["plan_mm_s2"]), (list(g._a), ref)
+
+
+def test_plan_pinned_hand_case():
+    # 1-D: 1000 m above the gate, falling at 20 m/s, T = 20 s, to -2 m/s:
+    # a0z = -6 h/T^2 - (4 vz + 2 vzf)/T + g = -15 + 4.2 + 1.62 = -9.18 m/s^2
+    cfg, g, _ = _pair()
+    g._plan(0, 1_000_000, 0, -20_000, 20_000)
+    h, vz, vzf, T, gr = 1000.0, -20.0, -2.0, 20.0, 1.62
+    a0z = -6 * h / T ** 2 - (4 * vz + 2 * vzf) / T + gr
+    aez = 6 * h / T ** 2 + (2 * vz + 4 * vzf) / T + gr
+    # within 8 mm/s^2: 1/T is floor(65536000 / T) in Q16 (0.03 % here)
+    assert abs(g._a[1] - a0z * 1000) <= 8 and abs(g._a[3] - aez * 1000) <= 8
+    assert g._a[0] == 0 and g._a[2] == 0
+
+
+def test_point_mass_descent_goes_through_the_phases_in_order_and_lands_on_the_site():
+    cfg = Config(**CFG60)
+    r = gncref.fly_point_mass(cfg, 8000.0, -40.0, 80.0, 3000.0)
+    assert r["phases"] == [G.PH_COAST, G.PH_BRAKING, G.PH_APPROACH, G.PH_TERMINAL, G.PH_LANDED]
+    assert r["landed"]
+    assert abs(r["vz"]) <= 1.0 and abs(r["vx"]) <= 0.3 and abs(r["miss_m"]) <= 5.0
+    assert abs(r["pitch_deg"]) <= 3.0
+
+
+def test_every_phase_change_is_an_event():
+    cfg = Config(**CFG60)
+    before = events.posted
+    r = gncref.fly_point_mass(cfg, 2000.0, -20.0, 10.0, 200.0)
+    assert r["landed"]
+    # drain the ring and count EV_PHASE
+    out = array("i", (0, 0, 0))
+    phases = []
+    while events.pop_into(out):
+        if out[1] == G.EV_PHASE:
+            phases.append(out[2])
+    assert events.posted > before
+    assert phases[-4:] == [G.PH_BRAKING, G.PH_APPROACH, G.PH_TERMINAL, G.PH_LANDED][-len(phases[-4:]):]
+
+
+class _Nav(gncref.NavInput):
+    pass
+
+
+def test_touchdown_is_landed_in_the_same_cycle_with_the_engine_off():
+    cfg, g, c = _pair()
+    g.phase = G.PH_TERMINAL
+    nav = _Nav()
+    nav.site_alt_mm = 300
+    nav.vz_mm_s = -700
+    g.update(nav, False)
+    assert g.engine_on
+    g.update(nav, True)
+    assert g.phase == G.PH_LANDED and not g.engine_on
+    c.update(g, nav)
+    assert c.throttle_q15 == 0
+
+
+def test_app_cuts_the_engine_in_the_cycle_the_legs_touch():
+    from lander.app import App
+
+    class Legs:
+        any_contact = False
+        contact_mask = 0
+
+        def update(self):
+            pass
+
+    class Engine:
+        def __init__(self):
+            self.throttle = None
+            self.armed = True
+
+        def arm(self):
+            self.armed = True
+
+        def disarm(self):
+            self.armed = False
+
+        def set_throttle(self, q):
+            self.throttle = q
+
+        def set_pitch(self, a):
+            pass
+
+    class Board:
+        imu = None
+        altimeter = None
+        wdt = None
+
+    b = Board()
+    b.legs = Legs()
+    b.engine = Engine()
+    app = App(b, Config(**dict(CFG60, site_x_mm=0)))
+    app.handover(20000, -1500, 0, 0)
+    for i in range(5):
+        app.step(i * 20000)
+    assert b.engine.throttle > 0
+    b.legs.any_contact = True
+    b.legs.contact_mask = 1
+    app.step(5 * 20000)
+    assert app.guid.phase == G.PH_LANDED
+    assert b.engine.throttle == 0 and not b.engine.armed and app.engine_cut
+
+
+def test_abort_hovers_then_descends_at_a_constant_rate():
+    cfg, g, c = _pair(hover_max_ms=2000)
+    g.phase = G.PH_TERMINAL
+    g.abort()
+    assert g.phase == G.PH_HOVER
+    nav = _Nav()
+    nav.site_alt_mm = 100_000
+    for _ in range(10):
+        g.update(nav, False)
+    assert g.vz_ref_mm_s == 0
+    for _ in range(2 * cfg.rate_hz):
+        g.update(nav, False)
+    assert g.phase == G.PH_SAFE
+    assert g.vz_ref_mm_s == -cfg.safe_vz_mm_s
+
+
+def test_no_propellant_margin_in_the_terminal_descent_means_safe_descent_not_hover():
+    cfg, g, c = _pair()
+    g.phase = G.PH_TERMINAL
+    c.mass_mg = c.dry_mass_mg + 100_000          # 100 g left
+    nav = _Nav()
+    nav.site_alt_mm = 20_000
+    for _ in range(cfg.replan_cycles):
+        g.update(nav, False)
+    assert g.propellant_margin_g < 0
+    assert g.phase == G.PH_SAFE
+    assert g.vz_ref_mm_s < 0
+
+
+def test_terminal_rate_hold_matches_the_float_reference():
+    cfg, g, c = _pair()
+    g.phase = G.PH_TERMINAL
+    nav = _Nav()
+    for h, vz in ((20_000, -3000), (10_000, -500), (2000, -1500), (0, 0)):
+        nav.site_alt_mm = h
+        nav.vz_mm_s = vz
+        g._iz = 0
+        g.update(nav, False)
+        ramp = cfg.touchdown_vz_mm_s + h * (cfg.terminal_vz_mm_s - cfg.touchdown_vz_mm_s) / cfg.terminal_alt_mm
+        vz_ref = -min(cfg.terminal_vz_mm_s, ramp)
+        assert abs(g.vz_ref_mm_s - vz_ref) <= 2
+        ref = gncref.terminal_az(cfg.gravity_mm_s2, g.vz_ref_mm_s, vz, g._iz)
+        assert abs(g.accel_z_cmd_mm_s2 - ref) <= gncref.TOLERANCES["terminal_az_mm_s2"]
+
+
+def test_checkpoint_restores_the_guidance_state():
+    cfg, g, c = _pair()
+    r = gncref.fly_point_mass(cfg, 3000.0, -30.0, 20.0, 500.0, max_s=20.0, guidance=g, control=c)
+    words = array("i", bytes(4 * G.CHECKPOINT_WORDS))
+    g.checkpoint_into(words, 0)
+    g2 = Guidance(cfg)
+    g2.restore_from(words, 0)
+    for name in ("phase", "site_x_mm", "vz_ref_mm_s", "propellant_margin_g", "tgo_ms", "_iz",
+                 "hover_ms", "engine_on", "aborted", "pitch_limit_bau"):
+        assert getattr(g2, name) == getattr(g, name), name
+    assert r["t_s"] >= 20.0
+
+
+def test_divert_moves_the_site_during_braking_only():
+    cfg, g, c = _pair()
+    g.phase = G.PH_BRAKING
+    g.divert(3_500_000)
+    assert g.site_x_mm == 3_500_000
+    g.phase = G.PH_TERMINAL
+    g.divert(0)
+    assert g.site_x_mm == 3_500_000
+
+
+def test_overthrust_and_half_thrust_are_absorbed_on_the_point_mass():
+    cfg = Config(**CFG60)
+    over = gncref.fly_point_mass(cfg, 8000.0, -40.0, 80.0, 3000.0, thrust_scale=1.15)
+    half = gncref.fly_point_mass(cfg, 8000.0, -40.0, 80.0, 3000.0, thrust_scale=0.5, scale_at_alt_m=50.0)
+    for r in (over, half):
+        assert r["landed"] and abs(r["vz"]) <= 1.0 and abs(r["miss_m"]) <= 20.0
+    assert math.isclose(over["control"].thrust_ratio_q15 / 32768.0, 1.15, abs_tol=0.01)
+    assert math.isclose(half["control"].thrust_ratio_q15 / 32768.0, 0.5, abs_tol=0.01)

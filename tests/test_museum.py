@@ -1,0 +1,86 @@
+"""The failure museum and the nominal descent flown by the firmware in the loop
+(sim board, register-level emulators, the attitude-control unit): each
+scenario's [pass] table (`passed: true`), and the nominal figures of issue 9.
+
+Scenarios that depend on the navigation issue's estimator (terrain tracking,
+altimeter FDIR) are marked xfail (non-strict) until it is on main: they show
+as XPASS the day they pass."""
+import os
+
+import pytest
+
+from host_tools import SCENARIOS_DIR
+from host_tools.sim import runner, scenario
+
+MUSEUM = os.path.join(SCENARIOS_DIR, "museum")
+NAV = "needs the navigation issue's estimator (terrain tracking / altimeter FDIR)"
+
+
+def _fly(path):
+    return runner.fly(scenario.load(path), controller="firmware", record=True)
+
+
+@pytest.fixture(scope="module")
+def nominal():
+    return _fly(os.path.join(SCENARIOS_DIR, "nominal.toml"))
+
+
+def test_nominal_touches_down_soft_upright_and_on_the_site(nominal):
+    s = nominal.summary
+    td = s["touchdown"]
+    assert s["outcome"] == "landed" and s["passed"] is True
+    assert abs(td["vz_mps"]) <= 1.0
+    assert td["tilt_deg"] <= 3.0
+    assert td["miss_m"] <= 50.0
+
+
+@pytest.mark.xfail(reason="touchdown |vx| is the estimator's horizontal-velocity error "
+                          "(~0.5 m/s with the skeleton's IMU-only vx): " + NAV, strict=False)
+def test_nominal_touchdown_horizontal_speed_within_0_3(nominal):
+    assert abs(nominal.summary["touchdown"]["vx_mps"]) <= 0.3
+
+
+def test_nominal_flies_the_phases_in_order(nominal):
+    phases = [int(p) for p in nominal.trace["phase"]]
+    order = [p for i, p in enumerate(phases) if i == 0 or p != phases[i - 1]]
+    assert order == [0, 1, 4, 2]         # coast, braking, approach, terminal (then landed)
+    # the engine is off in the coast and lit from ignition on (the terminal
+    # rate loop may shut it down for a few cycles when the floor is above hover)
+    thr = nominal.trace["throttle"]
+    ign = phases.index(1)
+    assert max(thr[:ign]) == 0.0
+    assert (thr[ign + 5:-1] > 0.0).mean() >= 0.9
+
+
+def test_nominal_propellant_within_10_percent_of_the_fair_optimum(nominal):
+    from host_tools.sim import optimal
+    from host_tools.sim.cmd_sim import fair_optimum
+
+    sc = scenario.load(os.path.join(SCENARIOS_DIR, "nominal.toml"))
+    fair = fair_optimum(sc, nominal, optimal)
+    assert fair["propellant_fair_ratio"] <= 1.10
+
+
+@pytest.mark.parametrize("name", ["08_overthrust.toml", "09_half_thrust_50m.toml",
+                                  "03_late_altimeter.toml", "05_altimeter_never_enabled.toml",
+                                  "07_imu_reset_then_command.toml"])
+def test_museum_scenario_passes_with_the_firmware(name):
+    s = _fly(os.path.join(MUSEUM, name)).summary
+    assert s["passed"] is True, s["fail_reasons"]
+
+
+@pytest.mark.parametrize("name", ["01_crater_rim.toml", "02_hover_false_zero.toml",
+                                  "04_noisy_altimeter.toml", "06_altimeter_bias.toml"])
+@pytest.mark.xfail(reason=NAV, strict=False)
+def test_museum_estimator_scenario_passes_with_the_firmware(name):
+    s = _fly(os.path.join(MUSEUM, name)).summary
+    assert s["passed"] is True, s["fail_reasons"]
+
+
+def test_small_monte_carlo_of_the_nominal_descent_lands():
+    from host_tools.sim import montecarlo
+
+    sc = scenario.load(os.path.join(SCENARIOS_DIR, "nominal.toml"))
+    rows = montecarlo.run_campaign(sc, 3, seed=9, jobs=1, controller="firmware")
+    summary = montecarlo.summarise(rows)
+    assert summary["passed"] == 3, [(r.get("outcome"), r.get("fail_reasons")) for r in rows]
