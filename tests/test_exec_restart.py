@@ -60,7 +60,11 @@ def test_a_watchdog_reset_at_a_random_instant_resumes_and_lands(seed):
     assert r.summary["outcome"] == "landed"
     assert _engine_never_cut(r)
     d_alt, d_vz = _continuity(r, sc)
-    assert d_alt < 5.0 and d_vz < 1.0   # a cold start would be kilometres off
+    # a cold start would be kilometres off; the bound leaves room for the
+    # guidance's attitude moving in braking (the gap is dead-reckoned on one
+    # gyro sample, and the slant range turns an attitude error dp into a
+    # height error h tan(p) dp)
+    assert d_alt < 10.0 and d_vz < 2.0
 
 
 @pytest.mark.parametrize("seed", [1, 2])

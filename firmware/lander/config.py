@@ -41,6 +41,7 @@ FIELDS = (
     ("max_pitch_rate_bau_s", 3641),   # 20 deg/s attitude set-point slew
     ("engine_lag_ms", 150),           # engine thrust lag (first order)
     ("terminal_pitch_bau", 1820),     # 10 deg attitude limit in the terminal descent
+    ("braking_pitch_bau", 8192),      # 45 deg attitude limit in braking (slant-range altimetry)
     ("safe_vz_mm_s", 1500),           # constant-rate safe descent
     ("hover_max_ms", 10000),          # abort hover at most this long
     ("reserve_g", 2000),              # propellant kept for the descent after a hover
@@ -127,6 +128,7 @@ class Config:
         self.max_pitch_rate_bau_s = values["max_pitch_rate_bau_s"]
         self.engine_lag_ms = values["engine_lag_ms"]
         self.terminal_pitch_bau = values["terminal_pitch_bau"]
+        self.braking_pitch_bau = values["braking_pitch_bau"]
         self.safe_vz_mm_s = values["safe_vz_mm_s"]
         self.hover_max_ms = values["hover_max_ms"]
         self.reserve_g = values["reserve_g"]

@@ -78,7 +78,12 @@ class Guidance:
         self.propellant_margin_g = 0     # propellant left beyond what the plan needs
         self.tgo_ms = _T_MAX_MS // 4     # time-to-go to the low gate
         self.engine_on = False           # guidance wants the engine lit
-        self.pitch_limit_bau = cfg.max_pitch_bau   # phase-dependent attitude limit
+        # phase-dependent attitude limit: in braking the smaller of the vehicle's
+        # and braking_pitch_bau (the altimeter's slant range turns an attitude
+        # error dp into a height error h tan(p) dp: 1.7 x at 60 deg what it is
+        # at 45 deg, and a warm restart or a gyro fault makes dp)
+        bp = cfg.braking_pitch_bau
+        self.pitch_limit_bau = bp if 0 < bp < cfg.max_pitch_bau else cfg.max_pitch_bau
         self.cmd_seq = 0                 # bumps when the horizontal/attitude command changes
         self.keep_horizontal = False     # at the attitude limit: horizontal demand kept (braking)
         self.replans = 0
