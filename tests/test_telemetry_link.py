@@ -279,3 +279,18 @@ def test_downlink_bytes_are_identical_on_every_interpreter(interp, run_fw):
     n, _sum, frames, crit, bb, beacon = (int(v) for v in out.split())
     assert n == 1202 * 5                       # 2000 bit/s at 50 Hz: 5 octets a cycle
     assert crit >= 14 and bb > 0 and beacon > 0
+
+
+def test_the_demo_report_counts_every_frame_of_a_real_downlink_as_good():
+    from host_tools.demo import _ground_decode
+
+    data = _real_downlink()
+    g = _ground_decode(data)
+    # the flight ends mid-frame: that last frame is counted truncated, not bad
+    assert g["frames_ok"] + g["frames_truncated"] == data.count(bytes.fromhex("1ACFFC1D")) > 1
+    assert g["frames_truncated"] == 1 and g["frames_bad"] == 0 and g["packets"] > 0
+    # a frame's body overwritten with zeros: counted bad, the others still good
+    broken = bytearray(data)
+    broken[200:300] = bytes(100)
+    h = _ground_decode(bytes(broken))
+    assert h["frames_ok"] < g["frames_ok"] and h["frames_ok"] + h["frames_bad"] >= g["frames_ok"] - 1
