@@ -12,6 +12,7 @@ from hypothesis import given, settings, strategies as hs
 
 import host_tools
 from host_tools.emu.flash import FlashEmu
+from host_tools.emu.replay_guest import RAMFILE_GUEST
 from host_tools.ground import decode as ground
 from host_tools.sim import runner, scenario
 from lander.drivers.storage import Storage
@@ -187,34 +188,7 @@ events.posted = 0
 events.dropped = 0
 events.now_ms = 0
 
-class RamFile:
-    def __init__(self, size):
-        self.buf = bytearray(size)
-        self.len = 0
-        self.pos = 0
-    def readinto(self, b):
-        n = len(b)
-        if n > self.len - self.pos:
-            n = self.len - self.pos
-        for i in range(n):
-            b[i] = self.buf[self.pos + i]
-        self.pos += n
-        return n
-    def write(self, b):
-        n = len(b)
-        self.buf[self.pos:self.pos + n] = b
-        self.pos += n
-        if self.pos > self.len:
-            self.len = self.pos
-        return n
-    def seek(self, p, whence=0):
-        self.pos = p
-        return p
-    def tell(self):
-        return self.pos
-    def flush(self):
-        pass
-
+@RAMFILE@
 class Radio:
     def __init__(self):
         self.sum = 0
@@ -271,9 +245,9 @@ print(board.radio.n, board.radio.sum, t.framer.frames, t.enc.counts[0], t.enc.co
 
 def test_downlink_bytes_are_identical_on_every_interpreter(interp, run_fw):
     locked = interp == "wasm"
-    code = GUEST.replace("@LOCK@", "heap_lock()" if locked else "").replace(
+    code = GUEST.replace("@RAMFILE@", RAMFILE_GUEST).replace("@LOCK@", "heap_lock()" if locked else "").replace(
         "@UNLOCK@", "heap_unlock()" if locked else "")
-    ref = run_fw("cpython", GUEST.replace("@LOCK@", "").replace("@UNLOCK@", "")).lines()[-1]
+    ref = run_fw("cpython", GUEST.replace("@RAMFILE@", RAMFILE_GUEST).replace("@LOCK@", "").replace("@UNLOCK@", "")).lines()[-1]
     out = run_fw(interp, code).lines()[-1]
     assert out == ref
     n, _sum, frames, crit, bb, beacon = (int(v) for v in out.split())

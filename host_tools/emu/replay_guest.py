@@ -11,32 +11,9 @@ from __future__ import annotations
 
 import json
 
-_GUEST = """
-import io
-import json
-from array import array
-from lander.replay import (Recording, ReplayI2C, ReplayUART, ReplayPin, ReplayPWM,
-                           ReplayADC, ReplayWDT, install)
-from lander.board import Board, Watchdog, build_drivers
-from lander.app import App
-from lander.config import Config
-from lander.compat import heap_lock, heap_unlock
-
-def load(name):
-    f = open(DATA_DIR + '/' + name, 'rb')
-    d = f.read()
-    f.close()
-    return d
-
-w = json.loads(load('wiring.json'))
-cfg_values = json.loads(load('config.json'))
-cfg = Config(**cfg_values)
-rec = Recording(load('rec.bin'))
-install(rec)
-buses = {}
-for name in w['buses']:
-    buses[name] = ReplayI2C(rec) if w['buses'][name][0] == 'i2c' else ReplayUART(rec)
-board = Board('sim')
+# The black box's flash in a guest: one class for every guest program that
+# runs a Storage (this replay, the telemetry tests' guest).
+RAMFILE_GUEST = """
 class RamFile:
     # the black box's flash in RAM: a preallocated buffer, so writes under
     # heap_lock allocate nothing (a growing BytesIO would)
@@ -74,6 +51,35 @@ class RamFile:
     def close(self):
         pass
 
+"""
+
+_GUEST = """
+import io
+import json
+from array import array
+from lander.replay import (Recording, ReplayI2C, ReplayUART, ReplayPin, ReplayPWM,
+                           ReplayADC, ReplayWDT, install)
+from lander.board import Board, Watchdog, build_drivers
+from lander.app import App
+from lander.config import Config
+from lander.compat import heap_lock, heap_unlock
+
+def load(name):
+    f = open(DATA_DIR + '/' + name, 'rb')
+    d = f.read()
+    f.close()
+    return d
+
+w = json.loads(load('wiring.json'))
+cfg_values = json.loads(load('config.json'))
+cfg = Config(**cfg_values)
+rec = Recording(load('rec.bin'))
+install(rec)
+buses = {}
+for name in w['buses']:
+    buses[name] = ReplayI2C(rec) if w['buses'][name][0] == 'i2c' else ReplayUART(rec)
+board = Board('sim')
+@RAMFILE@
 build_drivers(board, w, buses, ReplayPin, ReplayPWM, ReplayADC, rate_hz=cfg.rate_hz,
               opener=lambda path, mode: RamFile(16384))
 board.wdt = Watchdog(ReplayWDT, w['wdt_ms'])
@@ -125,7 +131,7 @@ print('replayed', done, rec.mismatches, board.failed)
 
 def guest_program(cycles: int, heap_locked: bool) -> str:
     lock, unlock = ("heap_lock()", "heap_unlock()") if heap_locked else ("pass", "pass")
-    return _GUEST.replace("MAXCYCLES", str(cycles)).replace("@UNLOCK@", unlock).replace("@LOCK@", lock)
+    return _GUEST.replace("@RAMFILE@", RAMFILE_GUEST).replace("MAXCYCLES", str(cycles)).replace("@UNLOCK@", unlock).replace("@LOCK@", lock)
 
 
 def recorded_demo_flight(altitude_m: float = 500.0, vz_mps: float = -10.0):
