@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -50,10 +49,9 @@ class Result:
 
 
 def micropython_binary() -> str | None:
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(here):
-        return here
-    return shutil.which("micropython")
+    from host_tools.board import venv_tool
+
+    return venv_tool("micropython")
 
 
 def available(interp: str) -> str | None:

