@@ -56,6 +56,32 @@ def test_rs_parity_matches_reedsolo_for_the_ccsds_code(e):
         assert ours == theirs
 
 
+@pytest.mark.parametrize("e", [8, 16])
+def test_ground_syndrome_check_agrees_with_reedsolo_on_codewords_and_corrupted_words(e):
+    # The ground decoder's fast path (all 2E syndromes zero -> no decoding) must
+    # call a word a codeword exactly when reedsolo's own check does: clean
+    # shortened codewords of several lengths pass, any 1..E corrupted symbols
+    # (data or parity) do not, and a clean frame comes back unchanged with 0
+    # corrections.
+    codec = ground.rs_codec(e)
+    rng = random.Random(100 + e)
+    for k in (1, 64, 128, 255 - 2 * e):
+        data = bytes(rng.randrange(256) for _ in range(k))
+        word = bytearray(codec.encode(bytes(rs.TAL1[b] for b in data)))
+        assert codec.check(bytes(word)) == [True]
+        assert ground._syndromes_zero(np.frombuffer(bytes(word), np.uint8), e)
+        wire = bytes(rs.TAL[b] for b in word)
+        assert ground.rs_decode(wire, e) == (data, 0)
+        for n_err in (1, 2, e):
+            bad = bytearray(word)
+            for pos in rng.sample(range(len(bad)), n_err):
+                bad[pos] ^= rng.randrange(1, 256)
+            assert codec.check(bytes(bad)) == [False]
+            assert not ground._syndromes_zero(np.frombuffer(bytes(bad), np.uint8), e)
+            fixed, corrected = ground.rs_decode(bytes(rs.TAL[b] for b in bad), e)
+            assert (fixed, corrected) == (data, n_err)
+
+
 def test_rs_all_zero_block_has_zero_parity_and_a_single_symbol_has_the_generator_as_parity():
     # closed forms: the code is linear (zero -> zero); the message 0..0 1 (last
     # symbol 1, conventional) has parity = x^2E mod g(x) = g(x) - x^2E.
