@@ -150,6 +150,10 @@ def _budget_text(b: dict) -> str:
         "  cycle median by quarter of the flight: %s" % ", ".join(str(v) for v in b["fuel_per_cycle_by_quarter"]),
         "  heap               %d bytes after start-up, peak %d (budget <= %d); %.3f bytes allocated per cycle"
         % (b["heap_startup_bytes"], b["heap_peak_bytes"], bud["heap_bytes"], b["alloc_bytes_per_cycle"]),
+        "                     of which bytecode %d (flash when frozen), start-up objects %d"
+        % (b["heap_code_bytes"], b["heap_data_bytes"]),
+        "  stage faults       %d in the heap-locked fuel run, %d in the heap run (must be 0: a faulted"
+        " stage's cost is missing)" % (b["stage_faults"]["heap_locked_fuel_run"], b["stage_faults"]["heap_run"]),
         "  .mpy bytes         %s (budget <= %d each)"
         % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
     ]
