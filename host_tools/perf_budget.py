@@ -59,7 +59,7 @@ BUDGET = {"control_median": 300_000, "control_max": 600_000, "estimate_median": 
           "guide_control_median": 80_000, "telemetry_median": 500_000, "telemetry_max": 800_000,
           "total_median": 1_100_000, "total_max": 1_500_000, "heap_bytes": 64 * 1024,
           "mpy_bytes": 64 * 1024, "sim_speed_x_realtime": 100}
-ARCHES = ("armv6m", "xtensawin", "armv7emsp")
+MPY_BOARDS = ("pico", "esp32", "pyboard")   # armv6m, xtensawin, armv7emsp
 
 
 def app_stage_hooks(app_source: str | None = None) -> list[tuple[str, str, str, int]]:
@@ -513,7 +513,9 @@ def measure_heap(data: dict) -> dict:
 def mpy_bytes() -> dict:
     from host_tools.perf import mpy_sizes
 
-    return {arch: sum(mpy_sizes(arch).values()) for arch in ARCHES}
+    from host_tools.board.deploy import ARCH
+
+    return {"%s (%s)" % (board, ARCH[board]): sum(mpy_sizes(board).values()) for board in MPY_BOARDS}
 
 
 def budget(scenario_path: str | None = None, speed: bool = True) -> dict:

@@ -1,6 +1,7 @@
 """deploy / flash / bench argument and error paths, without hardware: the
 mpremote and esptool command lines are asserted by mocking subprocess.run."""
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -48,6 +49,9 @@ def test_deploy_builds_for_the_boards_architecture(tmp_path, monkeypatch):
     files = deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
     assert all("-march=armv6m" in c for c in seen)
     assert {"board.py", "main.py", "config.json", "lib/lander/app.mpy"} <= set(files)
+    # a module is named on the board by its package path, not the host's path
+    app_call = next(c for c in seen if c[-1].endswith(os.path.join("lander", "app.py")))
+    assert app_call[app_call.index("-s") + 1] == "lander/app.py"
     assert open(files["board.py"]).read() == open("boards/pico/board.py").read()
     cfg = json.load(open(files["config.json"]))
     assert cfg["params"]["rate_hz"] == 50
@@ -171,3 +175,17 @@ def test_bench_flags_a_tape_distance_the_range_does_not_match():
     _, samples = bench.parse_samples(lines)
     assert bench.check(samples, 1.5)["checks"]["range_vs_tape"] is True
     assert bench.check(samples, 2.0)["checks"]["range_vs_tape"] is False
+
+
+def test_deploy_sends_the_import_closure_of_the_board_and_nothing_host_only():
+    # lazy imports inside functions count (App imports commands on demand);
+    # the HIL link goes only to the HIL board; the bench's replay buses and
+    # the CPython stand-ins go nowhere
+    pico = deploy.firmware_modules("pico")
+    hil = deploy.firmware_modules("hil")
+    for rel in ("app.py", "commands.py", "drivers/tfluna.py", "telemetry/rs.py", "__init__.py",
+                "drivers/__init__.py", "telemetry/__init__.py"):
+        assert rel in pico
+    for rel in ("hil.py", "replay.py", "_hostcompat.py"):
+        assert rel not in pico
+    assert set(hil) - set(pico) == {"hil.py"}

@@ -1,7 +1,9 @@
 """`lander deploy --board NAME --port PORT|virtual`: put the firmware on a board.
 
-1. Build: every module of firmware/lander cross-compiled by mpy-cross for the
-   board's architecture (pico armv6m, esp32 xtensawin, pyboard armv7emsp; the
+1. Build: the firmware modules the board runs (the import closure of main.py
+   and the board's board.py, found from their source: the HIL link and the
+   host bench's replay buses go only where they are imported) cross-compiled
+   by mpy-cross for the board's architecture (pico armv6m, esp32 xtensawin, pyboard armv7emsp; the
    sim/hil boards and the virtual board run portable bytecode) into
    build/deploy/<board>/lib/lander/*.mpy, plus boards/<board>/board.py as
    board.py, firmware/main.py as main.py and config.json (the parameter set:
@@ -71,6 +73,65 @@ def config_values_for(sc: dict) -> dict:
     return {name: getattr(cfg, name) for name, _ in FIELDS}
 
 
+def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str) -> list[str]:
+    """The mpy-cross call for one module: the board's native architecture, and
+    the module's package path as its source name (lander/app.py, as a
+    traceback on the board names it) instead of the host's full path."""
+    root = host_tools.FIRMWARE_DIR
+    name = os.path.relpath(src, root).replace(os.sep, "/")
+    return [mpy_cross] + (["-march=" + arch] if arch else []) + ["-s", name, "-o", dst, src]
+
+
+def _module_file(root: str, name: str) -> str | None:
+    """firmware/lander/... file of the module `name` ("lander.x.y"), or None."""
+    parts = name.split(".")
+    if parts[0] != "lander":
+        return None
+    base = os.path.join(root, *parts[1:])
+    for cand in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(cand):
+            return cand
+    return None
+
+
+def firmware_modules(board: str) -> list[str]:
+    """Paths (relative to firmware/lander) of the modules `board` imports,
+    directly or not, from main.py and boards/<board>/board.py: every import
+    statement counts, also those inside functions (lazy imports), and a
+    package's __init__ comes with each of its modules."""
+    import ast
+
+    root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
+    todo = [os.path.join(host_tools.FIRMWARE_DIR, "main.py"),
+            os.path.join(host_tools.BOARDS_DIR, board, "board.py")]
+    seen: set[str] = set()
+    found: set[str] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), path)
+        names = []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+                names += [node.module + "." + a.name for a in node.names]   # from pkg import module
+        for name in names:
+            parts = name.split(".")
+            for k in range(1, len(parts) + 1):          # lander, lander.x, lander.x.y
+                f = _module_file(root, ".".join(parts[:k]))
+                if f is not None and f not in found:
+                    found.add(f)
+                    todo.append(f)
+    # _host*.py: CPython stand-ins that compat.py imports only off the board
+    return sorted(os.path.relpath(f, root) for f in found
+                  if not os.path.basename(f).startswith("_host"))
+
+
 def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
           calibration: dict | None = None) -> dict:
     """Compile and lay out the files; returns {remote path: local path}."""
@@ -82,20 +143,15 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
     mpy_cross = mpy_cross_path()
     files: dict = {}
     root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
-    for dirpath, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
-        for name in sorted(names):
-            if not name.endswith(".py") or name.startswith("_host"):
-                continue
-            src = os.path.join(dirpath, name)
-            rel = os.path.relpath(src, root)[:-3] + ".mpy"
-            dst = os.path.join(lib, rel)
-            os.makedirs(os.path.dirname(dst), exist_ok=True)
-            cmd = [mpy_cross] + (["-march=" + arch] if arch else []) + ["-o", dst, src]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise DeployError("mpy-cross failed on %s: %s" % (src, proc.stderr.strip()))
-            files["lib/lander/" + rel.replace(os.sep, "/")] = dst
+    for rel_py in firmware_modules(src_board):
+        src = os.path.join(root, rel_py)
+        rel = rel_py[:-3] + ".mpy"
+        dst = os.path.join(lib, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        proc = subprocess.run(mpy_cross_cmd(mpy_cross, arch, src, dst), capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise DeployError("mpy-cross failed on %s: %s" % (src, proc.stderr.strip()))
+        files["lib/lander/" + rel.replace(os.sep, "/")] = dst
     for remote, local in (("board.py", os.path.join(host_tools.BOARDS_DIR, src_board, "board.py")),
                           ("main.py", os.path.join(host_tools.FIRMWARE_DIR, "main.py"))):
         dst = os.path.join(out_dir, remote)
