@@ -99,8 +99,9 @@ TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuni
 MAP_N = const(256)
 MAP_SHIFT = const(16)
 MAP_X0_MM = const(-2097152)       # 32 bins behind the start
-MAP_LOOKAHEAD = const(128)        # bins (8 km) searched ahead for well-seen ground
-MAP_LOOKAHEAD_SPARSE = const(32)  # ... or, failing that, any ground seen within 2 km
+MAP_AHEAD = const(64)             # bins (4 km) searched ahead for seen ground...
+MAP_BEHIND = const(16)            # ...then behind (1 km)
+SEEN_SIG_MIN_MM = const(2000)     # a bin seen once: its sigma within 1/32 of the altitude (>= 2 m)
 
 H_MAX = const(0x3FFFFFF0)
 BZ_MAX = const(0xFFFFF)           # accelerometer bias estimate bound (40 m/s^2 at 50 Hz)
@@ -199,6 +200,9 @@ class Nav:
         self._bad = 0                # IMUs judged wrong by the vote (bits 1, 2)
         self._map = array("i", bytes(4 * MAP_N))
         self._cnt = bytearray(MAP_N)      # samples in each map bin (0 = never seen)
+        self._conf = bytearray(MAP_N)     # 1: a bin seen once, confirmed by the next sample's level
+        self._nb_bin = -1                 # bin and terrain of the last new-ground sample
+        self._nb_t = 0
         self._msig = array("i", bytes(4 * MAP_N))   # sigma of each bin's height (mm)
         self._tv_bin = -1
         self._mean_bin = -1
@@ -569,15 +573,18 @@ class Nav:
             # N_MAP samples; a second sample that disagrees with the first
             # restarts the bin). It says nothing about the vehicle's height:
             # h is not touched.
+            conf = self._conf
             if n == 0:
                 d = 0
                 mp[bn] = tm
                 cnt[bn] = 1
+                conf[bn] = 0
                 self._msig[bn] = sm
             else:
                 d = tm - mp[bn]
                 if n == 1 and (d > tol or d < -tol):
                     mp[bn] = tm
+                    conf[bn] = 0
                 else:
                     if d > tol:
                         d = tol
@@ -589,6 +596,16 @@ class Nav:
                     self._mad += (ad - self._mad) >> 5
                     if n + 1 == N_MAP:
                         self._msig[bn] = sm >> 1      # ~ sigma / sqrt(N_MAP) + bias
+            # the previous new-ground sample at this level confirms both (a
+            # lone wild range confirms nothing)
+            pb = self._nb_bin
+            if pb >= 0:
+                e = tm - self._nb_t
+                if -tol <= e <= tol:
+                    conf[bn] = 1
+                    conf[pb] = 1
+            self._nb_bin = bn
+            self._nb_t = tm
             t = mp[bn]
             step = t - self._t
             if (step > BIG_STEP_EVENT_MM or step < -BIG_STEP_EVENT_MM) and cnt[bn] == N_MAP:
@@ -633,6 +650,7 @@ class Nav:
         self._nu_mean = mean
         if mean > 2 * sm or mean < -2 * sm:
             cnt[bn] = 0
+            self._conf[bn] = 0
             self._nu_mean = 0
             self.alt_gate = G_MAPPED
             self.alt_mapped += 1
@@ -733,6 +751,7 @@ class Nav:
         self.alt_updates += 1
         self._cand_n = 0
         self._acc_x = self._x >> 4
+        self._nb_bin = -1
 
     def _cold_init(self, m):
         # Not initialised (a restart without a checkpoint): start from the
@@ -809,6 +828,16 @@ class Nav:
         events.post(EV_NAV_INIT, 2)
         self._publish()
 
+    def _usable(self, i, lim):
+        """Map bin i as the terrain under the vehicle: well seen (N_SEEN
+        samples), or seen and confirmed (two samples at one level: in the bin,
+        or the next new-ground sample) with a height sigma within lim (mm).
+        A lone wild range is never used. Search path only (entering a bin)."""
+        c = self._cnt[i]
+        if c >= N_SEEN:
+            return True
+        return (c >= 2 or self._conf[i]) and self._msig[i] <= lim
+
     # --- published fields ----------------------------------------------------
     def _publish(self):
         h = self._h >> 4
@@ -820,23 +849,34 @@ class Nav:
         else:
             tv = self._tv
             if bv != self._tv_bin:
-                # entering ground the beam never saw (occluded behind a rim, or
-                # passed over while the beam looked ahead): the nearest mapped
-                # ground ahead, else keep the last terrain under the vehicle
+                # entering ground the beam has not seen well: the nearest ground
+                # it saw on the side it looks to, else behind, else keep the last
+                # terrain under the vehicle. Ground never seen while the beam
+                # looks ahead is in the shadow of an edge that drops away (the
+                # near wall of a crater): the rays that reached the far level
+                # passed above it, so it is nearer the far level than the near one.
                 self._tv_bin = bv
-                step = 1 if self._vx >= 0 else -1
-                i = bv + step
-                j = 0
+                step = 1 if self.beam_dx_mm >= 0 else -1
+                lim = (self._h >> 4) - tv
+                lim = lim >> 5 if lim > SEEN_SIG_MIN_MM << 5 else SEEN_SIG_MIN_MM
                 first = -1
-                while j < MAP_LOOKAHEAD and 0 <= i < MAP_N:
-                    c = cnt[i]
-                    if c >= N_SEEN:
+                i = bv
+                j = 0
+                while j < MAP_AHEAD and 0 <= i < MAP_N:
+                    if cnt[i] and self._usable(i, lim):
                         first = i
                         break
-                    if c and first < 0 and j < MAP_LOOKAHEAD_SPARSE:
-                        first = i
                     i += step
                     j += 1
+                if first < 0:
+                    i = bv - step
+                    j = 1
+                    while j < MAP_BEHIND and 0 <= i < MAP_N:
+                        if cnt[i] and self._usable(i, lim):
+                            first = i
+                            break
+                        i -= step
+                        j += 1
                 if first >= 0:
                     tv = self._map[first]
                 self._tv_ahead = tv
