@@ -22,7 +22,7 @@ from __future__ import annotations
 import struct
 
 from host_tools.emu.bus import Faults
-from host_tools.emu.uartstream import History, UartStreamer
+from host_tools.emu.uartstream import History, UartPart, UartStreamer
 
 CMM_RATES_HZ = {1: 1.0, 2: 4.0, 3: 10.0, 4: 20.0, 5: 100.0, 6: 200.0}
 STATUS_NO_TARGET = 0x20
@@ -33,7 +33,7 @@ def check_byte(data: bytes) -> int:
     return (sum(data) & 0xFF) ^ 0x50
 
 
-class LaserAltimeterEmu:
+class LaserAltimeterEmu(UartPart):
     def __init__(self, baudrate: int = 115200, max_range_m: float = 20000.0,
                  faults: Faults | None = None):
         self.faults = faults or Faults()
@@ -48,14 +48,6 @@ class LaserAltimeterEmu:
         self.commands: list[bytes] = []
         self.enables_ignored = 0
         self._rx = bytearray()
-
-    @property
-    def truncate_rate(self) -> float:
-        return self.line.truncate_rate
-
-    @truncate_rate.setter
-    def truncate_rate(self, v: float) -> None:
-        self.line.truncate_rate = v
 
     @property
     def enabled(self) -> bool:

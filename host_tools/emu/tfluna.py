@@ -16,13 +16,13 @@ latency_s.
 from __future__ import annotations
 
 from host_tools.emu.bus import Faults
-from host_tools.emu.uartstream import History, UartStreamer
+from host_tools.emu.uartstream import History, UartPart, UartStreamer
 
 RANGE_MIN_M = 0.2
 RANGE_MAX_M = 8.0
 
 
-class TfLunaEmu:
+class TfLunaEmu(UartPart):
     def __init__(self, baudrate: int = 115200, rate_hz: float = 100.0,
                  faults: Faults | None = None):
         self.faults = faults or Faults()
@@ -35,14 +35,6 @@ class TfLunaEmu:
         self._hist = History()
         self._stuck: float | None = None
         self.received = bytearray()
-
-    @property
-    def truncate_rate(self) -> float:
-        return self.line.truncate_rate
-
-    @truncate_rate.setter
-    def truncate_rate(self, v: float) -> None:
-        self.line.truncate_rate = v
 
     def uart_rx(self, data: bytes) -> None:
         self.received += data     # configuration commands are not modelled

@@ -12,6 +12,21 @@ from collections import deque
 from host_tools.emu.bus import Faults
 
 
+class UartPart:
+    """A part that talks on a UART: its frames go out through `self.line` (a
+    UartStreamer), whose frame-truncation fault it exposes as its own."""
+
+    line: "UartStreamer"
+
+    @property
+    def truncate_rate(self) -> float:
+        return self.line.truncate_rate
+
+    @truncate_rate.setter
+    def truncate_rate(self, v: float) -> None:
+        self.line.truncate_rate = v
+
+
 class UartStreamer:
     """Schedules frames on the line and hands out the bytes that have arrived."""
 

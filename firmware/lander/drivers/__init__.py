@@ -12,6 +12,40 @@ DISABLED = const(5)      # part not enabled (or its enable was ignored)
 REINIT = const(6)        # part was found reset and has been re-initialised
 
 
+_BACKOFF_MAX = const(64)  # stuck re-inits back off up to 64 x the driver's stuck-cycle count
+
+
+class Part:
+    """Health bookkeeping shared by the register-level sensor drivers (IMUs,
+    barometer): the counters housekeeping telemeters and the bounded-recovery
+    state (a part whose data-ready stays clear is checked and re-initialised,
+    each further attempt waiting twice as long). Only start-up and the error
+    paths call these methods; the nominal read keeps its counter updates
+    inline (a method call costs fuel every cycle)."""
+
+    def _init_health(self):
+        self.status = NOT_READY
+        self.errors = 0          # every failed read (bus, invalid, re-init failure)
+        self.bus_errors = 0
+        self.invalid = 0
+        self.reads_ok = 0
+        self.not_ready = 0       # cycles without fresh data
+        self.resets = 0          # re-initialisations after a detected reset / stuck part
+        self.reinit_failures = 0
+        self._streak = 0         # consecutive not-ready cycles
+        self._backoff = 1        # x stuck cycles before the next re-init
+        self._since_check = 0    # good reads since the last configuration check
+
+    def _bus_error(self):
+        self.errors += 1
+        self.bus_errors += 1
+        return BUS_ERROR
+
+    def _back_off(self):
+        if self._backoff < _BACKOFF_MAX:
+            self._backoff += self._backoff
+
+
 class DeviceError(Exception):
     """Raised at start-up only: wrong id, configuration not accepted."""
 

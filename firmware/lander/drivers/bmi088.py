@@ -31,6 +31,7 @@ from array import array
 
 from lander.compat import const, sleep_us
 from lander.drivers import (
+    Part,
     BUS_ERROR,
     DISABLED,
     INVALID,
@@ -74,7 +75,6 @@ _G_LPM1 = const(15)
 _G_BW_LPM1 = const(0x0083)     # int16 of GYRO_BANDWIDTH | GYRO_LPM1 << 8 when configured
 
 _STUCK_CYCLES = const(5)       # accel data-ready clear this long -> check + re-init
-_BACKOFF_MAX = const(64)
 _CHECK_PERIOD = const(50)      # accel power/config read-back every 50 good cycles
 _ACC_RETRY = const(50)         # accel stayed off: try enabling again every 50 cycles
 # Start-up waits as Bosch's BMI08x SensorAPI sequences them (bmi08x_defs.h /
@@ -123,7 +123,7 @@ def _wait_us(us):
     sleep_us(us)
 
 
-class Bmi088:
+class Bmi088(Part):
     """BMI088 accel + gyro; each on I2C (cs None) or SPI (cs = chip-select Pin)."""
 
     PART = "BMI088"
@@ -186,20 +186,10 @@ class Bmi088:
         self.raw_gyro_at = self._gi
         self.raw_accel = self._ah16
         self.raw_accel_at = self._ai + 8
-        self.status = NOT_READY
+        self._init_health()
         self.gyro_status = NOT_READY
         self.accel_status = NOT_READY
         self.accel_enabled = False
-        self.errors = 0
-        self.bus_errors = 0
-        self.invalid = 0
-        self.reads_ok = 0
-        self.not_ready = 0
-        self.resets = 0
-        self.reinit_failures = 0
-        self._streak = 0
-        self._backoff = 1
-        self._since_check = 0
         self._gyro_bad = 0
         self._off_cycles = 0
 
@@ -350,11 +340,6 @@ class Bmi088:
         self.status = st
         return st
 
-    def _bus_error(self):
-        self.errors += 1
-        self.bus_errors += 1
-        return BUS_ERROR
-
     def _read_gyro(self):
         h = self._gh16
         # Inline rather than regbus.read_regs on the cycle path (~13k fuel a call).
@@ -490,8 +475,7 @@ class Bmi088:
             return self._bus_error()
         if not ok:
             return self._acc_reinit(CAUSE_CONFIG)
-        if self._backoff < _BACKOFF_MAX:
-            self._backoff += self._backoff
+        self._back_off()
         st = self._acc_reinit(CAUSE_STUCK)
         return NOT_READY if st == REINIT else st
 

@@ -24,7 +24,7 @@ import time
 
 from lander.compat import const
 from lander.drivers import (
-    BUS_ERROR,
+    Part,
     INVALID,
     NOT_READY,
     OK,
@@ -52,7 +52,6 @@ _PWR_NORMAL = const(0x33)   # mode normal, temp_en, press_en
 _DRDY_BOTH = const(0x60)
 
 _STUCK_CYCLES = const(5)
-_BACKOFF_MAX = const(64)
 _CHECK_PERIOD = const(50)   # EVENT/por_detected + config read-back every 50 good reads
 _RESET_POLLS = const(50)
 
@@ -88,7 +87,7 @@ def _s16(lo, hi):
     return v - 65536 if v > 32767 else v
 
 
-class Bmp390:
+class Bmp390(Part):
     """BMP390 on I2C: pressure_cpa (Pa * 100) and temperature_cdeg (degC * 100)."""
 
     PART = "BMP390"
@@ -110,17 +109,7 @@ class Bmp390:
         self.t_q16 = 0                  # t_lin, degC * 2^16
         self.raw_press = 0
         self.raw_temp = 0
-        self.status = NOT_READY
-        self.errors = 0
-        self.bus_errors = 0
-        self.invalid = 0
-        self.reads_ok = 0
-        self.not_ready = 0
-        self.resets = 0
-        self.reinit_failures = 0
-        self._streak = 0
-        self._backoff = 1
-        self._since_check = 0
+        self._init_health()
         self._last_err = 0
         self._startup()
 
@@ -277,11 +266,6 @@ class Bmp390:
         self.status = st
         return st
 
-    def _bus_error(self):
-        self.errors += 1
-        self.bus_errors += 1
-        return BUS_ERROR
-
     def _read(self):
         if self._since_check >= _CHECK_PERIOD:
             self._since_check = 0
@@ -347,8 +331,7 @@ class Bmp390:
             return self._reinit(CAUSE_CONFIG)
         if not stuck:
             return OK
-        if self._backoff < _BACKOFF_MAX:
-            self._backoff += self._backoff
+        self._back_off()
         st = self._reinit(CAUSE_STUCK)
         return NOT_READY if st == REINIT else st
 

@@ -21,6 +21,7 @@ from array import array
 
 from lander.compat import const
 from lander.drivers import (
+    Part,
     BUS_ERROR,
     INVALID,
     NOT_READY,
@@ -57,7 +58,6 @@ ODR_416HZ = const(6)
 
 # Fault detection
 _STUCK_CYCLES = const(5)     # data-ready clear this many cycles in a row -> check + re-init
-_BACKOFF_MAX = const(64)     # stuck re-inits back off up to 64 * _STUCK_CYCLES cycles
 _CHECK_PERIOD = const(50)    # configuration read-back every 50 good cycles (1 s at 50 Hz)
 _RESET_POLLS = const(100)    # start-up SW_RESET completion polls
 
@@ -98,7 +98,7 @@ def _wait_us(us):
         _sleep_us(us)
 
 
-class Lsm6dsox:
+class Lsm6dsox(Part):
     """LSM6DSOX on I2C (cs=None) or 4-wire SPI (cs = chip-select Pin)."""
 
     PART = "LSM6DSOX"
@@ -152,17 +152,7 @@ class Lsm6dsox:
 
         self.gyro_urad_s = array("i", (0, 0, 0))
         self.accel_mm_s2 = array("i", (0, 0, 0))
-        self.status = NOT_READY
-        self.errors = 0          # every failed read (bus, invalid, re-init failure)
-        self.bus_errors = 0
-        self.invalid = 0
-        self.reads_ok = 0
-        self.not_ready = 0       # cycles without fresh data
-        self.resets = 0          # re-initialisations after a detected reset / stuck part
-        self.reinit_failures = 0
-        self._streak = 0
-        self._backoff = 1
-        self._since_check = 0
+        self._init_health()
 
         if cs is not None:
             cs.value(1)
@@ -246,9 +236,7 @@ class Lsm6dsox:
                 finally:
                     cs.value(1)
         except OSError:
-            self.errors += 1
-            self.bus_errors += 1
-            return BUS_ERROR
+            return self._bus_error()
         i = self._st
         s = h[i] & 0xFF
         if s & _STATUS_RESERVED:
@@ -304,9 +292,7 @@ class Lsm6dsox:
         try:
             ok = self._config_matches()
         except OSError:
-            self.errors += 1
-            self.bus_errors += 1
-            return BUS_ERROR
+            return self._bus_error()
         if ok:
             return OK
         return self._reinit(CAUSE_CONFIG)
@@ -316,13 +302,10 @@ class Lsm6dsox:
         try:
             ok = self._config_matches()
         except OSError:
-            self.errors += 1
-            self.bus_errors += 1
-            return BUS_ERROR
+            return self._bus_error()
         if ok:
             # Configured but silent: rewrite anyway, then back off.
-            if self._backoff < _BACKOFF_MAX:
-                self._backoff += self._backoff
+            self._back_off()
             st = self._reinit(CAUSE_STUCK)
             return NOT_READY if st == REINIT else st
         return self._reinit(CAUSE_CONFIG)
