@@ -426,7 +426,7 @@ def test_bmi088_accel_that_stays_off_after_reset_is_reported_disabled():
     assert step(clock, drv) == OK
     acc.faults.ignore_enable = True
     acc.reset()
-    codes = [step(clock, drv) for _ in range(bmi_mod._STUCK_CYCLES + 3)]
+    codes = [step(clock, drv) for _ in range(bmi_mod._STUCK_CYCLES + 3 + ACC_REINIT_CYCLES)]
     assert DISABLED in codes
     assert not drv.accel_enabled
     assert drv.gyro_status == OK                     # the gyro keeps flying
@@ -434,7 +434,7 @@ def test_bmi088_accel_that_stays_off_after_reset_is_reported_disabled():
     assert any(c == bmi_mod.EV_BMI_ACC_DISABLED for c, _ in evs)
     # retried at a bounded rate, recovers once the part accepts the enable
     acc.faults.ignore_enable = False
-    codes = [step(clock, drv) for _ in range(bmi_mod._ACC_RETRY + 2)]
+    codes = [step(clock, drv) for _ in range(bmi_mod._ACC_RETRY + 2 + ACC_REINIT_CYCLES)]
     assert codes[-1] == OK and drv.accel_enabled
     assert any(c == bmi_mod.EV_BMI_ACC_ENABLED for c, _ in drain_events())
 
@@ -494,28 +494,61 @@ def test_bmi088_accel_reset_mid_flight_reinits_within_bounded_cycles():
         assert step(clock, drv) == OK
     acc.reset()                      # back to suspend + I2C mode
     codes = []
-    for _ in range(bmi_mod._STUCK_CYCLES + 3):
+    for _ in range(bmi_mod._STUCK_CYCLES + 3 + ACC_REINIT_CYCLES):
         codes.append(step(clock, drv))
         if codes[-1] == OK:
             break
-    # first access after the reset floats (I2C mode, 0xFF), then N not-ready cycles
+    # first access after the reset floats (I2C mode, 0xFF), then N not-ready
+    # cycles, then the re-initialisation's steps, one a cycle
     assert codes[0] == BUS_ERROR
-    assert codes.index(REINIT) <= bmi_mod._STUCK_CYCLES
+    assert codes.index(REINIT) <= bmi_mod._STUCK_CYCLES + ACC_REINIT_CYCLES
     assert codes[-1] == OK and acc.active()
     assert (bmi_mod.EV_BMI_ACC_REINIT, bmi_mod.CAUSE_CONFIG) in drain_events()
 
 
-def test_bmi088_gyro_reset_mid_flight_reinits_within_two_cycles():
+# In flight a re-initialisation is one step a cycle, each of Bosch's waits
+# counted in cycles of >= 10 ms (the fastest loop): accel 5, 5, 40 ms ->
+# 1 + 1 + 4 cycles; gyro 30, 10, 10 ms -> 3 + 1 + 1 cycles.
+ACC_REINIT_CYCLES = 6
+GYRO_REINIT_CYCLES = 5
+
+
+def test_bmi088_gyro_reset_mid_flight_reinits_in_its_vendor_steps_without_waiting(monkeypatch):
     clock, acc, gyr, drv = bmi_rig("i2c")
+    waits = []
+    monkeypatch.setattr(bmi_mod, "_wait_us", waits.append)   # flight: no sleep at all
     gyr.gyro_rad_s = [0.3, 0, 0]
     assert step(clock, drv) == OK
     gyr.reset()                      # 2000 dps again: values would be 4x off
-    assert step(clock, drv) == INVALID
+    assert step(clock, drv) == INVALID                       # once may be a flipped bit
+    assert [step(clock, drv) for _ in range(GYRO_REINIT_CYCLES)] == [NOT_READY] * GYRO_REINIT_CYCLES
     assert step(clock, drv) == REINIT
     assert step(clock, drv) == OK
+    assert waits == [] and gyr.ignored_writes == 0
     assert gyr.range_dps() == 500
     assert abs(drv.gyro_urad_s[0] - 300000) < 300
     assert (bmi_mod.EV_BMI_GYRO_REINIT, bmi_mod.CAUSE_CONFIG) in drain_events()
+
+
+def test_bmi088_accel_reinit_in_flight_takes_its_steps_one_a_cycle_without_waiting(monkeypatch):
+    clock, acc, gyr, drv = bmi_rig("spi")
+    waits = []
+    monkeypatch.setattr(bmi_mod, "_wait_us", waits.append)
+    assert step(clock, drv) == OK
+    drv._acc_reinit(bmi_mod.CAUSE_CONFIG)                     # as after a lost configuration
+    codes = [step(clock, drv) for _ in range(ACC_REINIT_CYCLES + 1)]
+    assert codes == [NOT_READY] * (ACC_REINIT_CYCLES - 1) + [REINIT, OK]
+    assert waits == [] and acc.ignored_writes == 0
+
+
+def test_bmi088_gyro_configured_sooner_than_30ms_after_lpm1_is_not_taken(monkeypatch):
+    # the emulator's settling model: without the 30 ms wait after GYRO_LPM1 the
+    # range write is ignored, so a driver that skips it fails its read-back
+    real = bmi_mod._wait_us
+    monkeypatch.setattr(bmi_mod, "_wait_us", lambda us: None if us == 30000 else real(us))
+    with pytest.raises(DeviceError) as exc:
+        bmi_rig("i2c")
+    assert "GYRO_RANGE" in str(exc.value)
 
 
 def test_bmi088_saturates_at_full_scale():

@@ -87,6 +87,8 @@ class _Bmi088Part:
         self.accel_m_s2 = [0.0, 0.0, 0.0]
         self.samples = 0
         self._inputs = InputHistory()
+        self.ignored_writes = 0          # writes sooner than POWER_SETTLE_US after a power-mode write
+        self._t_power_us = -10 ** 12     # bench time of the last power-mode write
         self.reset()
 
     def reset(self) -> None:  # pragma: no cover - overridden
@@ -239,8 +241,8 @@ class Bmi088AccelEmu(_Bmi088Part):
         from host_tools.emu import settle
 
         now = settle.now_us(self)
-        if now - getattr(self, "_t_power_us", -10**12) < self.POWER_SETTLE_US:
-            self.ignored_writes = getattr(self, "ignored_writes", 0) + 1
+        if now - self._t_power_us < self.POWER_SETTLE_US:
+            self.ignored_writes += 1
             return
         if reg == ACC_SOFTRESET:
             if value == 0xB6:
@@ -304,7 +306,19 @@ class Bmi088GyroEmu(_Bmi088Part):
             return 0x80 if fresh and not self.faults.valid_never_set else 0x00
         return super()._read_byte(reg)
 
+    # Settling model: a register write sooner than 30 ms after a power-mode
+    # write (GYRO_LPM1) is not taken (Bosch's BMI08x SensorAPI waits
+    # BMI08X_GYRO_POWER_MODE_CONFIG_DELAY = 30 ms after it; the part may
+    # ignore what comes sooner). Counted in ignored_writes.
+    POWER_SETTLE_US = 30000
+
     def _write_byte(self, reg, value):
+        from host_tools.emu import settle
+
+        now = settle.now_us(self)
+        if now - self._t_power_us < self.POWER_SETTLE_US:
+            self.ignored_writes += 1
+            return
         if reg == GYRO_SOFTRESET:
             if value == 0xB6:
                 self.reset()
@@ -313,6 +327,8 @@ class Bmi088GyroEmu(_Bmi088Part):
             return
         if reg == GYRO_LPM1 and self.faults.ignore_enable:
             return
+        if reg == GYRO_LPM1:
+            self._t_power_us = now
         if reg == GYRO_BANDWIDTH:
             value |= 0x80
         was = self._odr()

@@ -87,6 +87,16 @@ _POWER_WAIT_US = const(5000)
 _ACC_CONF_WAIT_US = const(40000)
 _GYRO_LPM1_WAIT_US = const(30000)
 _GYRO_CONF_WAIT_US = const(10000)
+# Each set-up is three steps (_acc_step / _gyro_step) and a read-back; the wait
+# after step k. At start-up the driver sleeps through them; in flight it never
+# waits inside a cycle: one step per cycle, each wait counted in cycles of at
+# least 10 ms (the fastest loop rate, 100 Hz), so a re-initialisation costs a
+# few cycles of NOT_READY instead of a 50 ms stall of the loop.
+_ACC_WAIT_US = (_POWER_WAIT_US, _POWER_WAIT_US, _ACC_CONF_WAIT_US)
+_GYRO_WAIT_US = (_GYRO_LPM1_WAIT_US, _GYRO_CONF_WAIT_US, _GYRO_CONF_WAIT_US)
+_MIN_CYCLE_US = const(10000)
+_ACC_WAIT_CYCLES = (1, 1, 4)         # ceil(_ACC_WAIT_US / _MIN_CYCLE_US)
+_GYRO_WAIT_CYCLES = (3, 1, 1)
 # ACC_ERR_REG (5.3.2): fatal_err bit 0, error_code bits 4:2; bits 1 and 7:5
 # reserved. ACC_STATUS (5.3.3): acc_drdy bit 7, bits 6:0 reserved. Bosch's
 # API masks them (BMI08X_FATAL_ERR_MASK 0x01, BMI08X_ERR_CODE_MASK 0x1C);
@@ -177,6 +187,11 @@ class Bmi088(Part):
         self._greg = _RATE_X_LSB if gyro_cs is None else _RATE_X_LSB - 1
         self._w1 = bytearray(1)
         self._wspi = bytearray(2)
+        self._a_seq = -1                   # in-flight re-init: next step (-1: none)
+        self._a_wait = 0                   # cycles still to wait before it
+        self._a_cause = 0
+        self._g_seq = -1
+        self._g_wait = 0
 
         self.gyro_urad_s = array("i", (0, 0, 0))
         self.accel_mm_s2 = array("i", (0, 0, 0))
@@ -286,16 +301,26 @@ class Bmi088(Part):
         3 = ACC_CONF, 4 = ACC_RANGE (seen values left in self._a2).
         Raises OSError on a bus error. Bounded: 4 writes, <= 3 reads.
         """
+        for k in range(3):
+            self._acc_step(k)
+            _wait_us(_ACC_WAIT_US[k])
+        return self._acc_verify()
+
+    def _acc_step(self, k):
+        # Bosch's order: power mode, power on, then ODR/bandwidth and range.
         ab, aa, cs = self._ab, self._aaddr, self._acs
-        if cs is not None:
-            self._a_reg(_ACC_CHIP_ID)     # after a reset the accel is in I2C mode again
-        self._wr(ab, aa, cs, _ACC_PWR_CONF, _PWR_ACTIVE)
-        _wait_us(_POWER_WAIT_US)
-        self._wr(ab, aa, cs, _ACC_PWR_CTRL, _PWR_ON)
-        _wait_us(_POWER_WAIT_US)
-        self._wr(ab, aa, cs, _ACC_CONF, _ACC_CONF_400HZ)
-        self._wr(ab, aa, cs, _ACC_RANGE, self._acc_range)
-        _wait_us(_ACC_CONF_WAIT_US)
+        if k == 0:
+            if cs is not None:
+                self._a_reg(_ACC_CHIP_ID)  # after a reset the accel is in I2C mode again
+            self._wr(ab, aa, cs, _ACC_PWR_CONF, _PWR_ACTIVE)
+        elif k == 1:
+            self._wr(ab, aa, cs, _ACC_PWR_CTRL, _PWR_ON)
+        else:
+            self._wr(ab, aa, cs, _ACC_CONF, _ACC_CONF_400HZ)
+            self._wr(ab, aa, cs, _ACC_RANGE, self._acc_range)
+
+    def _acc_verify(self):
+        """Read the set-up back: 0 or the _acc_setup code. Raises OSError."""
         self._rd_a(_ACC_PWR_CONF, self._a2_tx, self._a2_rx)
         if self._a2[1] != _PWR_ON:
             return 1
@@ -309,13 +334,19 @@ class Bmi088(Part):
         return 0
 
     def _gyro_setup(self):
+        for k in range(3):
+            self._gyro_step(k)
+            _wait_us(_GYRO_WAIT_US[k])
+
+    def _gyro_step(self, k):
+        # normal mode (LPM1), then range, then bandwidth (Bosch's bmi08g.c order)
         gb, ga, cs = self._gb, self._gaddr, self._gcs
-        self._wr(gb, ga, cs, _GYRO_LPM1, 0x00)
-        _wait_us(_GYRO_LPM1_WAIT_US)
-        self._wr(gb, ga, cs, _GYRO_RANGE, self._gyro_range)
-        _wait_us(_GYRO_CONF_WAIT_US)
-        self._wr(gb, ga, cs, _GYRO_BANDWIDTH, _GYRO_BW_400HZ)
-        _wait_us(_GYRO_CONF_WAIT_US)
+        if k == 0:
+            self._wr(gb, ga, cs, _GYRO_LPM1, 0x00)
+        elif k == 1:
+            self._wr(gb, ga, cs, _GYRO_RANGE, self._gyro_range)
+        else:
+            self._wr(gb, ga, cs, _GYRO_BANDWIDTH, _GYRO_BW_400HZ)
 
     # -- cycle path -----------------------------------------------------------
     def read(self):
@@ -341,6 +372,8 @@ class Bmi088(Part):
         return st
 
     def _read_gyro(self):
+        if self._g_seq >= 0:
+            return self._gyro_seq()
         h = self._gh16
         # Inline rather than regbus.read_regs on the cycle path (~13k fuel a call).
         try:
@@ -382,12 +415,30 @@ class Bmi088(Part):
     def _gyro_reinit(self):
         self.resets += 1
         events.post(EV_BMI_GYRO_REINIT, CAUSE_CONFIG)
+        self._g_seq = 0
+        self._g_wait = 0
+        return self._gyro_seq()
+
+    def _gyro_seq(self):
+        """One step of the gyro's in-flight re-initialisation (or a waiting cycle)."""
+        if self._g_wait > 0:
+            self._g_wait -= 1
+            return NOT_READY
+        k = self._g_seq
         try:
-            self._gyro_setup()
-            self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
+            if k < 3:
+                self._gyro_step(k)
+            else:
+                self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
         except OSError:
+            self._g_seq = -1
             self.reinit_failures += 1
             return self._bus_error()
+        if k < 3:
+            self._g_seq = k + 1
+            self._g_wait = _GYRO_WAIT_CYCLES[k] - 1
+            return NOT_READY
+        self._g_seq = -1
         d = self._gdata
         if d[_G_RANGE] != self._gyro_range or d[_G_BW] != _GYRO_BW_400HZ or d[_G_LPM1] != 0:
             self.errors += 1
@@ -397,6 +448,8 @@ class Bmi088(Part):
         return REINIT
 
     def _read_accel(self):
+        if self._a_seq >= 0:
+            return self._acc_seq()
         if not self.accel_enabled:
             self._off_cycles += 1
             if self._off_cycles < _ACC_RETRY:
@@ -476,8 +529,7 @@ class Bmi088(Part):
         if not ok:
             return self._acc_reinit(CAUSE_CONFIG)
         self._back_off()
-        st = self._acc_reinit(CAUSE_STUCK)
-        return NOT_READY if st == REINIT else st
+        return self._acc_reinit(CAUSE_STUCK)
 
     def _acc_reinit(self, cause):
         was_enabled = self.accel_enabled
@@ -486,11 +538,34 @@ class Bmi088(Part):
             events.post(EV_BMI_ACC_REINIT, cause)
         self._streak = 0
         self._since_check = 0
+        self._a_cause = cause
+        self._a_seq = 0
+        self._a_wait = 0
+        return self._acc_seq()
+
+    def _acc_seq(self):
+        """One step of the accelerometer's in-flight re-initialisation (or a
+        waiting cycle); the last one reads the set-up back and decides."""
+        was_enabled = self.accel_enabled
+        if self._a_wait > 0:
+            self._a_wait -= 1
+            return NOT_READY if was_enabled else DISABLED
+        k = self._a_seq
+        bad = 0
         try:
-            bad = self._acc_setup()
+            if k < 3:
+                self._acc_step(k)
+            else:
+                bad = self._acc_verify()
         except OSError:
+            self._a_seq = -1
             self.reinit_failures += 1
             return self._bus_error()
+        if k < 3:
+            self._a_seq = k + 1
+            self._a_wait = _ACC_WAIT_CYCLES[k] - 1
+            return NOT_READY if was_enabled else DISABLED
+        self._a_seq = -1
         if bad == 1 or bad == 2:
             self.reinit_failures += 1
             if was_enabled:
@@ -506,4 +581,5 @@ class Bmi088(Part):
         if not was_enabled:
             self.accel_enabled = True
             events.post(EV_BMI_ACC_ENABLED, 0)
-        return REINIT
+        # a silent but configured part was rewritten: no reset to report
+        return NOT_READY if self._a_cause == CAUSE_STUCK else REINIT
