@@ -220,3 +220,116 @@ def test_overthrust_and_half_thrust_are_absorbed_on_the_point_mass():
         assert r["landed"] and abs(r["vz"]) <= 1.0 and abs(r["miss_m"]) <= 20.0
     assert math.isclose(over["control"].thrust_ratio_q15 / 32768.0, 1.15, abs_tol=0.01)
     assert math.isclose(half["control"].thrust_ratio_q15 / 32768.0, 0.5, abs_tol=0.01)
+
+
+def _braking_at(g, nav, h, vz):
+    """Braking, re-planned once at height h (the height gate's reference)."""
+    g.phase = G.PH_BRAKING
+    g.engine_on = True
+    g.tgo_ms = 40_000
+    nav.site_alt_mm = h
+    nav.vz_mm_s = vz
+    g._k = g.cfg.replan_cycles - 1
+    g.update(nav, False)
+
+
+def test_a_height_drop_below_the_prediction_is_held_for_3_s_then_believed():
+    # museum 02: nav's site height fell 3 km in one cycle (2.1 km -> -0.9 km)
+    # at 91 m/s down; the old guidance started the terminal descent there
+    cfg, g, c = _pair()
+    nav = _Nav()
+    _braking_at(g, nav, 2_000_000, -90_000)
+    assert g._h_mm == 2_000_000 and g.h_jumps == 0
+    nav.site_alt_mm = -900_000
+    held = 0
+    while g.phase == G.PH_BRAKING and held < 100:
+        for _ in range(cfg.replan_cycles):
+            g.update(nav, False)
+        held += 1
+        if held == 1:
+            # the prediction: h + vz * 0.1 s, 0.1 s = 102 / 1024 s:
+            # 2,000,000 + floor(-90,000 * 102 / 1024) = 2,000,000 - 8,965
+            assert g._h_mm == 1_991_035
+            assert g.h_jumps == 1
+    # 3 s at 10 Hz held (30 re-plans), believed at the 31st: terminal descent
+    assert held == 31
+    assert g.phase == G.PH_TERMINAL
+
+
+def test_a_height_drop_within_the_tolerance_is_believed_at_once():
+    cfg, g, c = _pair()
+    nav = _Nav()
+    _braking_at(g, nav, 2_000_000, 0)
+    # tolerance at 2 km: 150 m + 2,000 m / 4 = 650 m
+    nav.site_alt_mm = 2_000_000 - 650_000
+    for _ in range(cfg.replan_cycles):
+        g.update(nav, False)
+    assert g._h_mm == 1_350_000 and g.h_jumps == 0
+    nav.site_alt_mm = 1_350_000 - 150_000 - 337_501      # 1 mm beyond 150 m + 1,350 m / 4
+    for _ in range(cfg.replan_cycles):
+        g.update(nav, False)
+    assert g._h_mm == 1_350_000 and g.h_jumps == 1
+
+
+def test_a_height_rise_is_believed_at_once():
+    cfg, g, c = _pair()
+    nav = _Nav()
+    _braking_at(g, nav, 4_000_000, -50_000)
+    nav.site_alt_mm = 6_900_000          # nav learns the site is 3 km lower (museum 02's cliff)
+    for _ in range(cfg.replan_cycles):
+        g.update(nav, False)
+    assert g._h_mm == 6_900_000 and g.h_jumps == 0
+
+
+def test_terminal_descent_more_than_twice_the_gate_high_returns_to_braking():
+    cfg, g, c = _pair()
+    nav = _Nav()
+    nav.vz_mm_s = -80_000
+    for h in (2 * cfg.terminal_alt_mm, 2 * cfg.terminal_alt_mm + 1, 1_800_000):
+        g.phase = G.PH_TERMINAL
+        g.pitch_limit_bau = cfg.terminal_pitch_bau
+        nav.site_alt_mm = h
+        for _ in range(cfg.replan_cycles):
+            g.update(nav, False)
+        if h == 2 * cfg.terminal_alt_mm:
+            assert g.phase == G.PH_TERMINAL
+        elif h == 2 * cfg.terminal_alt_mm + 1:
+            # re-planned: 25 m to the gate at 80 m/s is inside the high gate
+            assert g.phase == G.PH_APPROACH
+    # 1.8 km up: braking again, with the braking attitude limit, re-planned
+    # with T from a constant deceleration to the gate (2 x 1,775 m / 80 m/s =
+    # 44.4 s; 1.024 x that in the firmware's Q11 division), less one period
+    assert g.phase == G.PH_BRAKING
+    assert g.pitch_limit_bau == cfg.braking_pitch_bau
+    assert g.engine_on
+    assert abs(g.tgo_ms - 45_340) <= 45_340 // 32
+
+
+def test_safe_descent_is_fast_enough_for_the_propellant_left():
+    # 1,370 m above the site with 40 kg left (38 kg above the 2 kg reserve):
+    # hover costs m g / c per second, so the propellant buys
+    # t = 38/380 * c/g = 190.6 s of it; the safe rate is 5/4 h / t = 8.98 m/s
+    # (the old 1.5 m/s took 913 s: museum 02 hovered 250 s until empty)
+    cfg, g, c = _pair()
+    g.phase = G.PH_SAFE
+    c.mass_mg = c.dry_mass_mg + 40_000_000
+    nav = _Nav()
+    nav.site_alt_mm = 1_370_000
+    for _ in range(2 * cfg.replan_cycles):
+        g.update(nav, False)
+    cmm = cfg.isp_s * 9.807
+    t = 38.0 / 380.0 * cmm / (cfg.gravity_mm_s2 / 1000.0)
+    v = 1.25 * 1370.0 / t
+    assert abs(-g.vz_ref_mm_s - v * 1000) <= 0.005 * v * 1000, (g.vz_ref_mm_s, v)
+    # the descent at that rate uses 4/5 of the usable propellant
+    assert 1370.0 / (-g.vz_ref_mm_s / 1000.0) <= 0.81 * t
+
+
+def test_safe_descent_near_the_ground_keeps_the_constant_rate():
+    cfg, g, c = _pair()
+    g.phase = G.PH_SAFE
+    nav = _Nav()
+    nav.site_alt_mm = 100_000            # full tanks: 1.25 * 100 m / 1520 s << 1.5 m/s
+    for _ in range(2 * cfg.replan_cycles):
+        g.update(nav, False)
+    assert g.vz_ref_mm_s == -cfg.safe_vz_mm_s

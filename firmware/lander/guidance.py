@@ -14,15 +14,25 @@
 #             thrust: small gravity losses) with thrust never pointing down.
 #   APPROACH  from the high gate (T <= approach_tgo_ms): the same law, T only
 #             counts down (re-optimised only when the plan would saturate).
+#             Height gate (braking/approach): a height below the one predicted
+#             from the last re-plan (h + vz dt) by more than jump_tol is held at
+#             the prediction for at most _JUMP_HOLD_MS (event EV_H_JUMP): a
+#             navigation transient must not start the terminal descent kilometres
+#             up (the first step to a hover at a false zero).
 #   TERMINAL  below the low gate: rate-of-descent hold, vz_ref ramping from
 #             -gate_vz to -touchdown_vz with height, every cycle, with an
 #             integrator (anti-windup); horizontal-velocity nulling at 10 Hz.
+#             Back to BRAKING (re-planned from the state of now) when the height
+#             above the site is more than twice the gate's: a terminal descent
+#             started too high (a navigation transient) is not flown at 2 m/s.
 #   LANDED    leg contact: the engine is cut in the same cycle (App._control).
 #   HOVER     abort (telecommand): hold height, null vx, for at most hover_ms
 #             and only while the propellant covers a descent from here; then
-#   SAFE      constant-rate descent (safe_vz) to the ground, slowing to
-#             touchdown_vz in the last metres. Never hover until empty: also
-#             entered from TERMINAL when the propellant margin goes negative.
+#   SAFE      constant-rate descent to the ground, slowing to touchdown_vz in
+#             the last metres, at safe_vz or faster: at least 5/4 of the height
+#             over the hover time the propellant (above reserve_g) buys, so the
+#             descent always ends before the tanks do. Never hover until empty:
+#             also entered from TERMINAL when the propellant margin goes negative.
 #
 # Inputs: nav.site_alt_mm (height above the site's terrain), nav.x_mm (0 at
 # handover), nav.vz_mm_s, nav.vx_mm_s; the control stage's available
@@ -49,6 +59,7 @@ EV_IGNITION = const(0x0302)    # arg = time-to-go in ms at ignition
 EV_ABORT = const(0x0303)       # arg = phase when the abort came
 EV_NO_MARGIN = const(0x0304)   # arg = propellant margin in g (negative): safe descent
 EV_DIVERT = const(0x0305)      # arg = new site in m
+EV_H_JUMP = const(0x0306)      # arg = height jump below the prediction, m (held)
 
 # Words of guidance state in a checkpoint (checkpoint_into / restore_from).
 CHECKPOINT_WORDS = const(9)
@@ -61,6 +72,8 @@ _VEL_LIM = const(0xFFFFF)      # 1 km/s: |velocity| clamp
 _ACC_LIM = const(100000)       # 100 m/s^2: |plan accelerations| clamp
 _IZ_LIM = const(2000)          # terminal integrator clamp, mm/s^2
 _XPOS_H_MM = const(5000)       # terminal: no position term below 5 m
+_JUMP_MIN_MM = const(150000)   # height gate: tolerance 150 m + |h| / 4
+_JUMP_HOLD_MS = const(3000)    # a height jump is believed after 3 s
 
 
 def _abs(x):
@@ -94,6 +107,11 @@ class Guidance:
         self._k = cfg.replan_cycles - 1  # cycle counter within a re-plan period (plan at once)
         self._iz = 0                     # terminal integrator, mm/s^2
         self._a = array("i", (0, 0, 0, 0))   # plan: a0x, a0z, aex, aez
+        self._h_mm = 0                   # height gate: last height used by a re-plan
+        self._h_valid = False
+        self._jump_ms = 0                # how long a jump has been held
+        self.h_jumps = 0                 # jumps held (count)
+        self._safe_v = cfg.safe_vz_mm_s  # safe descent rate, mm/s (10 Hz)
         g = cfg.gravity_mm_s2
         self._g = g
         self._period_ms = 1000 // cfg.rate_hz
@@ -108,6 +126,11 @@ class Guidance:
         self._term_ms = (2000 * gate_h) // (gate_v + td_v) if gate_v + td_v > 0 else 0
         # exhaust speed in mm/s: isp * g0
         self._c_mm_s = cfg.isp_s * 9807
+        # hover time bought by the whole mass, ms: c / g (a fraction of the mass
+        # in propellant buys that fraction of it, to first order)
+        self._hover_ms = (self._c_mm_s // (g if g > 0 else 1)) * 1000
+        # re-plan period in s * 1024 (height prediction)
+        self._replan_q10 = (self._replan_ms * 1024) // 1000
 
     def attach_control(self, ctrl):
         self._ctrl = ctrl
@@ -150,9 +173,33 @@ class Guidance:
         h = fixed.clamp(nav.site_alt_mm, -_POS_LIM, _POS_LIM)
         if phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH:
             if k == 0:
-                self._replan(nav, h)
+                self._replan(nav, self._gate_h(h, nav.vz_mm_s))
             return
         self._terminal(nav, h, k)
+
+    # --- height gate ---------------------------------------------------------------
+    def _gate_h(self, h, vz):
+        """The height a re-plan uses: nav's, unless it fell below the prediction
+        from the last re-plan by more than the tolerance (then the prediction,
+        for at most _JUMP_HOLD_MS)."""
+        if not self._h_valid:
+            self._h_valid = True
+            self._jump_ms = 0
+            self._h_mm = h
+            return h
+        vz = fixed.clamp(vz, -_VEL_LIM, _VEL_LIM)
+        pred = fixed.clamp(self._h_mm + fixed.mul_shift(vz, self._replan_q10, 10), -_POS_LIM, _POS_LIM)
+        tol = _JUMP_MIN_MM + (_abs(pred) >> 2)
+        if h < pred - tol and self._jump_ms < _JUMP_HOLD_MS:
+            if self._jump_ms == 0:
+                self.h_jumps += 1
+                events.post(EV_H_JUMP, (h - pred) // 1000)
+            self._jump_ms += self._replan_ms
+            self._h_mm = pred
+            return pred
+        self._jump_ms = 0
+        self._h_mm = h
+        return h
 
     # --- braking / approach: ZEM/ZEV toward the low gate -------------------------
     def _plan(self, dx, dh, vx, vz, t_ms):
@@ -291,7 +338,8 @@ class Guidance:
             vz_ref = 0
             self.hover_ms += self._period_ms
         elif phase == PH_SAFE:
-            vz_ref = -(cfg.safe_vz_mm_s if ramp > cfg.safe_vz_mm_s else ramp)
+            sv = self._safe_v
+            vz_ref = -(sv if ramp > sv else ramp)
         else:
             vz_ref = -(cfg.terminal_vz_mm_s if ramp > cfg.terminal_vz_mm_s else ramp)
         self.vz_ref_mm_s = vz_ref
@@ -309,6 +357,11 @@ class Guidance:
         self.engine_on = True
         if k != 0:
             return
+        if phase == PH_TERMINAL and h > 2 * cfg.terminal_alt_mm:
+            self._climb_out(nav, h)
+            return
+        if phase == PH_SAFE:
+            self._safe_rate(hp)
         # 10 Hz: horizontal nulling (Kv 0.6 /s; position 0.04 /s^2 above 5 m)
         vx = fixed.clamp(nav.vx_mm_s, -_VEL_LIM, _VEL_LIM)
         ax = -((vx * 19661) >> 15) if -0x7FFF < vx < 0x7FFF else -(vx >> 1)
@@ -333,6 +386,39 @@ class Guidance:
         elif phase == PH_TERMINAL and self.propellant_margin_g < 0:
             events.post(EV_NO_MARGIN, self.propellant_margin_g)
             self._set_phase(PH_SAFE)
+
+    def _climb_out(self, nav, h):
+        """A terminal descent far above the gate: braking again, re-planned
+        from the state of now (T from a constant deceleration to the gate)."""
+        bp = self.cfg.braking_pitch_bau
+        mp = self.cfg.max_pitch_bau
+        self.pitch_limit_bau = bp if 0 < bp < mp else mp
+        vz = fixed.clamp(-nav.vz_mm_s, 1000, _VEL_LIM)
+        dh = fixed.clamp(h - self.cfg.terminal_alt_mm, 0, _POS_LIM)
+        self.tgo_ms = fixed.clamp(fixed.div_shift(dh, vz, 11), _T_MIN_MS, _T_MAX_MS)   # 2 dh / |vz| in ms ~ dh * 2048 / vz
+        self._h_valid = False
+        self._set_phase(PH_BRAKING)
+        self._replan(nav, self._gate_h(h, nav.vz_mm_s))
+
+    def _safe_rate(self, hp):
+        """Safe descent rate: safe_vz, or 5/4 of the height over the hover time
+        the propellant above the reserve buys, whichever is faster."""
+        ctrl = self._ctrl
+        cfg = self.cfg
+        v = cfg.safe_vz_mm_s
+        if ctrl is not None:
+            m_g = ctrl.mass_mg // 1000
+            p_g = (ctrl.mass_mg - ctrl.dry_mass_mg) // 1000 - cfg.reserve_g
+            if p_g > 0 and m_g > 0:
+                frac = fixed.div_shift(p_g, m_g, 15)                     # Q15, < 1
+                t_ms = fixed.mul_shift(frac, self._hover_ms, 15)          # hover time, ms
+                vp = fixed.div_shift(hp + (hp >> 2), t_ms if t_ms > 0 else 1, 10)   # mm/ms * 1024
+                vp = fixed.mul_shift(vp, 1000, 10)                        # mm/s
+                if vp > v:
+                    v = vp
+            else:
+                v = _VEL_LIM          # below the reserve: the touchdown ramp alone
+        self._safe_v = fixed.clamp(v, 0, _VEL_LIM)
 
     # --- warm restart ------------------------------------------------------------
     def checkpoint_into(self, words, offset):
@@ -359,3 +445,4 @@ class Guidance:
         self.aborted = (flags & 2) != 0
         self.pitch_limit_bau = words[offset + 8]
         self._k = self.cfg.replan_cycles - 1     # re-plan on the first cycle back
+        self._h_valid = False                    # the height gate starts from nav's
