@@ -374,6 +374,7 @@ NVM = %r
 bus = FakeI2C((0x77,))
 r = bus.files[0x77]
 r[0x00] = 0x60
+r[0x03] = 0x10                        # STATUS.cmd_rdy: the command decoder takes the reset
 r[0x10] = 1                           # EVENT.por_detected, clear on read
 bus.cor = 0x10
 for k in range(21):
@@ -488,3 +489,64 @@ def test_bmp390_emu_inverse_compensation_round_trips():
         tc = ref_temperature(par, ut)
         assert abs(tc - t) < 0.001
         assert abs(ref_pressure(par, up, tc) - p) < 0.02
+
+
+# -- start-up and re-init timing (Bosch BMP3 SensorAPI, bmp3.c) -------------------
+
+def test_bmp390_startup_without_the_2ms_reset_wait_is_refused_by_the_part(monkeypatch):
+    # the emulator is busy 2 ms after a soft reset and does not take writes:
+    # a driver that skips the wait reads back the power-on configuration
+    monkeypatch.setattr(bmp_mod, "_wait_us", lambda us: None)
+    with pytest.raises(DeviceError) as exc:
+        rig()
+    assert "PWR_CTRL" in str(exc.value)
+
+
+def test_bmp390_soft_reset_waits_for_cmd_rdy_and_checks_cmd_err(monkeypatch):
+    waits = []
+    real = bmp_mod._wait_us
+    monkeypatch.setattr(bmp_mod, "_wait_us", lambda us: (waits.append(us), real(us)))
+    clock, emu, drv = rig()
+    assert emu.ignored_writes == 0 and emu.mode() == 3
+    assert waits[0] == 2000                # after the 0xB6 command, before ERR_REG
+    # a part whose command decoder never comes ready: refused, named
+    emu2 = Bmp390Emu()
+    emu2.regs[0x03] = 0x00                 # STATUS.cmd_rdy clear
+    bus = EmuI2C(bus_id=0, clock=Clock())
+    bus.attach(0x77, emu2)
+    with pytest.raises(DeviceError) as exc:
+        Bmp390(bus, addr=0x77)
+    assert "cmd_rdy" in str(exc.value)
+
+
+def test_bmp390_emu_takes_no_configuration_within_5ms_of_leaving_normal_mode():
+    emu = Bmp390Emu()
+    emu.i2c_write(0x1D, bytes([0x03]))     # ODR 25 Hz: the default OSR fits in its period
+    emu.i2c_write(0x1B, bytes([0x33]))     # normal
+    assert emu.mode() == 3
+    emu.i2c_write(0x1B, bytes([0x00]))     # sleep
+    emu.i2c_write(0x1C, bytes([0x05]))     # OSR at once: not taken
+    assert emu.regs[0x1C] == 0x02 and emu.ignored_writes == 1
+    emu.now_s += 0.005
+    emu.i2c_write(0x1C, bytes([0x05]))
+    assert emu.regs[0x1C] == 0x05
+
+
+def test_bmp390_in_flight_reinit_of_a_running_part_sleeps_one_cycle_without_waiting(monkeypatch):
+    clock, emu, drv = rig()
+    waits = []
+    monkeypatch.setattr(bmp_mod, "_wait_us", waits.append)
+    for _ in range(3):
+        clock.tick()
+        assert drv.read() == OK
+    emu.regs[0x1D] = 0x04                  # ODR lost, still converting (normal mode)
+    drv._since_check = bmp_mod._CHECK_PERIOD
+    codes = []
+    for _ in range(3):
+        clock.tick()
+        codes.append(drv.read())
+    # the check sees the mismatch and puts the part to sleep; the next cycle
+    # (>= 10 ms later) writes the settings and normal mode
+    assert codes[:2] == [NOT_READY, REINIT]
+    assert emu.regs[0x1D] == drv._cfg[2] and emu.mode() == 3
+    assert waits == [] and emu.ignored_writes == 0

@@ -19,6 +19,15 @@ Written from the datasheet (BST-BMP390-DS002):
   `temperature_c` into raw 24-bit ADC counts through the INVERSE of the
   datasheet's float compensation (appendix, section 8), solved numerically.
 
+Timing model (what a driver that skips Bosch's BMP3 SensorAPI waits meets):
+- after a soft reset the part is busy for RESET_BUSY_US (2 ms): STATUS.cmd_rdy
+  reads clear, register writes are not taken, and a command sent while
+  cmd_rdy is clear is refused with ERR_REG.cmd_err;
+- OSR / ODR / CONFIG writes sooner than SLEEP_SETTLE_US (5 ms) after the part
+  left normal mode are not taken (a conversion in progress completes first;
+  the API waits 5 ms after putting the part to sleep).
+Writes not taken are counted in ignored_writes.
+
 Faults: noise/bias (Pa, on pressure), stuck (no new conversions), saturate
 (ADC pinned at full scale), wrong_id (reads 0x50, a BMP388), valid_never_set
 (drdy bits never set), ignore_enable (PWR_CTRL writes ignored), latency_s.
@@ -109,7 +118,21 @@ class Bmp390Emu:
         self.nvm_bytes = struct.pack(NVM_FORMAT, *(self.nvm[k] for k in NVM_ORDER))
         self.samples = 0
         self._hist: list[tuple[float, float, float]] = []
+        self.ignored_writes = 0
+        self._t_reset_us = -10 ** 12       # bench time of the last soft reset
+        self._t_sleep_us = -10 ** 12       # ... of the last normal -> sleep
         self.reset()
+
+    RESET_BUSY_US = 2000
+    SLEEP_SETTLE_US = 5000
+
+    def _now_us(self) -> int:
+        from host_tools.emu import settle
+
+        return settle.now_us(self)
+
+    def _busy(self) -> bool:
+        return self._now_us() - self._t_reset_us < self.RESET_BUSY_US
 
     # -- power / reset ----------------------------------------------------------
     def reset(self) -> None:
@@ -223,12 +246,20 @@ class Bmp390Emu:
     def _read_byte(self, reg):
         if reg == CHIP_ID and self.faults.wrong_id:
             return WRONG_ID_VALUE
+        if reg == STATUS and self._busy():
+            return self.regs[reg] & ~0x10 & 0xFF   # cmd_rdy clear while rebooting
         return self.regs[reg]
 
     def _write_byte(self, reg, value):
+        if self._busy():
+            if reg == CMD:
+                self.regs[ERR_REG] |= 0x02      # cmd_err: not ready for a command
+            self.ignored_writes += 1
+            return
         if reg == CMD:
             if value == 0xB6:
                 self.reset()
+                self._t_reset_us = self._now_us()
             elif value == 0xB0:                 # fifo_flush
                 pass
             else:
@@ -252,6 +283,11 @@ class Bmp390Emu:
                 self._forced_at = self.now_s
             elif new_mode == 0:
                 self._k = None
+                if old_mode == 3:
+                    self._t_sleep_us = self._now_us()
+            return
+        if reg in (OSR, ODR, CONFIG) and self._now_us() - self._t_sleep_us < self.SLEEP_SETTLE_US:
+            self.ignored_writes += 1
             return
         self.regs[reg] = value
 

@@ -20,9 +20,7 @@
 # them consistent, 3.10.1). A reset is seen as EVENT.por_detected or as a
 # configuration read-back mismatch when data-ready stays clear; the driver then
 # rewrites the configuration (NVM coefficients are the part's own, kept).
-import time
-
-from lander.compat import const
+from lander.compat import const, sleep_us
 from lander.drivers import (
     Part,
     INVALID,
@@ -54,6 +52,15 @@ _DRDY_BOTH = const(0x60)
 _STUCK_CYCLES = const(5)
 _CHECK_PERIOD = const(50)   # EVENT/por_detected + config read-back every 50 good reads
 _RESET_POLLS = const(50)
+# Waits as Bosch's BMP3 SensorAPI sequences them (bmp3.c): a command only
+# when STATUS.cmd_rdy is set; 2 ms after the soft reset before ERR_REG is
+# read (cmd_err must be clear); a part not in sleep mode is put to sleep and
+# given 5 ms before its configuration is written (bmp3_set_op_mode).
+_CMD_RDY = const(0x10)
+_CMD_ERR = const(0x02)
+_MODE_BITS = const(0x30)
+_RESET_WAIT_US = const(2000)
+_SLEEP_WAIT_US = const(5000)
 
 # Plausible compensated range: the part's operating range 300..1250 hPa
 _P_MIN_PA = const(30000)
@@ -70,12 +77,9 @@ EV_BMP_ERR = const(0x0123)           # arg: ERR_REG value
 CAUSE_CONFIG = const(1)
 CAUSE_STUCK = const(2)
 
-_sleep_us = getattr(time, "sleep_us", None)
-
-
 def _wait_us(us):
-    if _sleep_us is not None:
-        _sleep_us(us)
+    # start-up only; the host's emulators are told of the wait (lander.compat)
+    sleep_us(us)
 
 
 def _s8(b):
@@ -110,6 +114,8 @@ class Bmp390(Part):
         self.raw_press = 0
         self.raw_temp = 0
         self._init_health()
+        self._asleep_pending = False     # in-flight re-init: put to sleep last cycle
+        self._reinit_cause = 0
         self._last_err = 0
         self._startup()
 
@@ -133,11 +139,22 @@ class Bmp390(Part):
                               % (self.PART, self._where(), self._addr, exc))
         if cid != _CHIP_ID_VALUE:
             raise device_error(self.PART, self._where(), self._addr, "CHIP_ID", _CHIP_ID_VALUE, cid)
-        self._wr(_CMD, _SOFTRESET)
         for _ in range(_RESET_POLLS):
-            _wait_us(2000)
+            if self._reg(_STATUS) & _CMD_RDY:
+                break
+            _wait_us(_RESET_WAIT_US)
+        else:
+            raise DeviceError("%s on %s addr 0x%02x: command decoder never ready (STATUS.cmd_rdy)"
+                              % (self.PART, self._where(), self._addr))
+        self._wr(_CMD, _SOFTRESET)
+        _wait_us(_RESET_WAIT_US)
+        if self._reg(_ERR_REG) & _CMD_ERR:
+            raise DeviceError("%s on %s addr 0x%02x: soft reset refused (ERR_REG.cmd_err)"
+                              % (self.PART, self._where(), self._addr))
+        for _ in range(_RESET_POLLS):
             if self._reg(_EVENT) & 1:       # por_detected: reset done (read clears it)
                 break
+            _wait_us(_RESET_WAIT_US)
         else:
             raise DeviceError("%s on %s addr 0x%02x: soft reset not confirmed (EVENT.por_detected)"
                               % (self.PART, self._where(), self._addr))
@@ -179,10 +196,16 @@ class Bmp390(Part):
         )
 
     def _write_config(self):
-        # Sleep first, then OSR/ODR/IIR, then normal mode: the part checks the
+        """Start-up: a running part to sleep (and 5 ms), then the settings."""
+        if self._reg(_PWR_CTRL) & _MODE_BITS:
+            self._wr(_PWR_CTRL, 0x00)
+            _wait_us(_SLEEP_WAIT_US)
+        self._write_settings()
+
+    def _write_settings(self):
+        # OSR/ODR/IIR in sleep mode, then normal mode: the part checks the
         # conversion time against the ODR period when it enters normal mode
         # (too slow: ERR_REG.conf_err and it stays asleep).
-        self._wr(_PWR_CTRL, 0x00)
         self._wr(_OSR, self._cfg[1])
         self._wr(_ODR, self._cfg[2])
         self._wr(_CONFIG, self._cfg[3])
@@ -267,6 +290,8 @@ class Bmp390(Part):
         return st
 
     def _read(self):
+        if self._asleep_pending:
+            return self._reinit_settings()
         if self._since_check >= _CHECK_PERIOD:
             self._since_check = 0
             st = self._check(False)
@@ -340,8 +365,23 @@ class Bmp390(Part):
         events.post(EV_BMP_REINIT, cause)
         self._streak = 0
         self._since_check = 0
+        self._reinit_cause = cause
         try:
-            self._write_config()
+            if self._reg(_PWR_CTRL) & _MODE_BITS:
+                # still converting: to sleep now, settings next cycle (the
+                # API's 5 ms; a cycle is >= 10 ms): no wait inside the cycle
+                self._wr(_PWR_CTRL, 0x00)
+                self._asleep_pending = True
+                return NOT_READY
+        except OSError:
+            self.reinit_failures += 1
+            return self._bus_error()
+        return self._reinit_settings()
+
+    def _reinit_settings(self):
+        self._asleep_pending = False
+        try:
+            self._write_settings()
             self._i2c.readfrom_mem_into(self._addr, _PWR_CTRL, self._cfg_rx)
         except OSError:
             self.reinit_failures += 1
@@ -353,4 +393,5 @@ class Bmp390(Part):
             self.reinit_failures += 1
             events.post(EV_BMP_REINIT_FAIL, r[0])
             return INVALID
-        return REINIT
+        # a silent but configured part was rewritten: no reset to report
+        return NOT_READY if self._reinit_cause == CAUSE_STUCK else REINIT
