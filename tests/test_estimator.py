@@ -270,10 +270,12 @@ def test_built_in_test_does_not_ask_for_a_part_the_board_is_not_wired_for():
 
 MUSEUM = os.path.join(host_tools.SCENARIOS_DIR, "museum")
 # Below 100 m: the issue's goal is < 1 m except the bias case (its own table).
-# Measured with the guidance on main: 03 (1.9 m) and 05 (IMU only, 2.7 m) are
-# not there yet; these bounds pin what is flown today.
+# Measured with the guidance on main: 03 (1.9 m), 05 (IMU only, 2.7 m) and 04
+# (15.8 m: with 5 % range noise the accelerometer-bias estimate drifts to
+# ~-35 mm/s^2 with no bias flown and the vertical velocity runs ~2 m/s off;
+# cause not isolated) are not there yet; these bounds pin what is flown today.
 BELOW_100M = {"02_hover_false_zero.toml": 1.0, "03_late_altimeter.toml": 2.5,
-              "04_noisy_altimeter.toml": 1.0, "05_altimeter_never_enabled.toml": 3.0,
+              "04_noisy_altimeter.toml": 20.0, "05_altimeter_never_enabled.toml": 3.0,
               "06_altimeter_bias.toml": 60.0, "07_imu_reset_then_command.toml": 1.0}
 
 
@@ -282,15 +284,7 @@ def _fly(name):
     return sc, runner.fly(sc, record=False).summary
 
 
-# With issue 9's braking/approach (faster through the last 100 m) the noisy
-# altimeter's estimate error below 100 m was measured at 84.6 m (one spike;
-# the flight lands and passes its [pass] table): recorded, not hidden.
-_NOISY_WITH_GNC = pytest.mark.xfail(strict=False, reason="04: 84.6 m below 100 m with the issue 9 "
-                                    "guidance (estimate spike; issue 8 to re-tune)")
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_NOISY_WITH_GNC) if n == "04_noisy_altimeter.toml"
-                                  else n for n in sorted(BELOW_100M)])
+@pytest.mark.parametrize("name", sorted(BELOW_100M))
 def test_museum_estimate_meets_its_pass_table(name):
     sc, summary = _fly(name)
     est = summary["estimate"]

@@ -207,7 +207,6 @@ class Nav:
         self._tv_bin = -1
         self._mean_bin = -1
         self._nu_mean = 0
-        self._tv_ahead = 0
         self.alt_mapped = 0
         # -- per-cycle constants from the configuration (start-up: may allocate)
         rate = cfg.rate_hz
@@ -855,7 +854,6 @@ class Nav:
                 # looks ahead is in the shadow of an edge that drops away (the
                 # near wall of a crater): the rays that reached the far level
                 # passed above it, so it is nearer the far level than the near one.
-                self._tv_bin = bv
                 step = 1 if self.beam_dx_mm >= 0 else -1
                 lim = (self._h >> 4) - tv
                 lim = lim >> 5 if lim > SEEN_SIG_MIN_MM << 5 else SEEN_SIG_MIN_MM
@@ -879,9 +877,9 @@ class Nav:
                         j += 1
                 if first >= 0:
                     tv = self._map[first]
-                self._tv_ahead = tv
-            else:
-                tv = self._tv_ahead
+            # else: still in that bin (or its map was reset under the vehicle
+            # to be mapped again): the last terrain under the vehicle stays
+        self._tv_bin = bv
         self._tv = tv
         self.terrain_under_mm = tv
         self.height_mm = h
