@@ -848,35 +848,43 @@ class Nav:
         else:
             tv = self._tv
             if bv != self._tv_bin:
-                # entering ground the beam has not seen well: the nearest ground
-                # it saw on the side it looks to, else behind, else keep the last
-                # terrain under the vehicle. Ground never seen while the beam
-                # looks ahead is in the shadow of an edge that drops away (the
-                # near wall of a crater): the rays that reached the far level
-                # passed above it, so it is nearer the far level than the near one.
+                # entering ground the beam has not seen well: the nearest
+                # confirmed ground on either side (none: the last terrain under
+                # the vehicle stays), except in a shadow: ground ahead seen
+                # lower than ground behind means the beam looked over an edge
+                # that drops away (the near wall of a crater); the rays that
+                # reached the far level passed above the unseen ground, so it is
+                # nearer the far level than the near one.
                 step = 1 if self.beam_dx_mm >= 0 else -1
                 lim = (self._h >> 4) - tv
                 lim = lim >> 5 if lim > SEEN_SIG_MIN_MM << 5 else SEEN_SIG_MIN_MM
-                first = -1
+                ahead = -1
                 i = bv
                 j = 0
                 while j < MAP_AHEAD and 0 <= i < MAP_N:
                     if cnt[i] and self._usable(i, lim):
-                        first = i
+                        ahead = i
                         break
                     i += step
                     j += 1
-                if first < 0:
+                behind = -1
+                if ahead != bv:
                     i = bv - step
-                    j = 1
-                    while j < MAP_BEHIND and 0 <= i < MAP_N:
+                    k = 1
+                    while k < MAP_BEHIND and 0 <= i < MAP_N:
                         if cnt[i] and self._usable(i, lim):
-                            first = i
+                            behind = i
                             break
                         i -= step
-                        j += 1
-                if first >= 0:
-                    tv = self._map[first]
+                        k += 1
+                    if behind >= 0 and ahead >= 0:
+                        mp = self._map
+                        if k < j and mp[ahead] >= mp[behind] - CONFIRM_TOL_MM:
+                            ahead = behind
+                    elif behind >= 0:
+                        ahead = behind
+                if ahead >= 0:
+                    tv = self._map[ahead]
             # else: still in that bin (or its map was reset under the vehicle
             # to be mapped again): the last terrain under the vehicle stays
         self._tv_bin = bv
