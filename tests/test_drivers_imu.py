@@ -595,7 +595,9 @@ def test_lsm6dsox_emu_sw_reset_restores_power_on_defaults():
     emu = Lsm6dsoxEmu()
     emu.i2c_write(0x10, b"\x5c")
     emu.i2c_write(0x12, b"\x45")                                  # SW_RESET
-    assert emu.i2c_read(0x10, 3) == bytes((0x00, 0x00, 0x04))
+    assert emu.i2c_read(0x10, 3) == bytes((0x00, 0x00, 0x05))     # SW_RESET still set
+    emu.now_s += emu.SW_RESET_US * 1e-6
+    assert emu.i2c_read(0x10, 3) == bytes((0x00, 0x00, 0x04))     # done: power-on values
 
 
 def test_lsm6dsox_emu_status_clears_when_outputs_are_read():
@@ -684,3 +686,18 @@ def test_bmi088_noise_and_bias_reach_outputs():
     clock, acc, gyr, drv = bmi_rig("i2c", acc_faults=Faults(bias=0.5), gyro_faults=Faults(bias=0.02))
     assert step(clock, drv) == OK
     assert abs(drv.accel_mm_s2[0] - 500) <= 4 and abs(drv.gyro_urad_s[0] - 20000) <= 270
+
+
+def test_lsm6dsox_startup_polls_sw_reset_until_the_part_clears_it(monkeypatch):
+    # ST's lsm6dsox-pid polls SW_RESET before writing anything; the emulator
+    # keeps the bit set (and takes no writes) for its reset time, so a driver
+    # that never lets time pass never sees the reset complete
+    waits = []
+    real = lsm_mod._wait_us
+    monkeypatch.setattr(lsm_mod, "_wait_us", lambda us: (waits.append(us), real(us)))
+    clock, emu, drv = lsm_rig("i2c")
+    assert emu.ignored_writes == 0 and waits and sum(waits) >= emu.SW_RESET_US
+    monkeypatch.setattr(lsm_mod, "_wait_us", lambda us: None)
+    with pytest.raises(DeviceError) as exc:
+        lsm_rig("i2c")
+    assert "SW_RESET" in str(exc.value)

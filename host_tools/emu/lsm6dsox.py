@@ -14,6 +14,13 @@ Physical inputs (set by the simulator or a test, SI units, sensor axes):
 `now_s`, set by the bus from the bench clock; samples are produced at the
 configured ODR as `now_s` advances (no clock -> no new samples).
 
+Timing model: a software reset is not instantaneous. DS12814 (9.14) says only
+that SW_RESET clears itself when the reset is done, and ST's lsm6dsox-pid
+driver polls it (lsm6dsox_reset_get) before writing anything; here the bit
+reads 1 for SW_RESET_US after the write and writes in that time are not taken
+(counted in ignored_writes), so a driver that does not poll fails its
+configuration read-back.
+
 Faults: noise/bias (SI units of each channel: rad/s and m/s^2), stuck (no new
 conversions: outputs frozen, data-ready never set again), saturate (outputs
 pinned at full scale), wrong_id, valid_never_set (samples update, STATUS_REG
@@ -113,8 +120,17 @@ class Lsm6dsoxEmu:
         self.temperature_c = 25.0
         self.samples = 0          # conversions produced since power-on
         self.power_on_resets = 0
+        self.ignored_writes = 0
+        self._t_sw_reset_us = -10 ** 12
         self._inputs = InputHistory()
         self.reset()
+
+    SW_RESET_US = 50
+
+    def _resetting(self) -> bool:
+        from host_tools.emu import settle
+
+        return settle.now_us(self) - self._t_sw_reset_us < self.SW_RESET_US
 
     # -- power / reset ---------------------------------------------------------
     def reset(self) -> None:
@@ -212,14 +228,22 @@ class Lsm6dsoxEmu:
     def _read_byte(self, reg):
         if reg == WHO_AM_I and self.faults.wrong_id:
             return WRONG_ID_VALUE
+        if reg == CTRL3_C and self._resetting():
+            return self.regs[reg] | 0x01  # SW_RESET still in progress
         return self.regs[reg]
 
     def _write_byte(self, reg, value):
+        if self._resetting():
+            self.ignored_writes += 1
+            return
         if reg in READ_ONLY:
             return
         if reg == CTRL3_C:
-            if value & 0x01:              # SW_RESET: self-clearing
+            if value & 0x01:              # SW_RESET: self-clearing when done
                 self._sw_reset()
+                from host_tools.emu import settle
+
+                self._t_sw_reset_us = settle.now_us(self)
                 return
             value &= ~0x80                # BOOT: reboot completes at once here
             self.regs[reg] = value

@@ -16,10 +16,9 @@
 # periodic configuration check) the driver reads the configuration back,
 # rewrites it, posts EV_LSM6_REINIT and counts `resets`. Repeated stuck
 # episodes back off (doubling, capped) so events cannot flood telemetry.
-import time
 from array import array
 
-from lander.compat import const
+from lander.compat import const, sleep_us
 from lander.drivers import (
     Part,
     BUS_ERROR,
@@ -89,13 +88,9 @@ _ACCEL_FS = {  # g: (CTRL1_XL FS bits, K, S)
     16: (0x04, 19602, 12),       # 0.488 -> 4.786
 }
 
-_sleep_us = getattr(time, "sleep_us", None)
-
-
 def _wait_us(us):
-    # Real delay on a board; the emulated parts need none.
-    if _sleep_us is not None:
-        _sleep_us(us)
+    # start-up only; the host's emulators are told of the wait (lander.compat)
+    sleep_us(us)
 
 
 class Lsm6dsox(Part):
