@@ -157,8 +157,10 @@ def _budget_text(b: dict) -> str:
         % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
     ]
     if "sim_speed_x_realtime" in b:
-        lines.append("  simulator speed    %.1fx real time (closed loop, CPython; budget >= %d)"
-                     % (b["sim_speed_x_realtime"], bud["sim_speed_x_realtime"]))
+        lines.append("  simulator speed    %.1fx real time by the wall clock, %.1fx by this process's CPU time"
+                     " (closed loop, CPython; budget >= %d)"
+                     % (b["sim_speed_x_realtime"], b.get("sim_speed_x_realtime_cpu") or 0.0,
+                        bud["sim_speed_x_realtime"]))
     return "\n".join(lines)
 
 

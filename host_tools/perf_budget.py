@@ -563,4 +563,5 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         sp = speed_mod.measure(os.path.join(host_tools.SCENARIOS_DIR, "nominal.toml"), 30.0,
                                controllers=("firmware",))
         out["sim_speed_x_realtime"] = sp["firmware"]["realtime_x"]
+        out["sim_speed_x_realtime_cpu"] = sp["firmware"]["realtime_x_cpu"]
     return out

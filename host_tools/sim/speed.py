@@ -36,21 +36,28 @@ def _simulated_s(result, fallback):
 
 
 def measure_one(sc: dict, sim_seconds: float, controller: str, seed=None, record=False) -> dict:
-    """Fly once; returns {controller, sim_s, wall_s, realtime_x, rate_hz, outcome}.
+    """Fly once; returns {controller, sim_s, wall_s, cpu_s, realtime_x,
+    realtime_x_cpu, rate_hz, outcome}. realtime_x is against the wall clock
+    (what a user waits); realtime_x_cpu against this process's CPU time, the
+    figure that does not drop when other jobs share the cores.
 
     record=False is how a Monte Carlo campaign flies (no trace kept).
     """
     from host_tools.sim import runner
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     result = runner.fly(sc, seed=seed, controller=controller, record=record, max_time_s=sim_seconds)
     wall = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     sim = _simulated_s(result, sim_seconds)
     return {
         "controller": controller,
         "sim_s": round(sim, 3),
         "wall_s": round(wall, 4),
+        "cpu_s": round(cpu, 4),
         "realtime_x": round(sim / wall, 1) if wall > 0 else None,
+        "realtime_x_cpu": round(sim / cpu, 1) if cpu > 0 else None,
         "rate_hz": sc.get("rate_hz"),
         "outcome": result.summary.get("outcome"),
     }
