@@ -139,6 +139,9 @@ def _budget_text(b: dict) -> str:
         "  control path       median %d  max %d fuel   (budget median <= %d, max <= %d)"
         % (b["fuel_control_per_cycle"]["median"], b["fuel_control_per_cycle"]["max"],
            bud["control_median"], bud["control_max"]),
+        "  guidance + control median %d  max %d fuel   (budget median <= %d; command outputs in \"control\")"
+        % (b["fuel_guide_control_per_cycle"]["median"], b["fuel_guide_control_per_cycle"]["max"],
+           bud["guide_control_median"]),
         "  per stage (median / max fuel, replay buses taken out):",
     ]
     for name, med in sorted(b["fuel_per_stage"].items(), key=lambda kv: -kv[1]):

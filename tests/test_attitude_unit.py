@@ -123,3 +123,40 @@ def test_set_point_is_held_when_the_commands_stop():
     for _ in range(100):
         r.bench.advance(DT)
     assert r.emu.setpoint == 4000
+
+
+class _Line:
+    """A UART that delivers given bytes once (the driver's view of the line)."""
+
+    def __init__(self):
+        self.rx = b""
+
+    def write(self, b):
+        return len(b)
+
+    def readinto(self, mv, n):
+        k = min(n, len(self.rx))
+        for i in range(k):
+            mv[i] = self.rx[i]
+        self.rx = self.rx[k:]
+        return k
+
+
+def test_an_acknowledgement_alone_on_the_line_is_taken_only_with_its_check_byte():
+    # the parser's fast path (exactly this cycle's 8-byte acknowledgement)
+    # must agree with the general one: a bad check byte is an error, not an ack
+    line = _Line()
+    drv = AttitudeUnit(line)
+    drv.set_pitch(-5461)                      # seq 1
+    good = acu_emu.frame(0x81, 1, bytes([0, 0xAB, 0xEA]))
+    line.rx = good[:7] + bytes([good[7] ^ 1])
+    drv.poll()
+    assert drv.acks == 0 and drv.errors == 1 and drv.applied == 0
+    line.rx = good
+    drv.poll()
+    assert drv.acks == 1 and drv.status == OK and drv.applied == -5461
+    # an acknowledgement of another sequence number is not this cycle's
+    drv.set_pitch(100)                        # seq 2, the unit answers seq 1 again
+    line.rx = good
+    drv.poll()
+    assert drv.acks == 1 and drv.missed == 1

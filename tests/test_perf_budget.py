@@ -69,3 +69,14 @@ def test_a_short_replayed_flight_is_measured_heap_locked_with_every_stage():
     for cyc in att["cycles"]:
         assert names <= set(cyc)              # every hooked stage ran in every cycle
         assert cyc["bus"] > 0 and all(v > 0 for v in cyc.values())
+
+
+def test_the_control_law_is_hooked_inside_the_control_stage():
+    # DESIGN's "guidance + control" budget is the two laws; App._control also
+    # drives the outputs (engine, attitude unit), which stay in "control"
+    app = APP.replace("        self._telemetry()\n", "        self._control()\n        self._telemetry()\n") + (
+        "    def _control(self):\n        self.ctrl.update(self.guid, self.nav)\n        self.board.engine.set_throttle(1)\n")
+    hooks = pb.app_stage_hooks(app)
+    assert ("", "_control", "control", 0) in hooks
+    assert hooks[-1] == ("ctrl", "update", "control_law", 2)
+    assert "control_law" in pb.CONTROL_STAGES and pb.GUIDE_CONTROL == ("guide", "control_law")

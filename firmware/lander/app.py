@@ -132,6 +132,7 @@ class App:
         self.ctrl = Control(self.cfg)
         self.guid.attach_control(self.ctrl)
         self._acu = getattr(board, "attitude", None)
+        self._gimbal_sent = None              # last gimbal set-point written (App._control)
         self.cycle = 0
         self.overruns = 0
         self.stage_faults = 0
@@ -250,6 +251,7 @@ class App:
             engine.arm()
             engine.set_throttle(self.ctrl.throttle_q15)
             engine.set_pitch(self.ctrl.pitch_cmd_bau)
+            self._gimbal_sent = None          # App._control writes the gimbal again
         self._start_watchdog()
         return True
 
@@ -508,6 +510,7 @@ class App:
         if engine is not None and self.mode == MODE_POWERED and not self.engine_cut:
             engine.set_throttle(self.ctrl.throttle_q15)
             engine.set_pitch(self.ctrl.pitch_cmd_bau)
+            self._gimbal_sent = None          # App._control writes the gimbal again
 
     def _modes(self):
         m = self.mode
@@ -575,16 +578,21 @@ class App:
                 engine.set_throttle(0)
                 engine.disarm()
             return
+        self.ctrl.update(self.guid, self.nav)    # called through self.ctrl: lander perf hooks it
         ctrl = self.ctrl
-        ctrl.update(self.guid, self.nav)
         acu = self._acu
         if acu is not None:
             acu.set_pitch(ctrl.pitch_cmd_bau)
         if engine is not None:
             engine.set_throttle(ctrl.throttle_q15)
             # with an attitude unit the gimbal keeps the thrust line through the
-            # centre of mass (centred); without one it is the attitude path
-            engine.set_pitch(0 if acu is not None else ctrl.pitch_cmd_bau)
+            # centre of mass (centred); without one it is the attitude path. A
+            # PWM holds its pulse width: written when it changes (and once
+            # after every boot), not every cycle
+            gp = 0 if acu is not None else ctrl.pitch_cmd_bau
+            if gp != self._gimbal_sent:
+                self._gimbal_sent = gp
+                engine.set_pitch(gp)
 
     def _telemetry(self):
         # packets, frames, FEC, black box, paced at the air bit rate (telemetry/)

@@ -78,6 +78,12 @@ class Control:
         self._sec_q14 = 16384
         self._afull_nom = 0
         self._inv_afull = 0
+        self._ysum = 0                # modelled throttle summed over the re-plan window
+        self._inv_hi = 0              # _inv_afull split at bit 14 (exact inline products)
+        self._inv_lo = 0
+        t = cfg.max_thrust_mn
+        self._tmax_hi = t >> 15       # max thrust split at bit 15: u * T >> 15 exactly,
+        self._tmax_lo = t & 0x7FFF    # |u| <= 2^15 keeps both products < 2^30
         self._update_mass_q()
         self._slow()
 
@@ -103,7 +109,10 @@ class Control:
         self._afull_nom = fixed.clamp(nom, _AFULL_MIN, 0x7FFF)
         self.a_full_mm_s2 = fixed.clamp(fixed.mul_shift(self._afull_nom, self.thrust_ratio_q15, 15),
                                         _AFULL_MIN, 0x7FFF)
-        self._inv_afull = fixed.div_shift(1, self.a_full_mm_s2, 29)      # 2^29 / a_full, < 2^21
+        inv = fixed.div_shift(1, self.a_full_mm_s2, 29)      # 2^29 / a_full, < 2^21
+        self._inv_afull = inv
+        self._inv_hi = inv >> 14                              # < 2^7
+        self._inv_lo = inv & 0x3FFF
         self._flow_eff_q24 = fixed.mul_shift(self._flow_q24, self.thrust_ratio_q15, 15)
 
     # --- geometry: pitch and magnitude of a new command ---------------------------
@@ -145,8 +154,11 @@ class Control:
 
     # --- one cycle -------------------------------------------------------------------
     def update(self, guid, nav=None):
+        # per cycle: locals, inline products whose ranges are known (written
+        # beside each), fixed.* only off the fast paths; results bit-identical
+        # to the fixed.mul_shift / clamp forms they replace
         cfg = self.cfg
-        y = self.thrust_model_q15
+        y = self.thrust_model_q15                  # 0 .. 2^15 (modelled throttle)
         # thrust-to-mass: measured vs modelled specific force while the engine burns
         if nav is not None and y > cfg.min_throttle_q15:
             f = nav.accel_thrust_mm_s2
@@ -156,6 +168,9 @@ class Control:
         k = self._k + 1
         if k >= cfg.replan_cycles:
             k = 0
+            # the window's burn taken from the mass, then the slow terms from it
+            self._burn(self._ysum)
+            self._ysum = 0
             self._slow()
         self._k = k
         if guid.cmd_seq != self._seq:
@@ -177,11 +192,25 @@ class Control:
             self.sat_high = False
             self.sat_low = False
         else:
-            dz = fixed.clamp(guid.accel_z_cmd_mm_s2 - self._az_geo, -0x3FFF, 0x3FFF)
-            mag = fixed.clamp(self._mag_geo + ((dz * self._sec_q14) >> 14), 0, 0x7FFF)
+            dz = guid.accel_z_cmd_mm_s2 - self._az_geo
+            if dz > 0x3FFF:
+                dz = 0x3FFF
+            elif dz < -0x3FFF:
+                dz = -0x3FFF
+            mag = self._mag_geo + ((dz * self._sec_q14) >> 14)     # |dz * sec| < 2^29
+            if mag < 0:
+                mag = 0
+            elif mag > 0x7FFF:
+                mag = 0x7FFF
             self.accel_cmd_mm_s2 = mag
-            thr = fixed.mul_shift(mag, self._inv_afull, 14)        # mag / a_full, Q15
-            e = fixed.clamp(thr - y, -0x7FFF, 0x7FFF)
+            # mag / a_full in Q15 = mag * inv >> 14, inv split at bit 14:
+            # mag * hi < 2^22, mag * lo < 2^29
+            thr = mag * self._inv_hi + ((mag * self._inv_lo) >> 14)
+            e = thr - y
+            if e > 0x7FFF:
+                e = 0x7FFF
+            elif e < -0x7FFF:
+                e = -0x7FFF
             u = thr + ((e * _LEAD_Q15) >> 15)
             m = cfg.min_throttle_q15
             if u > THROTTLE_FULL:
@@ -201,23 +230,41 @@ class Control:
                 self.saturated += 1
         self.throttle_q15 = u
         self.thrust_model_q15 = y + (((u - y) * self._lag_q15) >> 15)
-        self.thrust_cmd_mn = fixed.mul_shift(cfg.max_thrust_mn, u, 15)
-        if y > 0:
-            used = fixed.mul_shift(fixed.mul_shift(cfg.max_thrust_mn, y, 15), self._flow_eff_q24, 24)
-            m = self.mass_mg - used
-            self.mass_mg = m if m > self.dry_mass_mg else self.dry_mass_mg
-            self._update_mass_q()
+        th = self._tmax_hi
+        tl = self._tmax_lo
+        self.thrust_cmd_mn = u * th + ((u * tl) >> 15)       # T u / 2^15, u in 0..2^15
+        # propellant: the modelled throttle summed per cycle, burnt from the
+        # mass once per re-plan window (the mass is read at 10 Hz)
+        self._ysum += y                                 # <= replan_cycles * 2^15
+
+    def _burn(self, ys):
+        if ys <= 0:
+            return
+        tm = fixed.mul_shift(self.cfg.max_thrust_mn, ys, 15)    # modelled thrust x cycles, mN
+        used = fixed.mul_shift(tm, self._flow_eff_q24, 24)      # mg
+        m = self.mass_mg - used
+        self.mass_mg = m if m > self.dry_mass_mg else self.dry_mass_mg
+        self._update_mass_q()
 
     def _update_mass_q(self):
-        # mg -> kg * 1024: 1024 / 1e6 ~ 1074 / 2^20
-        self.mass_kg_q10 = fixed.mul_shift(self.mass_mg, 1074, 20)
+        # mg -> kg * 1024: 1024 / 1e6 ~ 1074 / 2^20; m split at bit 10 below
+        # 1023 kg: (m >> 10) * 1074 < 2^30, (m & 1023) * 1074 < 2^21 (exact)
+        m = self.mass_mg
+        if 0 <= m < 0x3D000000:
+            self.mass_kg_q10 = ((m >> 10) * 1074 + (((m & 1023) * 1074) >> 10)) >> 10
+        else:
+            self.mass_kg_q10 = fixed.mul_shift(m, 1074, 20)
 
     def cut(self):
+        self._burn(self._ysum)
+        self._ysum = 0
         self.throttle_q15 = 0
         self.thrust_cmd_mn = 0
         self.thrust_model_q15 = 0
 
     def checkpoint_into(self, words, offset):
+        # the burn of the current window is not in the mass yet: at most
+        # replan_cycles - 1 cycles of flow (78 g at full thrust, nominal vehicle)
         words[offset] = self.mass_mg
         words[offset + 1] = self.throttle_q15
         words[offset + 2] = self.pitch_cmd_bau
@@ -228,10 +275,10 @@ class Control:
 
     def restore_from(self, words, offset):
         self.mass_mg = words[offset]
-        self.throttle_q15 = words[offset + 1]
+        self.throttle_q15 = fixed.clamp(words[offset + 1], 0, THROTTLE_FULL)
         self.pitch_cmd_bau = words[offset + 2]
         self.thrust_ratio_q15 = fixed.clamp(words[offset + 3], _RATIO_LO, _RATIO_HI)
-        self.thrust_model_q15 = words[offset + 4]
+        self.thrust_model_q15 = fixed.clamp(words[offset + 4], 0, THROTTLE_FULL)
         self.pitch_ref_bau = words[offset + 5]
         self._mag_geo = words[offset + 6]
         self.thrust_cmd_mn = fixed.mul_shift(self.cfg.max_thrust_mn, self.throttle_q15, 15)

@@ -174,6 +174,11 @@ class Guidance:
         if phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH:
             if k == 0:
                 self._replan(nav, self._gate_h(h, nav.vz_mm_s))
+            elif k == self.cfg.replan_cycles - 1:
+                # telemetry only here: off the re-plan cycle, on the one where
+                # the control stage closes its window (its slow terms): the
+                # other cycles of the period stay light (lander perf's median)
+                self._plan_margin()
             return
         self._terminal(nav, h, k)
 
@@ -187,8 +192,12 @@ class Guidance:
             self._jump_ms = 0
             self._h_mm = h
             return h
-        vz = fixed.clamp(vz, -_VEL_LIM, _VEL_LIM)
-        pred = fixed.clamp(self._h_mm + fixed.mul_shift(vz, self._replan_q10, 10), -_POS_LIM, _POS_LIM)
+        vz = -_VEL_LIM if vz < -_VEL_LIM else (_VEL_LIM if vz > _VEL_LIM else vz)
+        q = self._replan_q10
+        # |vz| <= 2^20, q < 2^9 (a re-plan period under 0.5 s): product < 2^29
+        d = (vz * q) >> 10 if q < 512 else fixed.mul_shift(vz, q, 10)
+        pred = self._h_mm + d                  # |h_mm| <= 2^26: no overflow
+        pred = -_POS_LIM if pred < -_POS_LIM else (_POS_LIM if pred > _POS_LIM else pred)
         tol = _JUMP_MIN_MM + (_abs(pred) >> 2)
         if h < pred - tol and self._jump_ms < _JUMP_HOLD_MS:
             if self._jump_ms == 0:
@@ -298,9 +307,15 @@ class Guidance:
             self.cmd_seq += 1
         if t <= _T_MIN_MS:
             self._enter_terminal()
-        # propellant: plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal
-        s = self._mag(a0x, a0z) + self._mag(a[2], a[3])
-        dv = fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10)   # s * T / 2000
+
+    def _plan_margin(self):
+        """Propellant margin of the current plan (the cycle before the next
+        re-plan, for telemetry; the terminal descent computes its own before
+        deciding):
+        plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal."""
+        a = self._a
+        s = self._mag(a[0], a[1]) + self._mag(a[2], a[3])
+        dv = fixed.mul_shift(fixed.mul_shift(s, self.tgo_ms, 11), 1049, 10)   # s * T / 2000
         dv = fixed.add_sat(dv, (self._g * self._term_ms) // 1000)
         self._margin(dv)
 

@@ -95,6 +95,20 @@ class AttitudeUnit:
         n = rx.n
         i = 0
         got = False
+        # fast path: exactly this cycle's acknowledgement and nothing else (the
+        # nominal case); anything else goes through the general parser below
+        if n == _ACK_LEN and buf[0] == SYNC and buf[1] == (ACK_BIT | CMD_SET) and buf[3] == 3 \
+                and buf[2] == self.seq \
+                and not ((buf[1] + buf[2] + buf[3] + buf[4] + buf[5] + buf[6] + buf[7]) & 0xFF):
+            v = buf[4 + 1] | (buf[4 + 2] << 8)
+            self.applied = v - 0x10000 if v & 0x8000 else v
+            got = True
+            lim = self.applied != self.setpoint
+            if lim and not self._limited:
+                events.post(EV_ACU_LIMITED, self.applied)
+            self._limited = lim
+            i = n
+            n = 0                    # skip the general parser
         while i + 4 <= n:
             if buf[i] != SYNC:
                 i += 1
