@@ -50,6 +50,12 @@ FIELDS = (
     ("reboot_est_ms", 500),           # assumed reset-to-resume gap where ticks restart
     ("max_divert_mm", 500000),        # a divert moves the site at most this far
     ("bench_mode", 0),                # 1: engine outputs inhibited, everything else runs
+    # telemetry downlink (telemetry/stage.py, frames.py; docs/protocols.md)
+    ("tlm_bitrate_bps", 2000),        # over-the-air bit rate the scheduler paces to (not the UART's)
+    ("tlm_frame_len", 128),           # TM Transfer Frame octets (16 .. 255 - 2E)
+    ("tlm_rs_e", 8),                  # Reed-Solomon correction capability E: 8 or 16
+    # executive
+    ("sensor_mask", 0xFF),            # bit per sensor read (app.SENSOR_*): 0 = disabled
 )
 
 # Valid range of each parameter (inclusive): checked when a file is loaded and
@@ -76,6 +82,10 @@ LIMITS = {
     "reboot_est_ms": (0, 5000),
     "max_divert_mm": (0, 5000000),
     "bench_mode": (0, 1),
+    "tlm_bitrate_bps": (100, 19200),
+    "tlm_frame_len": (16, 239),       # and frame_len + 2E <= 255 (checked in check())
+    "tlm_rs_e": (8, 16),              # and only 8 or 16 (checked in check())
+    "sensor_mask": (0, 0xFF),
 }
 # Parameters a set_param telecommand may change in flight (by index in FIELDS).
 IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "descent_tau_ms", "max_descent_mm_s",
@@ -137,6 +147,10 @@ class Config:
         self.reboot_est_ms = values["reboot_est_ms"]
         self.max_divert_mm = values["max_divert_mm"]
         self.bench_mode = values["bench_mode"]
+        self.tlm_bitrate_bps = values["tlm_bitrate_bps"]
+        self.tlm_frame_len = values["tlm_frame_len"]
+        self.tlm_rs_e = values["tlm_rs_e"]
+        self.sensor_mask = values["sensor_mask"]
         self.version = CONFIG_VERSION
         self.crc = self.compute_crc()
 
@@ -155,6 +169,13 @@ class Config:
             v = getattr(self, name)
             if lim is not None and not lim[0] <= v <= lim[1]:
                 return i
+        # the Reed-Solomon code: E is 8 or 16, and the frame must fit the
+        # (255, 255 - 2E) codeblock (shortened by virtual fill)
+        e = self.tlm_rs_e
+        if e != 8 and e != 16:
+            return index_of("tlm_rs_e")
+        if self.tlm_frame_len + 2 * e > 255:
+            return index_of("tlm_frame_len")
         return -1
 
     def to_file_bytes(self):
@@ -162,6 +183,34 @@ class Config:
         vals = [getattr(self, name) for name, _ in FIELDS]
         body = _FILE_MAGIC + struct.pack("<HH%di" % len(vals), CONFIG_VERSION, len(vals), *vals)
         return body + struct.pack("<H", crc16_ccitt(body))
+
+
+def index_of(name):
+    """Index of a parameter in FIELDS (-1 if unknown): the set_param id."""
+    for i in range(len(FIELDS)):
+        if FIELDS[i][0] == name:
+            return i
+    return -1
+
+
+def describe(reason, arg):
+    """One line naming what is wrong with a refused configuration (ground
+    tools and start-up messages; never on the cycle path)."""
+    if reason == CFG_OK:
+        return "ok"
+    if reason == CFG_OUT_OF_RANGE and 0 <= arg < len(FIELDS):
+        name = FIELDS[arg][0]
+        lim = LIMITS.get(name)
+        extra = ""
+        if name == "tlm_rs_e":
+            extra = " and 8 or 16"
+        elif name == "tlm_frame_len":
+            extra = " and tlm_frame_len + 2 * tlm_rs_e <= 255"
+        return "config key %s out of range (%d..%d%s)" % (name, lim[0], lim[1], extra)
+    names = {CFG_MISSING: "missing", CFG_SHORT: "short", CFG_BAD_MAGIC: "bad magic",
+             CFG_BAD_VERSION: "bad version", CFG_BAD_COUNT: "bad parameter count or unknown key",
+             CFG_BAD_CRC: "bad CRC"}
+    return "config %s (%d)" % (names.get(reason, "refused"), arg)
 
 
 def parse_file(data):

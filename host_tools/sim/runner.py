@@ -116,9 +116,25 @@ def firmware_config(sc):
         "altimeter_beam_bau": int(round(sc["sensors"]["altimeter"]["beam_deg"] / 360.0 * 65536)),
         # the site relative to the powered-descent start (nav.x_mm = 0 there)
         "site_x_mm": int(round((sc["target"]["x_m"] - sc["initial"]["x_m"]) * 1000)),
+        # the downlink: the air bit rate the scheduler paces to, the frame and its code
+        "tlm_bitrate_bps": int(round(sc["link"]["bitrate_bps"])),
+        "tlm_frame_len": sc["link"].get("frame_len", 128),
+        "tlm_rs_e": sc["link"].get("rs_e", 8),
     }
     known = {name for name, _ in getattr(config_mod, "FIELDS", ())}
-    return config_mod.Config(**{k: val for k, val in want.items() if k in known})
+    cfg = config_mod.Config(**{k: val for k, val in want.items() if k in known})
+    # the downlink keys come straight from [link]: a value the firmware refuses
+    # is a bad scenario (named), not a flight with a refused configuration
+    bad = cfg.check() if hasattr(cfg, "check") else -1
+    if bad >= 0:
+        name = config_mod.FIELDS[bad][0]
+        key = {"tlm_bitrate_bps": "link.bitrate_bps", "tlm_frame_len": "link.frame_len",
+               "tlm_rs_e": "link.rs_e"}.get(name)
+        if key is not None:
+            raise scenario_mod.ScenarioError(sc.get("_source", "<scenario>"), key,
+                                             "the firmware refuses it: " + config_mod.describe(
+                                                 config_mod.CFG_OUT_OF_RANGE, bad))
+    return cfg
 
 
 class _Firmware:
@@ -669,7 +685,9 @@ class Flight:
             else:
                 send_times = np.full(len(downlink), self.t)
         received, recv_times, _ = self.chan.deliver(downlink, send_times, serialized=serialized)
-        telemetry = _telemetry_summary(downlink, received, recv_times)
+        lk = self.sc["link"]
+        telemetry = _telemetry_summary(downlink, received, recv_times,
+                                       lk.get("frame_len", 128), lk.get("rs_e", 8))
         return downlink, send_times, received, recv_times, telemetry
 
     def estimate_summary(self):
@@ -736,14 +754,15 @@ def _touchdown(dyn, slope, xt):
     }
 
 
-def _telemetry_summary(downlink, received, recv_times):
-    """Measured by decoding both byte streams with the ground decoder: frames
-    that decode (RS + CRC), and the critical state the ground got (live or
-    through the black box) with its latency."""
+def _telemetry_summary(downlink, received, recv_times, frame_len=128, rs_e=8):
+    """Measured by decoding both byte streams with the ground decoder (the
+    frame length and Reed-Solomon E of the scenario's [link]): frames that
+    decode (RS + CRC), and the critical state the ground got (live or through
+    the black box) with its latency."""
     from host_tools.ground import decode as ground
 
-    sent = ground.decode(downlink)
-    got = ground.decode(received, times=recv_times)
+    sent = ground.decode(downlink, frame_len=frame_len, rs_e=rs_e)
+    got = ground.decode(received, times=recv_times, frame_len=frame_len, rs_e=rs_e)
     crit = ground.critical_delivery(sent, got)
     return {
         "frames_sent": sent.stats["frames_ok"],

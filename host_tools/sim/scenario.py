@@ -313,6 +313,10 @@ LINK = {
     "latency_s": F("num", 0.0, lo=0.0, hi=60.0),
     "command_key_hex": F("str", DEFAULT_COMMAND_KEY_HEX, hi=256),
     "tc_apid": F("int", 0x050, lo=0, hi=0x7FE),
+    # the firmware's downlink coding (config tlm_frame_len / tlm_rs_e; the
+    # ground decodes with the same): frame octets, Reed-Solomon E (8 or 16)
+    "frame_len": F("int", 128, lo=16, hi=239),
+    "rs_e": F("int", 8, lo=8, hi=16),
 }
 
 OUTCOMES = ("landed", "hard_landing", "tipped", "crashed", "fuel_out", "timeout")

@@ -67,12 +67,22 @@ class Telemetry:
         self.radio = radio
         # air time per cycle: whole bits + a remainder in units of 1/1e6 bit
         period_us = 1000000 // cfg.rate_hz
-        total = bitrate_bps * period_us            # start-up: a host-size int is fine
-        self.bits_per_cycle = total // _US_PER_S
-        self._bits_frac = total % _US_PER_S
+        # bitrate * period / 1e6 without a product beyond 2^30 (19200 bit/s at
+        # 10 Hz is 1.9e9): bitrate = 1000 h + l, h * period = 1000 a1 + a0
+        hp = (bitrate_bps // 1000) * period_us
+        rest = (hp % 1000) * 1000 + (bitrate_bps % 1000) * period_us
+        self.bits_per_cycle = hp // 1000 + rest // _US_PER_S
+        self._bits_frac = rest % _US_PER_S
+        self.bitrate_bps = bitrate_bps
         self._acc = 0
         self.credit = 0
-        self._out = bytearray(64)
+        # one cycle's octets (+1 for the carried fraction, +1 for the credit
+        # left over), at least 64; unsent air time is banked up to one buffer
+        nout = (self.bits_per_cycle >> 3) + 2
+        if nout < 64:
+            nout = 64
+        self._out = bytearray(nout)
+        self._credit_max = nout << 3
         # clock (agency-defined epoch: the clock value of the first cycle)
         self.sec = 0
         self.usec = 0
@@ -132,8 +142,8 @@ class Telemetry:
             self.framer.pump(out, n)
             radio.write(out, n)
             c -= n << 3
-        if c > 512:
-            c = 512              # the radio could not take it: air time is not banked
+        if c > self._credit_max:
+            c = self._credit_max  # the radio could not take it: air time is not banked
         self.credit = c
         self.frames = self.framer.frames
         if radio is not None:
