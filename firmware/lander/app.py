@@ -162,7 +162,7 @@ class App:
         self._landed_cycles = 0
         self.arm_input_level = -1
         self.beacon_on = False
-        self.sensor_mask = 0xFF               # bit per sensor the ground allows (cmd_sensor)
+        self.sensor_mask = self.cfg.sensor_mask   # bit per sensor read (SENSOR_*; cmd_sensor)
         self.reset_cause = getattr(board, "reset_cause", 0)
         self.restarts = 0                     # warm restarts in this flight
         self.warm = False                     # this boot resumed from a checkpoint
@@ -193,6 +193,8 @@ class App:
         self.ckpt_flash_every = self._cycles(self.cfg.ckpt_flash_ms)
         self._ckpt_count = 0
         self._ckpt_flash_count = 0
+        self._period_ms = self.period_us // 1000
+        self.ckpt_age_ms = 0xFFFF             # age of the last sealed checkpoint (0xFFFF: none)
         self.ckpt_rtc = ckpt_mod.RtcStore(board.rtc) if getattr(board, "rtc", None) is not None else None
         opener = getattr(board, "opener", None)
         self.ckpt_file = ckpt_mod.FileStore(CKPT_FILE_PATH, self.ckpt.slot_bytes, opener) \
@@ -263,6 +265,9 @@ class App:
         to_rtc = self._ckpt_count >= self.ckpt_every
         to_flash = self._ckpt_flash_count >= self.ckpt_flash_every
         if not (to_rtc or to_flash):
+            # age as the next cycle's telemetry will see it (saturated)
+            a = self.ckpt_age_ms + self._period_ms
+            self.ckpt_age_ms = a if a < 0xFFFF else 0xFFFF
             return
         ck = self.ckpt
         w = ck.words
@@ -285,6 +290,7 @@ class App:
         self.guid.checkpoint_into(w, self._ck_guid)
         self.ctrl.checkpoint_into(w, self._ck_ctrl)
         slot = ck.seal()
+        self.ckpt_age_ms = self._period_ms
         if to_rtc:
             self._ckpt_count = 0
             if self.ckpt_rtc is not None and not self.ckpt_rtc.write(ck, slot):
@@ -743,6 +749,7 @@ class App:
             return False
         self.rate_hz = r
         self.period_us = 1000000 // r
+        self._period_ms = self.period_us // 1000
         self.degraded = True
         events.post(EV_RATE_DEGRADED, r)
         return True

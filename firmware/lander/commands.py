@@ -132,6 +132,7 @@ class Commands:
         self.rejected = 0
         self.rejects = array("i", bytes(4 * N_REASONS))
         self.last_reason = 0
+        self.last_reject_op = 0     # opcode of the last rejection (0xFF: not authenticated)
         self.confirm_op = -1        # opcode confirmed for powered descent
         self._confirm_left = 0
         self.time_sync = array("i", (0, 0, 0, 0))   # CUC s hi16, s lo16, subseconds, local ms
@@ -272,6 +273,7 @@ class Commands:
         self.rejected += 1
         self.rejects[why] += 1
         self.last_reason = why
+        self.last_reject_op = op
         events.post(EV_TC_REJECT, (why << 8) | op)
 
     # --- execution ----------------------------------------------------------

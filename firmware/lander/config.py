@@ -209,7 +209,7 @@ def describe(reason, arg):
         return "config key %s out of range (%d..%d%s)" % (name, lim[0], lim[1], extra)
     names = {CFG_MISSING: "missing", CFG_SHORT: "short", CFG_BAD_MAGIC: "bad magic",
              CFG_BAD_VERSION: "bad version", CFG_BAD_COUNT: "bad parameter count or unknown key",
-             CFG_BAD_CRC: "bad CRC"}
+             CFG_BAD_CRC: "bad CRC", CFG_OUT_OF_RANGE: "value out of range"}
     return "config %s (%d)" % (names.get(reason, "refused"), arg)
 
 

@@ -353,6 +353,43 @@ class _Reassembler:
         self.out.append(p)
 
 
+# ------------------------------------------------------------ executive fields
+
+def executive(fields: dict) -> dict:
+    """The executive's fields of a housekeeping or beacon packet (decoded
+    with the firmware's table) with their names from the firmware's own
+    tables: mode (lander.app.MODE_NAMES), the last telecommand rejection
+    reason (lander.commands.REASON_NAMES), the configuration status
+    (lander.config.describe), and the last accepted (acknowledged) counter
+    put back together. Fields the packet does not carry are left out."""
+    from lander import app as fw_app
+    from lander import commands as fw_cmd
+    from lander import config as fw_cfg
+    from host_tools.ground.command import OPCODES
+
+    out = {}
+    for k in ("reset_cause", "restarts", "build_id", "cfg_crc", "tc_accepted", "tc_rejected",
+              "ckpt_seq", "ckpt_age", "resume_age", "sensor_mask"):
+        if k in fields:
+            out[k] = fields[k]
+    if "mode" in fields:
+        m = fields["mode"]
+        out["mode"] = fw_app.MODE_NAMES[m] if 0 <= m < len(fw_app.MODE_NAMES) else "mode_%d" % m
+    if "cfg_status" in fields:
+        out["cfg_status"] = fw_cfg.describe(fields["cfg_status"], -1) if fields["cfg_status"] else "ok"
+    if "tc_last_reason" in fields:
+        r = fields["tc_last_reason"]
+        out["tc_last_reason"] = fw_cmd.REASON_NAMES[r] if 0 <= r < len(fw_cmd.REASON_NAMES) else "reason_%d" % r
+    if "tc_last_reject_op" in fields:
+        op = fields["tc_last_reject_op"]
+        out["tc_last_reject_op"] = "unauthenticated" if op == 0xFF else OPCODES.get(op, "op_%d" % op)
+    if "tc_counter_lo" in fields:
+        out["tc_counter"] = (fields.get("tc_counter_hi", 0) << 16) | fields["tc_counter_lo"]
+    if "ckpt_age" in fields and fields["ckpt_age"] >= 65.535:
+        out["ckpt_age"] = None            # no checkpoint sealed yet (saturated)
+    return out
+
+
 # ------------------------------------------------------------ flight metrics
 
 def critical_delivery(sent: Result, received: Result, half_window_s: float = 0.5) -> dict:

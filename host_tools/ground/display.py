@@ -89,6 +89,15 @@ class GroundState:
             a = self.age("housekeeping")
             t.add_row("battery / overruns / stage faults",
                       "%.2f V / %d / %d" % (f["battery"], f["overruns"], f["stage_faults"]), "%.1f" % a)
+            x = ground.executive(f)
+            ck = "-" if x.get("ckpt_age") is None else "%.2f s" % x["ckpt_age"]
+            t.add_row("mode / reset cause / restarts / build",
+                      "%s / %d / %d / 0x%04X" % (x["mode"], x["reset_cause"], x["restarts"], x["build_id"]),
+                      "%.1f" % a)
+            t.add_row("commands ok / refused (last why) / counter",
+                      "%d / %d (%s) / %d" % (x["tc_accepted"], x["tc_rejected"],
+                                             x["tc_last_reason"] or "-", x["tc_counter"]), "%.1f" % a)
+            t.add_row("checkpoint seq / age", "%d / %s" % (x["ckpt_seq"], ck), "%.1f" % a)
         bc = self.last.get("beacon")
         if bc is not None:
             f = bc[0]["fields"]

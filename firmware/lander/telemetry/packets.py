@@ -21,7 +21,7 @@
 # Values outside a field's range are saturated by the encoder.
 from lander.compat import const
 
-VERSION = const(1)                # bump when a layout changes
+VERSION = const(2)                # bump when a layout changes (2: executive fields)
 
 PRIMARY_LEN = const(6)
 SEC_LEN = const(6)                # CUC: 4 coarse + 2 fine octets
@@ -49,7 +49,9 @@ S_EVENTS = const(9)
 S_RADIO = const(10)
 S_STORE = const(11)
 S_CFG = const(12)
-N_SOURCES = const(13)
+S_CMD = const(13)                 # the telecommand handler (app.cmd; None: no uplink)
+S_CKPT = const(14)                # the warm-restart checkpoint (app.ckpt)
+N_SOURCES = const(15)
 
 SIZES = {"B": 1, "b": 1, "H": 2, "h": 2, "I": 4, "i": 4}
 
@@ -113,6 +115,23 @@ HOUSEKEEPING = (
     ("battery", "H", S_POWER, "bus_mv", -1, "V", -3),
     ("baro_temp", "h", S_BARO, "temperature_cdeg", -1, "degC", -2),
     ("baro_press", "I", S_BARO, "pressure_cpa", -1, "Pa", -2),
+    # the executive (app.py, commands.py, checkpoint.py)
+    ("mode", "B", S_APP, "mode", -1, "", 0),                  # app.MODE_NAMES
+    ("reset_cause", "B", S_APP, "reset_cause", -1, "", 0),    # machine.reset_cause() at boot
+    ("restarts", "B", S_APP, "restarts", -1, "", 0),          # warm restarts this flight
+    ("build_id", "H", S_APP, "build_id", -1, "", 0),
+    ("cfg_crc", "H", S_CFG, "crc", -1, "", 0),
+    ("cfg_status", "B", S_APP, "cfg_status", -1, "", 0),      # config.CFG_*
+    ("sensor_mask", "B", S_APP, "sensor_mask", -1, "", 0),    # bit per sensor read (app.SENSOR_*)
+    ("tc_accepted", "H", S_CMD, "accepted", -1, "", 0),
+    ("tc_rejected", "H", S_CMD, "rejected", -1, "", 0),
+    ("tc_last_reason", "B", S_CMD, "last_reason", -1, "", 0),   # commands.REASON_NAMES
+    ("tc_last_reject_op", "B", S_CMD, "last_reject_op", -1, "", 0),  # 0xFF: before authentication
+    ("tc_counter_hi", "H", S_CMD, "last_hi", -1, "", 0),      # last authenticated (spent) counter
+    ("tc_counter_lo", "H", S_CMD, "last_lo", -1, "", 0),      # counter = hi << 16 | lo
+    ("ckpt_seq", "I", S_CKPT, "seq", -1, "", 0),
+    ("ckpt_age", "H", S_APP, "ckpt_age_ms", -1, "s", -3),     # since the last seal (65.535: none)
+    ("resume_age", "I", S_APP, "resume_age_us", -1, "s", -6),  # checkpoint age at the warm restart
 )
 
 # A black-box record (flash payload; every 10th cycle, see blackbox.py).
@@ -146,9 +165,16 @@ BEACON = (
     ("fault_flags", "H", S_NAV, "fault_flags", -1, "", 0),
     ("last_fault", "H", S_TLM, "last_fault", -1, "", 0),
     ("last_fault_arg", "i", S_TLM, "last_fault_arg", -1, "", 0),
-    ("build_id", "H", S_CFG, "crc", -1, "", 0),
+    ("build_id", "H", S_APP, "build_id", -1, "", 0),
     ("bb_records", "H", S_STORE, "count", -1, "", 0),
     ("bb_sent", "H", S_TLM, "bb_sent", -1, "", 0),
+    ("cfg_crc", "H", S_CFG, "crc", -1, "", 0),
+    ("reset_cause", "B", S_APP, "reset_cause", -1, "", 0),
+    ("restarts", "B", S_APP, "restarts", -1, "", 0),
+    ("tc_accepted", "H", S_CMD, "accepted", -1, "", 0),
+    ("tc_rejected", "H", S_CMD, "rejected", -1, "", 0),
+    ("tc_last_reason", "B", S_CMD, "last_reason", -1, "", 0),
+    ("tc_counter_lo", "H", S_CMD, "last_lo", -1, "", 0),
 )
 
 # apid -> (name, fields)

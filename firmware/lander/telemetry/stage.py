@@ -60,6 +60,8 @@ class Telemetry:
         src[P.S_RADIO] = getattr(board, "radio", None)
         src[P.S_STORE] = getattr(board, "storage", None)
         src[P.S_CFG] = cfg
+        src[P.S_CMD] = getattr(app, "cmd", None)
+        src[P.S_CKPT] = getattr(app, "ckpt", None)
         radio = getattr(board, "radio", None)
         if radio is not None and not (hasattr(radio, "write") and hasattr(radio, "free")
                                       and hasattr(radio, "service")):
