@@ -200,7 +200,7 @@ def describe(reason, arg):
         return "ok"
     if reason == CFG_OUT_OF_RANGE and 0 <= arg < len(FIELDS):
         name = FIELDS[arg][0]
-        lim = LIMITS.get(name)
+        lim = LIMITS.get(name, (0, 0))
         extra = ""
         if name == "tlm_rs_e":
             extra = " and 8 or 16"
