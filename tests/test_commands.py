@@ -169,8 +169,9 @@ def test_time_sync_and_blackbox_dump_and_beacon_set_their_fields():
     a = _app()
     assert _send(a, _pkt("time_sync", {"seconds": 0x12345678, "subseconds": 0x9ABC}, counter=1)) == 0
     assert list(a.cmd.time_sync[:3]) == [0x1234, 0x5678, 0x9ABC]
-    assert _send(a, _pkt("dump_blackbox", {"start": 10, "count": 20}, counter=2)) == 0
-    assert list(a.cmd.dump) == [1, 10, 20]
+    # a black-box dump only after landing (POST_LANDING): refused in SAFE
+    assert _send(a, _pkt("dump_blackbox", {"start": 10, "count": 20}, counter=2)) == cm.REJ_MODE
+    assert list(a.cmd.dump) == [0, 0, 0]
     assert _send(a, _pkt("beacon", {"on": 1}, counter=3)) == 0 and a.beacon_on
     assert _send(a, _pkt("beacon", {"on": 2}, counter=4)) == cm.REJ_RANGE
 

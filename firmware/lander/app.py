@@ -694,6 +694,13 @@ class App:
                 hook(self.cfg)
         return 0
 
+    def cmd_dump(self, start, count):
+        """dump_blackbox: after landing (POST_LANDING) the black box's records
+        start .. start + count - 1 (count 0: to the end) go down oldest first."""
+        if self.mode != MODE_POST:
+            return 12                     # commands.REJ_MODE
+        return self.tlm.start_dump(start, count)
+
     def cmd_sensor(self, part, on):
         if part > 7 or on > 1:
             return 11

@@ -136,7 +136,7 @@ class Commands:
         self.confirm_op = -1        # opcode confirmed for powered descent
         self._confirm_left = 0
         self.time_sync = array("i", (0, 0, 0, 0))   # CUC s hi16, s lo16, subseconds, local ms
-        self.dump = array("i", (0, 0, 0))          # requested, start record, count
+        self.dump = array("i", (0, 0, 0))          # dumps started, last start record, count
         self.rx = bytearray(MAX_LEN)
         self.rx_n = 0
         self._rx_age = 0
@@ -312,11 +312,17 @@ class Commands:
             pid = (p[o] << 8) | p[o + 1]
             return app.cmd_set_param(pid, _s32(p, o + 2))
         if op == OP_DUMP_BLACKBOX:
-            d = self.dump
-            d[0] = 1
-            d[1] = ((p[o] & 0x3F) << 24) | (p[o + 1] << 16) | (p[o + 2] << 8) | p[o + 3]
-            d[2] = (p[o + 4] << 8) | p[o + 5]
-            return 0
+            if p[o] & 0xC0:
+                return REJ_RANGE          # a record index beyond 2^30
+            start = ((p[o] & 0x3F) << 24) | (p[o + 1] << 16) | (p[o + 2] << 8) | p[o + 3]
+            count = (p[o + 4] << 8) | p[o + 5]
+            why = app.cmd_dump(start, count)
+            if why == 0:
+                d = self.dump
+                d[0] += 1
+                d[1] = start
+                d[2] = count
+            return why
         if op == OP_BEACON:
             if p[o] > 1:
                 return REJ_RANGE

@@ -10,12 +10,16 @@
 # last records show the vehicle at rest) and the telemetry stage downlinks the
 # records newest first, one per second of flight, over and over (the end of the
 # flight is what a lost live link has most likely missed, and the link may be
-# down during any one pass); the rest stays in flash for a dump command.
+# down during any one pass). A dump_blackbox telecommand (after landing) sends
+# a range of records oldest first, each once, ahead of the rolling passes
+# (telemetry/stage.py start_dump); the rolling passes resume after it.
 from lander.compat import const
 from lander.events import events
 
 EV_BB_FROZEN = const(0x0400)     # arg: records in flash
 EV_BB_FLUSH_FAIL = const(0x0401)  # arg: records pending
+EV_BB_DUMP = const(0x0402)       # a dump_blackbox telecommand started a dump (arg: records)
+EV_BB_DUMP_DONE = const(0x0403)  # the dump's last record went out (arg: records sent)
 
 
 class BlackBox:

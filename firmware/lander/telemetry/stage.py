@@ -23,7 +23,7 @@ from array import array
 from lander.compat import const, ticks_diff
 from lander.events import events
 from lander.telemetry import packets as P
-from lander.telemetry.blackbox import BlackBox
+from lander.telemetry.blackbox import BlackBox, EV_BB_DUMP, EV_BB_DUMP_DONE
 from lander.telemetry.encoder import PacketEncoder
 from lander.telemetry.frames import Framer
 
@@ -109,6 +109,12 @@ class Telemetry:
         self._beacon_sum = -1
         self.bb_seq = 0
         self.bb_sent = 0
+        # a commanded dump: records dump_next .. dump_end - 1, oldest first
+        self.dump_next = 0
+        self.dump_end = 0
+        self.dump_sent = 0
+        self.dump_lost = 0            # records of the range that did not read back
+        self.dumps = 0
         self.landed = False
         self._landed_ms = 0
         self.skipped = 0
@@ -240,10 +246,54 @@ class Telemetry:
                 enc.seq[_K_BEACON] = (enc.seq[_K_BEACON] - 1) & 0x3FFF
                 enc.counts[_K_BEACON] -= 1
             if self.bb.frozen and not self.silenced[_K_BB]:
-                n = self._blackbox(buf, sec, fine)
+                n = 0
+                if self.dump_next < self.dump_end:
+                    n = self._dump(buf, sec, fine)
+                if n == 0:
+                    n = self._blackbox(buf, sec, fine)
                 if n > 0:
                     return n
         return enc.idle(buf, _IDLE_LEN)
+
+    # --- the black box ------------------------------------------------------
+    def start_dump(self, start, count):
+        """A dump_blackbox telecommand: records start .. start + count - 1
+        (count 0, or past the end: to the last record) are sent oldest first,
+        each once, ahead of the rolling passes. Returns 0, or 11 (REJ_RANGE:
+        no such record) / 14 (REJ_EXEC: no black box). Exceptional path."""
+        bb = self.bb
+        st = bb.store
+        if st is None:
+            return 14
+        if not bb.frozen:
+            bb.freeze()
+        n = st.count
+        if start < 0 or start >= n:
+            return 11
+        end = n if count <= 0 or count > n - start else start + count
+        self.dump_next = start
+        self.dump_end = end
+        self.dump_sent = 0
+        self.dump_lost = 0
+        self.dumps += 1
+        events.post(EV_BB_DUMP, end - start)
+        return 0
+
+    def _dump(self, buf, sec, fine):
+        st = self.bb.store
+        rec = self.bb.rec
+        while self.dump_next < self.dump_end:
+            i = self.dump_next
+            self.dump_next = i + 1
+            if st.read_record(i, rec) == len(rec):
+                n = self._bb_packet(i, buf, sec, fine)
+                self.dump_sent += 1
+                if self.dump_next >= self.dump_end:
+                    events.post(EV_BB_DUMP_DONE, self.dump_sent)
+                return n
+            self.dump_lost += 1
+        events.post(EV_BB_DUMP_DONE, self.dump_sent)
+        return 0
 
     def _blackbox(self, buf, sec, fine):
         bb = self.bb
@@ -258,6 +308,11 @@ class Telemetry:
             got = st.read_record(i, rec)
             if got == len(rec):
                 break
+        return self._bb_packet(i, buf, sec, fine)
+
+    def _bb_packet(self, i, buf, sec, fine):
+        """The black-box packet of record i (already read into bb.rec)."""
+        rec = self.bb.rec
         self.bb_seq = i          # record index in the store (its sequence below)
         enc = self.enc
         n = enc.lengths[_K_BB]
