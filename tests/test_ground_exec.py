@@ -5,12 +5,25 @@ age) filled by the App and read back on the ground through the decoder with
 the firmware's own packet table."""
 import io
 
+import pytest
+
 from host_tools.ground import command as tc
 from host_tools.ground import decode as ground
 from lander import commands as cm
 from lander.app import App, MODE_POST, MODE_POWERED
 from lander.config import Config
 from lander.telemetry import packets as P
+
+
+@pytest.fixture(autouse=True)
+def _fresh_event_ring():
+    """Each test starts and ends with an empty event ring (it is module state
+    shared with the other test modules)."""
+    from host_tools.sim import runner as _runner
+    _runner._reset_event_ring()
+    yield
+    _runner._reset_event_ring()
+
 
 KEY = tc.DEFAULT_KEY
 

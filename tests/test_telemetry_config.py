@@ -15,6 +15,17 @@ from lander.app import App
 from lander.config import (CFG_OK, CFG_OUT_OF_RANGE, FIELDS, Config, describe, index_of,
                            parse_file)
 
+
+@pytest.fixture(autouse=True)
+def _fresh_event_ring():
+    """Each test starts and ends with an empty event ring (it is module state
+    shared with the other test modules)."""
+    from host_tools.sim import runner as _runner
+    _runner._reset_event_ring()
+    yield
+    _runner._reset_event_ring()
+
+
 ASM = bytes.fromhex("1ACFFC1D")
 
 

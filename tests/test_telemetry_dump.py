@@ -7,6 +7,8 @@ delivered, none lost, equal to what the flash holds."""
 import copy
 import os
 
+import pytest
+
 import host_tools
 from host_tools.emu.flash import FlashEmu
 from host_tools.ground import command as tc
@@ -18,6 +20,17 @@ from lander.app import App, MODE_LANDED, MODE_POST
 from lander.config import Config
 from lander.drivers.storage import Storage
 from lander.telemetry import packets as P
+
+
+@pytest.fixture(autouse=True)
+def _fresh_event_ring():
+    """Each test starts and ends with an empty event ring (it is module state
+    shared with the other test modules)."""
+    from host_tools.sim import runner as _runner
+    _runner._reset_event_ring()
+    yield
+    _runner._reset_event_ring()
+
 
 KEY = tc.DEFAULT_KEY
 

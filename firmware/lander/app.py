@@ -26,7 +26,7 @@ from lander.compat import const, heap_lock, heap_unlock, ticks_us, ticks_diff, t
 from lander.config import Config, CFG_OK
 from lander import control as control_mod
 from lander.control import Control
-from lander.drivers import OK, BUS_ERROR
+from lander.drivers import OK, BUS_ERROR, DISABLED
 from lander import estimator as estimator_mod
 from lander.estimator import Nav
 from lander.events import events
@@ -52,6 +52,16 @@ EV_ARM_INPUT = const(0x000E)      # arg = level of the hardware arm input when i
 EV_BIT = const(0x000F)            # arg = built-in test result (0 = pass)
 EV_CKPT_WRITE_ERROR = const(0x0010)  # arg = 1 RTC/scratch, 2 flash
 EV_STAGE_SLOW = const(0x0011)     # arg = stage id << 16 | its time in ms (saturated)
+EV_SENSOR_MASK = const(0x0012)    # arg = the sensor mask now applied (bit per SENSOR_*)
+
+# sensors the executive can disable (bit numbers of sensor_mask; config key
+# sensor_mask, telecommand `sensor part on`): a disabled sensor is not read
+# (its driver is not called: no bus transfer) and reads as DISABLED in the
+# sensor status fields of the telemetry
+SENSOR_IMU = const(0)
+SENSOR_IMU2 = const(1)
+SENSOR_ALT = const(2)
+N_SENSORS = const(3)
 
 # modes
 MODE_SAFE = const(0)
@@ -81,6 +91,19 @@ WHY_ARM_INPUT = const(3)     # the hardware arm input is not set
 WHY_BIT = const(4)           # the built-in test failed
 WHY_BENCH = const(5)         # bench mode: engine outputs inhibited
 
+class _SensorOff:
+    """Stands in for a disabled sensor's driver: read() answers DISABLED without
+    a bus transfer (the driver object and its last values are kept aside)."""
+    status = DISABLED
+    enabled = False
+
+    def __init__(self, driver):
+        self.driver = driver
+
+    def read(self):
+        return DISABLED
+
+
 # app words at the start of the checkpoint payload
 _CK_MODE = const(0)
 _CK_TICKS = const(1)
@@ -94,6 +117,7 @@ APP_CHECKPOINT_WORDS = const(8)
 _F_TOUCHDOWN = const(1)
 _F_ENGINE_CUT = const(2)
 _F_ARMED = const(4)
+_F_SENSORS_OFF_SHIFT = const(8)     # flags bits 8..15: sensors disabled (~sensor_mask)
 
 CKPT_RTC_SLOT = const(0)
 CKPT_FILE_PATH = "/ckpt.bin"
@@ -146,6 +170,9 @@ class App:
         self.imu2_status = BUS_ERROR
         self.alt_status = BUS_ERROR
         self._imu2 = getattr(board, "imu2", None)   # boards without a second IMU
+        # the real drivers of the sensors the mask can disable (None: absent)
+        self._sensor_drv = [getattr(board, "imu", None), self._imu2,
+                            getattr(board, "altimeter", None)]
         self.events_sent = 0
         self._event = array("i", (0, 0, 0))   # (time_ms, code, arg) drained by telemetry
         # executive state
@@ -162,7 +189,8 @@ class App:
         self._landed_cycles = 0
         self.arm_input_level = -1
         self.beacon_on = False
-        self.sensor_mask = self.cfg.sensor_mask   # bit per sensor read (SENSOR_*; cmd_sensor)
+        self.sensor_mask = 0xFF               # bit per sensor read (SENSOR_*; cmd_sensor)
+        self._apply_sensor_mask(self.cfg.sensor_mask)
         self.reset_cause = getattr(board, "reset_cause", 0)
         self.restarts = 0                     # warm restarts in this flight
         self.warm = False                     # this boot resumed from a checkpoint
@@ -237,6 +265,7 @@ class App:
         self.guid.restore_from(words, self._ck_guid)
         self.ctrl.restore_from(words, self._ck_ctrl)
         flags = words[_CK_FLAGS]
+        self._apply_sensor_mask(0xFF & ~(flags >> _F_SENSORS_OFF_SHIFT))
         self.touchdown = bool(flags & _F_TOUCHDOWN)
         self.engine_cut = bool(flags & _F_ENGINE_CUT)
         self.cycle = words[_CK_CYCLE]
@@ -282,6 +311,7 @@ class App:
             flags |= _F_TOUCHDOWN
         if self.engine_cut:
             flags |= _F_ENGINE_CUT
+        flags |= (~self.sensor_mask & 0xFF) << _F_SENSORS_OFF_SHIFT
         w[_CK_FLAGS] = flags
         w[_CK_CYCLE] = self.cycle & 0x3FFFFFFF
         w[_CK_RESTARTS] = self.restarts
@@ -686,8 +716,14 @@ class App:
         lim = config_mod.LIMITS.get(name)
         if lim is None or not lim[0] <= value <= lim[1]:
             return 11
+        old = getattr(self.cfg, name)
         setattr(self.cfg, name, value)
+        if self.cfg.check() >= 0:         # a rule across keys (RS E, frame length)
+            setattr(self.cfg, name, old)
+            return 11
         self.cfg.crc = self.cfg.compute_crc()
+        if name == "sensor_mask":
+            self._apply_sensor_mask(value)
         for stage in (self.nav, self.guid, self.ctrl):
             hook = getattr(stage, "configure", None)
             if hook is not None:
@@ -702,13 +738,34 @@ class App:
         return self.tlm.start_dump(start, count)
 
     def cmd_sensor(self, part, on):
-        if part > 7 or on > 1:
+        if part >= N_SENSORS or on > 1:
             return 11
         if on:
-            self.sensor_mask |= 1 << part
+            self._apply_sensor_mask(self.sensor_mask | (1 << part))
         else:
-            self.sensor_mask &= ~(1 << part)
+            self._apply_sensor_mask(self.sensor_mask & ~(1 << part))
         return 0
+
+    def _apply_sensor_mask(self, mask):
+        """Disable / re-enable sensors: the board's driver reference of a
+        disabled sensor is swapped for a _SensorOff (so the sample stage reads
+        DISABLED and never touches its bus), the real driver put back when it
+        is enabled again. Start-up, telecommand and restore paths (allocates)."""
+        mask &= 0xFF
+        b = self.board
+        drv = self._sensor_drv
+        for i in range(N_SENSORS):
+            d = drv[i]
+            if d is None:
+                continue
+            use = d if (mask >> i) & 1 else _SensorOff(d)
+            if i == SENSOR_IMU2:
+                self._imu2 = use
+            else:
+                setattr(b, "imu" if i == SENSOR_IMU else "altimeter", use)
+        if mask != self.sensor_mask:
+            self.sensor_mask = mask
+            events.post(EV_SENSOR_MASK, mask)
 
     # --- the board's own fixed-rate schedule --------------------------------
     def run_forever(self, cycles=-1):

@@ -51,8 +51,12 @@ class Telemetry:
         src[P.S_NAV] = app.nav
         src[P.S_GUID] = app.guid
         src[P.S_CTRL] = app.ctrl
-        src[P.S_IMU] = getattr(board, "imu", None)
-        src[P.S_ALT] = getattr(board, "altimeter", None)
+        # the real drivers (a sensor the executive disabled is a stand-in
+        # holding its driver: its last values stay readable)
+        imu = getattr(board, "imu", None)
+        alt = getattr(board, "altimeter", None)
+        src[P.S_IMU] = getattr(imu, "driver", imu)
+        src[P.S_ALT] = getattr(alt, "driver", alt)
         src[P.S_POWER] = getattr(board, "power", None)
         src[P.S_BARO] = getattr(board, "baro", None)
         src[P.S_TLM] = self
