@@ -60,3 +60,9 @@ def ticks_diff(end, start):
 
 def ticks_add(ticks, delta):
     return (ticks + delta) & _TICKS_MASK
+
+
+def byte_view(buf, nbytes):
+    """The octets of a buffer (e.g. an array('i')) as a writable byte view
+    sharing its memory (start-up only)."""
+    return memoryview(buf).cast("B")[0:nbytes]

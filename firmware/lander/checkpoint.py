@@ -28,8 +28,8 @@
 from array import array
 from struct import pack_into, unpack_from
 
-from lander.compat import const
-from lander.drivers.storage import crc16
+from lander.compat import byte_view, const
+from lander.drivers.storage import crc16, _TABLE as _T0
 
 _MAGIC = const(0x4B43)          # "CK"
 LAYOUT_VERSION = const(1)
@@ -40,6 +40,48 @@ _SEQ_MASK = const(0x3FFFFFFF)
 
 def slot_bytes(n_words):
     return 4 * (_HDR_WORDS + n_words + _TRL_WORDS)
+
+
+# CRC-16/CCITT-FALSE four octets at a time ("slicing by 4"): feeding octets
+# b0 b1 b2 b3 to the register c is feeding x0 = b0 ^ (c >> 8), x1 = b1 ^ (c & 0xFF),
+# x2 = b2, x3 = b3 to a zero register, and by linearity that is
+#   T3[x0] ^ T2[x1] ^ T1[x2] ^ T0[x3]
+# with Tk[x] the CRC of octet x followed by k zero octets (T0: storage's table).
+# A little-endian 32-bit word w is the octets w, w >> 8, w >> 16, w >> 24.
+# One table step per octet less than the octet-wise loop, and no indexing of a
+# buffer: the seal costs ~4x less fuel (lander perf). Tables: 3 x 512 octets.
+def _advance(t):
+    out = array("H", bytes(512))
+    for x in range(256):
+        c = t[x]
+        out[x] = ((c << 8) & 0xFFFF) ^ _T0[c >> 8]
+    return out
+
+
+_T1 = _advance(_T0)
+_T2 = _advance(_T1)
+_T3 = _advance(_T2)
+
+
+def crc16_words(words, n, crc, t0=_T0, t1=_T1, t2=_T2, t3=_T3):
+    """CRC-16/CCITT-FALSE continued over the little-endian octets of
+    words[0:n] (allocation-free)."""
+    for i in range(n):
+        w = words[i]
+        crc = (t3[((crc >> 8) ^ w) & 0xFF] ^ t2[(crc ^ (w >> 8)) & 0xFF]
+               ^ t1[(w >> 16) & 0xFF] ^ t0[(w >> 24) & 0xFF])
+    return crc
+
+
+def _crc_word(crc, w):
+    return (_T3[((crc >> 8) ^ w) & 0xFF] ^ _T2[(crc ^ (w >> 8)) & 0xFF]
+            ^ _T1[(w >> 16) & 0xFF] ^ _T0[(w >> 24) & 0xFF])
+
+
+# The payload is copied into the slot as the array's own octets (one C copy)
+# where the interpreter stores array('i') little-endian, as every target does
+# (ARM, Xtensa, WebAssembly, x86); elsewhere word by word with pack_into.
+_LE = bytes(array("i", (1,))) == b"\x01\x00\x00\x00"
 
 
 class Checkpoint:
@@ -53,6 +95,10 @@ class Checkpoint:
         mv = memoryview(self.image)
         sb = self.slot_bytes
         self.slots = (mv[0:sb], mv[sb:2 * sb])
+        # where each slot's payload starts in the image, and the words' own
+        # octets: the payload goes in with one copy
+        self._payload = (4 * _HDR_WORDS, sb + 4 * _HDR_WORDS)
+        self._wbytes = byte_view(self.words, 4 * n_words) if _LE and n_words else None
         self.seq = 0                  # sequence number of the last sealed record
         self.last = 0                 # slot index of the last sealed record
         self.sealed = 0
@@ -63,13 +109,21 @@ class Checkpoint:
         view = self.slots[k]
         seq = (self.seq + 1) & _SEQ_MASK
         n = self.n
-        pack_into("<iii", view, 0, _MAGIC | (LAYOUT_VERSION << 16), seq, n)
+        magic = _MAGIC | (LAYOUT_VERSION << 16)
+        pack_into("<iii", view, 0, magic, seq, n)
         words = self.words
         off = 4 * _HDR_WORDS
-        for i in range(n):
-            pack_into("<i", view, off, words[i])
-            off += 4
-        pack_into("<i", view, off, crc16(view, off))
+        wb = self._wbytes
+        if wb is not None:
+            o = self._payload[k]
+            self.image[o:o + 4 * n] = wb         # slice store: C copy, allocates nothing
+        else:
+            for i in range(n):
+                pack_into("<i", view, off + 4 * i, words[i])
+        off += 4 * n
+        # the CRC of the octets before it, from the values themselves
+        crc = _crc_word(_crc_word(_crc_word(0xFFFF, magic), seq), n)
+        pack_into("<i", view, off, crc16_words(words, n, crc))
         self.seq = seq
         self.last = k
         self.sealed += 1
