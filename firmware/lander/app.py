@@ -288,10 +288,13 @@ class App:
 
     def _checkpoint(self):
         """Seal the flight state; RTC/scratch every ckpt_every cycles, flash every
-        ckpt_flash_every. Allocation-free."""
-        self._ckpt_count += 1
+        ckpt_flash_every (a board without RTC/scratch memory seals at the flash
+        cadence only). Allocation-free."""
+        to_rtc = False
+        if self.ckpt_rtc is not None:
+            self._ckpt_count += 1
+            to_rtc = self._ckpt_count >= self.ckpt_every
         self._ckpt_flash_count += 1
-        to_rtc = self._ckpt_count >= self.ckpt_every
         to_flash = self._ckpt_flash_count >= self.ckpt_flash_every
         if not (to_rtc or to_flash):
             # age as the next cycle's telemetry will see it (saturated)
@@ -323,7 +326,7 @@ class App:
         self.ckpt_age_ms = self._period_ms
         if to_rtc:
             self._ckpt_count = 0
-            if self.ckpt_rtc is not None and not self.ckpt_rtc.write(ck, slot):
+            if not self.ckpt_rtc.write(ck, slot):
                 events.post(EV_CKPT_WRITE_ERROR, 1)
         if to_flash:
             self._ckpt_flash_count = 0
