@@ -3,14 +3,17 @@
 # `lander bench`).
 import board
 from lander.app import App
-from lander.config import load_json
+from lander.config import CFG_OK, describe, load_json
 
 
 def load_config(path="config.json"):
-    """(Config, reason): a missing or refused file flies the defaults and the
-    executive refuses to arm, naming the reason (EV_CONFIG_BAD)."""
-    cfg, why, _arg = load_json(path)
-    return cfg, why
+    """(Config, reason, field index): a missing or refused file flies the
+    defaults and the executive refuses to arm, naming the reason
+    (EV_CONFIG_BAD, and one line on the console)."""
+    cfg, why, arg = load_json(path)
+    if why != CFG_OK:
+        print("config.json refused:", describe(why, arg))
+    return cfg, why, arg
 
 
 if getattr(board, "HIL", False):
@@ -18,6 +21,6 @@ if getattr(board, "HIL", False):
     # lander.hil.serve through the raw REPL; nothing runs on its own
     print("HIL board: waiting for `lander hil`")
 else:
-    cfg, why = load_config()
-    app = App(board.make_board(), cfg, cfg_status=why)
+    cfg, why, arg = load_config()
+    app = App(board.make_board(), cfg, cfg_status=why, cfg_arg=arg)
     app.run_forever()

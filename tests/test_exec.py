@@ -7,7 +7,7 @@ from lander import app as app_mod
 from lander.app import (App, MODE_ARMED, MODE_BIT, MODE_LANDED, MODE_POST, MODE_POWERED,
                         MODE_SAFE, ST_ALL, ST_GUIDE)
 from lander.config import (CFG_BAD_CRC, CFG_BAD_MAGIC, CFG_MISSING, CFG_OK, CFG_OUT_OF_RANGE,
-                           CFG_SHORT, FIELDS, Config, parse_file)
+                           FIELDS, Config)
 from lander.events import events
 
 # A board with an RTC memory, a flash file, a radio with nothing on the uplink:
@@ -216,18 +216,38 @@ def test_run_forever_degrades_the_rate_when_overruns_persist():
 
 
 def test_config_file_round_trips_and_names_what_is_wrong():
-    good = Config(site_x_mm=1234).to_file_bytes()
-    cfg, why, arg = parse_file(good)
-    assert why == CFG_OK and cfg.site_x_mm == 1234
-    assert parse_file(None)[1] == CFG_MISSING
-    assert parse_file(good[:20])[1] == CFG_SHORT
-    assert parse_file(b"XXXX" + good[4:])[1] == CFG_BAD_MAGIC
-    flipped = bytearray(good)
-    flipped[12] ^= 1
-    assert parse_file(bytes(flipped))[1] == CFG_BAD_CRC
-    bad = Config(rate_hz=500).to_file_bytes()
-    cfg, why, arg = parse_file(bad)
+    import json
+
+    from lander.config import CFG_BAD_COUNT, describe, from_json
+    good = Config(site_x_mm=1234).to_json()
+    cfg, why, arg = from_json(good)
+    assert why == CFG_OK and cfg.site_x_mm == 1234 and cfg.crc == Config(site_x_mm=1234).crc
+    assert from_json("[1, 2]")[1] == CFG_BAD_MAGIC
+    d = json.loads(good)
+    d["crc"] ^= 1
+    assert from_json(json.dumps(d))[1] == CFG_BAD_CRC
+    d = json.loads(good)
+    d["params"]["nope"] = 1
+    assert from_json(json.dumps(d))[1] == CFG_BAD_COUNT
+    d = json.loads(good)
+    d["params"]["rate_hz"] = "fast"               # not an integer: named
+    cfg, why, arg = from_json(json.dumps(d))
+    assert why == CFG_OUT_OF_RANGE and FIELDS[arg][0] == "rate_hz" and cfg.rate_hz == 50
+    bad = Config(rate_hz=500).to_json()
+    cfg, why, arg = from_json(bad)
     assert why == CFG_OUT_OF_RANGE and FIELDS[arg][0] == "rate_hz"
+    assert describe(why, arg) == "config key rate_hz not an integer in 10..100"
+
+
+def test_a_refused_config_names_its_field_in_the_boot_event():
+    from host_tools.sim import runner
+    from lander.config import index_of
+    runner._reset_event_ring()
+    posted = events.posted
+    App(_Board(), Config(), cfg_status=CFG_OUT_OF_RANGE, cfg_arg=index_of("tlm_rs_e"))
+    codes = [(events.codes[(events.head - 1 - j) % events.capacity],
+              events.args[(events.head - 1 - j) % events.capacity]) for j in range(events.posted - posted)]
+    assert (app_mod.EV_CONFIG_BAD, (CFG_OUT_OF_RANGE << 8) | index_of("tlm_rs_e")) in codes
 
 
 def test_every_scenario_config_is_within_limits():

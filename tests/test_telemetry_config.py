@@ -12,8 +12,8 @@ import host_tools
 from host_tools.ground import decode as ground
 from host_tools.sim import runner, scenario
 from lander.app import App
-from lander.config import (CFG_OK, CFG_OUT_OF_RANGE, FIELDS, Config, describe, index_of,
-                           parse_file)
+from lander.config import (CFG_OK, CFG_OUT_OF_RANGE, FIELDS, Config, describe, from_json,
+                           index_of)
 
 
 @pytest.fixture(autouse=True)
@@ -94,7 +94,7 @@ def test_defaults_are_2000_bits_128_octet_frames_and_e8():
 def test_a_bad_telemetry_value_is_refused_naming_the_key(key, value):
     c = Config(**{key: value})
     assert FIELDS[c.check()][0] == key
-    cfg, why, arg = parse_file(Config(**{key: value}).to_file_bytes())
+    cfg, why, arg = from_json(Config(**{key: value}).to_json())
     assert why == CFG_OUT_OF_RANGE and FIELDS[arg][0] == key
     assert cfg.tlm_rs_e == 8 and cfg.tlm_frame_len == 128      # the defaults fly
     assert key in describe(why, arg)
@@ -108,8 +108,8 @@ def test_the_frame_must_fit_the_e16_codeblock():
 
 
 def test_a_good_telemetry_file_round_trips():
-    cfg, why, _ = parse_file(Config(tlm_bitrate_bps=4800, tlm_frame_len=64,
-                                    tlm_rs_e=16).to_file_bytes())
+    cfg, why, _ = from_json(Config(tlm_bitrate_bps=4800, tlm_frame_len=64,
+                                   tlm_rs_e=16).to_json())
     assert why == CFG_OK
     assert (cfg.tlm_bitrate_bps, cfg.tlm_frame_len, cfg.tlm_rs_e) == (4800, 64, 16)
 

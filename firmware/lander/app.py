@@ -143,7 +143,7 @@ _US_TO_S_Q20 = const(1099512)
 
 
 class App:
-    def __init__(self, board, cfg=None, cfg_status=CFG_OK):
+    def __init__(self, board, cfg=None, cfg_status=CFG_OK, cfg_arg=0):
         boot_us = ticks_us()
         self.board = board
         self.cfg = cfg if cfg is not None else Config()
@@ -203,7 +203,7 @@ class App:
         events.post(EV_BOOT, self.cfg.crc)
         events.post(EV_RESET_CAUSE, self.reset_cause)
         if cfg_status != CFG_OK:
-            events.post(EV_CONFIG_BAD, cfg_status << 8)
+            events.post(EV_CONFIG_BAD, (cfg_status << 8) | (cfg_arg & 0xFF))
         # telecommands (the key is provisioned in its own file)
         self.cmd = None
         try:

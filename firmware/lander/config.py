@@ -1,13 +1,17 @@
-# On-board parameters: vehicle, gains, alignment, site. Integers in the units
-# of units.py. A version and a CRC-16 over the packed values let the ground
-# and the loader tell which parameter set flies.
+# On-board parameters: vehicle, gains, alignment, site, telemetry link. Integers
+# in the units of units.py. A version and a CRC-16 over the packed values let
+# the ground and the loader tell which parameter set flies.
 #
-# On the board the parameters live in one file (CONFIG_PATH), written by the
-# ground tools (Config.to_file_bytes) and checked at boot by load_file():
-#   "LCFG" | version u16 | count u16 | count x i32 (FIELDS order) | CRC-16 u16
-# (little-endian; CRC-16/CCITT-FALSE over everything before it). A missing,
-# short, corrupt, wrong-version or out-of-range file gives the defaults and a
-# reason code: the executive then refuses to arm and reports the reason.
+# On the board the parameters live in one file, config.json (CONFIG_PATH),
+# written by `lander deploy` (and its "calibration" by `lander bench`), checked
+# at boot by load_json():
+#   {"version": CONFIG_VERSION, "params": {name: int, ...}, "crc": CRC-16 of
+#    Config.pack() (optional), "calibration": {...}}
+# A key absent from "params" keeps its default. A missing file, bad JSON, a
+# wrong version, an unknown key, a non-integer value, a CRC that disagrees or
+# a value out of range gives the defaults and a reason code (+ the index of the
+# offending field where there is one): the executive then refuses to arm and
+# reports it (EV_CONFIG_BAD); describe() words it for a person.
 import struct
 
 from lander.compat import const
@@ -91,18 +95,17 @@ LIMITS = {
 IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "descent_tau_ms", "max_descent_mm_s",
              "vel_gain_q15", "altimeter_beam_bau", "max_divert_mm")
 
-CONFIG_PATH = "/config.bin"
-_FILE_MAGIC = b"LCFG"
+CONFIG_PATH = "config.json"
 
-# Reasons a configuration is refused (load_file / App.cfg_status)
+# Reasons a configuration is refused (load_json / App.cfg_status)
 CFG_OK = const(0)
 CFG_MISSING = const(1)
-CFG_SHORT = const(2)
-CFG_BAD_MAGIC = const(3)
+CFG_SHORT = const(2)          # (the retired binary file: kept so codes never move)
+CFG_BAD_MAGIC = const(3)      # not a JSON object
 CFG_BAD_VERSION = const(4)
-CFG_BAD_COUNT = const(5)
+CFG_BAD_COUNT = const(5)      # an unknown key (its index in the file's "params" is not known)
 CFG_BAD_CRC = const(6)
-CFG_OUT_OF_RANGE = const(7)   # the index of the first bad field goes with it
+CFG_OUT_OF_RANGE = const(7)   # the index of the first bad field goes with it (a non-integer too)
 
 
 class Config:
@@ -178,11 +181,12 @@ class Config:
             return index_of("tlm_frame_len")
         return -1
 
-    def to_file_bytes(self):
-        """The on-board configuration file (ground tools write it to CONFIG_PATH)."""
-        vals = [getattr(self, name) for name, _ in FIELDS]
-        body = _FILE_MAGIC + struct.pack("<HH%di" % len(vals), CONFIG_VERSION, len(vals), *vals)
-        return body + struct.pack("<H", crc16_ccitt(body))
+    def to_json(self, calibration=None):
+        """The text of config.json for this parameter set (ground tools)."""
+        import json
+        return json.dumps({"version": CONFIG_VERSION,
+                           "params": {name: getattr(self, name) for name, _ in FIELDS},
+                           "crc": self.crc, "calibration": calibration or {}})
 
 
 def index_of(name):
@@ -206,44 +210,17 @@ def describe(reason, arg):
             extra = " and 8 or 16"
         elif name == "tlm_frame_len":
             extra = " and tlm_frame_len + 2 * tlm_rs_e <= 255"
-        return "config key %s out of range (%d..%d%s)" % (name, lim[0], lim[1], extra)
-    names = {CFG_MISSING: "missing", CFG_SHORT: "short", CFG_BAD_MAGIC: "bad magic",
-             CFG_BAD_VERSION: "bad version", CFG_BAD_COUNT: "bad parameter count or unknown key",
+        return "config key %s not an integer in %d..%d%s" % (name, lim[0], lim[1], extra)
+    names = {CFG_MISSING: "missing", CFG_SHORT: "short", CFG_BAD_MAGIC: "not a JSON object",
+             CFG_BAD_VERSION: "bad version", CFG_BAD_COUNT: "unknown key",
              CFG_BAD_CRC: "bad CRC", CFG_OUT_OF_RANGE: "value out of range"}
     return "config %s (%d)" % (names.get(reason, "refused"), arg)
 
 
-def parse_file(data):
-    """(Config, reason, arg) from the bytes of a configuration file. A refused
-    file gives the default Config with the reason (arg: field index or 0)."""
-    n = len(FIELDS)
-    if data is None:
-        return Config(), CFG_MISSING, 0
-    if len(data) < 10:
-        return Config(), CFG_SHORT, len(data)
-    if bytes(data[0:4]) != _FILE_MAGIC:
-        return Config(), CFG_BAD_MAGIC, 0
-    version, count = struct.unpack_from("<HH", data, 4)
-    if version != CONFIG_VERSION:
-        return Config(), CFG_BAD_VERSION, version
-    if count != n:
-        return Config(), CFG_BAD_COUNT, count
-    if len(data) != 8 + 4 * n + 2:
-        return Config(), CFG_SHORT, len(data)
-    if crc16_ccitt(data[0:8 + 4 * n]) != struct.unpack_from("<H", data, 8 + 4 * n)[0]:
-        return Config(), CFG_BAD_CRC, 0
-    vals = struct.unpack_from("<%di" % n, data, 8)
-    cfg = Config(**{FIELDS[i][0]: vals[i] for i in range(n)})
-    bad = cfg.check()
-    if bad >= 0:
-        return Config(), CFG_OUT_OF_RANGE, bad
-    return cfg, CFG_OK, 0
-
-
 def from_json(data):
     """(Config, reason, arg) from the text of the deployed config.json
-    ({"version": 1, "params": {...}, "crc": CRC-16 of Config.pack(), ...}):
-    the same checks as parse_file. Start-up only."""
+    ({"version": 1, "params": {...}, "crc": CRC-16 of Config.pack(), ...});
+    see the top of this file. Start-up only."""
     import json
     try:
         d = json.loads(data)
@@ -254,10 +231,16 @@ def from_json(data):
         return Config(), CFG_BAD_MAGIC, 0
     if version != CONFIG_VERSION:
         return Config(), CFG_BAD_VERSION, version if isinstance(version, int) else -1
-    try:
-        cfg = Config(**params)
-    except (ValueError, TypeError):
-        return Config(), CFG_BAD_COUNT, 0
+    if not isinstance(params, dict):
+        return Config(), CFG_BAD_MAGIC, 0
+    for name in params:
+        i = index_of(name)
+        if i < 0:
+            return Config(), CFG_BAD_COUNT, 0
+        v = params[name]
+        if not isinstance(v, int) or isinstance(v, bool):
+            return Config(), CFG_OUT_OF_RANGE, i
+    cfg = Config(**params)
     if crc is not None and crc != cfg.crc:
         return Config(), CFG_BAD_CRC, 0
     bad = cfg.check()
@@ -266,7 +249,7 @@ def from_json(data):
     return cfg, CFG_OK, 0
 
 
-def load_json(path="config.json"):
+def load_json(path=CONFIG_PATH):
     """Start-up: the deployed config.json, checked (a missing file: CFG_MISSING)."""
     try:
         with open(path) as f:
@@ -274,20 +257,6 @@ def load_json(path="config.json"):
     except OSError:
         return Config(), CFG_MISSING, 0
     return from_json(data)
-
-
-def load_file(path=CONFIG_PATH, opener=None):
-    """Start-up: read and check the board's configuration file."""
-    op = opener if opener is not None else open
-    try:
-        f = op(path, "rb")
-    except OSError:
-        return parse_file(None)
-    try:
-        data = f.read()
-    finally:
-        f.close()
-    return parse_file(data)
 
 
 def crc16_ccitt(data, crc=0xFFFF):
