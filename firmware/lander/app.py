@@ -290,8 +290,9 @@ class App:
         """Seal the flight state; RTC/scratch every ckpt_every cycles, flash every
         ckpt_flash_every (a board without RTC/scratch memory seals at the flash
         cadence only). Allocation-free."""
+        rtc = self.ckpt_rtc
         to_rtc = False
-        if self.ckpt_rtc is not None:
+        if rtc is not None:
             self._ckpt_count += 1
             to_rtc = self._ckpt_count >= self.ckpt_every
         self._ckpt_flash_count += 1
@@ -324,9 +325,9 @@ class App:
         self.ctrl.checkpoint_into(w, self._ck_ctrl)
         slot = ck.seal()
         self.ckpt_age_ms = self._period_ms
-        if to_rtc:
+        if rtc is not None and to_rtc:
             self._ckpt_count = 0
-            if not self.ckpt_rtc.write(ck, slot):
+            if not rtc.write(ck, slot):
                 events.post(EV_CKPT_WRITE_ERROR, 1)
         if to_flash:
             self._ckpt_flash_count = 0
