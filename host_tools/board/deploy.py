@@ -20,7 +20,6 @@ boards/hil/board.py there (said on the output).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -157,20 +156,14 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         dst = os.path.join(out_dir, remote)
         shutil.copyfile(local, dst)
         files[remote] = dst
-    params = config_values(scenario)
-    cfg = {"version": 1, "params": params, "calibration": calibration or {},
-           "crc": _config_crc(params)}
+    # the firmware's own writer: one format, the CRC the board checks at boot
+    from lander.config import Config
+
     dst = os.path.join(out_dir, "config.json")
     with open(dst, "w") as fh:
-        json.dump(cfg, fh, indent=1, sort_keys=True)
+        fh.write(Config(**config_values(scenario)).to_json(calibration))
     files["config.json"] = dst
     return files
-
-
-def _config_crc(params):
-    """The firmware's CRC of the parameter set (checked by the board at boot)."""
-    from lander.config import Config
-    return Config(**params).crc
 
 
 _HASH_SCRIPT = """
