@@ -15,16 +15,10 @@ from lander.app import App, MODE_POWERED, SENSOR_ALT, SENSOR_IMU2
 from lander.config import Config, index_of
 from lander.drivers import DISABLED, OK
 from lander.telemetry import packets as P
+from tests.app_fakes import fresh_event_ring, FakeRadio, FakeRtc  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def _fresh_event_ring():
-    """Each test starts and ends with an empty event ring (it is module state
-    shared with the other test modules)."""
-    from host_tools.sim import runner as _runner
-    _runner._reset_event_ring()
-    yield
-    _runner._reset_event_ring()
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 
 KEY = tc.DEFAULT_KEY
@@ -56,36 +50,10 @@ class _Alt:
         return OK
 
 
-class _Radio:
-    def __init__(self):
-        self.out = bytearray()
-        self.up = bytearray()
-
-    def free(self):
-        return 100000
-
-    def write(self, buf, n):
-        self.out += bytes(buf[:n])
-        return n
-
-    def service(self):
-        return 0
-
-    def receive(self, buf):
-        n = min(len(buf), len(self.up))
-        buf[:n] = self.up[:n]
-        del self.up[:n]
-        return n
+_Radio = FakeRadio
 
 
-class _Rtc:
-    def __init__(self):
-        self.mem = b""
-
-    def memory(self, data=None):
-        if data is None:
-            return self.mem
-        self.mem = bytes(data)
+_Rtc = FakeRtc
 
 
 class _KeyFile:

@@ -14,36 +14,16 @@ from host_tools.sim import runner, scenario
 from lander.app import App
 from lander.config import (CFG_OK, CFG_OUT_OF_RANGE, FIELDS, Config, describe, from_json,
                            index_of)
+from tests.app_fakes import fresh_event_ring, FakeRadio  # noqa: F401
 
 
-@pytest.fixture(autouse=True)
-def _fresh_event_ring():
-    """Each test starts and ends with an empty event ring (it is module state
-    shared with the other test modules)."""
-    from host_tools.sim import runner as _runner
-    _runner._reset_event_ring()
-    yield
-    _runner._reset_event_ring()
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 
 ASM = bytes.fromhex("1ACFFC1D")
 
 
-class _Radio:
-    """Takes everything the stage hands it (a downlink-capable radio)."""
-
-    def __init__(self):
-        self.out = bytearray()
-
-    def free(self):
-        return 100000
-
-    def write(self, buf, n):
-        self.out += bytes(buf[:n])
-        return n
-
-    def service(self):
-        return 0
+_Radio = FakeRadio
 
 
 class _Board:
