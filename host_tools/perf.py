@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -63,21 +62,14 @@ STANDARD = {
 
 
 def mpy_sizes(board: str = "pico") -> dict:
-    """Bytes of each module `lander deploy --board BOARD` puts on the board,
-    compiled as deploy compiles it (the board's architecture, short source
-    names): what its flash holds."""
+    """Bytes of each module `lander deploy --board BOARD` puts on the board:
+    deploy's own build (the board's import closure, its architecture), sized."""
     from host_tools.board import deploy
 
-    mpy_cross = deploy.mpy_cross_path()
-    root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
-    sizes = {}
     with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "m.mpy")
-        for rel in deploy.firmware_modules(board):
-            cmd = deploy.mpy_cross_cmd(mpy_cross, deploy.ARCH[board], os.path.join(root, rel), out)
-            subprocess.run(cmd, check=True)
-            sizes[rel] = os.path.getsize(out)
-    return sizes
+        files = deploy.build(board, tmp, deploy.ARCH[board])
+        return {remote[len("lib/lander/"):]: os.path.getsize(local)
+                for remote, local in files.items() if remote.startswith("lib/lander/")}
 
 
 def _guest(setup: str, expr: str | None, repeat: int) -> str:

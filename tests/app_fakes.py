@@ -42,6 +42,16 @@ class FakeRtc:
         self.mem = bytes(data)
 
 
+def fly_cycles(app, k0, n, uplink=None):
+    """Step `app` n cycles of 20 ms from cycle k0 (bytes in `uplink` reach the
+    radio before the first); returns the next cycle number."""
+    for i in range(n):
+        if uplink is not None and i == 0:
+            app.board.radio.up += uplink
+        app.step((k0 + i) * 20000)
+    return k0 + n
+
+
 @pytest.fixture
 def fresh_event_ring():
     """The test starts and ends with an empty event ring."""

@@ -15,7 +15,7 @@ from lander.app import App, MODE_POWERED, SENSOR_ALT, SENSOR_IMU2
 from lander.config import Config, index_of
 from lander.drivers import DISABLED, OK
 from lander.telemetry import packets as P
-from tests.app_fakes import fresh_event_ring, FakeRadio, FakeRtc  # noqa: F401
+from tests.app_fakes import fly_cycles, fresh_event_ring, FakeRadio, FakeRtc  # noqa: F401
 
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
@@ -50,12 +50,6 @@ class _Alt:
         return OK
 
 
-_Radio = FakeRadio
-
-
-_Rtc = FakeRtc
-
-
 class _KeyFile:
     def read(self):
         return KEY
@@ -73,21 +67,13 @@ class _Board:
         self.imu = _Imu()
         self.imu2 = _Imu()
         self.altimeter = _Alt()
-        self.radio = _Radio()
-        self.rtc = _Rtc()
+        self.radio = FakeRadio()
+        self.rtc = FakeRtc()
 
     def opener(self, path, mode):
         if path == "/tc.key":
             return _KeyFile()
         raise OSError(2)
-
-
-def _fly(a, k0, n, uplink=None):
-    for i in range(n):
-        if uplink is not None and i == 0:
-            a.board.radio.up += uplink
-        a.step((k0 + i) * 20000)
-    return k0 + n
 
 
 def test_a_sensor_disabled_by_the_config_is_never_read_and_reads_disabled():
@@ -96,7 +82,7 @@ def test_a_sensor_disabled_by_the_config_is_never_read_and_reads_disabled():
     alt = b.altimeter
     a = App(b, Config(sensor_mask=0xFF & ~(1 << SENSOR_ALT)))
     a.handover(500000, -20000, 3000, 0)
-    _fly(a, 0, 100)
+    fly_cycles(a, 0, 100)
     assert alt.reads == 0 and b.imu.reads >= 100
     assert a.alt_status == DISABLED and a.sensor_mask == 0xFB
     res = ground.decode(bytes(b.radio.out))
@@ -111,17 +97,17 @@ def test_the_sensor_telecommand_stops_and_restarts_reading_in_flight():
     alt = b.altimeter
     a = App(b, Config())
     a.handover(500000, -20000, 3000, 0)
-    k = _fly(a, 0, 50)
+    k = fly_cycles(a, 0, 50)
     r0 = alt.reads
     assert r0 >= 50
-    k = _fly(a, k, 50, tc.build("sensor", {"part": SENSOR_ALT, "on": 0}, counter=1, key=KEY))
+    k = fly_cycles(a, k, 50, tc.build("sensor", {"part": SENSOR_ALT, "on": 0}, counter=1, key=KEY))
     assert a.cmd.accepted == 1 and a.sensor_mask == 0xFB
     assert alt.reads == r0                    # the command ran before the sample: no read since
     assert a.alt_status == DISABLED and b.altimeter is not alt
-    k = _fly(a, k, 50, tc.build("sensor", {"part": SENSOR_ALT, "on": 1}, counter=2, key=KEY))
+    k = fly_cycles(a, k, 50, tc.build("sensor", {"part": SENSOR_ALT, "on": 1}, counter=2, key=KEY))
     assert b.altimeter is alt and alt.reads == r0 + 50 and a.alt_status == OK
     # a part the executive cannot disable is refused
-    _fly(a, k, 1, tc.build("sensor", {"part": 3, "on": 0}, counter=3, key=KEY))
+    fly_cycles(a, k, 1, tc.build("sensor", {"part": 3, "on": 0}, counter=3, key=KEY))
     assert a.cmd.last_reason == cm.REJ_RANGE and a.sensor_mask == 0xFF
 
 
@@ -130,7 +116,7 @@ def test_disabling_the_spare_imu_stops_its_reads():
     imu1, imu2 = b.imu, b.imu2
     a = App(b, Config(sensor_mask=0xFF & ~(1 << SENSOR_IMU2) & ~1))   # both IMUs off
     a.handover(500000, -20000, 3000, 0)
-    _fly(a, 0, 20)
+    fly_cycles(a, 0, 20)
     assert imu1.reads == 0 and imu2.reads == 0
     assert a.imu_status == DISABLED and a.imu2_status == DISABLED
 
@@ -140,13 +126,13 @@ def test_the_mask_survives_a_warm_restart():
     alt = b.altimeter
     a = App(b, Config(ckpt_period_ms=100))
     a.handover(500000, -20000, 3000, 0)
-    k = _fly(a, 0, 20, tc.build("sensor", {"part": SENSOR_ALT, "on": 0}, counter=1, key=KEY))
+    k = fly_cycles(a, 0, 20, tc.build("sensor", {"part": SENSOR_ALT, "on": 0}, counter=1, key=KEY))
     assert a.sensor_mask == 0xFB
     b.altimeter = alt                                  # the board is built again at boot
     a2 = App(b, Config(ckpt_period_ms=100))
     assert a2.warm and a2.mode == MODE_POWERED and a2.sensor_mask == 0xFB
     r = alt.reads
-    _fly(a2, k + 10, 10)
+    fly_cycles(a2, k + 10, 10)
     assert alt.reads == r and a2.alt_status == DISABLED
 
 

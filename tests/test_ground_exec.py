@@ -22,14 +22,8 @@ pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 KEY = tc.DEFAULT_KEY
 
 
-_Rtc = FakeRtc
-
-
 class _File(io.BytesIO):
     pass
-
-
-_Radio = FakeRadio
 
 
 class _Board:
@@ -40,8 +34,8 @@ class _Board:
     wdt = None
 
     def __init__(self, reset_cause):
-        self.radio = _Radio()
-        self.rtc = _Rtc()
+        self.radio = FakeRadio()
+        self.rtc = FakeRtc()
         self.reset_cause = reset_cause
         self.files = {"/tc.key": KEY}
 

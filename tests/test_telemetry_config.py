@@ -23,9 +23,6 @@ pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 ASM = bytes.fromhex("1ACFFC1D")
 
 
-_Radio = FakeRadio
-
-
 class _Board:
     imu = None
     altimeter = None
@@ -34,7 +31,7 @@ class _Board:
     wdt = None
 
     def __init__(self):
-        self.radio = _Radio()
+        self.radio = FakeRadio()
 
 
 def _fly(cycles, **cfg):

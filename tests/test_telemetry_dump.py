@@ -20,16 +20,13 @@ from lander.app import App, MODE_LANDED, MODE_POST
 from lander.config import Config
 from lander.drivers.storage import Storage
 from lander.telemetry import packets as P
-from tests.app_fakes import fresh_event_ring, FakeRadio  # noqa: F401
+from tests.app_fakes import fly_cycles, fresh_event_ring, FakeRadio  # noqa: F401
 
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 
 KEY = tc.DEFAULT_KEY
-
-
-_Radio = FakeRadio
 
 
 class _Board:
@@ -43,7 +40,7 @@ class _Board:
         self.fs = FlashEmu()
         self.fs.files["/tc.key"] = bytearray(KEY)
         self.opener = self.fs.open
-        self.radio = _Radio()
+        self.radio = FakeRadio()
         self.storage = Storage("/blackbox.bin", batch=8, opener=self.fs.open)
 
 
@@ -58,33 +55,25 @@ def _landed_app(flight_cycles=400):
     return a, b, flight_cycles
 
 
-def _step(a, k, n, uplink=None):
-    for i in range(n):
-        if uplink is not None and i == 0:
-            a.board.radio.up += uplink
-        a.step((k + i) * 20000)
-    return k + n
-
-
 def test_dump_is_refused_before_post_landing_and_for_a_record_not_there():
     a, b, k = _landed_app()
-    k = _step(a, k, 10)
+    k = fly_cycles(a, k, 10)
     assert a.mode == MODE_LANDED
-    k = _step(a, k, 1, tc.build("dump_blackbox", {"start": 0, "count": 0}, counter=1, key=KEY))
+    k = fly_cycles(a, k, 1, tc.build("dump_blackbox", {"start": 0, "count": 0}, counter=1, key=KEY))
     assert a.cmd.last_reason == cm.REJ_MODE and a.tlm.dumps == 0
-    k = _step(a, k, 260)
+    k = fly_cycles(a, k, 260)
     assert a.mode == MODE_POST
     n = b.storage.count
-    k = _step(a, k, 1, tc.build("dump_blackbox", {"start": n, "count": 1}, counter=2, key=KEY))
+    k = fly_cycles(a, k, 1, tc.build("dump_blackbox", {"start": n, "count": 1}, counter=2, key=KEY))
     assert a.cmd.last_reason == cm.REJ_RANGE and a.tlm.dumps == 0
-    k = _step(a, k, 1, tc.build("dump_blackbox", {"start": 2, "count": 3}, counter=3, key=KEY))
+    k = fly_cycles(a, k, 1, tc.build("dump_blackbox", {"start": 2, "count": 3}, counter=3, key=KEY))
     assert a.cmd.accepted == 1 and a.tlm.dumps == 1
     assert (a.tlm.dump_next, a.tlm.dump_end) == (2, 5)
 
 
 def test_a_dump_delivers_every_record_of_the_range_oldest_first_none_lost():
     a, b, k = _landed_app()
-    k = _step(a, k, 300)                         # LANDED -> POST_LANDING after 5 s
+    k = fly_cycles(a, k, 300)                         # LANDED -> POST_LANDING after 5 s
     assert a.mode == MODE_POST and a.tlm.bb.frozen
     st = b.storage
     n = st.count
@@ -92,10 +81,10 @@ def test_a_dump_delivers_every_record_of_the_range_oldest_first_none_lost():
     # in its cycle) over 400 cycles of descent + 150 on the ground before the
     # freeze: at most 55
     assert 50 <= n <= 55
-    k = _step(a, k, 1, tc.build("dump_blackbox", {"start": 0, "count": 0}, counter=1, key=KEY))
+    k = fly_cycles(a, k, 1, tc.build("dump_blackbox", {"start": 0, "count": 0}, counter=1, key=KEY))
     assert a.cmd.accepted == 1
     # 57-octet packets at 250 octets/s, beside the beacon: ~4 records a second
-    k = _step(a, k, 50 * (n // 3 + 5))
+    k = fly_cycles(a, k, 50 * (n // 3 + 5))
     assert a.tlm.dump_sent == n and a.tlm.dump_lost == 0
     res = ground.decode(bytes(b.radio.out))
     assert res.stats["frames_bad_rs"] == res.stats["frames_bad_crc"] == 0

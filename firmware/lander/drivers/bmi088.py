@@ -95,8 +95,8 @@ _GYRO_CONF_WAIT_US = const(10000)
 _ACC_WAIT_US = (_POWER_WAIT_US, _POWER_WAIT_US, _ACC_CONF_WAIT_US)
 _GYRO_WAIT_US = (_GYRO_LPM1_WAIT_US, _GYRO_CONF_WAIT_US, _GYRO_CONF_WAIT_US)
 _MIN_CYCLE_US = const(10000)
-_ACC_WAIT_CYCLES = (1, 1, 4)         # ceil(_ACC_WAIT_US / _MIN_CYCLE_US)
-_GYRO_WAIT_CYCLES = (3, 1, 1)
+_ACC_WAIT_CYCLES = tuple((w + _MIN_CYCLE_US - 1) // _MIN_CYCLE_US for w in _ACC_WAIT_US)
+_GYRO_WAIT_CYCLES = tuple((w + _MIN_CYCLE_US - 1) // _MIN_CYCLE_US for w in _GYRO_WAIT_US)
 # ACC_ERR_REG (5.3.2): fatal_err bit 0, error_code bits 4:2; bits 1 and 7:5
 # reserved. ACC_STATUS (5.3.3): acc_drdy bit 7, bits 6:0 reserved. Bosch's
 # API masks them (BMI08X_FATAL_ERR_MASK 0x01, BMI08X_ERR_CODE_MASK 0x1C);

@@ -357,8 +357,7 @@ class Bmp390(Part):
         if not stuck:
             return OK
         self._back_off()
-        st = self._reinit(CAUSE_STUCK)
-        return NOT_READY if st == REINIT else st
+        return self._reinit(CAUSE_STUCK)      # NOT_READY when done: a stuck part is no reset
 
     def _reinit(self, cause):
         self.resets += 1
