@@ -33,6 +33,9 @@ from host_tools.emu.replay_guest import RAMFILE_GUEST
 M_CAL, M_CYCLE_IN, M_CYCLE_OUT, M_BUS_IN, M_BUS_OUT, M_NOP_IN, M_NOP_OUT = 1, 2, 3, 4, 5, 6, 7
 M_STAGE_IN, M_STAGE_OUT = 10, 40          # + stage index
 HOOK_CAL = 29                             # the stage index of the hook calibration
+# a replay-bus call entered with k arguments (0..4): M_BUS_ARGS + k; the bus
+# hook's calibration: M_BCAL_IN, then M_BCAL_OUT + k after a call with k arguments
+M_BUS_ARGS, M_BCAL_IN, M_BCAL_OUT = 70, 8, 75
 
 # App methods and the stage names they are reported under. Others called
 # from App.step are found and reported under their own name (less the "_").
@@ -151,28 +154,77 @@ if MEASURE:
     PCAL = P[1]
     PIN = P[2]
     POUT = P[3]
-    PBI = P[4]
     PBO = P[5]
+    PB0 = P[70]
+    PB1 = P[71]
+    PB2 = P[72]
+    PB3 = P[73]
+    PB4 = P[74]
     _U = object()
     @CAL@
 
     def bus_hook(cls, name):
+        # the mark names the number of arguments: the hook's own cost on the
+        # caller's side (default arguments, dispatch) depends on it and is
+        # calibrated per count below
         f = getattr(cls, name)
         def hooked(self, a=_U, b=_U, c=_U, d=_U):
-            _w(PBI)
-            try:
-                if a is _U:
+            if a is _U:
+                _w(PB0)
+                try:
                     return f(self)
-                if b is _U:
+                finally:
+                    _w(PBO)
+            if b is _U:
+                _w(PB1)
+                try:
                     return f(self, a)
-                if c is _U:
+                finally:
+                    _w(PBO)
+            if c is _U:
+                _w(PB2)
+                try:
                     return f(self, a, b)
-                if d is _U:
+                finally:
+                    _w(PBO)
+            if d is _U:
+                _w(PB3)
+                try:
                     return f(self, a, b, c)
+                finally:
+                    _w(PBO)
+            _w(PB4)
+            try:
                 return f(self, a, b, c, d)
             finally:
                 _w(PBO)
         setattr(cls, name, hooked)
+
+    class _BusCal:
+        def m(self, a=0, b=0, c=0, d=0):
+            pass
+    def bus_calibrate(bc):
+        PCI = P[8]
+        for _i in range(16):
+            _w(PCI)
+            bc.m()
+            _w(P[75])
+            _w(PCI)
+            bc.m(1)
+            _w(P[76])
+            _w(PCI)
+            bc.m(1, 2)
+            _w(P[77])
+            _w(PCI)
+            bc.m(1, 2, 3)
+            _w(P[78])
+            _w(PCI)
+            bc.m(1, 2, 3, 4)
+            _w(P[79])
+    _bc = _BusCal()
+    bus_calibrate(_bc)                    # plain calls, then the same through the hook
+    bus_hook(_BusCal, 'm')
+    bus_calibrate(_bc)
 
     classes = {'ReplayI2C': ReplayI2C, 'ReplayUART': ReplayUART, 'ReplayPin': ReplayPin,
                'ReplayPWM': ReplayPWM, 'ReplayADC': ReplayADC, 'ReplayWDT': ReplayWDT}
@@ -393,7 +445,11 @@ def _attribute(log: list, hooks: list) -> dict:
     no-op method between two marks, first directly (D), then through a stage
     hook (the caller's side L, the hook's inside S): each hooked stage call
     then costs S more in the stage and L - D more in its caller than the
-    plain call the firmware makes; both are taken out."""
+    plain call the firmware makes; both are taken out. The same for the
+    replay-bus hook, per number of arguments k: a bus call's inside is the
+    replay's ("bus"), and its caller is charged what a plain Python method
+    call with k arguments costs (D_k), not the hook's dispatch (L_k - D_k is
+    taken out). A board's bus methods are C: that is still an upper bound."""
     def spent(i):
         return log[i][1] - log[i + 1][1]
 
@@ -412,6 +468,20 @@ def _attribute(log: list, hooks: list) -> dict:
             caller.append(spent(i) + spent(i + 2) - 2 * c)
     hook_in = int(statistics.median(inside)) if inside else 0
     hook_caller = int(statistics.median(caller)) - int(statistics.median(direct)) if caller and direct else 0
+    bus_direct: list[list[int]] = [[] for _ in range(5)]
+    bus_caller: list[list[int]] = [[] for _ in range(5)]
+    for i in range(len(log) - 3):
+        if codes[i] != M_BCAL_IN:
+            continue
+        k = codes[i + 1] - M_BCAL_OUT
+        if 0 <= k < 5:
+            bus_direct[k].append(spent(i) - c)
+            continue
+        k = codes[i + 1] - M_BUS_ARGS
+        if 0 <= k < 5 and codes[i + 2] == M_BUS_OUT and codes[i + 3] == M_BCAL_OUT + k:
+            bus_caller[k].append(spent(i) + spent(i + 2) - 2 * c)
+    bus_hook_caller = [int(statistics.median(bus_caller[k])) - int(statistics.median(bus_direct[k]))
+                       if bus_caller[k] and bus_direct[k] else 0 for k in range(5)]
     names = [h[2] for h in hooks]
     cycles = []
     cur = None
@@ -426,8 +496,13 @@ def _attribute(log: list, hooks: list) -> dict:
                 cycles.append(cur)
             cur = None
             continue
-        elif code in (nin, nout):
-            continue                     # the hook calibration, before the flight
+        elif code in (nin, nout) or code == M_BCAL_IN or M_BCAL_OUT <= code < M_BCAL_OUT + 5:
+            continue                     # the hook calibrations, before the flight
+        elif M_BUS_ARGS <= code < M_BUS_ARGS + 5:
+            if cur is not None:
+                parent = stack[-1] if stack else "loop"
+                cur[parent] = cur.get(parent, 0) - bus_hook_caller[code - M_BUS_ARGS]
+            stack.append("bus")
         elif code == M_BUS_IN:
             stack.append("bus")
         elif code == M_BUS_OUT:
@@ -445,7 +520,7 @@ def _attribute(log: list, hooks: list) -> dict:
         frame = stack[-1] if stack else "loop"
         cur[frame] = cur.get(frame, 0) + spent(i) - c
     return {"mark_fuel": c, "mark_fuel_spread": max(cal) - min(cal), "hook_fuel_inside": hook_in,
-            "hook_fuel_caller": hook_caller, "cycles": cycles}
+            "hook_fuel_caller": hook_caller, "bus_hook_fuel_caller": bus_hook_caller, "cycles": cycles}
 
 
 def _med_max(values) -> dict:
@@ -564,6 +639,9 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
                                       if total[i * q:(i + 1) * q]],
         "replay_bus_overhead_per_cycle": _med_max(per.get("bus", [0])),
         "mark_fuel": fuel["mark_fuel"],
+        # the bus hook's dispatch on the caller's side, taken out per bus call
+        # with 0..4 arguments (a plain Python method call is left in)
+        "bus_hook_fuel_caller_by_args": fuel["bus_hook_fuel_caller"],
         "stage_hooks": ["%s%s -> %s" % (o + "." if o else "", a, n) for o, a, n, _ in hooks],
         "budget": BUDGET,
     }

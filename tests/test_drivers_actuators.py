@@ -222,6 +222,33 @@ def test_legs_contact_event_posted(bench):
     assert (lg.EV_LEG_CONTACT, 0b0100) in drained()
 
 
+def test_an_unreadable_leg_switch_keeps_its_state_and_its_debounce_run(bench):
+    drv, emu = legs_rig(bench, samples=3)
+    emu.contacts[1] = True
+    drv.update()                                     # leg 1: one sample of three
+    pin = drv._pins[1]
+    good = pin.value
+
+    def broken(*a):
+        raise OSError(5)
+    pin.value = broken
+    errors = drv.errors
+    assert drv.update() == 0 and drv.update() == 0   # leg 1 unreadable: no change
+    assert drv.errors == errors + 2
+    pin.value = good
+    assert drv.update() == 0                         # its run resumes: 2 of 3
+    assert drv.update() == 0b0010
+
+
+def test_legs_at_rest_after_a_contact_stay_put(bench):
+    drv, emu = legs_rig(bench, samples=2)
+    emu.contacts[3] = True
+    drv.update()
+    assert drv.update() == 0b1000
+    for _ in range(5):
+        assert drv.update() == 0b1000 and drv.raw_mask == 0b1000 and drv.count == 1
+
+
 # --- power ----------------------------------------------------------------------
 def test_power_reads_bus_millivolts(bench):
     emu = PowerEmu()

@@ -1,7 +1,8 @@
 """The performance budget's bookkeeping: stage hooks found from App.step,
 fuel attributed between marks, and one short replayed flight measured."""
 from host_tools import perf_budget as pb
-from host_tools.perf_budget import M_CAL, M_CYCLE_IN, M_CYCLE_OUT, M_BUS_IN, M_BUS_OUT, M_STAGE_IN, M_STAGE_OUT
+from host_tools.perf_budget import (M_CAL, M_CYCLE_IN, M_CYCLE_OUT, M_BUS_IN, M_BUS_OUT, M_STAGE_IN, M_STAGE_OUT,
+                                   M_BUS_ARGS, M_BCAL_IN, M_BCAL_OUT)
 
 APP = '''
 class App:
@@ -51,6 +52,27 @@ def test_fuel_between_marks_goes_to_the_frame_on_top_less_one_mark():
     att = pb._attribute(log, hooks)
     assert att["mark_fuel"] == c
     assert att["cycles"] == [{"loop": 12, "sample": 24, "bus": 1000, "estimate": 500}]
+
+
+def test_a_bus_call_leaves_its_caller_the_cost_of_a_plain_call_not_the_hooks_dispatch():
+    c = 100
+    hooks = [("", "_sample", "sample", 0)]
+    steps = [(M_CAL, 0), (M_CAL, c), (M_CAL, c)]
+    # calibration, 2 arguments: a plain call costs 900; through the bus hook the
+    # caller's side costs 1000 before the inside mark and 400 after it, so the
+    # hook's own dispatch is 1000 + 400 - 900 = 500 per such call
+    steps += [(M_BCAL_IN, 50), (M_BCAL_OUT + 2, c + 900)]
+    steps += [(M_BCAL_IN, 50), (M_BUS_ARGS + 2, c + 1000), (M_BUS_OUT, c + 77), (M_BCAL_OUT + 2, c + 400)]
+    steps += [(M_CYCLE_IN, 5000),
+              (M_STAGE_IN + 0, c + 7),         # loop: 7
+              (M_BUS_ARGS + 2, c + 3000),      # sample: 3000, less the hook's 500
+              (M_BUS_OUT, c + 2000),           # bus: 2000
+              (M_STAGE_OUT + 0, c + 13),       # sample: 13
+              (M_CYCLE_OUT, c + 2),            # loop: 2
+              (M_CAL, 999)]
+    att = pb._attribute(_log(steps), hooks)
+    assert att["bus_hook_fuel_caller"][2] == 500
+    assert att["cycles"] == [{"loop": 9, "sample": 3000 - 500 + 13, "bus": 2000}]
 
 
 def test_a_short_replayed_flight_is_measured_heap_locked_with_every_stage():

@@ -457,55 +457,82 @@ class App:
             self.started = True
         self.last_us = now_us
         events.now_ms = (now_us // 1000) & 0x3FFFFF
-        dt_q20 = fixed.mul_shift(dt_us, _US_TO_S_Q20, 20)
+        # seconds in Q20: floor(dt_us * 1099512 / 2^20) (1099512 = 2^40 / 10^6 rounded)
+        # = dt_us + floor(dt_us * 50936 / 2^20) since 1099512 = 2^20 + 50936: inline
+        # (~6 k fuel less than the call) while the product stays under 2^30
+        if 0 <= dt_us < 21000:
+            dt_q20 = dt_us + ((dt_us * 50936) >> 20)
+        else:
+            dt_q20 = fixed.mul_shift(dt_us, _US_TO_S_Q20, 20)
         mask = 0
         su = self.stage_us
-        t0 = ticks_us()
+        mx = self.stage_max_us
+        tick = ticks_us                  # a local: the loop calls it 8 times
+        tdiff = ticks_diff
+        t0 = tick()
         t_start = t0
         try:
             self._uplink()
             mask |= ST_UPLINK
         except Exception:
             self._stage_fault(ST_UPLINK)
-        t1 = ticks_us()
-        su[5] = ticks_diff(t1, t0)
+        t1 = tick()
+        d = tdiff(t1, t0)
+        su[5] = d
+        if d > mx[5]:
+            mx[5] = d
         try:
             self._sample()
             mask |= ST_SAMPLE
         except Exception:
             self._stage_fault(ST_SAMPLE)
-        t0 = ticks_us()
-        su[0] = ticks_diff(t0, t1)
+        t0 = tick()
+        d = tdiff(t0, t1)
+        su[0] = d
+        if d > mx[0]:
+            mx[0] = d
         try:
             self._estimate(dt_q20)
             mask |= ST_ESTIMATE
         except Exception:
             self._stage_fault(ST_ESTIMATE)
-        t1 = ticks_us()
-        su[1] = ticks_diff(t1, t0)
+        t1 = tick()
+        d = tdiff(t1, t0)
+        su[1] = d
+        if d > mx[1]:
+            mx[1] = d
         try:
             self.guid.update(self.nav, self.touchdown)
             mask |= ST_GUIDE
         except Exception:
             self._stage_fault(ST_GUIDE)
-        t0 = ticks_us()
-        su[2] = ticks_diff(t0, t1)
+        t0 = tick()
+        d = tdiff(t0, t1)
+        su[2] = d
+        if d > mx[2]:
+            mx[2] = d
         try:
             self._control()
             mask |= ST_CONTROL
         except Exception:
             self._stage_fault(ST_CONTROL)
-        t1 = ticks_us()
-        su[3] = ticks_diff(t1, t0)
+        t1 = tick()
+        d = tdiff(t1, t0)
+        su[3] = d
+        if d > mx[3]:
+            mx[3] = d
         if self.first_command_us < 0:
-            self.first_command_us = ticks_diff(t1, self.boot_us)
+            self.first_command_us = tdiff(t1, self.boot_us)
         try:
             self._telemetry()
             mask |= ST_TELEMETRY
         except Exception:
             self._stage_fault(ST_TELEMETRY)
-        t0 = ticks_us()
-        su[4] = ticks_diff(t0, t1)
+        t0 = tick()
+        d = tdiff(t0, t1)
+        su[4] = d
+        if d > mx[4]:
+            mx[4] = d
         self._modes()
         try:
             self._checkpoint()
@@ -513,11 +540,7 @@ class App:
             events.post(EV_CKPT_WRITE_ERROR, 0)
         self.report_mask = mask
         self.cycle += 1
-        mx = self.stage_max_us
-        for i in range(N_STAGES):
-            if su[i] > mx[i]:
-                mx[i] = su[i]
-        c = ticks_diff(ticks_us(), t_start)
+        c = tdiff(tick(), t_start)
         self.cycle_us = c
         if c > self.cycle_max_us:
             self.cycle_max_us = c

@@ -20,6 +20,7 @@ class Legs:
         self._samples = samples
         self._active = 0 if active_low else 1
         self._run = bytearray(self._n)      # consecutive samples disagreeing with state
+        self._running = False               # some switch has a debounce run going
         self.contact_mask = 0
         self.any_contact = False
         self.count = 0
@@ -29,19 +30,32 @@ class Legs:
     def update(self):
         """Sample every switch once; update the debounced state. Never raises."""
         mask = self.contact_mask
+        act = self._active
         raw = 0
-        run = self._run
-        for i in range(self._n):
+        errs = 0
+        bit = 1
+        for p in self._pins:
             try:
-                v = self._pins[i].value()
+                if p.value() == act:
+                    raw |= bit
             except OSError:
                 self.errors += 1
-                continue
+                errs |= bit              # an unreadable switch keeps its state
+            bit <<= 1
+        self.raw_mask = raw
+        # the nominal cycle: every readable switch agrees with its state and
+        # none is part-way through a debounce run (half the fuel of the loop)
+        if ((raw ^ mask) & ~errs) == 0 and not self._running:
+            return mask
+        run = self._run
+        running = False
+        for i in range(self._n):
             bit = 1 << i
-            on = v == self._active
-            if on:
-                raw |= bit
-            if on == ((mask & bit) != 0):
+            if errs & bit:
+                if run[i]:
+                    running = True
+                continue
+            if ((raw ^ mask) & bit) == 0:
                 run[i] = 0
                 continue
             r = run[i] + 1
@@ -50,7 +64,8 @@ class Legs:
                 mask ^= bit
             else:
                 run[i] = r
-        self.raw_mask = raw
+                running = True
+        self._running = running
         if mask != self.contact_mask:
             if mask & ~self.contact_mask:
                 events.post(EV_LEG_CONTACT, mask)
