@@ -16,3 +16,12 @@ if os.environ.get("LANDER_RANGE_CHECK", "") not in ("", "0"):
     from host_tools import rangecheck as _rangecheck
 
     _rangecheck.install(FIRMWARE_DIR)
+else:
+    # the simulator re-imports the firmware at every boot: compile it once
+    from host_tools import codecache as _codecache
+
+    _codecache.install(FIRMWARE_DIR)
+
+
+def rangecheck_enabled() -> bool:
+    return "host_tools.rangecheck" in sys.modules and sys.modules["host_tools.rangecheck"].enabled()

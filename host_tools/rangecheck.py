@@ -10,11 +10,11 @@ The firmware source is unchanged; on the boards none of this exists.
 from __future__ import annotations
 
 import ast
-import importlib.abc
 import importlib.machinery
-import importlib.util
 import os
 import sys
+
+from host_tools import codecache
 
 LIMIT = 1 << 30
 _CHECK = "__lander_range_check__"
@@ -85,31 +85,9 @@ class _Loader(importlib.machinery.SourceFileLoader):
         super().exec_module(module)
 
     def get_code(self, fullname):
-        # Never use cached bytecode: it would be unchecked.
-        source = self.get_data(self.get_filename(fullname))
-        return self.source_to_code(source, self.get_filename(fullname))
-
-
-class _Finder(importlib.abc.MetaPathFinder):
-    def __init__(self, firmware_dir):
-        self.firmware_dir = firmware_dir
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != "lander" and not fullname.startswith("lander."):
-            return None
-        parts = fullname.split(".")
-        base = os.path.join(self.firmware_dir, *parts)
-        if os.path.isdir(base):
-            filename = os.path.join(base, "__init__.py")
-            search = [base]
-        else:
-            filename = base + ".py"
-            search = None
-        if not os.path.exists(filename):
-            return None
-        loader = _Loader(fullname, filename)
-        return importlib.util.spec_from_file_location(
-            fullname, filename, loader=loader, submodule_search_locations=search)
+        # Never the bytecode files (they would be unchecked): the checked code
+        # objects, compiled once per process and file version
+        return codecache.cached_code(self.get_filename(fullname), self.source_to_code, tag="rangecheck")
 
 
 def install(firmware_dir: str) -> None:
@@ -120,7 +98,7 @@ def install(firmware_dir: str) -> None:
     already = [m for m in sys.modules if m == "lander" or m.startswith("lander.")]
     for name in already:
         del sys.modules[name]
-    sys.meta_path.insert(0, _Finder(firmware_dir))
+    sys.meta_path.insert(0, codecache.PackageFinder(firmware_dir, "lander", _Loader))
     _installed = True
 
 

@@ -18,6 +18,7 @@ import os
 import sys
 
 import host_tools
+from host_tools.codecache import CachingLoader
 from host_tools.emu import machine as host_machine
 from host_tools.emu.attitude import AttitudeUnitEmu
 from host_tools.emu.bus import EmuI2C, EmuSPI, EmuUART, Faults
@@ -313,7 +314,8 @@ def load_board(name: str, bench: Bench, **kwargs):
     by path (a fresh module each call) and return its make_board()."""
     host_machine.install(bench)
     mod_name = "board_%s" % name
-    spec = importlib.util.spec_from_file_location(mod_name, _board_path(name))
+    path = _board_path(name)
+    spec = importlib.util.spec_from_file_location(mod_name, path, loader=CachingLoader(mod_name, path))
     mod = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = mod
     spec.loader.exec_module(mod)
