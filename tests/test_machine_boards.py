@@ -186,3 +186,30 @@ def test_altimeter_on_board_bench_not_ready_between_frames():
         assert NOT_READY in sts[10:] and OK in sts[10:]
     finally:
         hm.uninstall()
+
+
+def test_make_buses_passes_each_wiring_option_and_pins_as_the_port_wants():
+    from lander.board import make_buses
+
+    made = []
+
+    def recorder(kind):
+        def ctor(bus_id, **kw):
+            made.append((kind, bus_id, kw))
+            return (kind, bus_id)
+        return ctor
+
+    def pin(n):
+        return ("Pin", n)
+
+    table = {"i2c0": ("i2c", 0, {"scl": 5, "sda": 4, "freq": 400000}),
+             "spi2": ("spi", 2, {"sck": 18, "mosi": 23, "miso": 19, "baudrate": 8000000, "phase": 0}),
+             "uart1": ("uart", 1, {"tx": 4, "rx": 36, "baudrate": 57600, "txbuf": 256})}
+    buses = make_buses(table, recorder("i2c"), recorder("spi"), recorder("uart"), pin, pin_numbers=("tx", "rx"))
+    assert buses == {"i2c0": ("i2c", 0), "spi2": ("spi", 2), "uart1": ("uart", 1)}
+    assert made == [
+        ("i2c", 0, {"scl": ("Pin", 5), "sda": ("Pin", 4), "freq": 400000}),
+        ("spi", 2, {"sck": ("Pin", 18), "mosi": ("Pin", 23), "miso": ("Pin", 19), "baudrate": 8000000, "phase": 0}),
+        ("uart", 1, {"tx": 4, "rx": 36, "baudrate": 57600, "txbuf": 256})]
+    with pytest.raises(ValueError, match="can0"):
+        make_buses({"can0": ("can", 0, {})}, None, None, None, pin)

@@ -6,14 +6,15 @@
 import machine
 from machine import ADC, I2C, PWM, RTC, SPI, UART, WDT, Pin
 
-from lander.board import Board, Watchdog, build_drivers
+from lander.board import Board, Watchdog, build_drivers, make_buses
 
 WIRING = {
     "buses": {
         "i2c0": ("i2c", 0, {"scl": 22, "sda": 21, "freq": 400000}),
-        "spi2": ("spi", 2, {"sck": 18, "mosi": 23, "miso": 19, "baudrate": 8000000}),
-        "uart2": ("uart", 2, {"tx": 17, "rx": 16, "baudrate": 115200}),
-        "uart1": ("uart", 1, {"tx": 4, "rx": 36, "baudrate": 57600}),
+        "spi2": ("spi", 2, {"sck": 18, "mosi": 23, "miso": 19, "baudrate": 8000000,
+                            "polarity": 0, "phase": 0}),
+        "uart2": ("uart", 2, {"tx": 17, "rx": 16, "baudrate": 115200, "rxbuf": 512}),
+        "uart1": ("uart", 1, {"tx": 4, "rx": 36, "baudrate": 57600, "txbuf": 256}),
     },
     "imu": ("spi", "spi2", 5),
     "imu2_acc": ("spi", "spi2", 32),
@@ -36,16 +37,8 @@ WIRING = {
 def make_board(rate_hz=50):
     w = WIRING
     b = Board("esp32")
-    c = w["buses"]["i2c0"][2]
-    i2c0 = I2C(0, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"])
-    c = w["buses"]["spi2"][2]
-    spi2 = SPI(2, baudrate=c["baudrate"], polarity=0, phase=0,
-               sck=Pin(c["sck"]), mosi=Pin(c["mosi"]), miso=Pin(c["miso"]))
-    c = w["buses"]["uart2"][2]
-    uart2 = UART(2, baudrate=c["baudrate"], tx=c["tx"], rx=c["rx"], rxbuf=512)
-    c = w["buses"]["uart1"][2]
-    uart1 = UART(1, baudrate=c["baudrate"], tx=c["tx"], rx=c["rx"], txbuf=256)
-    b.buses = {"i2c0": i2c0, "spi2": spi2, "uart2": uart2, "uart1": uart1}
+    # the esp32 UART takes its tx/rx as GPIO numbers
+    b.buses = make_buses(w["buses"], I2C, SPI, UART, Pin, pin_numbers=("tx", "rx"))
     build_drivers(b, w, b.buses, Pin, PWM, ADC, rate_hz=rate_hz,
                   opener=getattr(machine, "flash_open", None))
     if b.power is not None:

@@ -13,10 +13,10 @@ HIL = True
 WIRING = {
     "buses": {
         "i2c0": ("i2c", 0, {"scl": 5, "sda": 4, "freq": 400000}),
-        "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 57600}),
-        "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 115200}),
-        "uart2": ("uart", 2, {"tx": 20, "rx": 21, "baudrate": 115200}),
-        "uart3": ("uart", 3, {"tx": 24, "rx": 25, "baudrate": 115200}),
+        "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 57600, "rxbuf": 512, "txbuf": 256}),
+        "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 115200, "rxbuf": 512, "txbuf": 256}),
+        "uart2": ("uart", 2, {"tx": 20, "rx": 21, "baudrate": 115200, "rxbuf": 512, "txbuf": 256}),
+        "uart3": ("uart", 3, {"tx": 24, "rx": 25, "baudrate": 115200, "rxbuf": 512, "txbuf": 256}),
     },
     "imu": ("i2c", "i2c0", 0x6A),
     "imu2_acc": ("i2c", "i2c0", 0x18),

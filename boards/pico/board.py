@@ -5,14 +5,15 @@
 import machine
 from machine import ADC, I2C, PWM, SPI, UART, WDT, Pin
 
-from lander.board import Board, Watchdog, build_drivers
+from lander.board import Board, Watchdog, build_drivers, make_buses
 
 WIRING = {
     "buses": {
         "i2c0": ("i2c", 0, {"scl": 5, "sda": 4, "freq": 400000}),
-        "spi0": ("spi", 0, {"sck": 18, "mosi": 19, "miso": 16, "baudrate": 8000000}),
-        "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 115200}),
-        "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 57600}),
+        "spi0": ("spi", 0, {"sck": 18, "mosi": 19, "miso": 16, "baudrate": 8000000,
+                            "polarity": 0, "phase": 0}),
+        "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 115200, "rxbuf": 512, "txbuf": 64}),
+        "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 57600, "rxbuf": 256, "txbuf": 256}),
     },
     "imu": ("spi", "spi0", 17),          # LSM6DSOX CS on GP17
     "imu2_acc": ("spi", "spi0", 20),     # BMI088 accel CSB1 on GP20
@@ -35,18 +36,7 @@ WIRING = {
 def make_board(rate_hz=50):
     w = WIRING
     b = Board("pico")
-    c = w["buses"]["i2c0"][2]
-    i2c0 = I2C(0, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"])
-    c = w["buses"]["spi0"][2]
-    spi0 = SPI(0, baudrate=c["baudrate"], polarity=0, phase=0,
-               sck=Pin(c["sck"]), mosi=Pin(c["mosi"]), miso=Pin(c["miso"]))
-    c = w["buses"]["uart0"][2]
-    uart0 = UART(0, baudrate=c["baudrate"], tx=Pin(c["tx"]), rx=Pin(c["rx"]),
-                 rxbuf=512, txbuf=64)
-    c = w["buses"]["uart1"][2]
-    uart1 = UART(1, baudrate=c["baudrate"], tx=Pin(c["tx"]), rx=Pin(c["rx"]),
-                 rxbuf=256, txbuf=256)
-    b.buses = {"i2c0": i2c0, "spi0": spi0, "uart0": uart0, "uart1": uart1}
+    b.buses = make_buses(w["buses"], I2C, SPI, UART, Pin)
     build_drivers(b, w, b.buses, Pin, PWM, ADC, rate_hz=rate_hz,
                   opener=getattr(machine, "flash_open", None))
     b.wdt = Watchdog(WDT, w["wdt_ms"])

@@ -6,15 +6,15 @@
 import machine
 from machine import ADC, I2C, PWM, SPI, UART, WDT, Pin
 
-from lander.board import Board, Watchdog, build_drivers
+from lander.board import Board, Watchdog, build_drivers, make_buses
 
 WIRING = {
     "buses": {
         "i2c1": ("i2c", 1, {"freq": 400000}),
-        "spi1": ("spi", 1, {"baudrate": 5250000}),
-        "uart4": ("uart", 4, {"baudrate": 115200}),
-        "uart6": ("uart", 6, {"baudrate": 115200}),
-        "uart3": ("uart", 3, {"baudrate": 57600}),
+        "spi1": ("spi", 1, {"baudrate": 5250000, "polarity": 0, "phase": 0}),
+        "uart4": ("uart", 4, {"baudrate": 115200, "rxbuf": 512}),
+        "uart6": ("uart", 6, {"baudrate": 115200, "rxbuf": 256}),
+        "uart3": ("uart", 3, {"baudrate": 57600, "txbuf": 256}),
     },
     "imu": ("spi", "spi1", "X5"),
     "imu2_acc": ("spi", "spi1", "X11"),
@@ -37,12 +37,7 @@ WIRING = {
 def make_board(rate_hz=50):
     w = WIRING
     b = Board("pyboard")
-    i2c1 = I2C(1, freq=w["buses"]["i2c1"][2]["freq"])
-    spi1 = SPI(1, baudrate=w["buses"]["spi1"][2]["baudrate"], polarity=0, phase=0)
-    uart4 = UART(4, w["buses"]["uart4"][2]["baudrate"], rxbuf=512)
-    uart6 = UART(6, w["buses"]["uart6"][2]["baudrate"], rxbuf=256)
-    uart3 = UART(3, w["buses"]["uart3"][2]["baudrate"], txbuf=256)
-    b.buses = {"i2c1": i2c1, "spi1": spi1, "uart4": uart4, "uart6": uart6, "uart3": uart3}
+    b.buses = make_buses(w["buses"], I2C, SPI, UART, Pin)   # fixed pins (X/Y)
     build_drivers(b, w, b.buses, Pin, PWM, ADC, rate_hz=rate_hz,
                   opener=getattr(machine, "flash_open", None))
     b.wdt = Watchdog(WDT, w["wdt_ms"])

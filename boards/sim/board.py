@@ -5,15 +5,15 @@
 import machine
 from machine import ADC, I2C, PWM, RTC, UART, WDT, Pin
 
-from lander.board import Board, Watchdog, build_drivers
+from lander.board import Board, Watchdog, build_drivers, make_buses
 
 WIRING = {
     "buses": {
         "i2c0": ("i2c", 0, {"scl": 5, "sda": 4, "freq": 400000}),
-        "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 57600}),
-        "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 115200}),
-        "uart2": ("uart", 2, {"tx": 20, "rx": 21, "baudrate": 115200}),
-        "uart3": ("uart", 3, {"tx": 24, "rx": 25, "baudrate": 115200}),
+        "uart0": ("uart", 0, {"tx": 0, "rx": 1, "baudrate": 57600, "rxbuf": 512, "txbuf": 256}),
+        "uart1": ("uart", 1, {"tx": 8, "rx": 9, "baudrate": 115200, "rxbuf": 512, "txbuf": 256}),
+        "uart2": ("uart", 2, {"tx": 20, "rx": 21, "baudrate": 115200, "rxbuf": 512, "txbuf": 256}),
+        "uart3": ("uart", 3, {"tx": 24, "rx": 25, "baudrate": 115200, "rxbuf": 512, "txbuf": 256}),
     },
     "imu": ("i2c", "i2c0", 0x6A),
     "imu2_acc": ("i2c", "i2c0", 0x18),
@@ -37,15 +37,7 @@ WIRING = {
 def make_board(rate_hz=50):
     w = WIRING
     b = Board("sim")
-    c = w["buses"]["i2c0"][2]
-    i2c0 = I2C(0, scl=Pin(c["scl"]), sda=Pin(c["sda"]), freq=c["freq"])
-    uarts = {}
-    for name in ("uart0", "uart1", "uart2", "uart3"):
-        _, uid, c = w["buses"][name]
-        uarts[name] = UART(uid, baudrate=c["baudrate"], tx=Pin(c["tx"]), rx=Pin(c["rx"]),
-                           rxbuf=512, txbuf=256)
-    b.buses = {"i2c0": i2c0}
-    b.buses.update(uarts)
+    b.buses = make_buses(w["buses"], I2C, None, UART, Pin)
     build_drivers(b, w, b.buses, Pin, PWM, ADC, rate_hz=rate_hz,
                   opener=getattr(machine, "flash_open", None))
     b.wdt = Watchdog(WDT, w["wdt_ms"])

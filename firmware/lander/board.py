@@ -1,7 +1,7 @@
-# The board object the application flies with, and the driver construction
-# shared by every boards/<name>/board.py. A board module builds the buses with
-# its port's machine API and pin numbers, then calls build_drivers(); this
-# module never imports machine (the board hands in its classes).
+# The board object the application flies with, and the bus and driver
+# construction shared by every boards/<name>/board.py. A board module hands
+# its port's machine classes and its WIRING table to make_buses() and
+# build_drivers(); this module never imports machine.
 #
 # Start-up only: this allocates and may catch a part's start-up exception. A
 # part that fails at start-up is left None and recorded in board.failed (and as
@@ -93,6 +93,33 @@ class Board:
 
     def summary(self):
         return [(p, getattr(self, p) is not None) for p in PARTS]
+
+# bus options that name a pin (the I2C, SPI and UART constructors of the rp2,
+# esp32 and stm32 ports)
+_PIN_OPTIONS = ("scl", "sda", "sck", "mosi", "miso", "tx", "rx")
+
+
+def make_buses(table, I2C, SPI, UART, Pin, pin_numbers=()):
+    """Construct every bus of a WIRING["buses"] table, {name: (kind, id,
+    options)}: the options are the constructor's keywords, pins handed in as
+    Pin(number) except the option names in pin_numbers, which the port takes
+    as plain numbers (the esp32 UART's tx/rx). Start-up only."""
+    buses = {}
+    for name in table:
+        kind, bus_id, options = table[name]
+        kw = {}
+        for key in options:
+            value = options[key]
+            kw[key] = Pin(value) if key in _PIN_OPTIONS and key not in pin_numbers else value
+        if kind == "i2c":
+            buses[name] = I2C(bus_id, **kw)
+        elif kind == "spi":
+            buses[name] = SPI(bus_id, **kw)
+        elif kind == "uart":
+            buses[name] = UART(bus_id, **kw)
+        else:
+            raise ValueError("bus %s: kind %s" % (name, kind))
+    return buses
 
 
 def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
