@@ -108,3 +108,54 @@ def test_flash_file_cut_at_1000_random_points_always_leaves_a_valid_record():
         c.words[0] = 100 + cut
         store.write(c, c.seal())
         assert ck.best(bytes(fs.files["/ckpt.bin"]), n, out) == c.seq
+
+
+def test_restart_hint_round_trips_and_alternates_its_two_slots():
+    c = ck.Checkpoint(4)
+    c.hint(2, 1000, 123456, -5000, -5400, -87000)
+    c.hint(2, 1001, 143456, -5073, -5390, -86000)
+    out = [0] * 6
+    got = []
+    for k in range(2):
+        assert ck.parse_hint(bytes(c.image), 4, k, out)
+        got.append(list(out))
+    assert sorted(got) == [[2, 1000, 123456, -5000, -5400, -87000],
+                           [2, 1001, 143456, -5073, -5390, -86000]]
+    # the hints live after the two record slots: the records are untouched
+    assert ck.best(bytes(c.image), 4, [0] * 4) == -1
+
+
+def test_a_torn_restart_hint_fails_its_check_and_the_other_hint_remains():
+    rng = random.Random(13)
+    c = ck.Checkpoint(4)
+    memory = bytearray(len(c.image))
+    base = 2 * c.slot_bytes
+    out = [0] * 6
+    for cycle in range(1000):
+        c.hint(1, cycle, 20000 * cycle, -cycle, 3 * cycle, -7 * cycle)
+        k = base + rng.randrange(0, 2 * 4 * ck.HINT_WORDS)   # the copy stops after k bytes
+        memory[:k] = c.image[:k]
+        seen = []
+        for j in range(2):
+            if ck.parse_hint(bytes(memory), 4, j, out):
+                s = out[1]                       # every word from that one write
+                assert out == [1, s, 20000 * s, -s, 3 * s, -7 * s], (cycle, out)
+                seen.append(s)
+        if cycle == 0:                           # nothing written before the first
+            memory[:] = c.image
+            continue
+        assert seen and all(s in (cycle, cycle - 1, cycle - 2) for s in seen), (cycle, seen)
+        assert max(seen) >= cycle - 1
+        memory[:] = c.image
+
+
+def test_a_flipped_bit_in_a_restart_hint_is_refused():
+    c = ck.Checkpoint(4)
+    c.hint(0, 7, 140000, 100, 90, 5000)
+    img = bytearray(c.image)
+    k = 1 - c._hint_k                          # the other (empty) slot stays empty
+    off = 2 * c.slot_bytes + (1 - k) * 4 * ck.HINT_WORDS
+    img[off + 4 * 5] ^= 0x04                   # the pitch word
+    assert not ck.parse_hint(bytes(img), 4, 0, [0] * 6)
+    assert not ck.parse_hint(bytes(img), 4, 1, [0] * 6)
+

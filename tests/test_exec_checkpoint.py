@@ -81,7 +81,24 @@ def test_without_rtc_memory_a_record_is_sealed_only_when_the_flash_is_written():
 
 
 def test_with_rtc_memory_the_rtc_cadence_seals_and_the_flash_rides_along():
-    # RTC every 5 cycles, flash every 12: 120 + 50 - 10 (every 60th cycle both)
+    # RTC every 5 cycles, flash every 12: 120 + 50 - 10 (every 60th cycle both);
+    # the RTC image is written every cycle (the restart hint rides in it)
     a, b = _fly(True, 600, ckpt_period_ms=100, ckpt_flash_ms=250)
-    assert b.rtc.writes == 120 and a.ckpt_file.writes == 50
+    assert b.rtc.writes == 600 and a.ckpt_file.writes == 50
     assert a.ckpt.sealed == 160
+
+
+def test_a_second_reset_right_after_a_warm_restart_still_finds_a_record():
+    # the boot writes the RTC image every cycle from its first (the hint): the
+    # records it resumed from are carried in it until a new one is sealed
+    b = _Board(True)
+    a = App(b, Config(ckpt_period_ms=100, ckpt_flash_ms=10000))
+    a.handover(500000, -20000, 3000, 0)
+    for i in range(20):
+        a.step(i * 20000)
+    a2 = App(b, Config(ckpt_period_ms=100, ckpt_flash_ms=10000))
+    assert a2.warm
+    for i in range(2):                                 # fewer than the RTC cadence
+        a2.step((30 + i) * 20000)
+    a3 = App(b, Config(ckpt_period_ms=100, ckpt_flash_ms=10000))
+    assert a3.warm and a3.restarts == 1             # from the first life's record

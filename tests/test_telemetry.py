@@ -56,6 +56,49 @@ def test_rs_parity_matches_reedsolo_for_the_ccsds_code(e):
         assert ours == theirs
 
 
+# A published CCSDS RS(255,223) codeblock, interleave depth 5, dual basis: the
+# test vector of Dario Lucia's open CCSDS library (github.com/dariol83/ccsds,
+# Apache-2.0), eu.dariolucia.ccsds.tmtc/src/test/java/eu/dariolucia/ccsds/tmtc/
+# algorithm/ReedSolomonAlgorithmTest.java, `testFrame` / `encodedTestFrame`
+# (added 2019-06-20, commit 49e5ca6; read at 8c1f966). The 1115-octet TM frame
+# is zeros except the octet runs below (frame header, then four space-packet
+# headers); the codeblock is the frame followed by 5 x 32 check symbols, the
+# symbols of codeword j at positions j, j + 5, j + 10, ... (131.0-B 4.3.7).
+# (The same library's TmDecoderTest EXPECTED_TM, a randomised CADU, agrees too.)
+_PUB_RUNS = ((0, "07B11A15185F"), (101, "0C6AC03A0125"), (401, "0C6AC03B0125"),
+             (701, "0C6AC03C0125"), (1001, "0C6AC03D0125"))
+_PUB_CHECK = bytes.fromhex(
+    "FAD47CE809B8EBA844984DFD7D37F544A7F62C75D0FF97937FFE5A5CD424B92D2ACCFF0AEFAB0977"
+    "918FCBA0DBDD54E657DC0098CE8B95E0B6398D1AAA177FA134E866B4645EC4C9AD9365954549C85D"
+    "6BD363F000DA9CC26E48F067EEDD1A859967FA1120F27484FF3CA64012391C76AA7C38AA19F11C4C"
+    "F54C9EA3AD5B83AB09895E6F9BBB416B329C15E3CB9F4019D637081154E182A8ACA395ED45A267CE")
+
+
+def _published_codewords():
+    frame = bytearray(1115)
+    for at, octets in _PUB_RUNS:
+        b = bytes.fromhex(octets)
+        frame[at:at + len(b)] = b
+    block = bytes(frame) + _PUB_CHECK
+    return [block[j::5] for j in range(5)]      # 5 codewords of 223 + 32 symbols
+
+
+def test_rs_encoder_reproduces_a_published_ccsds_codeblock():
+    for cw in _published_codewords():
+        enc = rs.RsEncoder(16)
+        for b in cw[:223]:
+            enc.feed(b)
+        assert bytes(enc.finish()) == cw[223:]
+
+
+def test_reedsolo_with_the_dual_basis_transform_reproduces_the_published_codeblock():
+    # the configuration the other RS tests use as their independent reference
+    codec = reedsolo.RSCodec(32, nsize=255, fcr=112, prim=0x187, generator=rs.EXP[11], c_exp=8)
+    for cw in _published_codewords():
+        conv = bytes(rs.TAL1[b] for b in cw[:223])
+        assert bytes(rs.TAL[b] for b in codec.encode(conv)[-32:]) == cw[223:]
+
+
 @pytest.mark.parametrize("e", [8, 16])
 def test_ground_syndrome_check_agrees_with_reedsolo_on_codewords_and_corrupted_words(e):
     # The ground decoder's fast path (all 2E syndromes zero -> no decoding) must

@@ -138,6 +138,37 @@ ST_UPLINK = const(32)
 ST_ALL = const(63)
 N_STAGES = const(6)                 # stage_us / stage_max_us index = bit number
 
+_HINT_MAX_CYCLES = const(1000)      # a hint this many cycles past its record is not believed
+# gyro urad/s -> binary angle * 16 per second, Q20: 2^40 / (2 pi 1e6)
+_URAD_TO_BAU16_Q20 = const(174991)
+
+
+def coast_pitch(pitch_bau, rate_urad_s, hold_bau, steps, cfg, rate_hz):
+    """The pitch (bau) `steps` periods after a state (pitch, pitch rate) while
+    the attitude unit flies to the held set-point hold_bau: the vehicle's
+    attitude response as a rate command (hold - pitch) / att_tau_ms, clamped to
+    max_pitch_rate, followed by the rate with a first-order lag att_lag_ms;
+    integrated once per period in binary angle * 16. Restart path only.
+    Ranges: |d| <= 2^18 and kb <= 2^11 (d * kb < 2^29); |e| <= 2^14 and
+    ka <= 2^15 (e * ka < 2^29)."""
+    period_ms = 1000 // rate_hz
+    tau = cfg.att_tau_ms
+    kb = (period_ms << 11) // tau if tau > period_ms else 2048          # Q11 per period
+    lag = cfg.att_lag_ms
+    ka = (period_ms << 15) // lag if lag > period_ms else 32768         # Q15 per period
+    qm = (cfg.max_pitch_rate_bau_s << 4) // rate_hz                     # bau * 16 per period
+    p = pitch_bau << 4
+    c = hold_bau << 4
+    q = fixed.mul_shift(rate_urad_s, _URAD_TO_BAU16_Q20 // rate_hz, 20)
+    for _ in range(steps):
+        d = fixed.clamp(c - p, -0x3FFFF, 0x3FFFF)
+        qc = fixed.clamp((d * kb) >> 11, -qm, qm)
+        e = fixed.clamp(qc - q, -0x3FFF, 0x3FFF)
+        q += (e * ka) >> 15
+        p += q
+    return (p + 8) >> 4
+
+
 # seconds in Q20 per microsecond: 2^20 / 1e6 as Q20 (1099512 / 2^20)
 _US_TO_S_Q20 = const(1099512)
 
@@ -200,6 +231,9 @@ class App:
         self._gap_us = 0                      # pending dead-reckoning gap (warm restart)
         self._wdt_start = getattr(board.wdt, "start", None)   # started at the first cycle
         self._nav_gap = getattr(self.nav, "restart_gap", None)  # nav.restart_gap(gap_us) if it has one
+        self._nav_pitch = getattr(self.nav, "restart_pitch", None)
+        self._hint = array("i", bytes(4 * 6))  # restart hint: restarts, cycle, ticks, hold, pitch, rate
+        self._hint_ok = False
         events.post(EV_BOOT, self.cfg.crc)
         events.post(EV_RESET_CAUSE, self.reset_cause)
         if cfg_status != CFG_OK:
@@ -243,10 +277,14 @@ class App:
         seq = -1
         tmp = array("i", bytes(4 * ck.n))
         newest_file_slot = -1
+        rtc_blob = b""
         for store in (self.ckpt_rtc, self.ckpt_file):
             if store is None:
                 continue
-            s = ckpt_mod.best(store.read(), ck.n, tmp)
+            blob = store.read()
+            if store is self.ckpt_rtc:
+                rtc_blob = blob
+            s = ckpt_mod.best(blob, ck.n, tmp)
             if s > seq:
                 seq = s
                 for i in range(ck.n):
@@ -254,6 +292,9 @@ class App:
         if self.ckpt_file is not None:
             newest_file_slot = self.ckpt_file.newest_slot(ck.n)
             self.ckpt_file.open(newest_file_slot)
+        # the RTC records stay in the image this boot writes (the hint every
+        # cycle): a second reset before the next record is sealed finds them
+        ck.adopt(rtc_blob)
         if seq < 0:
             events.post(EV_CKPT_NONE, 1)
             return False
@@ -276,6 +317,7 @@ class App:
         self.warm = True
         self._ck_ticks = words[_CK_TICKS]
         self._gap_us = -1               # measured at the first step
+        self._hint_ok = self._pick_hint(rtc_blob, words[_CK_RESTARTS], words[_CK_CYCLE])
         # re-arm and re-command the held values now, then fly on at the first step
         engine = self.board.engine
         if engine is not None and not self.engine_cut and self._engine_allowed() == 0:
@@ -286,23 +328,42 @@ class App:
         self._start_watchdog()
         return True
 
+    def _pick_hint(self, blob, restarts, cycle):
+        """The newer restart hint of this flight's life (same restart count)
+        written at or after the record's cycle, into self._hint (start-up)."""
+        out = array("i", bytes(4 * 6))
+        best = -1
+        for k in range(2):
+            if ckpt_mod.parse_hint(blob, self.ckpt.n, k, out) and out[0] == restarts \
+                    and cycle <= out[1] <= cycle + _HINT_MAX_CYCLES and out[1] > best:
+                best = out[1]
+                for i in range(6):
+                    self._hint[i] = out[i]
+        return best >= 0
+
     def _checkpoint(self):
         """Seal the flight state; RTC/scratch every ckpt_every cycles, flash every
         ckpt_flash_every (a board without RTC/scratch memory seals at the flash
-        cadence only). Allocation-free."""
+        cadence only); the restart hint into RTC/scratch every cycle.
+        Allocation-free."""
         rtc = self.ckpt_rtc
+        ck = self.ckpt
         to_rtc = False
         if rtc is not None:
             self._ckpt_count += 1
             to_rtc = self._ckpt_count >= self.ckpt_every
+            nav = self.nav
+            ck.hint(self.restarts, self.cycle & 0x3FFFFFFF, self.last_us, self.ctrl.pitch_cmd_bau,
+                    nav.pitch_bau, nav.pitch_rate_urad_s)
         self._ckpt_flash_count += 1
         to_flash = self._ckpt_flash_count >= self.ckpt_flash_every
         if not (to_rtc or to_flash):
             # age as the next cycle's telemetry will see it (saturated)
             a = self.ckpt_age_ms + self._period_ms
             self.ckpt_age_ms = a if a < 0xFFFF else 0xFFFF
+            if rtc is not None:
+                rtc.write(ck, ck.last)       # the hint (a failure is counted by the store)
             return
-        ck = self.ckpt
         w = ck.words
         w[_CK_MODE] = self.mode
         w[_CK_TICKS] = self.last_us
@@ -325,8 +386,10 @@ class App:
         self.ctrl.checkpoint_into(w, self._ck_ctrl)
         slot = ck.seal()
         self.ckpt_age_ms = self._period_ms
-        if rtc is not None and to_rtc:
-            self._ckpt_count = 0
+        if rtc is not None:
+            # the record (and the hint) into RTC/scratch memory
+            if to_rtc:
+                self._ckpt_count = 0
             if not rtc.write(ck, slot):
                 events.post(EV_CKPT_WRITE_ERROR, 1)
         if to_flash:
@@ -445,6 +508,18 @@ class App:
             events.post(EV_WARM_RESTART, gap // 1000 if gap < 0x3FFFFFFF else 0x3FFFFF)
             if self._nav_gap is not None:
                 self._nav_gap(gap)          # navigation widens its uncertainties
+            nav_pitch = self._nav_pitch
+            if self._hint_ok and nav_pitch is not None:
+                # the pitch now, predicted from the hint (the pitch, its rate
+                # and the set-point the attitude unit held through the reset)
+                # over the time since the hint with the vehicle's attitude
+                # response (att_tau_ms, att_lag_ms): the gyro was not read in
+                # the gap; the hint is newer than the record by its ticks
+                h = self._hint
+                dt = gap - ticks_diff(h[2], self._ck_ticks)
+                steps = (dt + (self.period_us >> 1)) // self.period_us
+                if 0 < steps <= _MAX_GAP_US // self.period_us:
+                    nav_pitch(coast_pitch(h[4], h[5], h[3], steps, self.cfg, self.rate_hz))
             dt_us = gap
             self.started = True
             self._gap_us = 0

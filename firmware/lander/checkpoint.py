@@ -23,6 +23,16 @@
 #              backup SRAM (BKPSRAM, 0x40024000, needs the backup regulator) or
 #              20 RTC backup registers; machine.RTC does not expose them, so the
 #              board uses flash until a board module hands in a Mem32 store.
+# Restart hint (RTC/scratch only): after the two slots, two 8-word hints, one
+# written every cycle, alternately, with what the next boot needs that changes
+# faster than the record's cadence: the attitude set-point the attitude unit
+# holds through the reset, the navigation pitch and pitch rate behind it, with
+# the cycle and ticks they belong to:
+#   [0] hint magic | layout version << 16   [1] restarts   [2] cycle
+#   [3] ticks   [4] held set-point (bau)   [5] pitch (bau)   [6] pitch rate (urad/s)
+#   [7] check: the XOR of words 0..6 and _HINT_KEY
+# A copy torn by a reset fails the check (its first and last words come from
+# different writes), and the other hint is one cycle older.
 # Sealing and writing allocate nothing (pack_into into the preallocated image,
 # one memoryview per slot made at start-up). Loading (start-up) may allocate.
 from array import array
@@ -36,6 +46,9 @@ LAYOUT_VERSION = const(1)
 _HDR_WORDS = const(3)
 _TRL_WORDS = const(1)
 _SEQ_MASK = const(0x3FFFFFFF)
+_HINT_MAGIC = const(0x4843)     # "CH"
+HINT_WORDS = const(8)
+_HINT_KEY = const(0x2A5C3E1D)
 
 
 def slot_bytes(n_words):
@@ -91,9 +104,11 @@ class Checkpoint:
         self.n = n_words
         self.words = array("i", bytes(4 * n_words))
         self.slot_bytes = slot_bytes(n_words)
-        self.image = bytearray(2 * self.slot_bytes)
-        mv = memoryview(self.image)
         sb = self.slot_bytes
+        self.image = bytearray(2 * sb + 2 * 4 * HINT_WORDS)
+        mv = memoryview(self.image)
+        self._hint_at = (2 * sb, 2 * sb + 4 * HINT_WORDS)
+        self._hint_k = 0
         self.slots = (mv[0:sb], mv[sb:2 * sb])
         # where each slot's payload starts in the image, and the words' own
         # octets: the payload goes in with one copy
@@ -129,8 +144,54 @@ class Checkpoint:
         self.sealed += 1
         return k
 
+    def adopt(self, blob):
+        """Start-up: the two record slots of an RTC/scratch image become this
+        image's own, so the records there stay valid through the next writes
+        of the image; the newer valid one is `last`. Its seq, or -1."""
+        sb = self.slot_bytes
+        if len(blob) < 2 * sb:
+            return -1
+        self.image[0:2 * sb] = blob[0:2 * sb]
+        tmp = array("i", bytes(4 * self.n))
+        s0 = parse(blob, 0, self.n, tmp)
+        s1 = parse(blob, sb, self.n, tmp)
+        if s0 < 0 and s1 < 0:
+            return -1
+        self.last = 0 if s0 >= s1 else 1
+        return s0 if s0 >= s1 else s1
+
     def last_slot(self):
         return self.slots[self.last]
+
+    def hint(self, restarts, cycle, ticks, hold, pitch, rate):
+        """Write the restart hint into the hint slot not holding the last one
+        (allocation-free; every argument a small int)."""
+        k = 1 - self._hint_k
+        magic = _HINT_MAGIC | (LAYOUT_VERSION << 16)
+        chk = magic ^ restarts ^ cycle ^ ticks ^ hold ^ pitch ^ rate ^ _HINT_KEY
+        pack_into("<8i", self.image, self._hint_at[k], magic, restarts, cycle, ticks,
+                  hold, pitch, rate, chk)
+        self._hint_k = k
+
+
+def parse_hint(blob, n_words, k, out):
+    """Hint slot k (0, 1) of an RTC image made for n_words payload words into
+    out[0:6] (restarts, cycle, ticks, hold, pitch, rate); False if absent or
+    torn. Start-up only."""
+    off = 2 * slot_bytes(n_words) + k * 4 * HINT_WORDS
+    if off + 4 * HINT_WORDS > len(blob):
+        return False
+    w = unpack_from("<8i", blob, off)
+    if w[0] != _HINT_MAGIC | (LAYOUT_VERSION << 16):
+        return False
+    chk = _HINT_KEY
+    for i in range(7):
+        chk ^= w[i]
+    if chk != w[7]:
+        return False
+    for i in range(6):
+        out[i] = w[i + 1]
+    return True
 
 
 def parse(blob, offset, n_words, out):

@@ -60,6 +60,11 @@ FIELDS = (
     ("tlm_rs_e", 8),                  # Reed-Solomon correction capability E: 8 or 16
     # executive
     ("sensor_mask", 0xFF),            # bit per sensor read (app.SENSOR_*): 0 = disabled
+    # the vehicle's attitude response to a held set-point (the attitude unit's
+    # closed loop: rate command = error / tau, the rate lagging it by lag);
+    # the warm restart predicts the pitch over the reset gap with it
+    ("att_tau_ms", 500),
+    ("att_lag_ms", 100),
 )
 
 # Valid range of each parameter (inclusive): checked when a file is loaded and
@@ -90,6 +95,8 @@ LIMITS = {
     "tlm_frame_len": (16, 239),       # and frame_len + 2E <= 255 (checked in check())
     "tlm_rs_e": (8, 16),              # and only 8 or 16 (checked in check())
     "sensor_mask": (0, 0xFF),
+    "att_tau_ms": (1, 60000),
+    "att_lag_ms": (0, 10000),
 }
 # Parameters a set_param telecommand may change in flight (by index in FIELDS).
 IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "descent_tau_ms", "max_descent_mm_s",
@@ -154,6 +161,8 @@ class Config:
         self.tlm_frame_len = values["tlm_frame_len"]
         self.tlm_rs_e = values["tlm_rs_e"]
         self.sensor_mask = values["sensor_mask"]
+        self.att_tau_ms = values["att_tau_ms"]
+        self.att_lag_ms = values["att_lag_ms"]
         self.version = CONFIG_VERSION
         self.crc = self.compute_crc()
 

@@ -189,6 +189,9 @@ class Nav:
         self._fz = 0                 # last good IMU sample
         self._fx = 0
         self._gy = 0
+        self.pitch_rate_urad_s = 0   # gyro pitch rate used this cycle
+        self._p_end = 0              # restart_pitch(): the pitch the restart gap ramps to (bau)
+        self._p_end_set = False
         self._prev1 = 0
         self._same1 = 0
         self._same2 = 0
@@ -387,18 +390,25 @@ class Nav:
         self._fz = fz
         self._fx = fx
         self._gy = gy
+        self.pitch_rate_urad_s = gy
         self.accel_thrust_mm_s2 = fz
 
         # ---- propagation ------------------------------------------------------
         n = 1
+        inc = (gy * self._kg) >> self._ng      # pitch step per period
         if dt_q20 > 31457:          # a late cycle or a warm restart's gap: whole periods
             n = (dt_q20 * self._rate + 524288) >> 20
             if n > MAX_STEPS:
                 n = MAX_STEPS
+            if self._p_end_set:
+                # warm restart: the executive's pitch at this cycle, ramped to
+                # over the gap (the gyro was not read in it)
+                self._p_end_set = False
+                inc = ((self._p_end << 10) - self._pitch) // n
         sc = self._sc
         while n > 0:
             n -= 1
-            p = self._pitch + ((gy * self._kg) >> self._ng)
+            p = self._pitch + inc
             self._pitch = p
             _sincos(p >> 10, sc)
             s = sc[0]
@@ -781,6 +791,14 @@ class Nav:
         return built_in_test(board)
 
     # --- checkpoint (warm restart) -------------------------------------------
+    def restart_pitch(self, pitch_bau):
+        """Warm restart (the executive, before the first update): the pitch at
+        the first cycle, predicted over the reset gap from the attitude unit's
+        held set-point; the gap's propagation ramps the pitch to it instead of
+        integrating the first sample's rate over the whole gap."""
+        self._p_end = pitch_bau
+        self._p_end_set = True
+
     def checkpoint_into(self, words, offset):
         """Write the state a warm restart needs into words[offset:offset+CHECKPOINT_WORDS]."""
         words[offset] = self._h

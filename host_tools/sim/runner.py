@@ -113,6 +113,9 @@ def firmware_config(sc):
         "max_pitch_bau": int(round(v["max_pitch_deg"] / 360.0 * 65536)),
         "max_pitch_rate_bau_s": int(round(v["max_pitch_rate_dps"] / 360.0 * 65536)),
         "engine_lag_ms": int(round(v["engine_lag_s"] * 1000)),
+        # the attitude unit's closed-loop response (warm-restart pitch prediction)
+        "att_tau_ms": max(1, int(round(v["pitch_tau_s"] * 1000))),
+        "att_lag_ms": int(round(v["pitch_rate_lag_s"] * 1000)),
         "altimeter_beam_bau": int(round(sc["sensors"]["altimeter"]["beam_deg"] / 360.0 * 65536)),
         # the site relative to the powered-descent start (nav.x_mm = 0 there)
         "site_x_mm": int(round((sc["target"]["x_m"] - sc["initial"]["x_m"]) * 1000)),
