@@ -295,11 +295,9 @@ def test_museum_estimate_meets_its_pass_table(name):
     assert est["max_error_below_100m_m"] < BELOW_100M[name]
 
 
-@pytest.mark.xfail(strict=True, reason="the estimate diverges 7.8 s while the vehicle crosses the "
-                   "crater's 350 m near wall, which the beam (45 deg ahead at the braking attitude) "
-                   "never sees; any step of the terrain under the vehicle diverges >= 6.7 s there "
-                   "(issue 8: needs the beam to look down over unseen ground)")
 def test_museum_crater_rim_estimate_never_diverges_over_5_s():
+    # the crater's near wall, unseen by the beam 45 deg ahead, is crossed with
+    # the beam turned down (guidance over nav's shadow) and mapped as steep ground
     sc, summary = _fly("01_crater_rim.toml")
     assert summary["estimate"]["longest_divergence_s"] <= 5.0
 

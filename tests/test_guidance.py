@@ -335,3 +335,74 @@ def test_safe_descent_near_the_ground_keeps_the_constant_rate():
     for _ in range(2 * cfg.replan_cycles):
         g.update(nav, False)
     assert g.vz_ref_mm_s == -cfg.safe_vz_mm_s
+
+
+# --- shadow: the beam turned down over unseen ground (museum 01) ---------------
+# lead = v * (|pitch - beam| / rate + 2 s), v * t / 1024 in the firmware: at
+# 50 m/s from the 45 deg braking pitch (8192 bau) at 20 deg/s (3641 bau/s):
+# t = 8192 * 1000 // 3641 + 2000 = 4249 ms, lead = (50000 >> 4) * 4249 >> 6
+# = 207,470 mm, plus 1/16: 220,436 mm.
+_LEAD_45 = 207470 + (207470 >> 4)
+
+
+def _braking_toward_a_shadow(shadow_mm, beam_bau=0):
+    cfg, g, c = _pair(altimeter_beam_bau=beam_bau)
+    nav = _Nav()
+    nav.vx_mm_s = 50000
+    nav.shadow_dir = 1
+    nav.shadow_mm = shadow_mm
+    c.pitch_cmd_bau = -8192
+    _braking_at(g, nav, 1_500_000, -100_000)
+    assert g._a[1] > 0                               # the plan brakes the descent too
+    return cfg, g, c, nav
+
+
+def test_braking_turns_the_beam_down_when_a_shadow_is_within_the_slew_lead():
+    assert 8192 * 1000 // 3641 + 2000 == 4249
+    cfg, g, c, nav = _braking_toward_a_shadow(_LEAD_45)
+    assert g.looking and g.looks == 1
+    assert g.pitch_limit_bau == 0 and not g.keep_horizontal
+    assert g.accel_x_cmd_mm_s2 == 0
+    c._geometry(g)
+    assert c.pitch_ref_bau == 0                      # beam (mounted along -z) at the nadir
+
+
+def test_a_shadow_beyond_the_slew_lead_leaves_the_braking_attitude():
+    cfg, g, c, nav = _braking_toward_a_shadow(_LEAD_45 + 1)
+    assert not g.looking
+    assert g.pitch_limit_bau == cfg.braking_pitch_bau and g.keep_horizontal
+    assert g.accel_x_cmd_mm_s2 == g._a[0] != 0       # the plan's horizontal command
+
+
+def test_once_turned_down_the_beam_stays_down_until_the_shadow_ends():
+    cfg, g, c, nav = _braking_toward_a_shadow(100000)
+    c.pitch_cmd_bau = 0                              # the lead shrinks to v * 2 s
+    nav.shadow_mm = 150000                           # beyond 100 m: still down
+    for _ in range(cfg.replan_cycles):
+        g.update(nav, False)
+    assert g.looking and g.pitch_limit_bau == 0
+    nav.shadow_dir = 0                               # nav: seen level with the far side
+    nav.shadow_mm = 0x3FFFFFFF
+    for _ in range(cfg.replan_cycles):
+        g.update(nav, False)
+    assert not g.looking and g.looks == 1
+    assert g.pitch_limit_bau == cfg.braking_pitch_bau and g.keep_horizontal
+
+
+def test_a_shadow_behind_the_direction_of_flight_is_ignored():
+    cfg, g, c = _pair()
+    nav = _Nav()
+    nav.vx_mm_s = 50000
+    nav.shadow_dir = -1
+    nav.shadow_mm = 0
+    _braking_at(g, nav, 3_000_000, -50_000)
+    assert not g.looking and g.pitch_limit_bau == cfg.braking_pitch_bau
+
+
+def test_a_beam_mounted_off_the_thrust_axis_is_turned_down_by_its_mounting_angle():
+    # beam 2000 bau (11 deg) toward body +x: the nadir at pitch +2000 bau
+    cfg, g, c, nav = _braking_toward_a_shadow(0, beam_bau=2000)
+    assert g.looking and g.pitch_limit_bau == 2000
+    assert g.accel_x_cmd_mm_s2 == g.accel_z_cmd_mm_s2 > 0
+    c._geometry(g)
+    assert c.pitch_ref_bau == 2000

@@ -49,6 +49,9 @@ EV_NAV_ZERO_SANITY = const(0x0208)     # arg: measured height (m): the estimate 
 EV_NAV_IMU_SWITCH = const(0x0209)      # arg: IMU now used (1 primary, 2 secondary, 0 none)
 EV_NAV_IMU_DISAGREE = const(0x020A)    # arg: IMU judged wrong by the model vote (1, 2)
 EV_NAV_IMU_STUCK = const(0x020B)       # arg: IMU (1, 2)
+EV_NAV_SHADOW = const(0x020C)          # arg: drop (m) hidden behind an edge: unseen ground ahead
+EV_NAV_SHADOW_END = const(0x020D)      # arg: 1 seen level with the far side, 2 over it, 3 no drop
+EV_NAV_STEEP = const(0x020E)           # arg: map bin found steep (the beam sliding along a wall)
 
 # --- altimeter gate decisions (alt_gate; alt_reject_counts[code]) ----------
 G_ACCEPT = const(0)
@@ -84,6 +87,7 @@ GATE_K = const(4)                 # gate at 4 sigma of the innovation
 GATE_MIN_MM = const(1000)
 N_CONFIRM = const(4)              # agreeing rejected samples that make a terrain step
 N_MAP = const(12)                 # samples averaged into a new map bin before it is a reference
+N_SWEEP = const(6)                # samples in a row whose terrain moves one way: a sweep along steep ground
 N_SEEN = const(3)                 # samples that make a bin good enough for the terrain under the vehicle
 BIG_STEP_EVENT_MM = const(100000) # a newly mapped bin this far from the last: EV_NAV_TERRAIN_STEP
 CONFIRM_TOL_MM = const(20000)
@@ -102,6 +106,8 @@ MAP_X0_MM = const(-2097152)       # 32 bins behind the start
 MAP_AHEAD = const(64)             # bins (4 km) searched ahead for seen ground...
 MAP_BEHIND = const(16)            # ...then behind (1 km)
 SEEN_SIG_MIN_MM = const(2000)     # a bin seen once: its sigma within 1/32 of the altitude (>= 2 m)
+SHADOW_DROP_MM = const(50000)     # a hidden drop worth looking at: >= 50 m and >= 1/32 of the altitude
+SHADOW_NONE = const(0x3FFFFFFF)   # shadow_mm when there is none
 
 H_MAX = const(0x3FFFFFF0)
 BZ_MAX = const(0xFFFFF)           # accelerometer bias estimate bound (40 m/s^2 at 50 Hz)
@@ -211,6 +217,31 @@ class Nav:
         self._mean_bin = -1
         self._nu_mean = 0
         self.alt_mapped = 0
+        # steep ground: bins where the beam slid along a wall (a sweep: the
+        # implied terrain moving one way N_SWEEP samples in a row): the last
+        # sample is the bin's level, never a height reference
+        self._steep = bytearray(MAP_N)
+        self._run_n = 0                  # samples in the current run, its sign, its start
+        self._run_s = 0
+        self._run_t = 0
+        self._run_m = 0                  # largest single move in the run (mm)
+        self.steep_bins = 0
+        # shadow: unseen ground between two seen levels, the far one lower by more
+        # than SHADOW_DROP (ground behind an edge that drops away, which a beam
+        # looking ahead passes over), along _sh_dir (+1 / -1: the direction the
+        # beam jumped).
+        self._sh_dir = 0
+        self._sh_bn = 0                  # last bin seen before the unseen ground (near level)
+        self._sh_b1 = 0                  # first bin seen beyond it (far level)
+        self._sh_edge = 0                # near end of bin _sh_bn (mm): the drop starts beyond
+        self._shc_dir = 0                # a candidate, until the next sample confirms the far level
+        self._shc_bn = 0
+        self._shc_b1 = 0
+        self._shc_t = 0
+        self._prev_tm = 0                # terrain the previous sample implied
+        self.shadow_dir = 0              # published: 0 none, +1 / -1 ahead along x
+        self.shadow_mm = SHADOW_NONE     # distance from the vehicle to the shadow's edge, along shadow_dir
+        self.shadows = 0
         # -- per-cycle constants from the configuration (start-up: may allocate)
         rate = cfg.rate_hz
         self._rate = rate
@@ -521,8 +552,10 @@ class Nav:
         _sincos(self._pitch >> 10, sc)
         s = sc[0]
         c = sc[1]
-        cb = (self._cos_b * c + self._sin_b * s) >> 15        # cos(beam - p), Q15
-        sb = (self._sin_b * c - self._cos_b * s) >> 15        # sin(beam - p)
+        # cos(beam - p), sin(beam - p), Q15: each product < 2^30 (their sum
+        # is not, at beam = p = 45 deg)
+        cb = ((self._cos_b * c) >> 15) + ((self._sin_b * s) >> 15)
+        sb = ((self._sin_b * c) >> 15) + ((-self._cos_b * s) >> 15)
         if cb < 8192:                                         # beyond 75 deg: not a height
             self._reject(G_RANGE)
             return
@@ -564,10 +597,47 @@ class Nav:
         tol = 4 * sm
         if tol < CONFIRM_TOL_MM:
             tol = CONFIRM_TOL_MM
+        pb = self._last_bin
+        pt = self._prev_tm
         self._last_bin = bn
+        self._prev_tm = tm
+        # a sweep along steep ground: the terrain the samples imply moves one
+        # way, sample after sample (N_SWEEP in a row), by more than the
+        # tolerance in all and by at least twice its largest single move:
+        # noise does not keep one sign, an offset or a step is one jump; the
+        # bins such a sweep crosses (with a move of at least a quarter of the
+        # largest: not the level ground it ends on) are steep
+        e = tm - pt
+        sg = 1 if e > 0 else (-1 if e < 0 else 0)
+        ae = e if e >= 0 else -e
+        if sg != 0 and sg == self._run_s:
+            self._run_n += 1
+            if ae > self._run_m:
+                self._run_m = ae
+        else:
+            self._run_n = 1
+            self._run_s = sg
+            self._run_t = pt
+            self._run_m = ae
+        if self._shc_dir:
+            self._shadow_confirm(tm, tol)
+        st = self._steep
+        if not st[bn] and self._run_n >= N_SWEEP:
+            e = tm - self._run_t
+            if e < 0:
+                e = -e
+            if e > tol and e >= self._run_m << 1 and ae << 2 >= self._run_m:
+                st[bn] = 1
+                self.steep_bins += 1
+                events.post(EV_NAV_STEEP, bn)
+        if st[bn]:
+            self._steep_sample(bn, tm)
+            return
         if n > 0 and sm * 4 < self._msig[bn]:
             n = 0                       # far better than what mapped it: map it again
         if n == 0:
+            if self._sh_dir == 0 and pb >= 0:
+                self._shadow_from(pb, pt, bn, tm, hp - self._tv, tol)
             # Ground never seen: level with the terrain under the vehicle (the
             # usual case)? Then it is that terrain and the range measures the
             # height; a different level is mapped as new ground.
@@ -728,6 +798,91 @@ class Nav:
         events.post(EV_NAV_ALT_OFFSET, off // 1000)
         self._reject(G_OUTLIER)
 
+    def _steep_sample(self, bn, tm):
+        # A sample on steep ground: the bin's level is the latest sample (the
+        # beam sliding along a wall sees it change faster than a running mean
+        # follows); it maps, it never corrects the vehicle's height.
+        self.alt_innov_mm = tm - self._map[bn]
+        self._map[bn] = tm
+        if self._cnt[bn] < N_SEEN:
+            self._cnt[bn] = N_SEEN
+        self._t = tm
+        self._nb_bin = -1
+        self.alt_gate = G_MAPPED
+        self.alt_mapped += 1
+
+    def _shadow_from(self, pb, pt, bn, tm, alt, tol):
+        # The beam jumped from bin pb (terrain pt) over unseen ground to new
+        # ground at bn, lower by more than the drop threshold: the ground between
+        # lies behind an edge (the rays that reached bn passed over it); lower
+        # by more than the noise tolerance too. A candidate until the next
+        # sample (_shadow_confirm).
+        d = bn - pb
+        if d >= 2:
+            sd = 1
+        elif d <= -2:
+            sd = -1
+        else:
+            return
+        if self._cnt[pb + sd]:
+            return
+        drop = pt - tm
+        lim = alt >> 5
+        if lim < SHADOW_DROP_MM:
+            lim = SHADOW_DROP_MM
+        if drop <= lim or drop <= tol:
+            return
+        self._shc_dir = sd
+        self._shc_bn = pb
+        self._shc_b1 = bn
+        self._shc_t = tm
+
+    def _shadow_confirm(self, tm, tol):
+        # The sample after a candidate: at the far level too (a lone wild
+        # range is no shadow), the shadow is known.
+        sd = self._shc_dir
+        self._shc_dir = 0
+        e = tm - self._shc_t
+        if e > tol or e < -tol:
+            return
+        pb = self._shc_bn
+        self._sh_dir = sd
+        self._sh_bn = pb
+        self._sh_b1 = self._shc_b1
+        e = MAP_X0_MM + (pb << MAP_SHIFT)
+        self._sh_edge = e if sd > 0 else e + (1 << MAP_SHIFT)
+        self.shadows += 1
+        events.post(EV_NAV_SHADOW, (self._map[pb] - tm) // 1000)
+
+    def _shadow(self, x, bv, alt):
+        # Once per cycle while a shadow is known. It ends when the ground under
+        # the vehicle, measured there (N_SEEN samples or a steep bin's last),
+        # is level with the far side (within the drop threshold) past the edge;
+        # when the vehicle is over the far side; or when the map no longer
+        # shows the drop (the far or near level re-measured: a wild range).
+        sd = self._sh_dir
+        mp = self._map
+        tf = mp[self._sh_b1]
+        lim = alt >> 5
+        if lim < SHADOW_DROP_MM:
+            lim = SHADOW_DROP_MM
+        d = (self._sh_edge - x) * sd              # distance to the edge, along sd
+        end = 0
+        if mp[self._sh_bn] - tf <= lim:
+            end = 3
+        elif (bv - self._sh_b1) * sd >= 0:
+            end = 2
+        elif d < 0 and self._cnt[bv] >= N_SEEN and mp[bv] - tf <= lim:
+            end = 1
+        if end:
+            self._sh_dir = 0
+            self.shadow_dir = 0
+            self.shadow_mm = SHADOW_NONE
+            events.post(EV_NAV_SHADOW_END, end)
+            return
+        self.shadow_dir = sd
+        self.shadow_mm = d
+
     def _reject(self, code):
         self.alt_gate = code
         self.alt_reject_counts[code] += 1
@@ -872,7 +1027,9 @@ class Nav:
                 # lower than ground behind means the beam looked over an edge
                 # that drops away (the near wall of a crater); the rays that
                 # reached the far level passed above the unseen ground, so it is
-                # nearer the far level than the near one.
+                # nearer the far level than the near one; unless the bin just
+                # behind is steep (a beam sweeping down a wall under the
+                # vehicle: its last sample is the nearest ground measured).
                 step = 1 if self.beam_dx_mm >= 0 else -1
                 lim = (self._h >> 4) - tv
                 lim = lim >> 5 if lim > SEEN_SIG_MIN_MM << 5 else SEEN_SIG_MIN_MM
@@ -897,7 +1054,8 @@ class Nav:
                         k += 1
                     if behind >= 0 and ahead >= 0:
                         mp = self._map
-                        if k < j and mp[ahead] >= mp[behind] - CONFIRM_TOL_MM:
+                        if k < j and (mp[ahead] >= mp[behind] - CONFIRM_TOL_MM
+                                      or (k == 1 and self._steep[behind])):
                             ahead = behind
                     elif behind >= 0:
                         ahead = behind
@@ -907,6 +1065,8 @@ class Nav:
             # to be mapped again): the last terrain under the vehicle stays
         self._tv_bin = bv
         self._tv = tv
+        if self._sh_dir:
+            self._shadow(x, bv, h - tv)
         self.terrain_under_mm = tv
         self.height_mm = h
         self.altitude_mm = h - tv

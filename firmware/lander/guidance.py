@@ -60,6 +60,7 @@ EV_ABORT = const(0x0303)       # arg = phase when the abort came
 EV_NO_MARGIN = const(0x0304)   # arg = propellant margin in g (negative): safe descent
 EV_DIVERT = const(0x0305)      # arg = new site in m
 EV_H_JUMP = const(0x0306)      # arg = height jump below the prediction, m (held)
+EV_SHADOW_LOOK = const(0x0307) # arg = 1 beam turned down over unseen ground, 0 back to braking
 
 # Words of guidance state in a checkpoint (checkpoint_into / restore_from).
 CHECKPOINT_WORDS = const(9)
@@ -74,6 +75,7 @@ _IZ_LIM = const(2000)          # terminal integrator clamp, mm/s^2
 _XPOS_H_MM = const(5000)       # terminal: no position term below 5 m
 _JUMP_MIN_MM = const(150000)   # height gate: tolerance 150 m + |h| / 4
 _JUMP_HOLD_MS = const(3000)    # a height jump is believed after 3 s
+_LOOK_SETTLE_MS = const(2000)  # shadow: attitude settling allowed beyond the slew itself
 
 
 def _abs(x):
@@ -97,6 +99,9 @@ class Guidance:
         # at 45 deg, and a warm restart or a gyro fault makes dp)
         bp = cfg.braking_pitch_bau
         self.pitch_limit_bau = bp if 0 < bp < cfg.max_pitch_bau else cfg.max_pitch_bau
+        self._brake_lim = self.pitch_limit_bau
+        self.looking = False             # beam turned down over a shadow (unseen ground)
+        self.looks = 0
         self.cmd_seq = 0                 # bumps when the horizontal/attitude command changes
         self.keep_horizontal = False     # at the attitude limit: horizontal demand kept (braking)
         self.replans = 0
@@ -301,12 +306,50 @@ class Guidance:
         if phase != PH_COAST:
             self.engine_on = True
             self.keep_horizontal = True
+            if self._look(nav, vx):
+                # attitude that points the beam at the ground under the vehicle:
+                # pitch = the beam's mounting angle; the horizontal channel is
+                # given up for it (vertical kept), re-planned after
+                bm = cfg.altimeter_beam_bau
+                self.pitch_limit_bau = -bm if bm < 0 else bm
+                self.keep_horizontal = False
+                az = a0z if a0z > 0 else 1
+                a0x = 0 if bm == 0 else (az if bm > 0 else -az)    # 45 deg: clamped at |bm|
+            else:
+                self.pitch_limit_bau = self._brake_lim
             self.accel_x_cmd_mm_s2 = a0x
             self.accel_z_cmd_mm_s2 = a0z if a0z > 0 else 0
             self.vz_ref_mm_s = vz + ((a0z - self._g) * self._replan_ms) // 1000
             self.cmd_seq += 1
         if t <= _T_MIN_MS:
             self._enter_terminal()
+
+    def _look(self, nav, vx):
+        """Braking toward unseen ground behind an edge (nav's shadow, along
+        the direction of flight): turn the beam down in time (the attitude slew
+        from now plus _LOOK_SETTLE_MS at the speed of now) so that the
+        altimeter measures the ground under the vehicle while it crosses
+        ground no ray has reached; until navigation has seen it level with the
+        far side (once turned down, it stays down until then)."""
+        sd = nav.shadow_dir
+        look = False
+        if sd != 0 and (vx > 0 if sd > 0 else vx < 0):
+            ctrl = self._ctrl
+            p = ctrl.pitch_cmd_bau if ctrl is not None else self.pitch_limit_bau
+            p = p - self.cfg.altimeter_beam_bau
+            p = -p if p < 0 else p                                   # < 2^16
+            rate = self.cfg.max_pitch_rate_bau_s
+            t_ms = (p * 1000) // (rate if rate > 0 else 1) + _LOOK_SETTLE_MS   # < 2^26
+            t_ms = t_ms if t_ms < 8191 else 8191
+            v = -vx if vx < 0 else vx                                 # <= 2^20
+            lead = ((v >> 4) * t_ms) >> 6                            # ~ v t (2.4 % short), < 2^30
+            look = self.looking or nav.shadow_mm <= lead + (lead >> 4)
+        if look != self.looking:
+            self.looking = look
+            if look:
+                self.looks += 1
+            events.post(EV_SHADOW_LOOK, 1 if look else 0)
+        return look
 
     def _plan_margin(self):
         """Propellant margin of the current plan (the cycle before the next

@@ -88,6 +88,8 @@ class NavInput:
         self.vx_mm_s = 0
         self.pitch_bau = 0
         self.accel_thrust_mm_s2 = 0
+        self.shadow_dir = 0             # no unseen ground behind an edge ahead
+        self.shadow_mm = 0x3FFFFFFF
 
 
 def fly_point_mass(cfg, alt_m, vz, vx, x_site_m, thrust_scale=1.0, max_s=400.0, record=None,
