@@ -9,6 +9,7 @@ from lander.app import (App, MODE_ARMED, MODE_BIT, MODE_LANDED, MODE_POST, MODE_
 from lander.config import (CFG_BAD_CRC, CFG_BAD_MAGIC, CFG_MISSING, CFG_OK, CFG_OUT_OF_RANGE,
                            FIELDS, Config)
 from lander.events import events
+from tests.app_fakes import fresh_event_ring  # noqa: F401
 
 # A board with an RTC memory, a flash file, a radio with nothing on the uplink:
 # the fakes copy into buffers made at start-up (nothing allocates per call).
@@ -88,7 +89,8 @@ def test_handover_takes_the_preflight_modes_to_powered_descent():
     assert a.bit_result == 0
 
 
-def test_an_illegal_transition_is_refused_with_a_reason():
+def test_an_illegal_transition_is_refused_with_a_reason(fresh_event_ring):
+    # the ring starts empty: a full one (other tests' events) drops the post
     a = _app()
     posted = events.posted
     assert not a.set_mode(MODE_LANDED)          # SAFE -> LANDED is not a transition

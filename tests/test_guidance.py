@@ -3,9 +3,11 @@ descent, touchdown, abort and safe states, checkpoints."""
 import math
 from array import array
 
+import pytest
 from hypothesis import given, strategies as st
 
 from host_tools.sim import gncref
+from tests.app_fakes import fresh_event_ring  # noqa: F401
 from lander import guidance as G
 from lander.config import Config
 from lander.control import Control
@@ -13,6 +15,9 @@ from lander.events import events
 from lander.guidance import Guidance
 
 CFG60 = dict(max_pitch_bau=10923)     # the nominal vehicle's 60 deg
+
+# every test starts and ends with an empty event ring (guidance posts events)
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 
 def _pair(**over):

@@ -21,6 +21,12 @@
 # offset: it is estimated and removed (bounded, not believed). Terrain seen by
 # the beam is kept in a coarse map along x, so the height above the terrain
 # *under the vehicle* (altitude_mm) uses the terrain the beam saw there.
+# A sweep (the implied terrain moving one way sample after sample: the beam
+# sliding along a wall) makes the bins it crosses steep: their level is the
+# last sample, never a height reference. A beam that jumps over unseen ground
+# to a level far lower records a shadow (shadow_dir / shadow_mm: guidance turns
+# the beam down over it) until the ground measured under the vehicle is level
+# with the far side.
 #
 # Internal scales (ranges in the comments beside each quantity):
 #   _h, _x      mm * 16 (Q4)                   |.| < 2^30 / 16 = 67 km (clamped)

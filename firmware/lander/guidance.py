@@ -19,6 +19,15 @@
 #             the prediction for at most _JUMP_HOLD_MS (event EV_H_JUMP): a
 #             navigation transient must not start the terminal descent kilometres
 #             up (the first step to a hover at a false zero).
+#   Shadow    (braking/approach): navigation's shadow_dir / shadow_mm name
+#             unseen ground ahead behind an edge that drops away (the beam,
+#             looking ahead at the braking attitude, jumped over it). Within
+#             the lead (the slew to the beam's nadir attitude at the pitch
+#             rate, + _LOOK_SETTLE_MS, at the speed of now) the attitude limit
+#             becomes the beam's mounting angle and the horizontal channel is
+#             given up (vertical kept): the altimeter measures the ground under
+#             the vehicle while it crosses the shadow; held until navigation
+#             ends the shadow (EV_SHADOW_LOOK 1 / 0), then re-planned.
 #   TERMINAL  below the low gate: rate-of-descent hold, vz_ref ramping from
 #             -gate_vz to -touchdown_vz with height, every cycle, with an
 #             integrator (anti-windup); horizontal-velocity nulling at 10 Hz.
