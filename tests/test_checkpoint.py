@@ -159,3 +159,44 @@ def test_a_flipped_bit_in_a_restart_hint_is_refused():
     assert not ck.parse_hint(bytes(img), 4, 0, [0] * 6)
     assert not ck.parse_hint(bytes(img), 4, 1, [0] * 6)
 
+
+def test_a_record_begun_is_not_a_record_until_its_last_crc_word():
+    c = _sealed(40, list(range(40)))                # seq 1, valid
+    for i in range(40):
+        c.words[i] = -i
+    c.begin()
+    out = [0] * 40
+    for step in range(2):                           # 14 + 14 of 40 words
+        assert not c.work(14)
+        assert ck.best(bytes(c.image), 40, out) == 1 and out[5] == 5
+    assert c.work(14)                               # the last 12
+    assert ck.best(bytes(c.image), 40, out) == 2 and out[5] == -5
+    # the same record bytes as a seal in one go
+    d = _sealed(40, [-i for i in range(40)], seq0=1)
+    assert bytes(c.last_slot()) == bytes(d.last_slot())
+
+
+def test_rtc_image_cut_at_1000_random_points_of_a_spread_seal_leaves_a_valid_record():
+    # the image is handed to the RTC memory every cycle (the hint rides in it),
+    # so cuts fall while a record is half sealed too
+    rng = random.Random(14)
+    n = 40
+    c = ck.Checkpoint(n)
+    memory = bytearray(len(c.image))
+    c.seal()
+    memory[:] = c.image
+    for cut in range(1000):
+        for i in range(n):
+            c.words[i] = rng.randrange(-2 ** 30, 2 ** 30)
+        old = c.seq
+        c.begin()
+        while True:
+            done = c.work(14)
+            k = rng.randrange(0, len(c.image))        # this cycle's copy stops after k bytes
+            memory[:k] = c.image[:k]
+            out = [0] * n
+            seq = ck.best(bytes(memory), n, out)
+            assert seq == old or (done and seq == c.seq), (cut, k, seq)
+            memory[:] = c.image                       # the next copy completes
+            if done:
+                break

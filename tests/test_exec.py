@@ -287,21 +287,27 @@ print(app.ckpt.sealed, app.ckpt_rtc.writes, app.ckpt_file.writes, app.ckpt.seq,
 def test_nominal_cycle_with_checkpointing_allocates_nothing_on_32bit(run_fw):
     code = CYCLES.replace("UNLOCK", "heap_unlock()").replace("LOCK", "heap_lock()")
     out = run_fw("wasm", code).stdout.split()
-    # 400 cycles: RTC every 5, flash every 50 (a flash record re-uses that cycle's
-    # seal); the RTC image is written every cycle (the restart hint)
-    assert out == ["80", "400", "8", "80", "400", "0"], out
+    # 400 cycles: records begun every 5 cycles (4, 9, .., 399: 80, the last still
+    # being sealed: 79), flash due every 50 (49, .., 399: written with the record
+    # begun then, the last pending: 7); the RTC image every cycle (the hint)
+    assert out == ["79", "400", "7", "79", "400", "0"], out
 
 
 def test_warm_restart_resumes_the_sealed_state_on_every_interpreter(interp, run_fw):
+    # the record begun at cycle 399 (the snapshot) is sealed over cycles 400-402
     code = CYCLES.replace("UNLOCK", "").replace("LOCK", "") + """
+alt = app.nav.altitude_mm
+thr = app.ctrl.throttle_q15
+for i in range(400, 403):
+    app.step(i * 20000)
 app2 = App(b, Config(ckpt_period_ms=100, ckpt_flash_ms=1000))
-print(app2.mode, app2.warm, app2.nav.altitude_mm == app.nav.altitude_mm,
-      app2.ctrl.throttle_q15 == app.ctrl.throttle_q15, app2.restarts)
-app2.step(400 * 20000 + 300000)
+print(app2.mode, app2.warm, app2.nav.altitude_mm == alt,
+      app2.ctrl.throttle_q15 == thr, app2.restarts)
+app2.step(402 * 20000 + 300000)
 print(app2.resume_age_us, app2.stage_faults)
 """
     out = run_fw(interp, code).stdout.split()
-    assert out[6:] == ["3", "True", "True", "True", "1", "320000", "0"], out
+    assert out[6:] == ["3", "True", "True", "True", "1", "360000", "0"], out
 
 
 def test_deployed_config_json_is_checked_for_version_crc_and_limits(tmp_path):

@@ -76,8 +76,10 @@ def test_power_loss_resumes_from_the_flash_checkpoint(seed):
     assert ev["power_loss"] == 1 and ev.get("EV_WARM_RESTART") == 1
     (rs,) = r.summary["restarts"]
     # the flash cadence (ckpt_flash_ms = 250) bounds the age: one record may be
-    # the one the cut tore, so two periods plus the reboot
-    assert rs["resume_age_s"] <= 0.5 + sc["reset"]["reboot_s"] + 0.03
+    # the one the cut tore, so two periods, plus the reboot; a record written is
+    # up to 3 cycles older than its write is due (sealed over the cycles after
+    # its snapshot)
+    assert rs["resume_age_s"] <= 0.5 + 0.06 + sc["reset"]["reboot_s"] + 0.03
     assert _engine_never_cut(r)
     d_alt, d_vz = _continuity(r, sc, seed)
     assert d_alt < 5.0 and d_vz < 2.0

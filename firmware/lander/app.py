@@ -138,6 +138,7 @@ ST_UPLINK = const(32)
 ST_ALL = const(63)
 N_STAGES = const(6)                 # stage_us / stage_max_us index = bit number
 
+_SEAL_WORDS = const(14)             # checkpoint words of CRC per cycle while a record is sealed
 _HINT_MAX_CYCLES = const(1000)      # a hint this many cycles past its record is not believed
 # gyro urad/s -> binary angle * 16 per second, Q20: 2^40 / (2 pi 1e6)
 _URAD_TO_BAU16_Q20 = const(174991)
@@ -255,6 +256,8 @@ class App:
         self.ckpt_flash_every = self._cycles(self.cfg.ckpt_flash_ms)
         self._ckpt_count = 0
         self._ckpt_flash_count = 0
+        self._flash_due = False               # a flash write waits for the next record sealed
+        self._snap_cycle = 0                  # cycle of the record being sealed (its snapshot)
         self._period_ms = self.period_us // 1000
         self.ckpt_age_ms = 0xFFFF             # age of the last sealed checkpoint (0xFFFF: none)
         self.ckpt_rtc = ckpt_mod.RtcStore(board.rtc) if getattr(board, "rtc", None) is not None else None
@@ -341,28 +344,39 @@ class App:
                     self._hint[i] = out[i]
         return best >= 0
 
-    def _checkpoint(self):
-        """Seal the flight state; RTC/scratch every ckpt_every cycles, flash every
-        ckpt_flash_every (a board without RTC/scratch memory seals at the flash
-        cadence only); the restart hint into RTC/scratch every cycle.
-        Allocation-free."""
+    def _checkpoint(self, now=False):
+        """The flight state into a record: RTC/scratch every ckpt_every cycles,
+        flash every ckpt_flash_every (a board without RTC/scratch memory makes
+        a record at the flash cadence only); the restart hint into RTC/scratch
+        every cycle. A record is begun in one cycle (the snapshot: the stages'
+        words, copied into the free slot) and sealed over the next ones,
+        _SEAL_WORDS words of CRC a cycle, so no cycle carries a whole seal; the
+        older record stays the valid one until the new one is sealed. A flash
+        write that falls due goes with the next record sealed. now: make and
+        store a record at once (the reset telecommand). Allocation-free."""
         rtc = self.ckpt_rtc
         ck = self.ckpt
-        to_rtc = False
+        a = self.ckpt_age_ms + self._period_ms      # the newest valid record ages
+        self.ckpt_age_ms = a if a < 0xFFFF else 0xFFFF
         if rtc is not None:
             self._ckpt_count += 1
-            to_rtc = self._ckpt_count >= self.ckpt_every
             nav = self.nav
             ck.hint(self.restarts, self.cycle & 0x3FFFFFFF, self.last_us, self.ctrl.pitch_cmd_bau,
                     nav.pitch_bau, nav.pitch_rate_urad_s)
         self._ckpt_flash_count += 1
-        to_flash = self._ckpt_flash_count >= self.ckpt_flash_every
-        if not (to_rtc or to_flash):
-            # age as the next cycle's telemetry will see it (saturated)
-            a = self.ckpt_age_ms + self._period_ms
-            self.ckpt_age_ms = a if a < 0xFFFF else 0xFFFF
-            if rtc is not None:
+        if self._ckpt_flash_count >= self.ckpt_flash_every:
+            self._ckpt_flash_count = 0
+            self._flash_due = True
+        if ck.sealing:
+            if ck.work(ck.n if now else _SEAL_WORDS):
+                self._stored()
+            elif rtc is not None:
                 rtc.write(ck, ck.last)       # the hint (a failure is counted by the store)
+            if not now:
+                return
+        if not (now or self._flash_due or (rtc is not None and self._ckpt_count >= self.ckpt_every)):
+            if rtc is not None:
+                rtc.write(ck, ck.last)       # the hint
             return
         w = ck.words
         w[_CK_MODE] = self.mode
@@ -384,16 +398,28 @@ class App:
         self.nav.checkpoint_into(w, self._ck_nav)
         self.guid.checkpoint_into(w, self._ck_guid)
         self.ctrl.checkpoint_into(w, self._ck_ctrl)
-        slot = ck.seal()
-        self.ckpt_age_ms = self._period_ms
-        if rtc is not None:
-            # the record (and the hint) into RTC/scratch memory
-            if to_rtc:
-                self._ckpt_count = 0
-            if not rtc.write(ck, slot):
-                events.post(EV_CKPT_WRITE_ERROR, 1)
-        if to_flash:
-            self._ckpt_flash_count = 0
+        ck.begin()
+        self._snap_cycle = self.cycle
+        self._ckpt_count = 0
+        if now:
+            ck.work(ck.n)
+            self._flash_due = True           # this very cycle's record onto flash too
+            self._stored()
+        elif rtc is not None:
+            rtc.write(ck, ck.last)           # the hint; the slot being sealed reads as torn
+
+    def _stored(self):
+        """A record was sealed: into RTC/scratch memory, and onto flash if a
+        flash write is due."""
+        ck = self.ckpt
+        slot = ck.last
+        a = (self.cycle - self._snap_cycle + 1) * self._period_ms
+        self.ckpt_age_ms = a if a < 0xFFFF else 0xFFFF
+        rtc = self.ckpt_rtc
+        if rtc is not None and not rtc.write(ck, slot):
+            events.post(EV_CKPT_WRITE_ERROR, 1)
+        if self._flash_due:
+            self._flash_due = False
             if self.ckpt_file is not None and not self.ckpt_file.write(ck, slot):
                 events.post(EV_CKPT_WRITE_ERROR, 2)
 
@@ -765,9 +791,7 @@ class App:
     def cmd_reset(self):
         """A computer reset (confirmed if in powered descent): checkpoint now so
         the warm restart starts from this very cycle, then reset."""
-        self._ckpt_count = self.ckpt_every
-        self._ckpt_flash_count = self.ckpt_flash_every
-        self._checkpoint()
+        self._checkpoint(True)
         fn = getattr(self.board, "reset_fn", None)
         if fn is None:
             return 14                     # commands.REJ_EXEC

@@ -76,10 +76,16 @@ _T2 = _advance(_T1)
 _T3 = _advance(_T2)
 
 
-def crc16_words(words, n, crc, t0=_T0, t1=_T1, t2=_T2, t3=_T3):
+def crc16_words(words, n, crc):
     """CRC-16/CCITT-FALSE continued over the little-endian octets of
     words[0:n] (allocation-free)."""
-    for i in range(n):
+    return crc16_span(words, 0, n, crc)
+
+
+def crc16_span(words, start, end, crc, t0=_T0, t1=_T1, t2=_T2, t3=_T3):
+    """CRC-16/CCITT-FALSE continued over the little-endian octets of
+    words[start:end] (allocation-free)."""
+    for i in range(start, end):
         w = words[i]
         crc = (t3[((crc >> 8) ^ w) & 0xFF] ^ t2[(crc ^ (w >> 8)) & 0xFF]
                ^ t1[(w >> 16) & 0xFF] ^ t0[(w >> 24) & 0xFF])
@@ -98,7 +104,9 @@ _LE = bytes(array("i", (1,))) == b"\x01\x00\x00\x00"
 
 
 class Checkpoint:
-    """n payload words in `words`; seal() makes the next record in `image`."""
+    """n payload words in `words`; seal() makes the next record in `image`,
+    or begin() and then work(count) over several cycles (the CRC spread: a
+    record's cost in one cycle is the copy, then count words of CRC per cycle)."""
 
     def __init__(self, n_words):
         self.n = n_words
@@ -117,32 +125,70 @@ class Checkpoint:
         self.seq = 0                  # sequence number of the last sealed record
         self.last = 0                 # slot index of the last sealed record
         self.sealed = 0
+        self.sealing = False          # a record begun and not yet sealed
+        self._k = 0                   # its slot, sequence, CRC so far, next word
+        self._seq = 0
+        self._crc = 0
+        self._pos = 0
 
     def seal(self):
-        """Pack the payload into the slot not holding the last record."""
+        """Pack the payload into the slot not holding the last record, sealed
+        at once; returns the slot."""
+        self.begin()
+        self.work(self.n)
+        return self.last
+
+    def begin(self):
+        """Start the next record from the payload as it is now: copied into the
+        slot not holding the last record, with its magic word zero (not a
+        record: the slot reads as torn) until work() has sealed it. The payload
+        words must not change until then. Returns the slot."""
         k = 1 - self.last
         view = self.slots[k]
         seq = (self.seq + 1) & _SEQ_MASK
         n = self.n
-        magic = _MAGIC | (LAYOUT_VERSION << 16)
-        pack_into("<iii", view, 0, magic, seq, n)
+        pack_into("<iii", view, 0, 0, seq, n)
         words = self.words
-        off = 4 * _HDR_WORDS
         wb = self._wbytes
         if wb is not None:
             o = self._payload[k]
             self.image[o:o + 4 * n] = wb         # slice store: C copy, allocates nothing
         else:
+            off = 4 * _HDR_WORDS
             for i in range(n):
                 pack_into("<i", view, off + 4 * i, words[i])
-        off += 4 * n
-        # the CRC of the octets before it, from the values themselves
-        crc = _crc_word(_crc_word(_crc_word(0xFFFF, magic), seq), n)
-        pack_into("<i", view, off, crc16_words(words, n, crc))
-        self.seq = seq
-        self.last = k
-        self.sealed += 1
+        # the CRC of the octets before the payload, from the values themselves
+        self._crc = _crc_word(_crc_word(_crc_word(0xFFFF, _MAGIC | (LAYOUT_VERSION << 16)), seq), n)
+        self._k = k
+        self._seq = seq
+        self._pos = 0
+        self.sealing = True
         return k
+
+    def work(self, count):
+        """CRC the next `count` payload words of the record begun; after the
+        last, write the CRC and then the magic word: from that store on the
+        slot is a valid record (the newest). True when sealed."""
+        if not self.sealing:
+            return True
+        n = self.n
+        i = self._pos
+        end = i + count
+        if end > n:
+            end = n
+        crc = crc16_span(self.words, i, end, self._crc)
+        self._crc = crc
+        self._pos = end
+        if end < n:
+            return False
+        view = self.slots[self._k]
+        pack_into("<i", view, 4 * (_HDR_WORDS + n), crc)
+        pack_into("<i", view, 0, _MAGIC | (LAYOUT_VERSION << 16))
+        self.seq = self._seq
+        self.last = self._k
+        self.sealed += 1
+        self.sealing = False
+        return True
 
     def adopt(self, blob):
         """Start-up: the two record slots of an RTC/scratch image become this
