@@ -316,9 +316,9 @@ def test_the_beam_jumping_from_an_edge_to_ground_3_km_lower_is_a_shadow_behind_t
     assert f.nav.shadows == 0 and f.nav.shadow_dir == 0     # one sample: a candidate
     f.step(2)
     assert f.nav.shadows == 1 and f.nav.shadow_dir == 1
-    assert f.nav._sh_bn == _bin_of(2000000) == 62
-    assert f.nav._sh_b1 == _bin_of(5002000) == 108
-    assert f.nav._sh_edge == 1966080
+    assert f.nav._sh[E.SH_BN] == _bin_of(2000000) == 62
+    assert f.nav._sh[E.SH_B1] == _bin_of(5002000) == 108
+    assert f.nav._sh[E.SH_EDGE] == 1966080
     assert f.nav.shadow_mm == 1966080 - f.nav.x_mm == 1966080 - 504000
 
 

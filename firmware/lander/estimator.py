@@ -114,6 +114,19 @@ MAP_BEHIND = const(16)            # ...then behind (1 km)
 SEEN_SIG_MIN_MM = const(2000)     # a bin seen once: its sigma within 1/32 of the altitude (>= 2 m)
 SHADOW_DROP_MM = const(50000)     # a hidden drop worth looking at: >= 50 m and >= 1/32 of the altitude
 SHADOW_NONE = const(0x3FFFFFFF)   # shadow_mm when there is none
+SH_DIR = const(0)                 # shadow state words: direction (0: none)
+SH_BN = const(1)                  # last bin seen before the unseen ground (near level)
+SH_B1 = const(2)                  # first bin seen beyond it (far level)
+SH_EDGE = const(3)                # near end of bin SH_BN (mm): the drop starts beyond
+SH_CDIR = const(4)                # a candidate (direction), until the next sample confirms it
+SH_CBN = const(5)
+SH_CB1 = const(6)
+SH_CT = const(7)                  # the candidate's far level (mm)
+SW_PREV = const(8)                # sweep words: the terrain the previous sample implied (mm)
+SW_RUN = const(9)                 # moves in a row: > 0 up, < 0 down
+SW_T = const(10)                  # the run's start (mm)
+SW_M = const(11)                  # its largest single move (mm)
+SH_WORDS = const(12)
 
 H_MAX = const(0x3FFFFFF0)
 BZ_MAX = const(0xFFFFF)           # accelerometer bias estimate bound (40 m/s^2 at 50 Hz)
@@ -227,24 +240,13 @@ class Nav:
         # implied terrain moving one way N_SWEEP samples in a row): the last
         # sample is the bin's level, never a height reference
         self._steep = bytearray(MAP_N)
-        self._run_n = 0                  # samples in the current run, its sign, its start
-        self._run_s = 0
-        self._run_t = 0
-        self._run_m = 0                  # largest single move in the run (mm)
         self.steep_bins = 0
         # shadow: unseen ground between two seen levels, the far one lower by more
         # than SHADOW_DROP (ground behind an edge that drops away, which a beam
-        # looking ahead passes over), along _sh_dir (+1 / -1: the direction the
-        # beam jumped).
-        self._sh_dir = 0
-        self._sh_bn = 0                  # last bin seen before the unseen ground (near level)
-        self._sh_b1 = 0                  # first bin seen beyond it (far level)
-        self._sh_edge = 0                # near end of bin _sh_bn (mm): the drop starts beyond
-        self._shc_dir = 0                # a candidate, until the next sample confirms the far level
-        self._shc_bn = 0
-        self._shc_b1 = 0
-        self._shc_t = 0
-        self._prev_tm = 0                # terrain the previous sample implied
+        # looking ahead passes over), along _sh[SH_DIR] (+1 / -1: the direction
+        # the beam jumped); one array (SH_* words, and the sweep's SW_*): the
+        # cycle reads one attribute
+        self._sh = array("i", bytes(4 * SH_WORDS))
         self.shadow_dir = 0              # published: 0 none, +1 / -1 ahead along x
         self.shadow_mm = SHADOW_NONE     # distance from the vehicle to the shadow's edge, along shadow_dir
         self.shadows = 0
@@ -604,9 +606,10 @@ class Nav:
         if tol < CONFIRM_TOL_MM:
             tol = CONFIRM_TOL_MM
         pb = self._last_bin
-        pt = self._prev_tm
         self._last_bin = bn
-        self._prev_tm = tm
+        sh = self._sh
+        pt = sh[SW_PREV]
+        sh[SW_PREV] = tm
         # a sweep along steep ground: the terrain the samples imply moves one
         # way, sample after sample (N_SWEEP in a row), by more than the
         # tolerance in all and by at least twice its largest single move:
@@ -614,35 +617,45 @@ class Nav:
         # bins such a sweep crosses (with a move of at least a quarter of the
         # largest: not the level ground it ends on) are steep
         e = tm - pt
-        sg = 1 if e > 0 else (-1 if e < 0 else 0)
-        ae = e if e >= 0 else -e
-        if sg != 0 and sg == self._run_s:
-            self._run_n += 1
-            if ae > self._run_m:
-                self._run_m = ae
+        r = sh[SW_RUN]                  # moves in a row: > 0 up, < 0 down
+        if e > 0:
+            ae = e
+            r = r + 1 if r > 0 else 1
+        elif e < 0:
+            ae = -e
+            r = r - 1 if r < 0 else -1
         else:
-            self._run_n = 1
-            self._run_s = sg
-            self._run_t = pt
-            self._run_m = ae
-        if self._shc_dir:
+            ae = 0
+            r = 0
+        sh[SW_RUN] = r
+        if sh[SH_CDIR]:
             self._shadow_confirm(tm, tol)
         st = self._steep
-        if not st[bn] and self._run_n >= N_SWEEP:
-            e = tm - self._run_t
-            if e < 0:
-                e = -e
-            if e > tol and e >= self._run_m << 1 and ae << 2 >= self._run_m:
-                st[bn] = 1
-                self.steep_bins += 1
-                events.post(EV_NAV_STEEP, bn)
-        if st[bn]:
+        s = st[bn]
+        if -2 < r < 2:
+            sh[SW_T] = pt               # a run starts from the previous sample
+            sh[SW_M] = ae
+        else:
+            m2 = sh[SW_M]
+            if ae > m2:
+                m2 = ae
+                sh[SW_M] = ae
+            if not s and (r >= N_SWEEP or r <= -N_SWEEP):
+                e = tm - sh[SW_T]
+                if e < 0:
+                    e = -e
+                if e > tol and e >= m2 << 1 and ae << 2 >= m2:
+                    st[bn] = 1
+                    s = 1
+                    self.steep_bins += 1
+                    events.post(EV_NAV_STEEP, bn)
+        if s:
             self._steep_sample(bn, tm)
             return
         if n > 0 and sm * 4 < self._msig[bn]:
             n = 0                       # far better than what mapped it: map it again
         if n == 0:
-            if self._sh_dir == 0 and pb >= 0:
+            if sh[SH_DIR] == 0 and pb >= 0:
                 self._shadow_from(pb, pt, bn, tm, hp - self._tv, tol)
             # Ground never seen: level with the terrain under the vehicle (the
             # usual case)? Then it is that terrain and the range measures the
@@ -838,25 +851,27 @@ class Nav:
             lim = SHADOW_DROP_MM
         if drop <= lim or drop <= tol:
             return
-        self._shc_dir = sd
-        self._shc_bn = pb
-        self._shc_b1 = bn
-        self._shc_t = tm
+        sh = self._sh
+        sh[SH_CDIR] = sd
+        sh[SH_CBN] = pb
+        sh[SH_CB1] = bn
+        sh[SH_CT] = tm
 
     def _shadow_confirm(self, tm, tol):
         # The sample after a candidate: at the far level too (a lone wild
         # range is no shadow), the shadow is known.
-        sd = self._shc_dir
-        self._shc_dir = 0
-        e = tm - self._shc_t
+        sh = self._sh
+        sd = sh[SH_CDIR]
+        sh[SH_CDIR] = 0
+        e = tm - sh[SH_CT]
         if e > tol or e < -tol:
             return
-        pb = self._shc_bn
-        self._sh_dir = sd
-        self._sh_bn = pb
-        self._sh_b1 = self._shc_b1
+        pb = sh[SH_CBN]
+        sh[SH_DIR] = sd
+        sh[SH_BN] = pb
+        sh[SH_B1] = sh[SH_CB1]
         e = MAP_X0_MM + (pb << MAP_SHIFT)
-        self._sh_edge = e if sd > 0 else e + (1 << MAP_SHIFT)
+        sh[SH_EDGE] = e if sd > 0 else e + (1 << MAP_SHIFT)
         self.shadows += 1
         events.post(EV_NAV_SHADOW, (self._map[pb] - tm) // 1000)
 
@@ -866,22 +881,24 @@ class Nav:
         # is level with the far side (within the drop threshold) past the edge;
         # when the vehicle is over the far side; or when the map no longer
         # shows the drop (the far or near level re-measured: a wild range).
-        sd = self._sh_dir
+        sh = self._sh
+        sd = sh[SH_DIR]
         mp = self._map
-        tf = mp[self._sh_b1]
+        b1 = sh[SH_B1]
+        tf = mp[b1]
         lim = alt >> 5
         if lim < SHADOW_DROP_MM:
             lim = SHADOW_DROP_MM
-        d = (self._sh_edge - x) * sd              # distance to the edge, along sd
+        d = (sh[SH_EDGE] - x) * sd              # distance to the edge, along sd
         end = 0
-        if mp[self._sh_bn] - tf <= lim:
+        if mp[sh[SH_BN]] - tf <= lim:
             end = 3
-        elif (bv - self._sh_b1) * sd >= 0:
+        elif (bv - b1) * sd >= 0:
             end = 2
         elif d < 0 and self._cnt[bv] >= N_SEEN and mp[bv] - tf <= lim:
             end = 1
         if end:
-            self._sh_dir = 0
+            sh[SH_DIR] = 0
             self.shadow_dir = 0
             self.shadow_mm = SHADOW_NONE
             events.post(EV_NAV_SHADOW_END, end)
@@ -1071,7 +1088,7 @@ class Nav:
             # to be mapped again): the last terrain under the vehicle stays
         self._tv_bin = bv
         self._tv = tv
-        if self._sh_dir:
+        if self._sh[SH_DIR]:
             self._shadow(x, bv, h - tv)
         self.terrain_under_mm = tv
         self.height_mm = h
