@@ -2,10 +2,9 @@
 (sim board, register-level emulators, the attitude-control unit): each
 scenario's [pass] table (`passed: true`), and the nominal figures of issue 9.
 
-The scenario the firmware does not pass yet is a strict xfail (it fails the
-suite the day it passes, so the mark is removed then): false zero lands with
-half its propellant (no more hover until empty) but hard: the navigation's
-horizontal velocity drifts ~2 m/s (accelerometer bias, no velocity sensor)."""
+Every museum scenario passes: crater rim since the beam looks down over the
+shadow of its rim, false zero since the navigation measures the accelerometer
+biases in the unpowered coast (tests/test_estimator_bias.py)."""
 import os
 
 import pytest
@@ -14,7 +13,6 @@ from host_tools import SCENARIOS_DIR
 from host_tools.sim import runner, scenario
 
 MUSEUM = os.path.join(SCENARIOS_DIR, "museum")
-NAV = "open: false zero lands hard (navigation vx drift ~2 m/s)"
 
 
 def _fly(path):
@@ -64,15 +62,9 @@ def test_nominal_propellant_within_10_percent_of_the_fair_optimum(nominal):
                                   "03_late_altimeter.toml", "05_altimeter_never_enabled.toml",
                                   "07_imu_reset_then_command.toml", "04_noisy_altimeter.toml",
                                   "06_altimeter_bias.toml", "10_link_outage_final_30s.toml",
-                                  "11_watchdog_reset.toml", "12_power_loss_blackbox.toml"])
+                                  "11_watchdog_reset.toml", "12_power_loss_blackbox.toml",
+                                  "02_hover_false_zero.toml"])
 def test_museum_scenario_passes_with_the_firmware(name):
-    s = _fly(os.path.join(MUSEUM, name)).summary
-    assert s["passed"] is True, s["fail_reasons"]
-
-
-@pytest.mark.parametrize("name", ["02_hover_false_zero.toml"])
-@pytest.mark.xfail(reason=NAV, strict=True)
-def test_museum_estimator_scenario_passes_with_the_firmware(name):
     s = _fly(os.path.join(MUSEUM, name)).summary
     assert s["passed"] is True, s["fail_reasons"]
 
@@ -100,14 +92,12 @@ def test_crater_rim_lands_on_the_site_across_the_3_km_drop():
 
 
 def test_museum_02_false_zero_lands_with_half_the_propellant():
-    # what guidance and navigation already give museum 02 (seed 102, measured):
-    # no hover until empty (fuel_out at 80 kg before), touchdown at 0.78 m/s
-    # with 41.92 kg used (40.97 kg before the beam was turned down over the
-    # cliff's shadow), estimate divergence 0.9 s; the hard landing is the
-    # navigation's horizontal drift (vx -2.33 m/s at touchdown, 0.03 m/s^2
-    # accelerometer bias and no velocity sensor): the xfail above
+    # museum 02 (seed 102, measured): no hover until empty (fuel_out at 80 kg
+    # before); landed: the 0.03 m/s^2 accelerometer bias on each axis is
+    # measured in the coast (was hard at vx -2.33 m/s)
     s = _fly(os.path.join(MUSEUM, "02_hover_false_zero.toml")).summary
-    assert s["outcome"] in ("landed", "hard_landing"), s["outcome"]
+    assert s["outcome"] == "landed", s["outcome"]
+    assert abs(s["touchdown"]["vx_mps"]) <= 0.5
     assert s["propellant_used_kg"] <= 42.5
     assert abs(s["touchdown"]["vz_mps"]) <= 1.0
     assert s["touchdown"]["miss_m"] <= 200.0

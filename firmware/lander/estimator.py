@@ -133,10 +133,17 @@ BZ_MAX = const(0xFFFFF)           # accelerometer bias estimate bound (40 m/s^2 
 SIG_MAX = const(0xFFFFFF)         # uncertainties saturate at 16.7 km (or km/s)
 V_MAX = const(0x1FFFFFFF)
 
+# free-fall calibration of the accelerometer biases (Nav._free_fall)
+FF_LIMIT = const(300)             # mm/s^2 on each axis: beyond, something pushes (not free fall)
+FF_THRUST_OFF = const(64)         # modelled thrust (Q15 of full) below which the engine is out
+FF_MIN = const(50)                # samples before a calibration is used (1 s at 50 Hz)
+FF_MAX = const(4096)              # samples averaged at most (sums < 300 * 4096 < 2^21)
+ACC_BIAS_MAX = const(200)         # |bias| bound (mm/s^2): 20 mg, the parts' zero-g offset spec
+
 MAX_STEPS = const(150)            # periods propagated over one late cycle / restart gap
 
 # Words of nav state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(16)
+CHECKPOINT_WORDS = const(21)
 
 
 def _sincos_q15(angle, out):
@@ -161,7 +168,12 @@ class Nav:
         self.x_mm = 0                # downrange of the powered-descent start (cfg.site_x_mm frame)
         self.pitch_bau = 0
         self.accel_thrust_mm_s2 = 0  # measured specific force along the thrust axis (IMU)
-        self.accel_bias_mm_s2 = 0    # estimated vertical accelerometer bias
+        self.accel_bias_mm_s2 = 0    # estimated vertical accelerometer bias (altimeter)
+        # accelerometer biases measured in free fall (mm/s^2 * 16), per IMU:
+        # [imu1 x, imu1 z, imu2 x, imu2 z]; free_fall_n: samples behind them
+        self.accel_cal_q4 = array("i", (0, 0, 0, 0))
+        self.free_fall_n = array("i", (0, 0))
+        self.free_fall_cycles = 0    # cycles propagated as free fall (engine out, coasting)
         self.alt_sigma_mm = 0        # 1-sigma uncertainties
         self.vz_sigma_mm_s = 0
         self.vx_sigma_mm_s = 0
@@ -211,9 +223,7 @@ class Nav:
         self._cycles = 0
         self._age = 0
         self._last_bin = -1
-        self._fz = 0                 # last good IMU sample
-        self._fx = 0
-        self._gy = 0
+        self._fz = 0                 # last good IMU sample (thrust axis)
         self.pitch_rate_urad_s = 0   # gyro pitch rate used this cycle
         self._p_end = 0              # restart_pitch(): the pitch the restart gap ramps to (bau)
         self._p_end_set = False
@@ -226,6 +236,11 @@ class Nav:
         self._run2 = 0
         self._dis_n = 0
         self._bad = 0                # IMUs judged wrong by the vote (bits 1, 2)
+        self._ffs = array("i", (0, 0, 0, 0))   # free-fall sums [imu1 x, z, imu2 x, z] (mm/s^2)
+        self._ffq = array("i", (0, 0, 0, 0))   # ...and sums of squares
+        self._ff_frozen = False                # restored from a checkpoint: calibration kept as is
+        self._cal_on = False                   # some bias in _cal is not zero
+        self._cal = array("i", (0, 0, 0, 0))   # the biases removed in flight (mm/s^2; 0 until significant)
         self._map = array("i", bytes(4 * MAP_N))
         self._cnt = bytearray(MAP_N)      # samples in each map bin (0 = never seen)
         self._conf = bytearray(MAP_N)     # 1: a bin seen once, confirmed by the next sample's level
@@ -269,6 +284,7 @@ class Nav:
         self._ng = ng
         self._kg = (fixed.div_shift(cr, 15625, ng - 5) + 1) >> 1
         self._g = (cfg.gravity_mm_s2 * self._ka + (1 << (na - 1))) >> na
+        self._rg = 1 << (ng - 1)         # rounds the gyro product
         # velocity mm/cycle * 2^16 -> mm/s: (v >> 6) * rate >> 10
         self._period_ms = 1000 // rate
         sc = array("i", (0, 0))
@@ -426,15 +442,34 @@ class Nav:
             self.imu_used = pick
             self.imu_switches += 1
             events.post(EV_NAV_IMU_SWITCH, pick)
+        # ---- accelerometer biases: measured in free fall, removed in flight
+        ff = False
+        if (ok1 or ok2) and ctrl is not None and ctrl.throttle_q15 == 0 and not touchdown \
+                and ctrl.thrust_model_q15 < FF_THRUST_OFF:
+            if ok1:
+                ff = self._free_fall(0, fx1, fz1)
+            if ok2:
+                ff = self._free_fall(1, fx2, fz2) or ff
+            if ff:
+                # free fall on the Moon: no force but gravity, whatever the
+                # accelerometer's bias and noise say
+                self.free_fall_cycles += 1
+                fx = 0
+                fz = 0
+        if self._cal_on and pick and not ff:
+            cal = self._cal
+            i = (pick - 1) << 1
+            fx -= cal[i]
+            fz -= cal[i + 1]
         self._fz = fz
-        self._fx = fx
-        self._gy = gy
         self.pitch_rate_urad_s = gy
         self.accel_thrust_mm_s2 = fz
 
         # ---- propagation ------------------------------------------------------
         n = 1
-        inc = (gy * self._kg) >> self._ng      # pitch step per period
+        # products rounded to nearest (a floor loses half a unit per cycle:
+        # ~1 mm/s^2 of vertical bias at pitch 0, a pitch drift)
+        inc = (gy * self._kg + self._rg) >> self._ng      # pitch step per period
         if dt_q20 > 31457:          # a late cycle or a warm restart's gap: whole periods
             n = (dt_q20 * self._rate + 524288) >> 20
             if n > MAX_STEPS:
@@ -449,15 +484,16 @@ class Nav:
             n -= 1
             p = self._pitch + inc
             self._pitch = p
-            _sincos(p >> 10, sc)
+            _sincos((p + 512) >> 10, sc)
             s = sc[0]
             c = sc[1]
-            # world-frame specific force (mm/s^2), |.| < 2^16
-            az = ((fz * c) >> 15) - ((fx * s) >> 15)
-            ax = ((fz * s) >> 15) + ((fx * c) >> 15)
+            # world-frame specific force (mm/s^2), |.| < 2^16 (each product
+            # < 32767^2 + 2^14 < 2^30)
+            az = ((fz * c + 16384) >> 15) - ((fx * s + 16384) >> 15)
+            ax = ((fz * s + 16384) >> 15) + ((fx * c + 16384) >> 15)
             ka = self._ka
             na = self._na
-            vz = self._vz + ((az * ka) >> na) - self._g - self._bz
+            vz = self._vz + ((az * ka) >> na) - self._g - self._bz     # floor: < 0.04 mm/s^2
             vx = self._vx + ((ax * ka) >> na)
             if vz > V_MAX:
                 vz = V_MAX
@@ -482,16 +518,18 @@ class Nav:
             self._h = h
             self._x = x
         # uncertainty growth while no altimeter corrects (bias, sample noise)
-        self._age += 1
-        if self._age > 1:
-            sv = self._sig_v + (1 if self.imu_used else 10)
+        age = self._age + 1
+        self._age = age
+        grow = 1 if pick else 10
+        if age > 1:
+            sv = self._sig_v + grow
             if sv > SIG_MAX:
                 sv = SIG_MAX
             self._sig_v = sv
             sh = self._sig_h + (sv * self._period_ms + 500) // 1000
             self._sig_h = sh if sh < SIG_MAX else SIG_MAX
         if self._sig_vx < SIG_MAX:
-            self._sig_vx += 1 if self.imu_used else 10
+            self._sig_vx += grow
 
         # ---- altimeter ----------------------------------------------------------
         if alt is not None:
@@ -512,6 +550,46 @@ class Nav:
             flags &= ~F_ALT_STALE
         self.fault_flags = flags
         self._publish()
+
+    def _free_fall(self, j, fx, fz):
+        """IMU j (0 primary, 1 secondary) while the engine is out: within
+        FF_LIMIT on both axes the vehicle is in free fall (a lunar coast has no
+        other force), so the sample is the part's bias plus noise: averaged,
+        it calibrates both axes (the body x bias, which no other sensor sees,
+        and z). Returns True when this sample is a free-fall sample."""
+        if not (-FF_LIMIT < fx < FF_LIMIT and -FF_LIMIT < fz < FF_LIMIT):
+            return False
+        nn = self.free_fall_n
+        n = nn[j]
+        if n < FF_MAX and not self._ff_frozen:
+            n += 1
+            nn[j] = n
+            i = j << 1
+            self._cal_axis(i, n, fx)
+            self._cal_axis(i + 1, n, fz)
+        return True
+
+    def _cal_axis(self, i, n, f):
+        # sums of the samples and their squares (|.| < 300 * 4096 < 2^21,
+        # 300^2 * 4096 < 2^29); the mean, bounded, published in Q4; removed in
+        # flight only once significant: FF_MIN samples and the mean beyond
+        # 3 sigma of its own uncertainty (sample variance / n), so a part
+        # without a bias is not given the noise of its calibration
+        sx = self._ffs[i] + f
+        self._ffs[i] = sx
+        q = self._ffq[i] + f * f
+        self._ffq[i] = q
+        lim = ACC_BIAS_MAX << 4
+        b = fixed.clamp((sx << 4) // n, -lim, lim)            # |sx << 4| < 2^25
+        self.accel_cal_q4[i] = b
+        var = q // n - ((b * b) >> 8)                          # (mm/s^2)^2 < 2^17
+        m2 = b >> 2                                            # Q2, |.| < 2^10
+        cal = self._cal
+        if n >= FF_MIN and m2 * m2 > ((var * 144) // n):       # m^2 > 9 var / n (Q4)
+            cal[i] = (b + 8) >> 4
+        else:
+            cal[i] = 0
+        self._cal_on = cal[0] != 0 or cal[1] != 0 or cal[2] != 0 or cal[3] != 0
 
     def _commanded(self, ctrl):
         # No usable IMU: the specific force the engine is commanded to give.
@@ -557,7 +635,7 @@ class Nav:
         self._last_r = r
         # geometry: height above the beam's terrain and where the beam hit
         sc = self._sc
-        _sincos(self._pitch >> 10, sc)
+        _sincos((self._pitch + 512) >> 10, sc)
         s = sc[0]
         c = sc[1]
         # cos(beam - p), sin(beam - p), Q15: each product < 2^30 (their sum
@@ -995,6 +1073,10 @@ class Nav:
         words[offset + 13] = self._sig_vx
         words[offset + 14] = self.imu_used | (self._k << 4) | (self._bad << 12)
         words[offset + 15] = self._mad
+        cal = self._cal
+        for i in range(4):
+            words[offset + 16 + i] = cal[i]
+        words[offset + 20] = self.free_fall_n[0] | (self.free_fall_n[1] << 16)
 
     def restore_from(self, words, offset):
         self._h = words[offset]
@@ -1017,6 +1099,18 @@ class Nav:
         self._k = k if k < navgains.NK else navgains.NK - 1
         self._bad = (w >> 12) & 3
         self._mad = words[offset + 15]
+        # the free-fall calibration in use (frozen: its sums are not kept)
+        w = words[offset + 20]
+        for j in range(2):
+            n = fixed.clamp((w >> (16 * j)) & 0xFFFF, 0, FF_MAX)
+            self.free_fall_n[j] = n
+        self._ff_frozen = True
+        for i in range(4):
+            b = fixed.clamp(words[offset + 16 + i], -ACC_BIAS_MAX, ACC_BIAS_MAX)
+            self._cal[i] = b
+            self.accel_cal_q4[i] = b << 4
+        cal = self._cal
+        self._cal_on = cal[0] != 0 or cal[1] != 0 or cal[2] != 0 or cal[3] != 0
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
         self._ever_alt = True
         self.initialised = True
