@@ -270,12 +270,14 @@ def test_built_in_test_does_not_ask_for_a_part_the_board_is_not_wired_for():
 
 MUSEUM = os.path.join(host_tools.SCENARIOS_DIR, "museum")
 # Below 100 m: the issue's goal is < 1 m except the bias case (its own table).
-# Measured with the guidance on main: 03 (1.9 m), 05 (IMU only, 2.7 m) and 04
-# (15.8 m: with 5 % range noise the accelerometer-bias estimate drifts to
-# ~-35 mm/s^2 with no bias flown and the vertical velocity runs ~2 m/s off;
-# cause not isolated) are not there yet; these bounds pin what is flown today.
-BELOW_100M = {"02_hover_false_zero.toml": 1.0, "03_late_altimeter.toml": 2.5,
-              "04_noisy_altimeter.toml": 20.0, "05_altimeter_never_enabled.toml": 3.0,
+# Measured: 02 0.52 m, 03 0.37 m (was 1.18: the reacquisition after the
+# 3 km -> 900 m silence), 07 0.55 m; 04 4.89 m (was 15.8: ranges near the
+# 10 km reach came back short, a -130 m mean for 20 s, now rejected while
+# returns are being lost; what is left is a ~1 m/s vertical-velocity error the
+# steady-state gains carry from the early, noise-mapped ground into the
+# approach), 05 2.03 m (IMU only, no altimeter).
+BELOW_100M = {"02_hover_false_zero.toml": 1.0, "03_late_altimeter.toml": 1.0,
+              "04_noisy_altimeter.toml": 6.0, "05_altimeter_never_enabled.toml": 3.0,
               "06_altimeter_bias.toml": 60.0, "07_imu_reset_then_command.toml": 1.0}
 
 
@@ -323,3 +325,46 @@ def test_the_beam_mounting_sign_agrees_end_to_end(beam_deg):
     assert s["outcome"] == "landed"
     assert s["estimate"]["max_error_last_1000m_m"] < 3.0
     assert s["estimate"]["longest_divergence_s"] == 0.0
+
+
+def test_a_coast_error_far_beyond_the_noise_is_taken_at_once_when_the_altimeter_returns():
+    # museum 03's shape: the estimate's vertical velocity 2 m/s slow, the
+    # altimeter silent for 20 s (1000 cycles): the height is 40 m high when
+    # ranges return. The first range (4.2 m sigma at 2 km, 40 m > 4 sigma)
+    # resets the height and takes the coast's mean rate off the velocity
+    # (40 m / 20 s = 2 m/s), instead of spreading it through the filter
+    f = Flight(2000000, -20000, 0)
+    f.nav.init_from(2000000, -18000, 0, 0)
+    f.step(1000, alt_status=NOT_READY)
+    assert 39000 <= f.nav.altitude_mm - f.true_alt() <= 41000
+    f.step(2)                            # one fresh range
+    assert f.error_mm() <= 150           # the slant quantisation at pitch 0: r / 32768 = 61 mm
+    assert abs(f.nav.vz_mm_s + 20000) <= 20
+
+
+def test_a_coast_error_within_the_noise_goes_through_the_filter():
+    # the same coast with the velocity 0.2 m/s slow: 4 m at the return, under
+    # 4 sigma (16.8 m): the steady-state gains take a share of it, no reset
+    f = Flight(2000000, -20000, 0)
+    f.nav.init_from(2000000, -19800, 0, 0)
+    f.step(1000, alt_status=NOT_READY)
+    before = f.nav.altitude_mm - f.true_alt()
+    f.step(2)
+    after = f.nav.altitude_mm - f.true_alt()
+    assert 3900 <= before <= 4100
+    assert 0.5 * before < after < before
+
+
+def test_ranges_at_a_height_where_returns_are_being_lost_are_rejected():
+    # a part at the end of its reach returns only the short half of its
+    # noise: after a lost return (a status other than NOT_READY) ranges near
+    # that height are rejected for CEN_HOLD cycles (G_RANGE), then used again
+    f = Flight(2000000, -10000, 0)
+    f.step(100)
+    f.step(1, alt_status=DISABLED)
+    f.range_bias = -30000                # the short ones
+    f.step(2)
+    assert f.nav.alt_gate == E.G_RANGE
+    f.range_bias = 0
+    f.step(E.CEN_HOLD + 2)
+    assert f.nav.alt_gate == E.G_ACCEPT

@@ -103,6 +103,8 @@ ZERO_MM = const(20000)            # "at the surface" for the sanity of zero
 N_STUCK = const(10)
 NEVER_VALID_CYCLES = const(500)
 STALE_CYCLES = const(100)
+REACQ_SIGMAS = const(4)           # a first range after a coast this far off resets the height
+CEN_HOLD = const(50)              # cycles a lost return marks its height as the reach
 TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuning pending)
 
 # terrain map along x: MAP_N bins of 2^MAP_SHIFT mm (65.5 m) from MAP_X0_MM
@@ -209,6 +211,8 @@ class Nav:
         self._sig_vx = 0
         self._k = 0                  # measurement-sigma bucket
         self._mad = 0                # mean |innovation| (mm), low-passed
+        self._cen_until = 0          # cycle until which ranges near _cen_h may be censored
+        self._cen_h = 0
         self._cand_t = 0
         self._cand_n = 0
         self._cand_x = 0
@@ -541,6 +545,10 @@ class Nav:
                 self.alt_gate = G_STATUS
                 self.alt_reject_counts[G_STATUS] += 1
                 self.alt_rejects += 1
+                # no return: near the end of the part's reach, the returns
+                # that still come are the short half of the noise (censored)
+                self._cen_until = self._cycles + CEN_HOLD
+                self._cen_h = self.meas_alt_mm       # the last valid height
         if not self._ever_alt and self._cycles == NEVER_VALID_CYCLES:
             flags |= F_ALT_NEVER
             events.post(EV_NAV_ALT_NEVER_VALID, self._cycles)
@@ -675,6 +683,12 @@ class Nav:
             k -= 1
         self._k = k
         hp = self._h >> 4
+        if self._cycles < self._cen_until and hp - self._t > self._cen_h - 3 * sm:
+            # returns lost at this height moments ago: a range here is one of
+            # those that happened to come back short (museum 04: 5 % noise at
+            # the 10 km reach, a -130 m mean the filter took for 20 s)
+            self._reject(G_RANGE)
+            return
         tm = hp - m                     # terrain height at the hit point this sample implies
         bn = self._bin(xh)
         mp = self._map
@@ -992,6 +1006,28 @@ class Nav:
     def _accept(self, nu, k):
         # Kalman update of height, vertical velocity and accelerometer bias
         # against mapped terrain (steady-state gains for the measurement sigma)
+        age = self._age
+        if age >= STALE_CYCLES:
+            events.post(EV_NAV_ALT_REACQUIRED, age // self._rate)
+            sm = self.alt_sigma_meas_mm
+            if nu > REACQ_SIGMAS * sm or nu < -REACQ_SIGMAS * sm:
+                # back after a coast of age cycles with an error far beyond
+                # the range's noise: what the coast accumulated, not noise.
+                # The steady-state gains would spread it over many seconds
+                # through the velocity and the bias (an overshoot of ~1 m/s,
+                # museum 03); the height takes it at once and the velocity the
+                # coast's mean rate (a velocity error held over the coast)
+                nu = fixed.clamp(nu, -0x7FFFF, 0x7FFFF)           # 524 m
+                self._h += nu << 4
+                self._vz += ((nu << 10) // age) << 6               # mm/cycle * 2^16
+                self._sig_h = self._ksh[k]
+                self._age = 0
+                self.alt_gate = G_ACCEPT
+                self.alt_updates += 1
+                self._cand_n = 0
+                self._acc_x = self._x >> 4
+                self._nb_bin = -1
+                return
         self._h += fixed.mul_shift(nu, self._kh[k], 20)
         self._vz += fixed.mul_shift(nu, self._kv[k], 14)
         bz = self._bz + fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
@@ -1009,8 +1045,6 @@ class Nav:
         self._sig_h = a if a > sh else sh
         a = self._sig_v >> 1
         self._sig_v = a if a > sv else sv
-        if self._age >= STALE_CYCLES:
-            events.post(EV_NAV_ALT_REACQUIRED, self._age // self._rate)
         self._age = 0
         self.alt_gate = G_ACCEPT
         self.alt_updates += 1
