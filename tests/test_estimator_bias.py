@@ -7,9 +7,17 @@ lit: the body x bias, which no other sensor sees (museum 02), stops the
 horizontal velocity drifting. Estimator-only harness: no bench, no physics."""
 from array import array
 
+import pytest
+
 from lander import estimator as E
 from lander.config import Config
 from lander.drivers import NOT_READY, OK
+
+from tests.app_fakes import fresh_event_ring  # noqa: F401
+
+# each Nav posts events into the one global ring: leave it empty for the
+# executive's tests that count what they post
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 G = 1620            # mm/s^2 (the default configuration's gravity)
 DT = 20971          # one 50 Hz period, Q20 s
