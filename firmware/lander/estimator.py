@@ -573,20 +573,27 @@ class Nav:
             n += 1
             nn[j] = n
             i = j << 1
-            self._cal_axis(i, n, fx)
-            self._cal_axis(i + 1, n, fz)
+            ffs = self._ffs
+            ffq = self._ffq
+            ffs[i] += fx
+            ffs[i + 1] += fz
+            ffq[i] += fx * fx
+            ffq[i + 1] += fz * fz
+            if n & 15 == 0 or n == FF_MIN:
+                # the means and their significance every 16 samples (a coast
+                # cycle stays cheap: the sums only)
+                self._cal_axis(i, n)
+                self._cal_axis(i + 1, n)
         return True
 
-    def _cal_axis(self, i, n, f):
+    def _cal_axis(self, i, n):
         # sums of the samples and their squares (|.| < 300 * 4096 < 2^21,
         # 300^2 * 4096 < 2^29); the mean, bounded, published in Q4; removed in
         # flight only once significant: FF_MIN samples and the mean beyond
         # 3 sigma of its own uncertainty (sample variance / n), so a part
         # without a bias is not given the noise of its calibration
-        sx = self._ffs[i] + f
-        self._ffs[i] = sx
-        q = self._ffq[i] + f * f
-        self._ffq[i] = q
+        sx = self._ffs[i]
+        q = self._ffq[i]
         lim = ACC_BIAS_MAX << 4
         b = fixed.clamp((sx << 4) // n, -lim, lim)            # |sx << 4| < 2^25
         self.accel_cal_q4[i] = b
