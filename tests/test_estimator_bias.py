@@ -127,22 +127,6 @@ def test_a_calibration_is_used_only_after_ff_min_samples():
     assert abs(nav.vx_mm_s - 30) <= 2
 
 
-def test_the_calibration_in_use_survives_a_checkpoint_round_trip():
-    # calibrated (x -20), restored on another Nav: lit with the same bias, its
-    # horizontal velocity does not move
-    nav, imu = _nav(vz=0, vx=0), Imu()
-    _fly(nav, imu, 100, 30, -20, Ctrl())
-    words = array("i", bytes(4 * E.CHECKPOINT_WORDS))
-    nav.checkpoint_into(words, 0)
-    nav2 = E.Nav(Config())
-    nav2.restore_from(words, 0)
-    assert list(nav2.free_fall_n) == [100, 0]
-    assert nav2.accel_cal_q4[0] == -20 * 16
-    vx0 = nav2.vx_mm_s
-    _fly(nav2, imu, 250, G, -20, Ctrl(throttle_q15=8000, thrust_model_q15=8000))
-    assert abs(nav2.vx_mm_s - vx0) <= 2
-
-
 def test_a_mean_within_its_own_noise_is_not_removed():
     # x alternates -40 / +44 (mean 2, sample sigma 42): the mean's own sigma
     # is 42 / sqrt(100) = 4.2, 2 < 3 sigma: published, not removed (lit 5 s,

@@ -145,7 +145,7 @@ ACC_BIAS_MAX = const(200)         # |bias| bound (mm/s^2): 20 mg, the parts' zer
 MAX_STEPS = const(150)            # periods propagated over one late cycle / restart gap
 
 # Words of nav state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(21)
+CHECKPOINT_WORDS = const(16)
 
 
 def _sincos_q15(angle, out):
@@ -242,7 +242,6 @@ class Nav:
         self._bad = 0                # IMUs judged wrong by the vote (bits 1, 2)
         self._ffs = array("i", (0, 0, 0, 0))   # free-fall sums [imu1 x, z, imu2 x, z] (mm/s^2)
         self._ffq = array("i", (0, 0, 0, 0))   # ...and sums of squares
-        self._ff_frozen = False                # restored from a checkpoint: calibration kept as is
         self._cal_on = False                   # some bias in _cal is not zero
         self._cal = array("i", (0, 0, 0, 0))   # the biases removed in flight (mm/s^2; 0 until significant)
         self._map = array("i", bytes(4 * MAP_N))
@@ -569,7 +568,7 @@ class Nav:
             return False
         nn = self.free_fall_n
         n = nn[j]
-        if n < FF_MAX and not self._ff_frozen:
+        if n < FF_MAX:
             n += 1
             nn[j] = n
             i = j << 1
@@ -1114,10 +1113,6 @@ class Nav:
         words[offset + 13] = self._sig_vx
         words[offset + 14] = self.imu_used | (self._k << 4) | (self._bad << 12)
         words[offset + 15] = self._mad
-        cal = self._cal
-        for i in range(4):
-            words[offset + 16 + i] = cal[i]
-        words[offset + 20] = self.free_fall_n[0] | (self.free_fall_n[1] << 16)
 
     def restore_from(self, words, offset):
         self._h = words[offset]
@@ -1140,18 +1135,6 @@ class Nav:
         self._k = k if k < navgains.NK else navgains.NK - 1
         self._bad = (w >> 12) & 3
         self._mad = words[offset + 15]
-        # the free-fall calibration in use (frozen: its sums are not kept)
-        w = words[offset + 20]
-        for j in range(2):
-            n = fixed.clamp((w >> (16 * j)) & 0xFFFF, 0, FF_MAX)
-            self.free_fall_n[j] = n
-        self._ff_frozen = True
-        for i in range(4):
-            b = fixed.clamp(words[offset + 16 + i], -ACC_BIAS_MAX, ACC_BIAS_MAX)
-            self._cal[i] = b
-            self.accel_cal_q4[i] = b << 4
-        cal = self._cal
-        self._cal_on = cal[0] != 0 or cal[1] != 0 or cal[2] != 0 or cal[3] != 0
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
         self._ever_alt = True
         self.initialised = True
