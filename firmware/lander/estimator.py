@@ -1027,30 +1027,25 @@ class Nav:
                 self._h += nu << 4
                 self._vz += ((nu << 10) // age) << 6               # mm/cycle * 2^16
                 self._sig_h = self._ksh[k]
-                self._age = 0
-                self.alt_gate = G_ACCEPT
-                self.alt_updates += 1
-                self._cand_n = 0
-                self._acc_x = self._x >> 4
-                self._nb_bin = -1
-                return
-        self._h += fixed.mul_shift(nu, self._kh[k], 20)
-        self._vz += fixed.mul_shift(nu, self._kv[k], 14)
-        bz = self._bz + fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
-        if bz > BZ_MAX:
-            bz = BZ_MAX
-        elif bz < -BZ_MAX:
-            bz = -BZ_MAX
-        self._bz = bz
-        # mm/s^2 = bz * rate^2 / 2^16 (|bz| < 2^20, rate^2 <= 2^14)
-        self.accel_bias_mm_s2 = ((bz >> 4) * self._rate * self._rate) >> 12
-        sh = self._ksh[k]
-        sv = self._ksv[k]
-        # after a coast the uncertainty comes down over a few updates
-        a = self._sig_h >> 1
-        self._sig_h = a if a > sh else sh
-        a = self._sig_v >> 1
-        self._sig_v = a if a > sv else sv
+                age = -1                                           # taken: no filter update
+        if age >= 0:
+            self._h += fixed.mul_shift(nu, self._kh[k], 20)
+            self._vz += fixed.mul_shift(nu, self._kv[k], 14)
+            bz = self._bz + fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
+            if bz > BZ_MAX:
+                bz = BZ_MAX
+            elif bz < -BZ_MAX:
+                bz = -BZ_MAX
+            self._bz = bz
+            # mm/s^2 = bz * rate^2 / 2^16 (|bz| < 2^20, rate^2 <= 2^14)
+            self.accel_bias_mm_s2 = ((bz >> 4) * self._rate * self._rate) >> 12
+            sh = self._ksh[k]
+            sv = self._ksv[k]
+            # after a coast the uncertainty comes down over a few updates
+            a = self._sig_h >> 1
+            self._sig_h = a if a > sh else sh
+            a = self._sig_v >> 1
+            self._sig_v = a if a > sv else sv
         self._age = 0
         self.alt_gate = G_ACCEPT
         self.alt_updates += 1
