@@ -5,15 +5,11 @@ import pytest
 from host_tools.demo import fly_vertical
 from lander.app import App, ST_ALL, ST_SAMPLE
 from lander.config import Config
+from tests.app_fakes import PartlessBoard
 
 
-class _Board:
+class _Board(PartlessBoard):
     """A board with no parts: every stage still runs (the skeleton's fallbacks)."""
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
 
 
 class _Wdt:

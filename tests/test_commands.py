@@ -15,18 +15,12 @@ from lander import commands as cm
 from lander.app import App, MODE_ARMED, MODE_POWERED, MODE_SAFE
 from lander.config import FIELDS, Config
 from lander.events import events
+from tests.app_fakes import PartlessBoard
 
 KEY = ground.DEFAULT_KEY
 
 
-class _Board:
-    imu = None
-    imu2 = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-    radio = None
+_Board = PartlessBoard
 
 
 def _app(key=KEY, powered=False, **cfg):

@@ -9,7 +9,7 @@ from lander.app import (App, MODE_ARMED, MODE_BIT, MODE_LANDED, MODE_POST, MODE_
 from lander.config import (CFG_BAD_CRC, CFG_BAD_MAGIC, CFG_MISSING, CFG_OK, CFG_OUT_OF_RANGE,
                            FIELDS, Config)
 from lander.events import events
-from tests.app_fakes import fresh_event_ring  # noqa: F401
+from tests.app_fakes import PartlessBoard, fresh_event_ring  # noqa: F401
 
 # A board with an RTC memory, a flash file, a radio with nothing on the uplink:
 # the fakes copy into buffers made at start-up (nothing allocates per call).
@@ -68,13 +68,7 @@ class B:
 """
 
 
-class _Board:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-    radio = None
+_Board = PartlessBoard
 
 
 def _app(**cfg):

@@ -4,6 +4,7 @@ part of a checkpoint cycle: no seal that nothing stores), and a board with
 both seals at the RTC cadence and writes the flash from a seal of that cycle."""
 from lander.app import App
 from lander.config import Config
+from tests.app_fakes import PartlessBoard
 
 
 class _File:
@@ -46,14 +47,7 @@ class _Rtc:
         self.writes += 1
 
 
-class _Board:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-    radio = None
-
+class _Board(PartlessBoard):
     def __init__(self, rtc):
         self.rtc = _Rtc() if rtc else None
         self.file = _File()

@@ -13,7 +13,7 @@ from lander import commands as cm
 from lander.app import App, MODE_POST, MODE_POWERED
 from lander.config import Config
 from lander.telemetry import packets as P
-from tests.app_fakes import fresh_event_ring, FakeRadio, FakeRtc  # noqa: F401
+from tests.app_fakes import PartlessBoard, fresh_event_ring, FakeRadio, FakeRtc  # noqa: F401
 
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
@@ -26,13 +26,7 @@ class _File(io.BytesIO):
     pass
 
 
-class _Board:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-
+class _Board(PartlessBoard):
     def __init__(self, reset_cause):
         self.radio = FakeRadio()
         self.rtc = FakeRtc()

@@ -14,7 +14,7 @@ from host_tools.sim import runner, scenario
 from lander.app import App
 from lander.config import (CFG_OK, CFG_OUT_OF_RANGE, FIELDS, Config, describe, from_json,
                            index_of)
-from tests.app_fakes import fresh_event_ring, FakeRadio  # noqa: F401
+from tests.app_fakes import PartlessBoard, fresh_event_ring, FakeRadio  # noqa: F401
 
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
@@ -23,13 +23,7 @@ pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 ASM = bytes.fromhex("1ACFFC1D")
 
 
-class _Board:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-
+class _Board(PartlessBoard):
     def __init__(self):
         self.radio = FakeRadio()
 

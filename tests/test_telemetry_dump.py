@@ -20,7 +20,7 @@ from lander.app import App, MODE_LANDED, MODE_POST
 from lander.config import Config
 from lander.drivers.storage import Storage
 from lander.telemetry import packets as P
-from tests.app_fakes import fly_cycles, fresh_event_ring, FakeRadio  # noqa: F401
+from tests.app_fakes import PartlessBoard, fly_cycles, fresh_event_ring, FakeRadio  # noqa: F401
 
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
@@ -29,13 +29,7 @@ pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 KEY = tc.DEFAULT_KEY
 
 
-class _Board:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-
+class _Board(PartlessBoard):
     def __init__(self):
         self.fs = FlashEmu()
         self.fs.files["/tc.key"] = bytearray(KEY)
