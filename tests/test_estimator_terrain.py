@@ -4,6 +4,7 @@ range computed by an independent ray cast (floats, here) and the vehicle at
 constant velocity (the IMU reads gravity). Hand-built cases pin the terrain
 decisions; the property tests draw steps, walls and craters."""
 import math
+from array import array
 
 import pytest
 from hypothesis import Phase, example, given, settings, strategies as st
@@ -354,3 +355,39 @@ def test_a_shadow_crossed_with_the_beam_down_ends_over_the_far_level():
     assert f.nav.shadows == 1
     assert 2334400 <= end_x <= 2352000
     assert f.nav.steep_bins == 6
+
+
+def test_a_restore_over_the_wall_keeps_the_shadow_and_the_steep_bins():
+    # The flight above, checkpointed over the wall (x = 2300 m: the shadow
+    # known, bins 62-67 steep) and restored on another Nav fed the same
+    # samples: the same shadow (guidance keeps the beam down), the same steep
+    # bins, the same next estimates, and the shadow ends where the
+    # uninterrupted run's does (the map itself is not kept: the two part once
+    # a range lands on ground only the first one has mapped)
+    xs, zs = [0, 2000000, 2350000, 20000000], [0, 0, -3000000, -3000000]
+    f = SlantFlight(xs, zs, 1500000, 0, 50000, beam_bau=8192, pitch_rate=_turn_down)
+    f.step(2300)
+    words = array("i", bytes(4 * E.CHECKPOINT_WORDS))
+    f.nav.checkpoint_into(words, 0)
+    nav, nav2 = f.nav, E.Nav(Config(altimeter_beam_bau=8192))
+    nav2.restore_from(words, 0)
+    assert nav.shadow_dir == nav2.shadow_dir == 1
+    assert nav2.shadow_mm == nav.shadow_mm == 1966080 - nav.x_mm      # the edge: bin 62's near end
+    assert [i for i in range(E.MAP_N) if nav2._steep[i]] == [62, 63, 64, 65, 66, 67]
+    upd = nav.update
+
+    def both(*a):
+        upd(*a)
+        nav2.update(*a)
+
+    nav.update = both
+    ends = [None, None]
+    for k in range(RATE * 14):                        # to x = 3000 m
+        f.step()
+        if k < 2:
+            for name in ("altitude_mm", "height_mm", "vz_mm_s", "vx_mm_s", "terrain_mm", "shadow_mm"):
+                assert getattr(nav2, name) == getattr(nav, name), name
+        for i, n in enumerate((nav, nav2)):
+            if ends[i] is None and n.shadow_dir == 0:
+                ends[i] = f.x
+    assert ends[0] == ends[1] is not None

@@ -145,7 +145,12 @@ ACC_BIAS_MAX = const(200)         # |bias| bound (mm/s^2): 20 mg, the parts' zer
 MAX_STEPS = const(150)            # periods propagated over one late cycle / restart gap
 
 # Words of nav state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(16)
+CHECKPOINT_WORDS = const(18)
+
+
+def _signed(v, n):
+    """An n-bit two's-complement field as an int (restore path)."""
+    return v - (1 << n) if v >= 1 << (n - 1) else v
 
 
 def _sincos_q15(angle, out):
@@ -1091,7 +1096,40 @@ class Nav:
         self._p_end_set = True
 
     def checkpoint_into(self, words, offset):
-        """Write the state a warm restart needs into words[offset:offset+CHECKPOINT_WORDS]."""
+        """Write the state a warm restart needs into words[offset:offset+CHECKPOINT_WORDS].
+
+        Packed words (every field < 2^30): 7 fault flags (bits 0-6) | steep bins around
+        the vehicle (bins b-8 .. b+7, b = the vehicle's bin, bits 9-24); 11
+        the height sigma | cycles since the last accepted range (12 bits, clamped:
+        low 6 in bits 24-29, high 6 in word 14's);
+        12 / 13 the velocity sigmas (17 bits, clamped) | the shadow's near /
+        far level (m, 13-bit two's complement, bits 17-29); 14 IMU in use | k
+        | IMUs voted wrong | shadow direction (1 +1, 2 -1) | its near bin
+        (bits 16-23); 16, 17 the free-fall calibration in use (mm/s^2, 10-bit
+        two's complement each) | 17: the shadow's far bin (bits 10-17) | the
+        last IMU sample (thrust axis, mm/s^2 / 16, 12 bits, bits 18-29)."""
+        sh = self._sh
+        sd = sh[SH_DIR]
+        bn = sh[SH_BN]
+        b1 = sh[SH_B1]
+        mp = self._map
+        near = 0
+        far = 0
+        if sd:
+            near = fixed.clamp((mp[bn] + 500) // 1000, -4095, 4095)
+            far = fixed.clamp((mp[b1] + 500) // 1000, -4095, 4095)
+        st = self._steep
+        b = self._bin(self._x >> 4) - 8
+        bits = 0
+        for i in range(16):
+            j = b + i
+            if 0 <= j < MAP_N and st[j]:
+                bits |= 1 << i
+        sv = self._sig_v if self._sig_v < 0x1FFFF else 0x1FFFF
+        svx = self._sig_vx if self._sig_vx < 0x1FFFF else 0x1FFFF
+        cal = self._cal
+        fz = fixed.clamp(self._fz >> 4, -2048, 2047)
+        age = self._age if self._age < 4095 else 4095
         words[offset] = self._h
         words[offset + 1] = self._vz
         words[offset + 2] = self._vx
@@ -1099,15 +1137,18 @@ class Nav:
         words[offset + 4] = self._pitch
         words[offset + 5] = self._t
         words[offset + 6] = self.site_terrain_mm
-        words[offset + 7] = self.fault_flags
+        words[offset + 7] = self.fault_flags | (bits << 9)
         words[offset + 8] = self._bz
         words[offset + 9] = self._tv
         words[offset + 10] = self.alt_offset_mm
-        words[offset + 11] = self._sig_h
-        words[offset + 12] = self._sig_v
-        words[offset + 13] = self._sig_vx
-        words[offset + 14] = self.imu_used | (self._k << 4) | (self._bad << 12)
+        words[offset + 11] = self._sig_h | ((age & 63) << 24)
+        words[offset + 12] = sv | ((near & 0x1FFF) << 17)
+        words[offset + 13] = svx | ((far & 0x1FFF) << 17)
+        words[offset + 14] = self.imu_used | (self._k << 4) | (self._bad << 12) \
+            | ((0 if sd == 0 else (1 if sd > 0 else 2)) << 14) | (bn << 16) | ((age >> 6) << 24)
         words[offset + 15] = self._mad
+        words[offset + 16] = (cal[0] & 0x3FF) | ((cal[1] & 0x3FF) << 10) | ((cal[2] & 0x3FF) << 20)
+        words[offset + 17] = (cal[3] & 0x3FF) | (b1 << 10) | ((fz & 0xFFF) << 18)
 
     def restore_from(self, words, offset):
         self._h = words[offset]
@@ -1117,19 +1158,71 @@ class Nav:
         self._pitch = words[offset + 4]
         self._t = words[offset + 5]
         self.site_terrain_mm = words[offset + 6]
-        self.fault_flags = words[offset + 7]
+        w = words[offset + 7]
+        self.fault_flags = w & 0x7F
+        bits = (w >> 9) & 0xFFFF
         self._bz = words[offset + 8]
         self._tv = words[offset + 9]
         self.alt_offset_mm = words[offset + 10]
-        self._sig_h = words[offset + 11]
-        self._sig_v = words[offset + 12]
-        self._sig_vx = words[offset + 13]
+        w = words[offset + 11]
+        self._sig_h = w & SIG_MAX
+        age = (w >> 24) & 63
+        w = words[offset + 12]
+        self._sig_v = w & 0x1FFFF
+        near = _signed((w >> 17) & 0x1FFF, 13)
+        w = words[offset + 13]
+        self._sig_vx = w & 0x1FFFF
+        far = _signed((w >> 17) & 0x1FFF, 13)
         w = words[offset + 14]
         self.imu_used = w & 15
         k = (w >> 4) & 255
         self._k = k if k < navgains.NK else navgains.NK - 1
         self._bad = (w >> 12) & 3
+        sd = (w >> 14) & 3
+        bn = (w >> 16) & 255
+        self._age = age | (((w >> 24) & 63) << 6)
         self._mad = words[offset + 15]
+        w = words[offset + 16]
+        cal = self._cal
+        cal[0] = _signed(w & 0x3FF, 10)
+        cal[1] = _signed((w >> 10) & 0x3FF, 10)
+        cal[2] = _signed((w >> 20) & 0x3FF, 10)
+        w = words[offset + 17]
+        cal[3] = _signed(w & 0x3FF, 10)
+        b1 = (w >> 10) & 255
+        self._fz = _signed((w >> 18) & 0xFFF, 12) << 4
+        # the calibration in use is kept as it was (its sums are not: an IMU
+        # with one in use does not average more; one without starts over)
+        for j in range(2):
+            i = j << 1
+            c = fixed.clamp(cal[i], -ACC_BIAS_MAX, ACC_BIAS_MAX)
+            d = fixed.clamp(cal[i + 1], -ACC_BIAS_MAX, ACC_BIAS_MAX)
+            cal[i] = c
+            cal[i + 1] = d
+            self.accel_cal_q4[i] = c << 4
+            self.accel_cal_q4[i + 1] = d << 4
+            self.free_fall_n[j] = FF_MAX if c != 0 or d != 0 else 0
+        self._cal_on = cal[0] != 0 or cal[1] != 0 or cal[2] != 0 or cal[3] != 0
+        # steep bins around the vehicle; a shadow with its two levels (the
+        # map behind them is not kept: the bins are levels only, never seen)
+        st = self._steep
+        b = self._bin(self._x >> 4) - 8
+        for i in range(16):
+            j = b + i
+            if 0 <= j < MAP_N:
+                st[j] = (bits >> i) & 1
+        sh = self._sh
+        if sd and bn != b1:
+            sd = 1 if sd == 1 else -1
+            sh[SH_DIR] = sd
+            sh[SH_BN] = bn
+            sh[SH_B1] = b1
+            e = MAP_X0_MM + (bn << MAP_SHIFT)
+            sh[SH_EDGE] = e if sd > 0 else e + (1 << MAP_SHIFT)
+            self._map[bn] = near * 1000
+            self._map[b1] = far * 1000
+        else:
+            sh[SH_DIR] = 0
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
         self._ever_alt = True
         self.initialised = True
