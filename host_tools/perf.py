@@ -61,13 +61,13 @@ STANDARD = {
 }
 
 
-def mpy_sizes(board: str = "pico") -> dict:
-    """Bytes of each module `lander deploy --board BOARD` puts on the board:
-    deploy's own build (the board's import closure, its architecture), sized."""
+def mpy_sizes(board: str = "pico", opt: int = 0) -> dict:
+    """Bytes of each module `lander deploy --board BOARD [--opt N]` puts on the
+    board: deploy's own build (the board's import closure, its architecture), sized."""
     from host_tools.board import deploy
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = deploy.build(board, tmp, deploy.ARCH[board])
+        files = deploy.build(board, tmp, deploy.ARCH[board], opt=opt)
         return {remote[len("lib/lander/"):]: os.path.getsize(local)
                 for remote, local in files.items() if remote.startswith("lib/lander/")}
 
@@ -144,12 +144,16 @@ def _budget_text(b: dict) -> str:
         "  cycle median by quarter of the flight: %s" % ", ".join(str(v) for v in b["fuel_per_cycle_by_quarter"]),
         "  heap               %d bytes after start-up, peak %d (budget <= %d); %.3f bytes allocated per cycle"
         % (b["heap_startup_bytes"], b["heap_peak_bytes"], bud["heap_bytes"], b["alloc_bytes_per_cycle"]),
-        "                     of which bytecode %d (flash when frozen), start-up objects %d"
-        % (b["heap_code_bytes"], b["heap_data_bytes"]),
+        "                     firmware from %s (image %d bytes of flash): imports %d, start-up objects %d"
+        % (b["heap_firmware_from"], b["romfs_image_bytes"], b["heap_code_bytes"], b["heap_data_bytes"]),
+        "                     compiled from source at import instead: %d after start-up (imports %d)"
+        % (b["heap_from_source"]["startup_bytes"], b["heap_from_source"]["code_bytes"]),
         "  stage faults       %d in the heap-locked fuel run, %d in the heap run (must be 0: a faulted"
         " stage's cost is missing)" % (b["stage_faults"]["heap_locked_fuel_run"], b["stage_faults"]["heap_run"]),
         "  .mpy bytes         %s (budget <= %d each)"
         % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
+        "                     with mpy-cross -O3 (deploy --opt 3: no line numbers): %s"
+        % ", ".join("%s %d" % kv for kv in b["mpy_bytes_O3"].items()),
     ]
     if "sim_speed_x_realtime" in b:
         lines.append("  simulator speed    %.1fx real time by the wall clock, %.1fx by this process's CPU time"

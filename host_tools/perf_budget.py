@@ -16,7 +16,12 @@ MicroPython WASI guest by the same drivers and loop on replay buses
   so measured per cycle, reported, and left out of every stage figure.
 - a heap run: no marks; heap in use after start-up (gc.mem_alloc after a
   collection, less what the guest held before importing the firmware) and the
-  bytes allocated per cycle (gc disabled over blocks of cycles).
+  bytes allocated per cycle (gc disabled over blocks of cycles). Twice: with
+  the firmware as `lander deploy --romfs` puts it on a board, .mpy files in a
+  ROMFS image (vfs.VfsRom, MicroPython >= 1.25) mounted at /rom, executed in
+  place (the image's buffer stands in for the board's flash: read before the
+  baseline, so not counted; its size is reported), and, as before, compiled
+  from source at import (the bytecode then lives on the heap).
 """
 from __future__ import annotations
 
@@ -371,11 +376,27 @@ else:
         done += k
         if k == 0:
             break
-    print('heap', startup, peak, alloc, done, rec.mismatches, len(board.failed), code, app.stage_faults)
+    import lander.app
+    print('heap', startup, peak, alloc, done, rec.mismatches, len(board.failed), code, app.stage_faults,
+          lander.app.__file__)
 """
 
 
-def _program(measure: bool, hooks: list, max_cycles: int = 1 << 29) -> str:
+# the firmware's modules from a ROMFS image (guest data file ROMFS_FILE),
+# mounted before anything imports lander; the image's bytes are read into a
+# buffer before the heap baseline: the board's flash, not its heap
+ROMFS_FILE = "rom.img"
+_ROMFS_PREFIX = """
+import vfs
+_f = open(DATA_DIR + '/%s', 'rb')
+_ROM = _f.read()
+_f.close()
+vfs.mount(vfs.VfsRom(_ROM), '/rom')
+sys.path.insert(0, '/rom/lib')
+""" % ROMFS_FILE
+
+
+def _program(measure: bool, hooks: list, max_cycles: int = 1 << 29, romfs: bool = False) -> str:
     body = (_GUEST.replace("@MEASURE@", "1" if measure else "0")
             .replace("@RAMFILE@", RAMFILE_GUEST)
             .replace("@MAXCYCLES@", str(max_cycles))
@@ -383,8 +404,8 @@ def _program(measure: bool, hooks: list, max_cycles: int = 1 << 29) -> str:
             .replace("@CAL@", "\n    ".join(["_w(PCAL)"] * 32))
             .replace("@HOOK_CAL@", str(HOOK_CAL))
             .replace("@BUS@", repr({k: list(v) for k, v in BUS_METHODS.items()})))
-    return "DATA_DIR = %r\nimport sys\nsys.path.insert(0, %r)\n%s" % (
-        wasm_guest.GUEST_DATA_DIR, wasm_guest.GUEST_ROOT, body)
+    return "DATA_DIR = %r\nimport sys\nsys.path.insert(0, %r)\n%s%s" % (
+        wasm_guest.GUEST_DATA_DIR, wasm_guest.GUEST_ROOT, _ROMFS_PREFIX if romfs else "", body)
 
 
 def record_scenario_flight(path: str | None = None) -> tuple[dict, dict]:
@@ -582,24 +603,45 @@ def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29) -> dict:
     return att
 
 
-def measure_heap(data: dict) -> dict:
-    stdout, _ = wasm_guest.run(_program(False, []), data, fuel=200_000_000_000, timeout_s=3600.0)
+def romfs_image_for_guest() -> bytes:
+    """The ROMFS image of the perf guest: what `lander deploy --romfs` builds
+    for the sim board (its import closure, portable bytecode: the guest cannot
+    run native code) plus the replay buses (lander.replay), which the guest
+    imports from the same package."""
+    import tempfile
+
+    from host_tools.board import deploy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = deploy.build("sim", tmp, None, extra=("replay.py",))
+        return deploy.romfs_image(files)
+
+
+def measure_heap(data: dict, romfs: bytes | None = None) -> dict:
+    """Heap after start-up and per cycle; with `romfs`, the firmware's modules
+    are imported from that image mounted as a VfsRom (execute in place)."""
+    if romfs is not None:
+        data = dict(data, **{ROMFS_FILE: romfs})
+    stdout, _ = wasm_guest.run(_program(False, [], romfs=romfs is not None), data,
+                               fuel=200_000_000_000, timeout_s=3600.0)
     if "heap" not in stdout:
         raise RuntimeError("heap guest failed:\n" + stdout[-3000:])
-    startup, peak, alloc, done, mism, _failed, code, faults = stdout.split("heap", 1)[1].split()[:8]
+    startup, peak, alloc, done, mism, _failed, code, faults, where = stdout.split("heap", 1)[1].split()[:9]
     if int(mism) != 0:
         raise RuntimeError("heap guest: %s replay mismatches" % mism)
+    if (romfs is not None) != where.startswith("/rom/"):
+        raise RuntimeError("heap guest: the firmware was imported from %s" % where)
     return {"heap_startup_bytes": int(startup), "heap_peak_bytes": int(peak),
             "heap_code_bytes": int(code), "alloc_bytes": int(alloc), "cycles": int(done),
-            "stage_faults": int(faults)}
+            "stage_faults": int(faults), "imported_from": where}
 
 
-def mpy_bytes() -> dict:
+def mpy_bytes(opt: int = 0) -> dict:
     from host_tools.perf import mpy_sizes
 
     from host_tools.board.deploy import ARCH
 
-    return {"%s (%s)" % (board, ARCH[board]): sum(mpy_sizes(board).values()) for board in MPY_BOARDS}
+    return {"%s (%s)" % (board, ARCH[board]): sum(mpy_sizes(board, opt).values()) for board in MPY_BOARDS}
 
 
 def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
@@ -607,7 +649,9 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     hooks = app_stage_hooks()
     flight, data = record_scenario_flight(scenario_path)
     fuel = measure_fuel(data, hooks)
-    heap = measure_heap(data)
+    romfs = romfs_image_for_guest()
+    heap = measure_heap(data, romfs)
+    heap_src = measure_heap(data)
     cycles = fuel["cycles"]
     stage_names = [h[2] for h in hooks]
     frames = sorted({f for cyc in cycles for f in cyc} | set(stage_names) | {"loop"})
@@ -621,15 +665,28 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         "flight": flight,
         "cycles_measured": len(cycles),
         "alloc_bytes_per_cycle": round(heap["alloc_bytes"] / max(1, heap["cycles"]), 3),
+        # the firmware as `lander deploy --romfs` installs it: .mpy files in a
+        # ROMFS image executed in place (bytecode, str/bytes constants in flash)
+        "heap_firmware_from": "romfs (vfs.VfsRom, execute in place)",
         "heap_peak_bytes": heap["heap_peak_bytes"],
         "heap_startup_bytes": heap["heap_startup_bytes"],
-        # of which the modules' bytecode (imports; flash if the modules are frozen)
+        # of which the imports (code objects, qstr pools, module and class
+        # dicts, tuples: what stays on the heap with the bytecode in flash)
         # and the objects start-up built (buffers, tables, the App)
         "heap_code_bytes": heap["heap_code_bytes"],
         "heap_data_bytes": heap["heap_startup_bytes"] - heap["heap_code_bytes"],
+        "romfs_image_bytes": len(romfs),
+        # the earlier figure: the modules compiled from source at import, so
+        # their bytecode is on the heap too
+        "heap_from_source": {"peak_bytes": heap_src["heap_peak_bytes"],
+                             "startup_bytes": heap_src["heap_startup_bytes"],
+                             "code_bytes": heap_src["heap_code_bytes"],
+                             "data_bytes": heap_src["heap_startup_bytes"] - heap_src["heap_code_bytes"],
+                             "alloc_bytes_per_cycle": round(heap_src["alloc_bytes"] / max(1, heap_src["cycles"]), 3)},
         # a stage that raised (e.g. MemoryError under heap_lock) in the measured
         # flights: its cost is missing from the figures, so this must be 0
-        "stage_faults": {"heap_locked_fuel_run": fuel["stage_faults"], "heap_run": heap["stage_faults"]},
+        "stage_faults": {"heap_locked_fuel_run": fuel["stage_faults"], "heap_run": heap["stage_faults"],
+                         "heap_run_from_source": heap_src["stage_faults"]},
         "fuel_per_cycle": _med_max(total),
         "fuel_control_per_cycle": _med_max(control),
         "fuel_guide_control_per_cycle": _med_max(guide_control),
@@ -646,6 +703,7 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         "budget": BUDGET,
     }
     out["mpy_bytes"] = mpy_bytes()
+    out["mpy_bytes_O3"] = mpy_bytes(3)
     if speed:
         from host_tools.sim import speed as speed_mod
 

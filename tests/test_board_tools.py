@@ -189,3 +189,76 @@ def test_deploy_sends_the_import_closure_of_the_board_and_nothing_host_only():
     for rel in ("hil.py", "replay.py", "_hostcompat.py"):
         assert rel not in pico
     assert set(hil) - set(pico) == {"hil.py"}
+
+
+def test_deploy_romfs_writes_the_image_then_copies_only_the_root_files(tmp_path, monkeypatch):
+    # the modules go to the ROMFS partition in one image; board.py, main.py and
+    # config.json to the filesystem; a lib/lander there (an earlier file
+    # deploy) would shadow /rom/lib on sys.path and is removed
+    import ast
+
+    monkeypatch.setattr(deploy, "check_port", lambda port: None)
+    hashes, copied = {}, []
+
+    def answer(cmd):
+        if "exec" in cmd and "LIBLANDER" in cmd[-1]:
+            return 0, "LIBLANDER 1\n", ""
+        if "exec" in cmd:                     # the hash query: nothing on the board until the copy
+            paths = ast.literal_eval(cmd[-1].split("for _p in ")[1].split(":")[0])
+            return 0, "HASHES %r\n" % {p: hashes[p] if copied else None for p in paths}, ""
+        if "cp" in cmd:
+            copied.append(cmd)
+        return 0, "", ""
+
+    fake = FakeRun(answer)
+    real_run, real_build = subprocess.run, deploy.build
+
+    def build(*a, **k):
+        files = real_build(*a, **k)
+        hashes.update({p: deploy.local_hash(f) for p, f in files.items()})
+        return files
+
+    monkeypatch.setattr(deploy, "build", build)
+    monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: (fake if cmd[0] == sys.executable else real_run)(cmd, **kw))
+    rc = cli.main(["deploy", "--board", "pico", "--port", "/dev/ttyACM0", "--romfs", "--out", str(tmp_path)])
+    assert rc == 0
+    image = tmp_path / "pico" / "lander.romfs"
+    romfs_call = next(c for c in fake.calls if "romfs" in c)
+    assert romfs_call[-3:] == ["romfs", "deploy", str(image)]
+    assert image.read_bytes()[:3] == b"\xd2\xcd\x31"           # the ROMFS header
+    assert any(c[-3:] == ["rm", "-r", ":lib/lander"] for c in fake.calls)
+    sent = sorted(arg for c in copied for arg in c if arg.startswith(":"))
+    assert sent == [":board.py", ":config.json", ":main.py"]
+
+
+def test_deploy_romfs_to_the_virtual_board_is_refused_before_anything_is_built(tmp_path, capsys):
+    rc = cli.main(["deploy", "--board", "pico", "--port", "virtual", "--romfs", "--out", str(tmp_path)])
+    assert rc == 2
+    assert "--romfs" in capsys.readouterr().err
+    assert not os.listdir(tmp_path)
+
+
+def test_a_romfs_image_mounts_on_micropython_and_the_firmware_imports_from_it(tmp_path):
+    # the image is real: the unix port mounts it as a VfsRom and imports the
+    # App from /rom/lib (the .mpy executed in place)
+    import pytest
+    from tests.harness import micropython_binary
+
+    mp = micropython_binary()
+    if mp is None:
+        pytest.skip("micropython (unix port) not installed")
+    files = deploy.build("sim", str(tmp_path / "b"), None)
+    image = tmp_path / "fw.romfs"
+    image.write_bytes(deploy.romfs_image(files))
+    script = tmp_path / "t.py"
+    script.write_text("import sys, vfs\nf = open(%r, 'rb')\nimg = f.read()\nf.close()\n"
+                      "vfs.mount(vfs.VfsRom(img), '/rom')\nsys.path.insert(0, '/rom/lib')\n"
+                      "import lander.app\nprint(lander.app.__file__)\n" % str(image))
+    out = subprocess.run([mp, str(script)], capture_output=True, text=True, cwd=str(tmp_path), timeout=120)
+    assert out.stdout.strip() == "/rom/lib/lander/app.mpy", out.stderr
+
+
+def test_deploy_passes_the_optimisation_level_to_mpy_cross():
+    cmd = deploy.mpy_cross_cmd("mpy-cross", "armv6m", os.path.join("firmware", "lander", "app.py"), "app.mpy", 3)
+    assert cmd[:3] == ["mpy-cross", "-march=armv6m", "-O3"]
+    assert "-O0" not in deploy.mpy_cross_cmd("mpy-cross", None, "firmware/lander/app.py", "app.mpy")

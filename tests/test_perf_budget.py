@@ -102,3 +102,20 @@ def test_the_control_law_is_hooked_inside_the_control_stage():
     assert ("", "_control", "control", 0) in hooks
     assert hooks[-1] == ("ctrl", "update", "control_law", 2)
     assert "control_law" in pb.CONTROL_STAGES and pb.GUIDE_CONTROL == ("guide", "control_law")
+
+
+def test_the_heap_is_measured_with_the_firmware_executed_in_place_from_a_romfs_image():
+    # the same replayed flight, the firmware imported from a ROMFS image (the
+    # image's buffer read before the baseline: the board's flash): the
+    # bytecode stays out of the heap, every cycle still replays without a
+    # mismatch (measure_heap raises on one) and allocates nothing
+    from host_tools.emu.replay_guest import recorded_demo_flight
+
+    _rec, data = recorded_demo_flight()
+    image = pb.romfs_image_for_guest()
+    rom = pb.measure_heap(data, image)
+    src = pb.measure_heap(data)
+    assert rom["imported_from"] == "/rom/lib/lander/app.mpy"
+    assert src["imported_from"] == "/input/lander/app.py"
+    assert rom["stage_faults"] == 0 and rom["alloc_bytes"] == 0
+    assert rom["heap_code_bytes"] < src["heap_code_bytes"] // 2

@@ -8,6 +8,12 @@
    build/deploy/<board>/lib/lander/*.mpy, plus boards/<board>/board.py as
    board.py, firmware/main.py as main.py and config.json (the parameter set:
    defaults, or a scenario's vehicle with --scenario).
+   With --romfs the modules go into one ROMFS image instead (MicroPython
+   >= 1.25 on a build with a ROMFS partition: the stock RPI_PICO, PYBV11
+   and ESP32_GENERIC builds have none; rp2 MICROPY_HW_ROMFS_BYTES, stm32
+   MICROPY_HW_ROMFS_ENABLE_INTERNAL_FLASH, esp32 partitions-4MiB-romfs.csv),
+   written by `mpremote romfs deploy`; the board mounts it at /rom and
+   imports from /rom/lib, executing the bytecode in place (not on the heap).
 2. Ask the board for the SHA-256 of each of those files (one `mpremote exec`),
    copy only the ones that differ (`mpremote fs cp`, chained with `+`), then
    ask again and require every hash to match (verify).
@@ -72,13 +78,16 @@ def config_values_for(sc: dict) -> dict:
     return {name: getattr(cfg, name) for name, _ in FIELDS}
 
 
-def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str) -> list[str]:
+def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str, opt: int = 0) -> list[str]:
     """The mpy-cross call for one module: the board's native architecture, and
     the module's package path as its source name (lander/app.py, as a
-    traceback on the board names it) instead of the host's full path."""
+    traceback on the board names it) instead of the host's full path.
+    opt: mpy-cross -O level; 3 leaves out the line-number tables (tracebacks
+    then name no line) and `assert` statements (the firmware has none)."""
     root = host_tools.FIRMWARE_DIR
     name = os.path.relpath(src, root).replace(os.sep, "/")
-    return [mpy_cross] + (["-march=" + arch] if arch else []) + ["-s", name, "-o", dst, src]
+    return ([mpy_cross] + (["-march=" + arch] if arch else []) + (["-O%d" % opt] if opt else [])
+            + ["-s", name, "-o", dst, src])
 
 
 def _module_file(root: str, name: str) -> str | None:
@@ -132,7 +141,7 @@ def firmware_modules(board: str) -> list[str]:
 
 
 def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
-          calibration: dict | None = None) -> dict:
+          calibration: dict | None = None, opt: int = 0, extra: tuple = ()) -> dict:
     """Compile and lay out the files; returns {remote path: local path}."""
     src_board = "hil" if board == "sim-virtual" else board
     if os.path.isdir(out_dir):
@@ -142,12 +151,12 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
     mpy_cross = mpy_cross_path()
     files: dict = {}
     root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
-    for rel_py in firmware_modules(src_board):
+    for rel_py in sorted(set(firmware_modules(src_board)) | set(extra)):
         src = os.path.join(root, rel_py)
         rel = rel_py[:-3] + ".mpy"
         dst = os.path.join(lib, rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        proc = subprocess.run(mpy_cross_cmd(mpy_cross, arch, src, dst), capture_output=True, text=True)
+        proc = subprocess.run(mpy_cross_cmd(mpy_cross, arch, src, dst, opt), capture_output=True, text=True)
         if proc.returncode != 0:
             raise DeployError("mpy-cross failed on %s: %s" % (src, proc.stderr.strip()))
         files["lib/lander/" + rel.replace(os.sep, "/")] = dst
@@ -164,6 +173,38 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         fh.write(Config(**config_values(scenario)).to_json(calibration))
     files["config.json"] = dst
     return files
+
+
+def romfs_image(files: dict) -> bytes:
+    """A ROMFS image (MicroPython >= 1.25, vfs.VfsRom; mpremote's own writer)
+    of the built modules, laid out as lib/lander/... A port with a ROMFS
+    partition mounts it at /rom and puts /rom/lib on sys.path; .mpy files
+    there are executed in place: their bytecode, strings and bytes constants
+    stay in flash instead of being copied to the heap at import."""
+    from mpremote.romfs import VfsRomWriter
+
+    tree: dict = {}
+    for remote in sorted(files):
+        if remote.startswith("lib/"):
+            parts = remote.split("/")
+            node = tree
+            for d in parts[:-1]:
+                node = node.setdefault(d, {})
+            node[parts[-1]] = files[remote]
+    writer = VfsRomWriter()
+
+    def emit(node):
+        for name in sorted(node):
+            if isinstance(node[name], dict):
+                writer.opendir(name)
+                emit(node[name])
+                writer.closedir()
+            else:
+                with open(node[name], "rb") as fh:
+                    writer.mkfile(name, fh.read())
+
+    emit(tree)
+    return writer.finalise()
 
 
 _HASH_SCRIPT = """
@@ -246,6 +287,32 @@ def deploy_files(port: str, files: dict, log=print) -> dict:
     return {"copied": todo, "unchanged": len(paths) - len(todo), "verified": len(paths)}
 
 
+_LIB_CHECK = """
+import os
+try:
+    os.stat('lib/lander')
+    print('LIBLANDER 1')
+except OSError:
+    print('LIBLANDER 0')
+"""
+
+
+def deploy_romfs(port: str, image: str, files: dict, log=print) -> None:
+    """Write the image to ROMFS partition 0 (`mpremote romfs deploy`: it
+    queries the partition, refuses an image that does not fit, erases, writes
+    and checks), then copy board.py, main.py and config.json to the
+    filesystem as deploy_files does. A lib/lander left on the filesystem by
+    an earlier deploy would shadow the image (/lib comes before /rom/lib on
+    sys.path): it is removed."""
+    _run(mpremote_cmd() + ["connect", port, "resume", "romfs", "deploy", image], "romfs deploy", timeout=300.0)
+    log("romfs: %s written to the board's ROMFS partition" % image)
+    out = _run(mpremote_cmd() + ["connect", port, "resume", "exec", _LIB_CHECK], "lib check")
+    if "LIBLANDER 1" in out:
+        _run(mpremote_cmd() + ["connect", port, "resume", "fs", "rm", "-r", ":lib/lander"], "remove lib/lander")
+        log("removed lib/lander from the filesystem (it would shadow /rom/lib/lander)")
+    deploy_files(port, {p: f for p, f in files.items() if not p.startswith("lib/")}, log=log)
+
+
 def check_port(port: str) -> None:
     if port == "virtual" or "://" in port:
         return
@@ -260,6 +327,12 @@ def add_arguments(parser):
     parser.add_argument("--arch", default=None, help="override the mpy-cross architecture")
     parser.add_argument("--out", default=os.path.join("build", "deploy"), help="build folder")
     parser.add_argument("--root", default=None, help="virtual board filesystem (with --port virtual)")
+    parser.add_argument("--opt", type=int, default=0, choices=(0, 1, 2, 3),
+                        help="mpy-cross -O level (3: no line numbers in tracebacks, smaller .mpy)")
+    parser.add_argument("--romfs", action="store_true",
+                        help="put the modules in a ROMFS image (build/deploy/<board>/lander.romfs) and write it "
+                             "to the board's ROMFS partition with `mpremote romfs deploy` (MicroPython >= 1.25 "
+                             "built with a ROMFS partition); the bytecode then runs from flash, not the heap")
 
 
 def run(args) -> int:
@@ -269,6 +342,8 @@ def run(args) -> int:
         check_port(args.port)
         if args.scenario is not None and not os.path.isfile(args.scenario):
             raise UsageError("--scenario %s: no such file" % args.scenario)
+        if args.romfs and args.port == "virtual":
+            raise UsageError("--romfs: the virtual board (unix port) has no ROMFS partition to write")
         board = args.board
         arch = args.arch if args.arch is not None else ARCH[board]
         src_board = board
@@ -277,9 +352,16 @@ def run(args) -> int:
             print("virtual board: the sim board's parts are the host's emulators over the HIL link "
                   "(boards/hil/board.py deployed as board.py)")
         out_dir = os.path.join(args.out, board)
-        files = build(src_board, out_dir, arch, args.scenario)
+        files = build(src_board, out_dir, arch, args.scenario, opt=args.opt)
         print("built %d files for %s (%s) in %s" % (len(files), board, arch or "bytecode", out_dir))
-        if args.port == "virtual":
+        if args.romfs:
+            image = os.path.join(out_dir, "lander.romfs")
+            with open(image, "wb") as fh:
+                fh.write(romfs_image(files))
+            print("wrote %s (%d bytes: %d modules)" % (image, os.path.getsize(image),
+                                                      sum(1 for p in files if p.startswith("lib/"))))
+            deploy_romfs(args.port, image, files)
+        elif args.port == "virtual":
             root = args.root or virtual.DEFAULT_ROOT
             with virtual.VirtualBoard(root) as vb:
                 print("virtual board on %s, filesystem %s" % (vb.port, vb.root))
