@@ -93,7 +93,6 @@ class AttitudeUnit:
             self.errors += 1
         buf = rx.buf
         n = rx.n
-        i = 0
         got = False
         # fast path: exactly this cycle's acknowledgement and nothing else (the
         # nominal case); anything else goes through the general parser below
@@ -107,41 +106,42 @@ class AttitudeUnit:
             if lim and not self._limited:
                 events.post(EV_ACU_LIMITED, self.applied)
             self._limited = lim
-            i = n
-            n = 0                    # skip the general parser
-        while i + 4 <= n:
-            if buf[i] != SYNC:
-                i += 1
-                continue
-            ln = buf[i + 3]
-            if ln > 8:
-                i += 1
-                continue
-            end = i + 5 + ln
-            if end > n:
-                break
-            s = 0
-            for j in range(i + 1, end):
-                s += buf[j]
-            if s & 0xFF:
-                self.errors += 1
-                i += 1
-                continue
-            cmd = buf[i + 1]
-            if cmd == (ACK_BIT | CMD_SET) and ln == 3:
-                if buf[i + 2] == self.seq:
-                    v = buf[i + 5] | (buf[i + 6] << 8)
-                    self.applied = v - 0x10000 if v & 0x8000 else v
-                    got = True
-                    lim = self.applied != self.setpoint
-                    if lim and not self._limited:
-                        events.post(EV_ACU_LIMITED, self.applied)
-                    self._limited = lim
-            elif cmd == NAK and ln == 1:
-                self.naks += 1
-                events.post(EV_ACU_NAK, buf[i + 4])
-            i = end
-        rx.consume(i)
+            rx.n = 0                 # the window held exactly this frame: consumed
+        else:
+            i = 0
+            while i + 4 <= n:
+                if buf[i] != SYNC:
+                    i += 1
+                    continue
+                ln = buf[i + 3]
+                if ln > 8:
+                    i += 1
+                    continue
+                end = i + 5 + ln
+                if end > n:
+                    break
+                s = 0
+                for j in range(i + 1, end):
+                    s += buf[j]
+                if s & 0xFF:
+                    self.errors += 1
+                    i += 1
+                    continue
+                cmd = buf[i + 1]
+                if cmd == (ACK_BIT | CMD_SET) and ln == 3:
+                    if buf[i + 2] == self.seq:
+                        v = buf[i + 5] | (buf[i + 6] << 8)
+                        self.applied = v - 0x10000 if v & 0x8000 else v
+                        got = True
+                        lim = self.applied != self.setpoint
+                        if lim and not self._limited:
+                            events.post(EV_ACU_LIMITED, self.applied)
+                        self._limited = lim
+                elif cmd == NAK and ln == 1:
+                    self.naks += 1
+                    events.post(EV_ACU_NAK, buf[i + 4])
+                i = end
+            rx.consume(i)
         if got:
             self.acks += 1
             if self.missed >= _MISS_EVENT:
