@@ -67,6 +67,9 @@ GYRO_MDPS_PER_LSB = {125: 4.375, 250: 8.75, 500: 17.50, 1000: 35.0, 2000: 70.0}
 STATUS_XLDA = 0x01
 STATUS_GDA = 0x02
 STATUS_TDA = 0x04
+_GYRO_OUT = frozenset(range(OUTX_L_G, OUTX_L_G + 6))
+_ACCEL_OUT = frozenset(range(OUTX_L_A, OUTX_L_A + 6))
+_TEMP_OUT = frozenset((OUT_TEMP_L, OUT_TEMP_L + 1))
 
 
 def quantize(value: float, lsb: float, saturate: bool) -> int:
@@ -278,21 +281,25 @@ class Lsm6dsoxEmu:
 
     def _read_burst(self, reg: int, n: int) -> bytes:
         self._advance()
-        out = bytearray(n)
         addr = reg & 0x7F
-        touched = set()
-        for i in range(n):
-            out[i] = self._read_byte(addr)
-            touched.add(addr)
-            if self._auto_inc():
-                addr = (addr + 1) & 0x7F
+        # reads change no register, so IF_INC holds over the burst: the
+        # addresses are known up front (the simulator's hottest emulator path)
+        if self._auto_inc():
+            addrs = [(addr + i) & 0x7F for i in range(n)]
+        else:
+            addrs = [addr] * n
+        regs = self.regs
+        out = bytearray(n)
+        for i, a in enumerate(addrs):
+            out[i] = self._read_byte(a) if a == WHO_AM_I or a == CTRL3_C else regs[a]
         # Data-ready bits clear once the matching outputs have been read.
-        if touched & set(range(OUTX_L_G, OUTX_L_G + 6)):
-            self.regs[STATUS_REG] &= ~STATUS_GDA & 0xFF
-        if touched & set(range(OUTX_L_A, OUTX_L_A + 6)):
-            self.regs[STATUS_REG] &= ~STATUS_XLDA & 0xFF
-        if touched & {OUT_TEMP_L, OUT_TEMP_L + 1}:
-            self.regs[STATUS_REG] &= ~STATUS_TDA & 0xFF
+        touched = set(addrs)
+        if not touched.isdisjoint(_GYRO_OUT):
+            regs[STATUS_REG] &= ~STATUS_GDA & 0xFF
+        if not touched.isdisjoint(_ACCEL_OUT):
+            regs[STATUS_REG] &= ~STATUS_XLDA & 0xFF
+        if not touched.isdisjoint(_TEMP_OUT):
+            regs[STATUS_REG] &= ~STATUS_TDA & 0xFF
         return bytes(out)
 
     def _write_burst(self, reg: int, data: bytes) -> None:
