@@ -196,6 +196,29 @@ def test_terminal_rate_hold_matches_the_float_reference():
         assert abs(g.accel_z_cmd_mm_s2 - ref) <= gncref.TOLERANCES["terminal_az_mm_s2"]
 
 
+def test_terminal_integrator_holds_while_the_error_is_beyond_its_band():
+    # braking from the low gate at -10 m/s toward the ramp (-2 m/s at 20 m:
+    # an error of 8 m/s, the throttle below full): the integrator does not
+    # move (wound up there it held the vehicle at the engine's floor, 1 m/s
+    # slower than the ramp, for ~20 s of the nominal descent); within
+    # _IZ_BAND of the ramp it integrates, Ki = 0.5 /s^2: (err * 655) >> 16 a cycle
+    cfg, g, c = _pair()
+    g.phase = G.PH_TERMINAL
+    nav = _Nav()
+    nav.site_alt_mm = 30_000
+    nav.vz_mm_s = -10_000
+    for _ in range(50):
+        g.update(nav, False)
+    assert g.vz_ref_mm_s == -cfg.terminal_vz_mm_s == -2000
+    assert g._iz == 0
+    nav.vz_mm_s = -2000 - G._IZ_BAND
+    g.update(nav, False)
+    assert g._iz == (G._IZ_BAND * 655) >> 16 == 9
+    nav.vz_mm_s = -2000 - G._IZ_BAND - 1
+    g.update(nav, False)
+    assert g._iz == 9
+
+
 def test_checkpoint_restores_the_guidance_state():
     cfg, g, c = _pair()
     r = gncref.fly_point_mass(cfg, 3000.0, -30.0, 20.0, 500.0, max_s=20.0, guidance=g, control=c)

@@ -81,6 +81,7 @@ _POS_LIM = const(0x3FFFFFF)    # 67 km: |position differences| clamp
 _VEL_LIM = const(0xFFFFF)      # 1 km/s: |velocity| clamp
 _ACC_LIM = const(100000)       # 100 m/s^2: |plan accelerations| clamp
 _IZ_LIM = const(2000)          # terminal integrator clamp, mm/s^2
+_IZ_BAND = const(1000)         # terminal integrator: integrates only within +/-1 m/s of the ramp
 _XPOS_H_MM = const(5000)       # terminal: no position term below 5 m
 _JUMP_MIN_MM = const(150000)   # height gate: tolerance 150 m + |h| / 4
 _JUMP_HOLD_MS = const(3000)    # a height jump is believed after 3 s
@@ -413,10 +414,14 @@ class Guidance:
         vz = fixed.clamp(nav.vz_mm_s, -_VEL_LIM, _VEL_LIM)
         err = fixed.clamp(vz_ref - vz, -0x7FFF, 0x7FFF)      # mm/s
         # integrator: Ki = 0.5 /s^2 -> per cycle err * 0.01 ; anti-windup: frozen
-        # while the throttle is saturated in the direction of the error
+        # while the throttle is saturated in the direction of the error, and
+        # while the error is beyond _IZ_BAND (the braking from the low gate's
+        # -10 m/s to the ramp: wound up there, it held the vehicle at the
+        # engine's floor 1 m/s slower than the ramp for ~20 s, nominal)
         ctrl = self._ctrl
         iz = self._iz
-        if ctrl is None or not ((err > 0 and ctrl.sat_high) or (err < 0 and ctrl.sat_low)):
+        if -_IZ_BAND <= err <= _IZ_BAND and (ctrl is None or not (
+                (err > 0 and ctrl.sat_high) or (err < 0 and ctrl.sat_low))):
             iz = fixed.clamp(iz + ((err * 655) >> 16), -_IZ_LIM, _IZ_LIM)
             self._iz = iz
         # Kv = 1.5 /s
