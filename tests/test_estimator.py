@@ -270,15 +270,17 @@ def test_built_in_test_does_not_ask_for_a_part_the_board_is_not_wired_for():
 
 MUSEUM = os.path.join(host_tools.SCENARIOS_DIR, "museum")
 # Below 100 m: the issue's goal is < 1 m except the bias case (its own table).
-# Measured: 02 1.22 m (0.52 m before the beam was turned down over the
-# cliff's shadow, 8a2fa54: the goal is not met there), 03 0.37 m (was 1.18: the reacquisition after the
-# 3 km -> 900 m silence), 07 0.55 m; 04 4.89 m (was 15.8: ranges near the
-# 10 km reach came back short, a -130 m mean for 20 s, now rejected while
-# returns are being lost; what is left is a ~1 m/s vertical-velocity error the
-# steady-state gains carry from the early, noise-mapped ground into the
-# approach), 05 2.03 m (IMU only, no altimeter).
-BELOW_100M = {"02_hover_false_zero.toml": 1.5, "03_late_altimeter.toml": 1.0,
-              "04_noisy_altimeter.toml": 6.0, "05_altimeter_never_enabled.toml": 3.0,
+# Measured: 02 0.46 m, 03 0.17 m, 04 0.91 m, 07 0.42 m, 05 1.83 m (IMU only, no
+# altimeter), 06 1.10 m. 04 was 4.89 m: a lone wild range (2 % outliers) as a
+# bin's first sample made the bin a noisy average instead of the plain's level
+# (40.7 m in the last 1000 m, now 7.8 m); the noise estimate started at the
+# spec (17 times too small at 8 km) and the first seconds bent the velocity
+# for the rest of the descent (it starts at 8 times the spec now); and the
+# floored bias update drifted the bias ~0.4 mm/s^2 a second. 02 was 1.22 m:
+# the same bias drift, and the velocity following the far-mapped floor's
+# +/-7 m bins too slowly (navgains Q_ACC 1e-3, was 1e-4).
+BELOW_100M = {"02_hover_false_zero.toml": 1.0, "03_late_altimeter.toml": 1.0,
+              "04_noisy_altimeter.toml": 1.0, "05_altimeter_never_enabled.toml": 3.0,
               "06_altimeter_bias.toml": 60.0, "07_imu_reset_then_command.toml": 1.0}
 
 
@@ -329,18 +331,22 @@ def test_the_beam_mounting_sign_agrees_end_to_end(beam_deg):
 
 
 def test_a_coast_error_far_beyond_the_noise_is_taken_at_once_when_the_altimeter_returns():
-    # museum 03's shape: the estimate's vertical velocity 2 m/s slow, the
+    # museum 03's shape: 4 s of ranges (the noise estimate comes down from its
+    # start at 8 times the spec to the spec), then the estimate's vertical
+    # velocity 2 m/s slow (the vehicle 2 m/s faster than it believes) and the
     # altimeter silent for 20 s (1000 cycles): the height is 40 m high when
-    # ranges return. The first range (4.2 m sigma at 2 km, 40 m > 4 sigma)
+    # ranges return. The first range (2.3 m sigma at 1 km, 40 m > 4 sigma)
     # resets the height and takes the coast's mean rate off the velocity
     # (40 m / 20 s = 2 m/s), instead of spreading it through the filter
     f = Flight(2000000, -20000, 0)
-    f.nav.init_from(2000000, -18000, 0, 0)
+    f.step(200)
+    assert f.nav.alt_sigma_meas_mm == E.SIGMA_M0_MM + (f.nav.meas_alt_mm >> 9)
+    f.vz = -22000
     f.step(1000, alt_status=NOT_READY)
     assert 39000 <= f.nav.altitude_mm - f.true_alt() <= 41000
     f.step(2)                            # one fresh range
     assert f.error_mm() <= 150           # the slant quantisation at pitch 0: r / 32768 = 61 mm
-    assert abs(f.nav.vz_mm_s + 20000) <= 20
+    assert abs(f.nav.vz_mm_s + 22000) <= 20
 
 
 def test_a_coast_error_within_the_noise_goes_through_the_filter():
@@ -369,3 +375,33 @@ def test_ranges_at_a_height_where_returns_are_being_lost_are_rejected():
     f.range_bias = 0
     f.step(E.CEN_HOLD + 2)
     assert f.nav.alt_gate == E.G_ACCEPT
+
+
+def test_a_lone_wild_range_as_a_new_bin_s_first_sample_does_not_make_it_new_ground():
+    # museum 04's 2 % outliers: a wild range (31 m short: beyond the 20 m
+    # tolerance) lands first in the bin the beam enters (bin 36 from x =
+    # 262.1 m): mapped as a first sample of new ground; the next range
+    # disagrees with it and is level with the plain: the bin is the plain's
+    # level at once and that range measures the height (it used to restart
+    # the bin from it: an average of the next 12 samples, never the plain's)
+    f = Flight(1000000, -2000, 50000)              # 1 m a cycle, a range every other one
+    f.step(263)                                    # 131 ranges: the noise estimate is down to the spec
+    assert f.nav._cnt[36] == 0
+    f.step(1, range_mm=f.true_alt() - 31000)       # k = 264: x = 264 m
+    assert f.nav.alt_gate == E.G_MAPPED and f.nav._cnt[36] == 1
+    f.step(2)
+    assert f.nav.alt_gate == E.G_ACCEPT
+    assert f.nav._map[36] == 0 and f.nav._cnt[36] == E.N_MAP
+
+
+def test_the_noise_estimate_starts_at_8_times_the_spec_and_comes_down_to_what_ranges_show():
+    # handover at 8 km: the spec is 0.3 m + 8000 m / 512 = 15.9 m; the first
+    # range is judged at 8 times that (127.4 m: mean |innovation| 101.9 m x
+    # 5/4), not trusted at the spec before the part's noise has been seen
+    f = Flight(8000000, -40000, 0)
+    f.step(1)
+    assert f.nav._mad == ((300 + (8000000 >> 9)) * 32) // 5 == 101920
+    f.step(1)                            # the first range
+    assert f.nav.alt_sigma_meas_mm == 101920 + (101920 >> 2) == 127400
+    f.step(600)                          # 300 exact ranges: down to the spec
+    assert f.nav.alt_sigma_meas_mm == E.SIGMA_M0_MM + (f.nav.meas_alt_mm >> 9)

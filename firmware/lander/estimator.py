@@ -104,6 +104,7 @@ N_STUCK = const(10)
 NEVER_VALID_CYCLES = const(500)
 STALE_CYCLES = const(100)
 REACQ_SIGMAS = const(4)           # a first range after a coast this far off resets the height
+MAD0_SPECS = const(8)             # the noise estimate starts at 8 times the spec (see _mad0)
 CEN_HOLD = const(50)              # cycles a lost return marks its height as the reach
 TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuning pending)
 
@@ -146,6 +147,17 @@ MAX_STEPS = const(150)            # periods propagated over one late cycle / res
 
 # Words of nav state in a checkpoint (checkpoint_into / restore_from).
 CHECKPOINT_WORDS = const(18)
+
+
+def _mad0(h):
+    """The mean |innovation| (mm) the noise estimate starts from at height h:
+    MAD0_SPECS times the spec's sigma (0.3 m + h / 512), as a sigma (x 4/5).
+    A part's noise is not known before its ranges have been seen: trusted at
+    its spec from the first range, museum 04's (5 %, 17 times the spec at
+    8 km) bent the velocity and the bias for the rest of the descent (the
+    estimate comes down to what the ranges show within ~100 of them)."""
+    h = fixed.clamp(h, 0, MAX_RANGE_MM)
+    return ((SIGMA_M0_MM + (h >> 9)) * MAD0_SPECS * 4) // 5
 
 
 def _signed(v, n):
@@ -333,6 +345,7 @@ class Nav:
         self._sig_h = navgains.GAINS[3]
         self._sig_v = navgains.GAINS[4]
         self._sig_vx = 100
+        self._mad = _mad0(altitude_mm)
         b = self._bin(0)                 # the datum: the terrain under the vehicle now
         self._map[b] = 0
         self._cnt[b] = N_MAP
@@ -757,6 +770,13 @@ class Nav:
             return
         if n > 0 and sm * 4 < self._msig[bn]:
             n = 0                       # far better than what mapped it: map it again
+        elif n == 1:
+            d = tm - mp[bn]
+            if d > tol or d < -tol:
+                # the bin's one sample and this one disagree: that one was a
+                # lone wild range (2 % of museum 04's), this one is a first
+                # sample (level with the terrain under the vehicle, or not)
+                n = 0
         if n == 0:
             if sh[SH_DIR] == 0 and pb >= 0:
                 self._shadow_from(pb, pt, bn, tm, hp - self._tv, tol)
@@ -1034,9 +1054,12 @@ class Nav:
                 self._sig_h = self._ksh[k]
                 age = -1                                           # taken: no filter update
         if age >= 0:
-            self._h += fixed.mul_shift(nu, self._kh[k], 20)
-            self._vz += fixed.mul_shift(nu, self._kv[k], 14)
-            bz = self._bz + fixed.mul_shift(nu, self._kb[k], 20)     # Kb < 0: bias up when h runs high
+            # products rounded to nearest: floored, the bias update lost half
+            # a unit per range (~0.4 mm/s^2 a second of bias drift, a vertical
+            # velocity error of ~0.5 m/s by the end of the braking)
+            self._h += (fixed.mul_shift(nu, self._kh[k], 19) + 1) >> 1
+            self._vz += (fixed.mul_shift(nu, self._kv[k], 13) + 1) >> 1
+            bz = self._bz + ((fixed.mul_shift(nu, self._kb[k], 19) + 1) >> 1)   # Kb < 0: bias up when h runs high
             if bz > BZ_MAX:
                 bz = BZ_MAX
             elif bz < -BZ_MAX:
@@ -1078,6 +1101,7 @@ class Nav:
         self._bz = 0
         self._sig_h = m >> 4
         self._sig_v = 20000
+        self._mad = _mad0(m)
         self._sig_vx = 20000
         self.initialised = True
         events.post(EV_NAV_INIT, 1)

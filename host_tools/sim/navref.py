@@ -115,6 +115,7 @@ class NavRef:
     ACC_BIAS_MAX = 200.0
     STALE = 100
     REACQ_SIGMAS = 4
+    MAD0_SPECS = 8
 
     def __init__(self, cfg, handover):
         alt_m, vz_mps, vx_mps, pitch = handover
@@ -128,7 +129,8 @@ class NavRef:
         self.pitch = pitch
         self.bz = 0.0
         self.tv = 0.0
-        self.mad = 0.0
+        # the noise estimate starts at MAD0_SPECS times the spec (firmware _mad0)
+        self.mad = (self.SIGMA_M0_MM + min(max(alt_m * 1000.0, 0.0), 3e7) / 512.0) * self.MAD0_SPECS * 0.8
         self.k = 0
         self.age = 0
         self.sig_h = navgains.steady_state(navgains.sigma_m(0))[1] * 1000.0
@@ -227,6 +229,8 @@ class NavRef:
         bn = self._bin(self.x + dx)
         e = self.map.get(bn)
         tol = max(4 * sm, self.CONFIRM_TOL_MM)
+        if e is not None and e[2] == 1 and abs(tm - e[0]) > tol:
+            e = None                 # a lone first sample this one disagrees with
         if e is None or e[2] == 0:
             if abs(tm - self.tv) <= tol:
                 e = self.map[bn] = [self.tv, sm, self.N_MAP]
