@@ -500,14 +500,36 @@ class Nav:
                 # over the gap (the gyro was not read in it)
                 self._p_end_set = False
                 inc = ((self._p_end << 10) - self._pitch) // n
-        sc = self._sc
+        tab = _SIN
         while n > 0:
             n -= 1
             p = self._pitch + inc
             self._pitch = p
-            _sincos((p + 512) >> 10, sc)
-            s = sc[0]
-            c = sc[1]
+            # _sincos((p + 512) >> 10) inline (every cycle): one table walk for both
+            a = ((p + 512) >> 10) & 0xFFFF
+            q = a >> 14
+            u = a & 0x3FFF
+            w = 0x4000 - u
+            i = u >> 6
+            f = u & 63
+            b0 = tab[i]
+            su = ((b0 << 6) + (tab[i + 1] - b0) * f + 128) >> 8 if f else (b0 >> 2) - (b0 >> 17)
+            i = w >> 6
+            f = w & 63
+            b0 = tab[i]
+            sw = ((b0 << 6) + (tab[i + 1] - b0) * f + 128) >> 8 if f else (b0 >> 2) - (b0 >> 17)
+            if q == 0:
+                s = su
+                c = sw
+            elif q == 1:
+                s = sw
+                c = -su
+            elif q == 2:
+                s = -su
+                c = -sw
+            else:
+                s = -sw
+                c = su
             # world-frame specific force (mm/s^2), |.| < 2^16 (each product
             # < 32767^2 + 2^14 < 2^30)
             az = ((fz * c + 16384) >> 15) - ((fx * s + 16384) >> 15)
@@ -1267,7 +1289,11 @@ class Nav:
     def _publish(self):
         h = self._h >> 4
         x = self._x >> 4
-        bv = self._bin(x)
+        bv = (x - MAP_X0_MM) >> MAP_SHIFT          # self._bin(x), inline (every cycle)
+        if bv < 0:
+            bv = 0
+        elif bv >= MAP_N:
+            bv = MAP_N - 1
         cnt = self._cnt
         if cnt[bv] >= N_SEEN:
             tv = self._map[bv]
