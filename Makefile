@@ -31,15 +31,20 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/lander perf
 
-# Mutation testing, a benchmark (hours on two cores; not part of `make test`):
-# host_tools/sim, host_tools/emu and firmware/lander ([tool.mutmut] in pyproject.toml).
-# A partial run: make mutate MUTANTS='host_tools.sim.physics*'. The firmware's
-# tests run on CPython only here (mutmut's trampolines are CPython code).
+# Mutation testing, a benchmark (not part of `make test`): one module group at a
+# time (emu, firmware, sim: [tool.lander.mutate.*] in pyproject.toml), each in
+# build/mutate/<group>/ against the tests that exercise it; tools/mutate.py.
+#   make mutate                                   every group, then the figures
+#   make mutate GROUP=emu MUTANTS='host_tools.emu.legs*'   a part
+#   make mutate GROUP=emu FRESH=1                 forget earlier results (tests changed)
+# The firmware's tests run on CPython only here (mutmut's trampolines are CPython code).
+GROUP ?= emu firmware sim
 MUTANTS ?=
+FRESH ?=
 mutate: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,mutate]' 2>&1 | grep -v '^WARNING: Location' || true
-	LANDER_INTERP=cpython $(BIN)/mutmut run $(MUTANTS) || true
-	$(BIN)/python tools/mutate_report.py
+	for g in $(GROUP); do env -u PYTHONPATH $(BIN)/python tools/mutate.py $$g $(MUTANTS) $(if $(FRESH),--fresh) || exit 1; done
+	$(BIN)/python tools/mutate.py report $(GROUP)
 
 lint: $(STAMP)
 	for port in rp2 esp32 stm32; do $(BIN)/pyright -p tools/pyright-$$port.json || exit 1; done

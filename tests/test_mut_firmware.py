@@ -1,0 +1,1 @@
+"""Firmware behaviours pinned for `make mutate GROUP=firmware`."""
