@@ -1700,3 +1700,164 @@ def test_bmp390_forced_to_sleep_from_forced_mode_has_no_settle_wait():
     emu.i2c_write(0x1B, b"\x03")
     emu.i2c_write(0x1C, b"\x01")
     assert emu.regs[0x1C] == 0x01
+
+
+# --- streams: several commands in one write, counters over several events -----------
+def test_acu_several_frames_in_one_write_are_each_handled_and_counted():
+    emu = acu.AttitudeUnitEmu()
+    bad_ck = acu.frame(acu.SET, 1, b"\x01\x00")[:-1] + b"\x00"
+    emu.uart_rx(acu.frame(0x03, 2) + acu.frame(acu.PING, 3, b"\x01") + _set(4, 40)
+                + acu.frame(0x04, 5) + acu.frame(acu.PING, 6) + _set(7, 70))
+    assert emu.naks == 3 and emu.frames_ok == 3 and emu.setpoint == 70
+    emu.uart_rx(bad_ck)
+    assert emu.naks == 4
+
+
+def test_acu_a_header_with_an_impossible_length_is_dropped_at_once():
+    emu = acu.AttitudeUnitEmu()
+    emu.uart_rx(b"\xa5\x01\x00\x09")
+    assert emu._buf == b""
+
+
+def test_acu_eight_payload_bytes_is_still_a_frame():
+    emu = acu.AttitudeUnitEmu()
+    emu.uart_rx(acu.frame(0x03, 1, bytes(8)))
+    assert emu.uart_poll(1.0) == acu.frame(acu.NAK, 1, b"\x02")
+
+
+def test_acu_defaults_60_degree_travel_and_no_frame_yet():
+    emu = acu.AttitudeUnitEmu()
+    assert emu.last_rx_s is None
+    emu.uart_rx(_set(1, 20000))
+    assert emu.setpoint == 10923                          # 60 / 360 * 65536 = 10922.7
+
+
+def test_acu_answers_at_the_time_of_the_last_poll_plus_latency():
+    emu = acu.AttitudeUnitEmu(baudrate=1000, latency_s=0.0)
+    emu.uart_poll(2.0)
+    emu.uart_rx(acu.frame(acu.PING, 1))
+    assert emu.uart_poll(2.005) == b"" and emu.uart_poll(2.0105) == b"\xa5"
+
+
+def test_flash_default_mode_is_read_only_and_errors_say_why():
+    fs = FlashEmu()
+    fs.files["/a"] = bytearray(b"x")
+    f = fs.open("/a")
+    assert f.closed is False
+    with pytest.raises(OSError) as e:
+        f.write(b"y")
+    assert (e.value.errno, e.value.strerror) == (errno.EBADF, "read-only")
+    fs.fail_writes = True
+    with pytest.raises(OSError) as e:
+        fs.open("/b", "wb").write(b"y")
+    assert (e.value.errno, e.value.strerror) == (errno.EIO, "flash write failed")
+    fs.power_cut()
+    with pytest.raises(OSError) as e:
+        f.read()
+    assert (e.value.errno, e.value.strerror) == (errno.EIO, "file closed by power cut")
+    with pytest.raises(OSError) as e:
+        fs.open("/missing")
+    assert (e.value.errno, e.value.strerror) == (errno.ENOENT, "/missing")
+
+
+def test_flash_read_zero_bytes_reads_nothing():
+    fs = FlashEmu()
+    fs.files["/a"] = bytearray(b"abc")
+    f = fs.open("/a", "rb")
+    assert f.read(0) == b"" and f.tell() == 0
+
+
+def test_flash_every_power_cut_closes_the_files_opened_before_it():
+    fs = FlashEmu()
+    fs.files["/a"] = bytearray(b"abc")
+    fs.power_cut()
+    f = fs.open("/a", "rb")
+    fs.power_cut()
+    _oserr(lambda: f.read(), errno.EIO)
+
+
+def test_lrf_fresh_part_has_no_return_and_1_hz_mode_frames():
+    emu = LaserAltimeterEmu()
+    assert emu.measured_range(0.0) is None
+    emu.range_m = 50.0
+    emu.uart_rx(_cmd(0xCC, 1, 0, 0))
+    assert len(emu.uart_poll(2.5)) == 44                  # 1 Hz: frames at 1 s and 2 s
+
+
+def test_lrf_a_bad_command_does_not_hide_the_next_one():
+    emu = _lrf(100.0)
+    emu.uart_rx(b"\xcc\x03\x00\x00\x80" + _cmd(0xCC, 2, 0, 0))
+    assert emu.rate_hz == 4.0
+
+
+def test_lrf_amplitude_is_4e10_over_r_squared_plus_1e4():
+    assert _decode(_lrf(3000.0).frame(0.0))[1] == 4439   # 4e10 / 9,010,000 = 4439.5
+
+
+def test_radio_default_air_and_serial_rates():
+    emu = RadioEmu()
+    emu.uart_rx(b"ab")
+    emu.advance(0.01)
+    assert emu.downlink_times == [0.004, 0.008]           # 8 bits at 2000 bit/s
+    assert emu.up.byte_s == 10.0 / 57600
+
+
+def test_uart_garbage_and_truncation_counters_accumulate():
+    line = UartStreamer(1000, Faults(garbage_rate=1.0, seed=2))
+    line.send(0.0, b"A")
+    first = line.garbage_out
+    line.send(0.0, b"B")
+    assert line.garbage_out > first and line.garbage_out == len(line.poll(100.0)) - 2
+
+
+def test_uart_zero_rates_draw_nothing_from_the_fault_stream():
+    line = UartStreamer(1000, Faults(seed=4))             # garbage and bit flips off
+    line.truncate_rate = 1.0
+    ref = random.Random(4)
+    expect = []
+    for frame in (b"ABCDEFGH", b"abcdefgh"):
+        assert ref.random() < 1.0
+        expect.append(frame[:ref.randrange(1, len(frame))])
+        line.send(0.0, frame)
+    assert line.poll(100.0) == b"".join(expect)
+
+
+def test_uart_garbage_runs_take_every_length_1_to_8():
+    lens = set()
+    for seed in range(80):
+        line = UartStreamer(1000, Faults(garbage_rate=1.0, seed=seed))
+        line.send(0.0, b"F")
+        lens.add(line.garbage_out)
+    assert lens == set(range(1, 9))
+
+
+def test_uart_byte_boundaries_count_whole_bytes_despite_float_rounding():
+    line = UartStreamer(1000, Faults())
+    line.send(0.0, bytes(40))
+    assert 0.29 / 0.01 < 29                                # 28.999999999999996
+    assert len(line.poll(0.29)) == 29
+
+
+def test_history_keeps_the_last_4096_values():
+    h = History()
+    for i in range(4097):
+        h.record(float(i), i)
+    assert h.at(0.5, "gone") == "gone" and h.at(1.0, None) == 1
+
+
+def test_history_same_time_twice_is_not_a_restart():
+    h = History()
+    h.record(0.0, "x")
+    h.record(1.0, "a")
+    h.record(1.0, "b")
+    assert h.at(0.5, None) == "x" and h.at(1.0, None) == "b"
+
+
+def test_lrf_line_is_115200_baud_and_noise_off_draws_nothing():
+    emu = _lrf(100.0, faults=Faults(seed=12))
+    assert emu.line.byte_s == 10.0 / 115200
+    emu.truncate_rate = 1.0
+    emu.uart_rx(_cmd(0xCC, 0, 0, 0))                      # one measurement, truncated
+    ref = random.Random(12)
+    assert ref.random() < 1.0
+    assert len(emu.uart_poll(1.0)) == ref.randrange(1, 22)
