@@ -17,8 +17,11 @@ def _pyproject():
 
 def test_mutate_groups_cover_the_three_verdict_trees():
     groups = mutate.groups()
-    paths = sorted(p for g in groups.values() for p in g["source_paths"])
+    paths = sorted({p for g in groups.values() for p in g["source_paths"]})
     assert paths == ["firmware/lander/", "host_tools/emu/", "host_tools/sim/"]
+    for g in groups.values():              # only_mutate narrows inside the group's tree
+        for m in g.get("only_mutate", []):
+            assert any(m.startswith(p) for p in g["source_paths"]) and os.path.isfile(os.path.join(ROOT, m))
 
 
 def test_mutate_groups_name_existing_test_files():
@@ -34,7 +37,7 @@ def test_mutate_section_is_scoped_to_the_group():
     cfg = tomllib.loads(text)["tool"]["mutmut"]
     assert cfg["source_paths"] == ["host_tools/emu/"]
     assert cfg["pytest_add_cli_args_test_selection"] == g["tests"]
-    fw = tomllib.loads(mutate._mutmut_section(mutate.groups()["firmware"], firmware=True))
+    fw = tomllib.loads(mutate._mutmut_section(mutate.groups()["fw-fixed"], firmware=True))
     assert not any(p.startswith("firmware") for p in fw["tool"]["mutmut"]["also_copy"])
 
 

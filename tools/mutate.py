@@ -47,6 +47,8 @@ def _mutmut_section(group: dict, firmware: bool) -> str:
     base = dict(_base_config())
     base["source_paths"] = group["source_paths"]
     base["pytest_add_cli_args_test_selection"] = group["tests"]
+    if group.get("only_mutate"):
+        base["only_mutate"] = group["only_mutate"]
     for test in group.get("deselect", []):   # slow checks of other interpreters
         base["pytest_add_cli_args"] = base["pytest_add_cli_args"] + ["--deselect", test]
     if firmware:
@@ -89,8 +91,10 @@ def prepare(name: str) -> str:
         if not os.path.exists(dst) or os.path.getmtime(dst) != os.path.getmtime(src):
             shutil.copy2(src, dst)
     if firmware:
-        group = dict(group, source_paths=["src/lander/" + p[len("firmware/lander/"):]
-                                          for p in group["source_paths"]])
+        def moved(p):
+            return "src/lander/" + p[len("firmware/lander/"):] if p.startswith("firmware/lander/") else p
+        group = dict(group, source_paths=[moved(p) for p in group["source_paths"]],
+                     only_mutate=[moved(p) for p in group.get("only_mutate", [])])
         for base in (work, os.path.join(work, "mutants")):
             os.makedirs(os.path.join(base, "firmware"), exist_ok=True)
             link = os.path.join(base, "firmware", "lander")

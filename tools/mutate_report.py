@@ -6,7 +6,6 @@ were checked. Reads mutmut's own result files (mutants/**/*.py.meta).
 """
 from __future__ import annotations
 
-import glob
 import json
 import os
 import sys
@@ -20,8 +19,13 @@ KEYS = ("killed", "survived", "timeout", "no_tests", "skipped", "suspicious", "n
 
 def summarise(mutants_dir="mutants"):
     per = {}
-    for meta in sorted(glob.glob(os.path.join(mutants_dir, "**", "*.py.meta"), recursive=True)):
+    metas = []
+    for root, _dirs, files in os.walk(mutants_dir):      # links not followed (firmware/lander)
+        metas += [os.path.join(root, f) for f in files if f.endswith(".py.meta")]
+    for meta in sorted(metas):
         module = os.path.relpath(meta, mutants_dir)[:-len(".meta")]
+        if module.startswith("src" + os.sep + "lander"):  # the firmware group's layout
+            module = "firmware" + module[len("src"):]
         with open(meta) as fh:
             codes = json.load(fh).get("exit_code_by_key", {})
         counts = dict.fromkeys(KEYS, 0)
