@@ -144,3 +144,25 @@ def test_atan2_within_0_7_lsb_of_exact():
             if x or y:
                 worst = max(worst, abs(fx.atan2(y, x) - math.atan2(y, x) * 32768 / math.pi))
     assert worst < 0.7                                    # measured 0.65: rounding + table
+
+
+def test_sin_rounds_half_up_where_the_interpolation_sum_ends_in_0x7f():
+    # angle 373: i = 5, f = 53: (T5 * 64 + (T6 - T5) * 53 + 128) = 1171 * 256 + 255
+    t5, t6 = fx._SIN_Q17[5], fx._SIN_Q17[6]
+    assert (t5 << 6) + (t6 - t5) * 53 + 128 == 1171 * 256 + 255
+    assert fx.sin_q15(373) == 1171
+
+
+def test_atan_rounds_half_up_between_and_at_table_points():
+    # ratio 18187 / 65536: i = 71, f = 11: the sum + 2048 is 2823 * 4096 + 4095
+    assert fx.atan2(18187, 65536) == 2823
+    # ratio 1536 / 65536 = table point 6: (T6 + 8) >> 4 with T6 = 3911: 3919 >> 4
+    assert fx._ATAN_X16[6] == 3911 and fx.atan2(1536, 65536) == 244
+
+
+def test_mul_shift_negative_just_beyond_the_range_saturates_to_int_min():
+    # 1114129 * 3855 = 2^32 - 1: / 4 = 2^30 - 0.25, floor of the negative is -2^30
+    assert 1114129 * 3855 == (1 << 32) - 1
+    assert fx.mul_shift(-1114129, 3855, 2) == fx.INT_MIN
+    assert fx.mul_shift(1114129, -3855, 2) == fx.INT_MIN
+    assert fx.mul_shift(1114129, 3855, 2) == fx.INT_MAX
