@@ -146,6 +146,9 @@ def _budget_text(b: dict) -> str:
         % (b["heap_startup_bytes"], b["heap_peak_bytes"], bud["heap_bytes"], b["alloc_bytes_per_cycle"]),
         "                     firmware from %s (image %d bytes of flash): imports %d, start-up objects %d"
         % (b["heap_firmware_from"], b["romfs_image_bytes"], b["heap_code_bytes"], b["heap_data_bytes"]),
+        "                     the imports in a guest without the harness: %d (%d qstrs); with the start-up"
+        " objects above %d" % (b["heap_firmware_only"]["code_bytes"], b["heap_firmware_only"]["qstrs"],
+                                b["heap_firmware_only"]["startup_bytes"]),
         "                     compiled from source at import instead: %d after start-up (imports %d)"
         % (b["heap_from_source"]["startup_bytes"], b["heap_from_source"]["code_bytes"]),
         "  stage faults       %d in the heap-locked fuel run, %d in the heap run (must be 0: a faulted"

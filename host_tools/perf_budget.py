@@ -637,6 +637,53 @@ def measure_heap(data: dict, romfs: bytes | None = None) -> dict:
             "stage_faults": int(faults), "imported_from": where}
 
 
+# the firmware's imports alone: a guest that mounts the same ROMFS image and
+# imports what the heap guest imports after its baseline, with no harness
+# (no lander.replay, no recording, no names of the heap guest interned first)
+_FIRMWARE_ONLY = """
+import gc
+import micropython
+harness = 'lander' in sys.modules
+gc.collect()
+micropython.qstr_info()
+base = gc.mem_alloc()
+from lander.board import Board, Watchdog, build_drivers
+from lander.app import App
+from lander.config import Config
+import lander.commands
+gc.collect()
+code = gc.mem_alloc() - base
+micropython.qstr_info()
+import lander.app
+print('imports', code, lander.app.__file__, harness or 'lander.replay' in sys.modules)
+"""
+
+
+def _qstr_counts(stdout: str) -> list[int]:
+    """n_qstr of each `micropython.qstr_info()` line, in order."""
+    return [int(line.split("n_qstr=", 1)[1].split(",", 1)[0])
+            for line in stdout.splitlines() if line.startswith("qstr pool:")]
+
+
+def measure_firmware_imports(romfs: bytes) -> dict:
+    """Heap of the firmware's imports from `romfs` in a guest with nothing
+    else in it: the heap guest's import figure without the harness. The
+    harness imports lander (and lander.compat) through lander.replay and
+    interns its own names before its baseline, so names the firmware shares
+    with it are not counted there; here they are."""
+    program = "DATA_DIR = %r\nimport sys\n%s%s" % (wasm_guest.GUEST_DATA_DIR, _ROMFS_PREFIX, _FIRMWARE_ONLY)
+    stdout, _ = wasm_guest.run(program, {ROMFS_FILE: romfs}, fuel=20_000_000_000)
+    if "imports" not in stdout:
+        raise RuntimeError("firmware-only guest failed:\n" + stdout[-3000:])
+    code, where, harness = stdout.split("imports", 1)[1].split()[:3]
+    if harness != "False":
+        raise RuntimeError("firmware-only guest: lander was imported before its baseline")
+    if not where.startswith("/rom/"):
+        raise RuntimeError("firmware-only guest: the firmware was imported from %s" % where)
+    q = _qstr_counts(stdout)
+    return {"code_bytes": int(code), "qstrs": q[1] - q[0], "imported_from": where}
+
+
 def mpy_bytes(opt: int = 0) -> dict:
     from host_tools.perf import mpy_sizes
 
@@ -653,6 +700,7 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     romfs = romfs_image_for_guest()
     heap = measure_heap(data, romfs)
     heap_src = measure_heap(data)
+    fw_only = measure_firmware_imports(romfs)
     cycles = fuel["cycles"]
     stage_names = [h[2] for h in hooks]
     frames = sorted({f for cyc in cycles for f in cyc} | set(stage_names) | {"loop"})
@@ -677,6 +725,15 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         "heap_code_bytes": heap["heap_code_bytes"],
         "heap_data_bytes": heap["heap_startup_bytes"] - heap["heap_code_bytes"],
         "romfs_image_bytes": len(romfs),
+        # the same imports in a guest with no harness in it (measured, not
+        # derived): the harness's own names and lander.replay are interned
+        # and imported before the baseline above, so they are not in
+        # heap_code_bytes; the firmware's names it shares with them are not
+        # either. startup_bytes: these imports + heap_data_bytes above (the
+        # start-up objects, replay buses standing in for the board's own)
+        "heap_firmware_only": {"code_bytes": fw_only["code_bytes"], "qstrs": fw_only["qstrs"],
+                               "startup_bytes": fw_only["code_bytes"] + heap["heap_startup_bytes"]
+                               - heap["heap_code_bytes"]},
         # the earlier figure: the modules compiled from source at import, so
         # their bytecode is on the heap too
         "heap_from_source": {"peak_bytes": heap_src["heap_peak_bytes"],

@@ -119,3 +119,19 @@ def test_the_heap_is_measured_with_the_firmware_executed_in_place_from_a_romfs_i
     assert src["imported_from"] == "/input/lander/app.py"
     assert rom["stage_faults"] == 0 and rom["alloc_bytes"] == 0
     assert rom["heap_code_bytes"] < src["heap_code_bytes"] // 2
+
+
+def test_qstr_counts_are_read_from_each_qstr_info_line():
+    out = ("qstr pool: n_pool=2, n_qstr=24, n_str_data_bytes=217, n_total_bytes=697\nx\n"
+           "qstr pool: n_pool=7, n_qstr=1621, n_str_data_bytes=16689, n_total_bytes=34689\n")
+    assert pb._qstr_counts(out) == [24, 1621]
+
+
+def test_the_firmware_only_imports_are_measured_from_the_romfs_image_with_no_harness_imported():
+    # the heap guest imports lander.replay (so lander and lander.compat) and
+    # interns its own names before its baseline; this guest imports nothing of
+    # the firmware before its baseline (measure_firmware_imports raises if it
+    # did), and everything after it comes from the image
+    fw = pb.measure_firmware_imports(pb.romfs_image_for_guest())
+    assert fw["imported_from"] == "/rom/lib/lander/app.mpy"
+    assert fw["code_bytes"] > 0 and fw["qstrs"] > 0
