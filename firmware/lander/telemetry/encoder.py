@@ -1,6 +1,7 @@
 # Space Packet encoder driven by the packet table (packets.py). The table is
-# compiled at start-up into per-packet lists (source object, attribute, index,
-# format code), so building a packet per cycle allocates nothing.
+# compiled at start-up into one list per packet (source object, attribute,
+# index and format code of each field), so building a packet per cycle
+# allocates nothing.
 from array import array
 from struct import pack_into
 
@@ -15,42 +16,60 @@ from lander.telemetry import packets as P
 _IDLE_FILL = const(0x55)
 
 
-# struct formats and saturation limits per field type (4-octet fields are
-# limited to the small-int range, which is all the firmware ever holds)
-_FMT = {"B": ">B", "b": ">b", "H": ">H", "h": ">h", "I": ">I", "i": ">i"}
-_LIMITS = {"B": (0, 0xFF), "b": (-0x80, 0x7F), "H": (0, 0xFFFF), "h": (-0x8000, 0x7FFF),
-           "I": (0, 0x3FFFFFFF), "i": (-0x3FFFFFFF, 0x3FFFFFFF)}
+# per field type code t ("BbHhIi".index(format)): struct format, size and
+# saturation limits (4-octet fields are limited to the small-int range, which
+# is all the firmware ever holds)
+_TYPES = "BbHhIi"
+_FMT = (">B", ">b", ">H", ">h", ">I", ">i")
+_SIZE = b"\x01\x01\x02\x02\x04\x04"
+_LO = (0, -0x80, 0, -0x8000, 0, -0x3FFFFFFF)
+_HI = (0xFF, 0x7F, 0xFFFF, 0x7FFF, 0x3FFFFFFF, 0x3FFFFFFF)
 
 
 class PacketEncoder:
     def __init__(self, sources):
         """sources: a list of N_SOURCES objects (None where absent)."""
         self.sources = sources
-        n = len(P.PACKETS)
-        self.apids = array("H", [p[0] for p in P.PACKETS])
-        self.lengths = array("H", [P.packet_len(p[2]) for p in P.PACKETS])
+        n = len(P.LAYOUTS)
+        self.apids = array("H", [p[0] for p in P.LAYOUTS])
+        self.lengths = array("H", bytes(2 * n))
         self._fields = []
-        for _apid, _name, fields in P.PACKETS:
+        for k in range(n):
+            fields = P.fields(P.LAYOUTS[k][2])
+            self.lengths[k] = P.packet_len(fields)
             self._compile(fields)
         self.seq = array("H", bytes(2 * (n + 1)))    # last slot: idle packets
         self.counts = array("i", bytes(4 * (n + 1)))  # packets built, per APID
         # the black-box record layout, compiled the same way (index n)
-        self._compile(P.BB_RECORD)
+        fields = P.fields(P.BB_RECORD_TEXT)
+        self._compile(fields)
         self.bb_index = n
-        self.bb_len = P.data_len(P.BB_RECORD)
+        self.bb_len = P.data_len(fields)
 
     def _compile(self, fields):
-        # one tuple per field: (object, attribute, index, low, high, format, size)
-        # An attribute the object does not have at start-up is a reserved field
-        # (sent as 0): looking a missing attribute up per cycle would raise
-        # and catch an AttributeError, which allocates.
+        # three entries per field in one list: the object, the attribute name
+        # and a code: type code t | (index + 1) << 3. An attribute the object
+        # does not have at start-up is a reserved field (object None, sent as
+        # 0): looking a missing attribute up per cycle would raise and catch
+        # an AttributeError, which allocates. The name kept is the object's own
+        # (interned) one where it has it: the table's text is parsed into new
+        # strings, which would stay on the heap and be looked up by content.
         out = []
         for f in fields:
-            lo, hi = _LIMITS[f[1]]
             ob = self.sources[f[2]]
-            if ob is not None and not hasattr(ob, f[3]):
+            name = f[3]
+            if ob is not None and not hasattr(ob, name):
                 ob = None
-            out.append((ob, f[3], f[4], lo, hi, _FMT[f[1]], P.SIZES[f[1]]))
+            if ob is None:
+                name = None
+            else:
+                for key in getattr(ob, "__dict__", ()):
+                    if key == name:
+                        name = key
+                        break
+            out.append(ob)
+            out.append(name)
+            out.append(_TYPES.index(f[1]) | (f[4] + 1) << 3)
         self._fields.append(out)
 
     def index_of(self, apid):
@@ -63,21 +82,27 @@ class PacketEncoder:
         """Write the fields of compiled layout k into buf at o (big-endian,
         saturated to each field's range); returns the end offset."""
         fl = self._fields[k]
-        for i in range(len(fl)):
-            ob, attr, j, lo, hi, fmt, size = fl[i]
+        fmts = _FMT
+        sizes = _SIZE
+        los = _LO
+        his = _HI
+        for i in range(0, len(fl), 3):
+            ob = fl[i]
+            c = fl[i + 2]
             v = 0  # type: Any
             if ob is not None:
-                v = getattr(ob, attr)
-                if j >= 0 and v is not None:
-                    v = v[j]
+                v = getattr(ob, fl[i + 1])
+                if c >= 8 and v is not None:
+                    v = v[(c >> 3) - 1]
                 if v is None:
                     v = 0
-            if v < lo:
-                v = lo
-            elif v > hi:
-                v = hi
-            pack_into(fmt, buf, o, v)
-            o += size
+            t = c & 7
+            if v < los[t]:
+                v = los[t]
+            elif v > his[t]:
+                v = his[t]
+            pack_into(fmts[t], buf, o, v)
+            o += sizes[t]
         return o
 
     def header(self, k, buf, length, coarse, fine, secondary=1):

@@ -102,7 +102,7 @@ class Telemetry:
         self.beacon_min_ms = 2000
         self.beacon_max_ms = 8000
         self._last = array("i", (-1000000, -1000000, -1000000, -1000000, -1000000))
-        self.silenced = bytearray(len(P.PACKETS))
+        self.silenced = bytearray(len(P.LAYOUTS))
         self._ev = array("i", (0, 0, 0))
         self.ev_time_ms = 0
         self.ev_code = 0
