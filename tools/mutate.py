@@ -140,7 +140,9 @@ def run(name: str, patterns: list[str], fresh: bool) -> int:
     env = dict(os.environ, LANDER_INTERP="cpython")
     env.pop("PYTHONPATH", None)  # the tests must import the mutated copy
     mutmut = os.path.join(os.path.dirname(sys.executable), "mutmut")
-    subprocess.run([mutmut, "run", *patterns], cwd=work, env=env)
+    # The machine is shared: at most MUTATE_JOBS (default 2) mutants at a time.
+    jobs = max(1, int(os.environ.get("MUTATE_JOBS", "2")))
+    subprocess.run([mutmut, "run", "--max-children", str(jobs), *patterns], cwd=work, env=env)
     return report([name])
 
 

@@ -145,7 +145,7 @@ class Checkpoint:
         words must not change until then. Returns the slot."""
         k = 1 - self.last
         view = self.slots[k]
-        seq = (self.seq + 1) & _SEQ_MASK
+        seq = self.seq + 1 if self.seq < _SEQ_MASK else 0   # wraps below 2^30
         n = self.n
         pack_into("<iii", view, 0, 0, seq, n)
         words = self.words

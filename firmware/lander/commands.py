@@ -141,7 +141,6 @@ class Commands:
         self.rx_n = 0
         self._rx_age = 0
         self._chunk = bytearray(MAX_LEN)
-        self._tag = bytearray(TAG_LEN)
 
     def set_counter(self, hi, lo):
         self.last_hi = hi & 0xFFFF
@@ -343,14 +342,15 @@ class Commands:
 
 
 def _s32(p, o):
-    """Big-endian signed 32-bit argument, kept within +/-2^30 (else clamped to
-    the edge, which every bound then refuses)."""
+    """Big-endian signed 32-bit argument, kept within |x| < 2^30 (else clamped
+    to +/-(2^30 - 1), which every bound then refuses). The high half -0x4000
+    clamps too: its product hi << 16 is -2^30 (the range rule's edge)."""
     hi = (p[o] << 8) | p[o + 1]
     lo = (p[o + 2] << 8) | p[o + 3]
     if hi >= 0x8000:
         hi -= 0x10000
     if hi >= 0x4000:
         return 0x3FFFFFFF
-    if hi < -0x4000:
+    if hi <= -0x4000:
         return -0x3FFFFFFF
     return (hi << 16) | lo
