@@ -107,6 +107,14 @@ REACQ_SIGMAS = const(4)           # a first range after a coast this far off res
 MAD0_SPECS = const(8)             # the noise estimate starts at 8 times the spec (see _mad0)
 CEN_HOLD = const(50)              # cycles a lost return marks its height as the reach
 TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuning pending)
+# slope: the terrain the ranges imply drifting, over the last TR_N samples, faster
+# than the inertial state can explain (Nav._slope)
+TR_N = const(64)                  # samples in the trend window (two halves of TR_H)
+TR_H = const(32)
+TR_MASK = const(63)
+TR_SLOPE = const(4)               # the steepest slope it judges (4:1, 76 deg): steeper is a sweep's
+TR_SIG_V = const(300)             # mm/s: the least vertical-velocity sigma it allows for
+TR_SKIP = const(2)                # jumps in a row skipped (wild ranges) before the window restarts
 
 # terrain map along x: MAP_N bins of 2^MAP_SHIFT mm (65.5 m) from MAP_X0_MM
 MAP_N = const(256)
@@ -282,6 +290,21 @@ class Nav:
         # the beam jumped); one array (SH_* words, and the sweep's SW_*): the
         # cycle reads one attribute
         self._sh = array("i", bytes(4 * SH_WORDS))
+        # the trend window: [0, TR_N) implied terrain (mm >> 3), [TR_N, 2 TR_N)
+        # the hit's distance ahead of the vehicle (mm >> 6) << 10 | cycle & 1023
+        self._tr = array("i", bytes(4 * 2 * TR_N))
+        self._tr_i = 0                   # slot of the next sample
+        self._tr_n = 0                   # samples in the window (0: restart it)
+        self._tr_s0 = 0                  # sums of the older and the newer half (mm >> 3)
+        self._tr_s1 = 0
+        self._tr_last = 0                # the last sample's implied terrain (mm)
+        self._tr_skip = 0
+        self._tr_c = 0                   # cycle of the last sample
+        self._tr_hold = 0                # samples the test waits after a steeper trend
+        self._tr_q0 = 0                  # the window's first sample (stands for the ones not yet seen)
+        self._tr_w0 = 0
+        self.slope = False               # published: the beam is on a slope (its bins are steep)
+        self.slopes = 0                  # bins made steep by the trend test
         self.shadow_dir = 0              # published: 0 none, +1 / -1 ahead along x
         self.shadow_mm = SHADOW_NONE     # distance from the vehicle to the shadow's edge, along shadow_dir
         self.shadows = 0
@@ -743,6 +766,7 @@ class Nav:
         tol = 4 * sm
         if tol < CONFIRM_TOL_MM:
             tol = CONFIRM_TOL_MM
+        slope = self._slope(tm, dx, tol, m)
         pb = self._last_bin
         self._last_bin = bn
         sh = self._sh
@@ -804,9 +828,11 @@ class Nav:
                 self._shadow_from(pb, pt, bn, tm, hp - self._tv, tol)
             # Ground never seen: level with the terrain under the vehicle (the
             # usual case)? Then it is that terrain and the range measures the
-            # height; a different level is mapped as new ground.
+            # height; a different level is mapped as new ground. Not on a
+            # slope (_slope): ground rising or falling away is not level with
+            # anything, it is mapped.
             d = tm - self._tv
-            if -tol <= d <= tol:
+            if -tol <= d <= tol and not slope:
                 mp[bn] = self._tv
                 cnt[bn] = N_MAP
                 self._msig[bn] = sm
@@ -859,6 +885,15 @@ class Nav:
             self.alt_innov_mm = d
             self.alt_gate = G_MAPPED
             self.alt_mapped += 1
+            return
+        if slope:
+            # known ground, but the beam is sweeping a slope: the bin's level
+            # is where the footprint was, not where it is (the bin is steep)
+            st[bn] = 1
+            self.steep_bins += 1
+            self.slopes += 1
+            events.post(EV_NAV_STEEP, bn)
+            self._steep_sample(bn, tm)
             return
         # known ground: its own uncertainty adds to the measurement's
         sm += self._msig[bn]
@@ -961,6 +996,106 @@ class Nav:
         self.fault_flags |= F_ALT_OFFSET
         events.post(EV_NAV_ALT_OFFSET, off // 1000)
         self._reject(G_OUTLIER)
+
+    def _slope(self, tm, dx, tol, m):
+        """The trend test, every range the geometry accepts: is the terrain the
+        ranges imply (tm = predicted height - measured height, mm) drifting
+        faster than the inertial state can explain? The means of the newer and
+        the older half of the last TR_N samples (TR_H apart) differ by more
+        than 4 sigma of their difference (sigma of the range noise, spec or
+        measured, times sqrt(2 / 32)), 2 sigma of the height, 3 sigma of the
+        vertical velocity (at least TR_SIG_V: the table's sigma is the filter's
+        belief, museum 04's errors reach twice it) over the time between them
+        and what a 1/128 rad pitch error makes of the beam's own sweep (dx, the
+        hit's distance ahead), while the footprint moved at least a quarter of
+        that along x (a hovering vehicle's velocity error is no slope; a
+        steeper wall is a sweep's, _correct, and so is the rest of the window
+        after one): the beam is sweeping a slope, and what it measures there is
+        terrain, not the vehicle's height (a 27 deg wall facing the forward
+        beam rises ~0.4 m a sample under it: accepted, it pulled the height and
+        the velocity for 20 s). Ground never seen is then mapped, not taken as
+        level with the terrain under the vehicle; known ground becomes steep.
+        A jump beyond tol is no slope: one or two are skipped (wild ranges), a
+        third restarts the window, judged once full."""
+        n = self._tr_n
+        c = self._cycles
+        if n:
+            e = tm - self._tr_last
+            if e > tol or e < -tol:
+                k = self._tr_skip + 1
+                self._tr_skip = k
+                if k <= TR_SKIP:
+                    return self.slope
+                n = 0
+            elif c - self._tr_c > STALE_CYCLES:
+                n = 0                       # a gap: the window is stale
+        self._tr_skip = 0
+        self._tr_last = tm
+        self._tr_c = c
+        q = tm >> 3                         # |tm| < 2^27: q < 2^24, a half's sum < 2^29
+        # the hit's distance ahead (64 mm, |.| < 2^19) and the cycle (10 bits)
+        w = ((dx >> 6) << 10) | (c & 1023)
+        tr = self._tr
+        i = self._tr_i
+        h = (i + TR_H) & TR_MASK            # the sample TR_H back: it joins the older half
+        if n == 0:
+            self._tr_q0 = q
+            self._tr_w0 = w
+            self._tr_s0 = q * TR_H
+            self._tr_s1 = q * TR_H
+        if n >= TR_H:
+            qh = tr[h]
+            wo = tr[TR_N + h]
+        else:
+            qh = self._tr_q0
+            wo = self._tr_w0
+        qo = tr[i] if n >= TR_N else self._tr_q0      # the sample TR_N back leaves
+        s1 = self._tr_s1 + q - qh
+        s0 = self._tr_s0 + qh - qo
+        self._tr_s1 = s1
+        self._tr_s0 = s0
+        tr[i] = q
+        tr[TR_N + i] = w
+        self._tr_i = (i + 1) & TR_MASK
+        if n < TR_N:
+            self._tr_n = n + 1
+            self.slope = False
+            return False                    # not a full window yet
+        d = (s1 - s0) >> 2                  # the halves' mean difference, mm (x 8 / TR_H)
+        if d < 0:
+            d = -d
+        sn = SIGMA_M0_MM + (m >> 9)
+        a = self._mad + (self._mad >> 2)
+        if a > sn:
+            sn = a                          # < 2^27
+        dc = (c - wo) & 1023                # cycles between the halves
+        if dc > 255:
+            dc = 255
+        sv = self._sig_v
+        if sv > 0xFFFFF:
+            sv = 0xFFFFF
+        elif sv < TR_SIG_V:
+            sv = TR_SIG_V
+        g = dx - ((wo >> 10) << 6)          # the beam's own sweep over that time
+        a = self._sig_h
+        if a > 0xFFFFF:
+            a = 0xFFFFF
+        # the footprint's travel: the vehicle's (|vx| < 2^19 mm/s) and the beam's
+        tv = g + (self.vx_mm_s * dc) // self._rate
+        if g < 0:
+            g = -g
+        if tv < 0:
+            tv = -tv
+        lim = sn + (a << 1) + (sv * dc * 3) // self._rate + (g >> 7)   # sv * dc * 3 < 2^30
+        hold = self._tr_hold
+        if d // TR_SLOPE > tv and d > lim:
+            hold = TR_N                     # steeper: a sweep's (and its tail in the window)
+        elif hold:
+            hold -= 1
+        self._tr_hold = hold
+        slope = d > lim and hold == 0
+        self.slope = slope
+        return slope
 
     def _steep_sample(self, bn, tm):
         # A sample on steep ground: the bin's level is the latest sample (the
@@ -1270,6 +1405,8 @@ class Nav:
         else:
             sh[SH_DIR] = 0
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
+        self._tr_n = 0                   # the trend window starts over
+        self.slope = False
         self._ever_alt = True
         self.initialised = True
         events.post(EV_NAV_INIT, 2)
