@@ -86,6 +86,7 @@ _XPOS_H_MM = const(5000)       # terminal: no position term below 5 m
 _JUMP_MIN_MM = const(150000)   # height gate: tolerance 150 m + |h| / 4
 _JUMP_HOLD_MS = const(3000)    # a height jump is believed after 3 s
 _LOOK_SETTLE_MS = const(2000)  # shadow: attitude settling allowed beyond the slew itself
+_MARGIN_K = const(2)          # re-plan period cycle the plan margin is computed on (0: the re-plan)
 
 
 def _abs(x):
@@ -146,6 +147,14 @@ class Guidance:
         self._hover_ms = (self._c_mm_s // (g if g > 0 else 1)) * 1000
         # re-plan period in s * 1024 (height prediction)
         self._replan_q10 = (self._replan_ms * 1024) // 1000
+        # the plan margin: computed at cycle _margin_k of the re-plan period
+        # (for the mass of then), published at its last cycle (see update)
+        r = cfg.replan_cycles
+        self._margin_k = _MARGIN_K if r > _MARGIN_K + 1 else r - 1
+        self._margin_ok = False          # _margin_next belongs to the current plan
+        self._margin_next = 0
+        self._margin_dv = 0
+        self._margin_mass = 0
 
     def attach_control(self, ctrl):
         self._ctrl = ctrl
@@ -189,11 +198,16 @@ class Guidance:
         if phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH:
             if k == 0:
                 self._replan(nav, self._gate_h(h, nav.vz_mm_s))
-            elif k == self.cfg.replan_cycles - 1:
-                # telemetry only here: off the re-plan cycle, on the one where
-                # the control stage closes its window (its slow terms): the
-                # other cycles of the period stay light (lander perf's median)
-                self._plan_margin()
+            else:
+                # the plan's propellant margin (telemetry only), published
+                # the cycle before the next re-plan; computed earlier, on a
+                # cycle with nothing else slow in it: not beside the re-plan,
+                # nor beside the control stage's slow terms, which close their
+                # window on the publishing cycle (lander perf's maximum)
+                if k == self._margin_k:
+                    self._plan_margin()
+                if k == self.cfg.replan_cycles - 1:
+                    self._publish_margin()
             return
         self._terminal(nav, h, k)
 
@@ -242,6 +256,7 @@ class Guidance:
 
     def _replan(self, nav, h):
         cfg = self.cfg
+        self._margin_ok = False
         ctrl = self._ctrl
         afull = ctrl.a_full_mm_s2 if ctrl is not None else 2 * self._g
         dh = h - cfg.terminal_alt_mm
@@ -362,15 +377,34 @@ class Guidance:
         return look
 
     def _plan_margin(self):
-        """Propellant margin of the current plan (the cycle before the next
-        re-plan, for telemetry; the terminal descent computes its own before
-        deciding):
+        """Propellant margin of the current plan (for telemetry; the terminal
+        descent computes its own before deciding), kept for _publish_margin:
         plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal."""
         a = self._a
         s = self._mag(a[0], a[1]) + self._mag(a[2], a[3])
         dv = fixed.mul_shift(fixed.mul_shift(s, self.tgo_ms, 11), 1049, 10)   # s * T / 2000
         dv = fixed.add_sat(dv, (self._g * self._term_ms) // 1000)
+        published = self.propellant_margin_g
         self._margin(dv)
+        self._margin_next = self.propellant_margin_g
+        self.propellant_margin_g = published
+        ctrl = self._ctrl
+        self._margin_mass = ctrl.mass_mg if ctrl is not None else 0
+        self._margin_dv = dv
+        self._margin_ok = True
+
+    def _publish_margin(self):
+        # what _plan_margin() computed, unless the plan or the mass changed
+        # since (then computed again now): the same value as computing it here
+        ctrl = self._ctrl
+        if ctrl is None:
+            return
+        if not self._margin_ok:
+            self._plan_margin()
+        if ctrl.mass_mg == self._margin_mass:
+            self.propellant_margin_g = self._margin_next
+        else:
+            self._margin(self._margin_dv)
 
     def _mag(self, x, z):
         x = _abs(x)
@@ -517,4 +551,5 @@ class Guidance:
         self.aborted = (flags & 2) != 0
         self.pitch_limit_bau = words[offset + 8]
         self._k = self.cfg.replan_cycles - 1     # re-plan on the first cycle back
+        self._margin_ok = False
         self._h_valid = False                    # the height gate starts from nav's
