@@ -118,9 +118,14 @@ class Control:
     # --- geometry: pitch and magnitude of a new command ---------------------------
     def _geometry(self, guid):
         cfg = self.cfg
-        ax = fixed.clamp(guid.accel_x_cmd_mm_s2, -0x7FFF, 0x7FFF)
-        az = fixed.clamp(guid.accel_z_cmd_mm_s2, 1, 0x7FFF)
-        lim = fixed.clamp(guid.pitch_limit_bau, 0, cfg.max_pitch_bau)
+        # (fixed.clamp inline: the same values, ~1.5 k fuel less each)
+        ax = guid.accel_x_cmd_mm_s2
+        ax = -0x7FFF if ax < -0x7FFF else (0x7FFF if ax > 0x7FFF else ax)
+        az = guid.accel_z_cmd_mm_s2
+        az = 1 if az < 1 else (0x7FFF if az > 0x7FFF else az)
+        lim = guid.pitch_limit_bau
+        hi = cfg.max_pitch_bau
+        lim = 0 if lim < 0 else (hi if lim > hi else lim)
         avail = self.a_full_mm_s2
         pitch = fixed.atan2(ax, az)
         if pitch > lim or pitch < -lim:

@@ -194,7 +194,8 @@ class Guidance:
         if k >= self.cfg.replan_cycles:
             k = 0
         self._k = k
-        h = fixed.clamp(nav.site_alt_mm, -_POS_LIM, _POS_LIM)
+        h = nav.site_alt_mm
+        h = -_POS_LIM if h < -_POS_LIM else (_POS_LIM if h > _POS_LIM else h)
         if phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH:
             if k == 0:
                 self._replan(nav, self._gate_h(h, nav.vz_mm_s))
@@ -249,10 +250,15 @@ class Guidance:
         vzf = -cfg.terminal_vz_mm_s
         g = self._g
         a = self._a
-        a[0] = fixed.clamp(fixed.mul_shift(6 * dxt - 4 * vx, inv, 16), -_ACC_LIM, _ACC_LIM)
-        a[1] = fixed.clamp(fixed.mul_shift(-6 * dht - 4 * vz - 2 * vzf, inv, 16) + g, -_ACC_LIM, _ACC_LIM)
-        a[2] = fixed.clamp(fixed.mul_shift(-6 * dxt + 2 * vx, inv, 16), -_ACC_LIM, _ACC_LIM)
-        a[3] = fixed.clamp(fixed.mul_shift(6 * dht + 2 * vz + 4 * vzf, inv, 16) + g, -_ACC_LIM, _ACC_LIM)
+        # (fixed.clamp inline: the same values, ~1.5 k fuel less each)
+        v = fixed.mul_shift(6 * dxt - 4 * vx, inv, 16)
+        a[0] = -_ACC_LIM if v < -_ACC_LIM else (_ACC_LIM if v > _ACC_LIM else v)
+        v = fixed.mul_shift(-6 * dht - 4 * vz - 2 * vzf, inv, 16) + g
+        a[1] = -_ACC_LIM if v < -_ACC_LIM else (_ACC_LIM if v > _ACC_LIM else v)
+        v = fixed.mul_shift(-6 * dxt + 2 * vx, inv, 16)
+        a[2] = -_ACC_LIM if v < -_ACC_LIM else (_ACC_LIM if v > _ACC_LIM else v)
+        v = fixed.mul_shift(6 * dht + 2 * vz + 4 * vzf, inv, 16) + g
+        a[3] = -_ACC_LIM if v < -_ACC_LIM else (_ACC_LIM if v > _ACC_LIM else v)
 
     def _replan(self, nav, h):
         cfg = self.cfg
@@ -268,10 +274,14 @@ class Guidance:
         t = self.tgo_ms - self._replan_ms
         if t < _T_MIN_MS:
             t = _T_MIN_MS
-        dx = fixed.clamp(fixed.sub_sat(self.site_x_mm, nav.x_mm), -_POS_LIM, _POS_LIM)
-        vx = fixed.clamp(nav.vx_mm_s, -_VEL_LIM, _VEL_LIM)
-        vz = fixed.clamp(nav.vz_mm_s, -_VEL_LIM, _VEL_LIM)
-        self._plan(dx, fixed.clamp(dh, 0, _POS_LIM), vx, vz, t)
+        # (fixed.clamp inline: the same values, ~1.5 k fuel less each)
+        dx = fixed.sub_sat(self.site_x_mm, nav.x_mm)
+        dx = -_POS_LIM if dx < -_POS_LIM else (_POS_LIM if dx > _POS_LIM else dx)
+        vx = nav.vx_mm_s
+        vx = -_VEL_LIM if vx < -_VEL_LIM else (_VEL_LIM if vx > _VEL_LIM else vx)
+        vz = nav.vz_mm_s
+        vz = -_VEL_LIM if vz < -_VEL_LIM else (_VEL_LIM if vz > _VEL_LIM else vz)
+        self._plan(dx, _POS_LIM if dh > _POS_LIM else dh, vx, vz, t)       # dh > 0 here
         a = self._a
         a0x = a[0]
         a0z = a[1]
@@ -279,11 +289,12 @@ class Guidance:
         p0 = (a0x >> 3) * (a0x >> 3) + (a0z >> 3) * (a0z >> 3)
         pe = (a[2] >> 3) * (a[2] >> 3) + (a[3] >> 3) * (a[3] >> 3)
         peak = p0 if p0 > pe else pe
-        lim = (fixed.clamp(afull, 0, 0x7FFF) * cfg.accel_band_q15) >> 15
+        af = 0 if afull < 0 else (0x7FFF if afull > 0x7FFF else afull)
+        lim = (af * cfg.accel_band_q15) >> 15
         lim2 = (lim >> 3) * (lim >> 3)
         up = a0z >= 0 and a[3] >= 0
         full2 = (afull >> 3) * (afull >> 3)
-        app = (fixed.clamp(afull, 0, 0x7FFF) * cfg.approach_band_q15) >> 15
+        app = (af * cfg.approach_band_q15) >> 15
         app2 = (app >> 3) * (app >> 3)
         if phase == PH_BRAKING:
             # powered: hold the acceleration of now in the band (near full
@@ -445,8 +456,11 @@ class Guidance:
         else:
             vz_ref = -(cfg.terminal_vz_mm_s if ramp > cfg.terminal_vz_mm_s else ramp)
         self.vz_ref_mm_s = vz_ref
-        vz = fixed.clamp(nav.vz_mm_s, -_VEL_LIM, _VEL_LIM)
-        err = fixed.clamp(vz_ref - vz, -0x7FFF, 0x7FFF)      # mm/s
+        # (fixed.clamp inline on this per-cycle path: the same values)
+        vz = nav.vz_mm_s
+        vz = -_VEL_LIM if vz < -_VEL_LIM else (_VEL_LIM if vz > _VEL_LIM else vz)
+        err = vz_ref - vz
+        err = -0x7FFF if err < -0x7FFF else (0x7FFF if err > 0x7FFF else err)      # mm/s
         # integrator: Ki = 0.5 /s^2 -> per cycle err * 0.01 ; anti-windup: frozen
         # while the throttle is saturated in the direction of the error, and
         # while the error is beyond _IZ_BAND (the braking from the low gate's
@@ -456,10 +470,12 @@ class Guidance:
         iz = self._iz
         if -_IZ_BAND <= err <= _IZ_BAND and (ctrl is None or not (
                 (err > 0 and ctrl.sat_high) or (err < 0 and ctrl.sat_low))):
-            iz = fixed.clamp(iz + ((err * 655) >> 16), -_IZ_LIM, _IZ_LIM)
+            iz += (err * 655) >> 16
+            iz = -_IZ_LIM if iz < -_IZ_LIM else (_IZ_LIM if iz > _IZ_LIM else iz)
             self._iz = iz
         # Kv = 1.5 /s
-        self.accel_z_cmd_mm_s2 = fixed.clamp(self._g + err + (err >> 1) + iz, 0, _ACC_LIM)
+        az = self._g + err + (err >> 1) + iz
+        self.accel_z_cmd_mm_s2 = 0 if az < 0 else (_ACC_LIM if az > _ACC_LIM else az)
         self.engine_on = True
         if k != 0:
             return
