@@ -29,11 +29,19 @@ def _braking():
     return cfg, g, c, nav
 
 
+def _mag(x, z):
+    # alpha-max-beta-min |(x, z)|: 0.97 max + 0.375 min (the plan margin's)
+    x, z = abs(x), abs(z)
+    if x > z:
+        return x - (x >> 5) + (z >> 1) - (z >> 3)
+    return z - (z >> 5) + (x >> 1) - (x >> 3)
+
+
 def _margin_now(g):
     # the margin as computed at the publishing cycle (the former schedule):
     # the plan's delta-v against the control stage's mass of now
     a = g._a
-    s = g._mag(a[0], a[1]) + g._mag(a[2], a[3])
+    s = _mag(a[0], a[1]) + _mag(a[2], a[3])
     dv = (((s * g.tgo_ms) >> 11) * 1049) >> 10
     dv += (g._g * g._term_ms) // 1000
     prop_g = (g._ctrl.mass_mg - g._ctrl.dry_mass_mg) // 1000
@@ -72,3 +80,43 @@ def test_a_plan_restored_mid_period_is_margined_again_before_publishing():
     g.update(nav, False)
     g.update(nav, False)                          # k = 4
     assert g.propellant_margin_g == _margin_now(g)
+
+
+# ------------------------------------------- the margin's arithmetic, inline
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from lander import fixed  # noqa: E402
+
+
+def _margin_by_fixed(g, dv):
+    c = g._ctrl
+    frac = fixed.div_shift(fixed.clamp(dv, 0, 0x3FFFFF), g._c_mm_s, 15)
+    return (c.mass_mg - c.dry_mass_mg) // 1000 - fixed.mul_shift(c.mass_mg // 1000, frac, 15)
+
+
+@given(dv=st.integers(-2 ** 29, 2 ** 29), mass_kg=st.integers(1, 1073), isp=st.integers(50, 500))
+def test_the_margin_is_fixed_div_shift_and_mul_shift_bit_for_bit(dv, mass_kg, isp):
+    cfg = Config(isp_s=isp, dry_mass_g=1000, propellant_g=0)
+    g = Guidance(cfg)
+    c = Control(cfg)
+    g.attach_control(c)
+    c.mass_mg = mass_kg * 1_000_000 - 1 if mass_kg < 1073 else 0x3FFFFFFF
+    g._margin(dv)
+    assert g.propellant_margin_g == _margin_by_fixed(g, dv)
+
+
+@given(a=st.lists(st.integers(-100_000, 100_000), min_size=4, max_size=4),
+       t=st.integers(0, 2 ** 21))
+def test_the_plan_delta_v_is_fixed_mul_shift_bit_for_bit(a, t):
+    cfg, g, c, nav = _braking()
+    for i in range(4):
+        g._a[i] = a[i]
+    g.tgo_ms = t
+    g._plan_margin()
+    s = _mag(a[0], a[1]) + _mag(a[2], a[3])
+    want = fixed.add_sat(fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10), (g._g * g._term_ms) // 1000)
+    assert g._margin_dv == want
+    g.propellant_margin_g = 0
+    g._margin(want)
+    assert g._margin_next == g.propellant_margin_g

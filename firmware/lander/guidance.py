@@ -392,8 +392,26 @@ class Guidance:
         descent computes its own before deciding), kept for _publish_margin:
         plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal."""
         a = self._a
-        s = self._mag(a[0], a[1]) + self._mag(a[2], a[3])
-        dv = fixed.mul_shift(fixed.mul_shift(s, self.tgo_ms, 11), 1049, 10)   # s * T / 2000
+        # self._mag of both ends, inline (|a| <= _ACC_LIM: s < 2^19)
+        x = a[0]
+        z = a[1]
+        x = -x if x < 0 else x
+        z = -z if z < 0 else z
+        s = x - (x >> 5) + (z >> 1) - (z >> 3) if x > z else z - (z >> 5) + (x >> 1) - (x >> 3)
+        x = a[2]
+        z = a[3]
+        x = -x if x < 0 else x
+        z = -z if z < 0 else z
+        s += x - (x >> 5) + (z >> 1) - (z >> 3) if x > z else z - (z >> 5) + (x >> 1) - (x >> 3)
+        t = self.tgo_ms
+        if 0 <= s < 0x80000 and 0 <= t < 0x100000:
+            # s * T / 2000 = floor(floor(s T / 2^11) * 1049 / 2^10), the floors
+            # of fixed.mul_shift (whose wide path costs ~19 k fuel) on limbs:
+            # s * (T >> 11) < 2^28, s * (T & 0x7FF) < 2^30, 25 * (d & 1023) < 2^15
+            d = s * (t >> 11) + ((s * (t & 0x7FF)) >> 11)
+            dv = d + 25 * (d >> 10) + ((25 * (d & 0x3FF)) >> 10)
+        else:
+            dv = fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10)
         dv = fixed.add_sat(dv, (self._g * self._term_ms) // 1000)
         published = self.propellant_margin_g
         self._margin(dv)
@@ -417,20 +435,33 @@ class Guidance:
         else:
             self._margin(self._margin_dv)
 
-    def _mag(self, x, z):
-        x = _abs(x)
-        z = _abs(z)
-        if x > z:
-            return x - (x >> 5) + (z >> 1) - (z >> 3)   # 0.97 max + 0.375 min
-        return z - (z >> 5) + (x >> 1) - (x >> 3)
-
     def _margin(self, dv):
         ctrl = self._ctrl
         if ctrl is None:
             return
-        prop_g = (ctrl.mass_mg - ctrl.dry_mass_mg) // 1000
-        frac = fixed.div_shift(fixed.clamp(dv, 0, 0x3FFFFF), self._c_mm_s, 15)   # dv / c, Q15
-        need = fixed.mul_shift(ctrl.mass_mg // 1000, frac, 15)
+        m = ctrl.mass_mg
+        prop_g = (m - ctrl.dry_mass_mg) // 1000
+        dv = 0 if dv < 0 else (0x3FFFFF if dv > 0x3FFFFF else dv)
+        c = self._c_mm_s
+        if 0 < c < 0x400000:
+            # dv / c in Q15 = fixed.div_shift(dv, c, 15) inline: the same long
+            # division, 8 then 7 quotient bits (r < c < 2^22: r << 8 < 2^30)
+            q = dv // c
+            r = dv - q * c
+            n = r << 8
+            d = n // c
+            q = (q << 8) + d
+            frac = (q << 7) + (((n - d * c) << 7) // c)
+        else:
+            frac = fixed.div_shift(dv, c, 15)
+        mg = m // 1000
+        if 0 <= mg < 0x200000 and 0 <= frac < 0x10000:
+            # fixed.mul_shift(mg, frac, 15) on limbs (its floor, exact):
+            # frac = fh 2^15 + fl, mg = mh 2^15 + ml; every product < 2^30
+            fl = frac & 0x7FFF
+            need = mg * (frac >> 15) + (mg >> 15) * fl + (((mg & 0x7FFF) * fl) >> 15)
+        else:
+            need = fixed.mul_shift(mg, frac, 15)
         self.propellant_margin_g = prop_g - need
 
     def _enter_terminal(self):
