@@ -76,7 +76,7 @@ def test_a_plan_restored_mid_period_is_margined_again_before_publishing():
     for _ in range(3):
         g.update(nav, False)                      # re-plan, k = 1, 2 (computed)
     g.tgo_ms += 20_000                            # as a re-plan out of period would
-    g._margin_ok = False
+    g._pm[1] = 0                                  # not valid for this plan
     g.update(nav, False)
     g.update(nav, False)                          # k = 4
     assert g.propellant_margin_g == _margin_now(g)
@@ -116,7 +116,7 @@ def test_the_plan_delta_v_is_fixed_mul_shift_bit_for_bit(a, t):
     g._plan_margin()
     s = _mag(a[0], a[1]) + _mag(a[2], a[3])
     want = fixed.add_sat(fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10), (g._g * g._term_ms) // 1000)
-    assert g._margin_dv == want
+    assert g._pm[3] == want                       # the delta-v kept
     g.propellant_margin_g = 0
     g._margin(want)
-    assert g._margin_next == g.propellant_margin_g
+    assert g._pm[2] == g.propellant_margin_g       # the margin kept

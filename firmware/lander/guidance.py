@@ -87,6 +87,11 @@ _JUMP_MIN_MM = const(150000)   # height gate: tolerance 150 m + |h| / 4
 _JUMP_HOLD_MS = const(3000)    # a height jump is believed after 3 s
 _LOOK_SETTLE_MS = const(2000)  # shadow: attitude settling allowed beyond the slew itself
 _MARGIN_K = const(2)          # re-plan period cycle the plan margin is computed on (0: the re-plan)
+_PM_K = const(0)               # Guidance._pm: that cycle, the margin computed there is
+_PM_OK = const(1)              # valid (1) for the current plan, the margin (g), its
+_PM_G = const(2)               # delta-v (mm/s) and the control stage's mass (mg) it
+_PM_DV = const(3)              # was computed with
+_PM_MASS = const(4)
 
 
 def _abs(x):
@@ -147,14 +152,13 @@ class Guidance:
         self._hover_ms = (self._c_mm_s // (g if g > 0 else 1)) * 1000
         # re-plan period in s * 1024 (height prediction)
         self._replan_q10 = (self._replan_ms * 1024) // 1000
-        # the plan margin: computed at cycle _margin_k of the re-plan period
-        # (for the mass of then), published at its last cycle (see update)
+        # the plan margin: computed at cycle pm[_PM_K] of the re-plan period
+        # (for the mass of then), published at its last cycle (see update);
+        # one array, not five attributes (each attribute is heap in the
+        # instance's dict): [cycle, valid for the current plan, margin g,
+        # delta-v mm/s, control mass mg]
         r = cfg.replan_cycles
-        self._margin_k = _MARGIN_K if r > _MARGIN_K + 1 else r - 1
-        self._margin_ok = False          # _margin_next belongs to the current plan
-        self._margin_next = 0
-        self._margin_dv = 0
-        self._margin_mass = 0
+        self._pm = array("i", (_MARGIN_K if r > _MARGIN_K + 1 else r - 1, 0, 0, 0, 0))
 
     def attach_control(self, ctrl):
         self._ctrl = ctrl
@@ -205,7 +209,7 @@ class Guidance:
                 # cycle with nothing else slow in it: not beside the re-plan,
                 # nor beside the control stage's slow terms, which close their
                 # window on the publishing cycle (lander perf's maximum)
-                if k == self._margin_k:
+                if k == self._pm[_PM_K]:
                     self._plan_margin()
                 if k == self.cfg.replan_cycles - 1:
                     self._publish_margin()
@@ -262,7 +266,7 @@ class Guidance:
 
     def _replan(self, nav, h):
         cfg = self.cfg
-        self._margin_ok = False
+        self._pm[_PM_OK] = 0
         ctrl = self._ctrl
         afull = ctrl.a_full_mm_s2 if ctrl is not None else 2 * self._g
         dh = h - cfg.terminal_alt_mm
@@ -415,12 +419,13 @@ class Guidance:
         dv = fixed.add_sat(dv, (self._g * self._term_ms) // 1000)
         published = self.propellant_margin_g
         self._margin(dv)
-        self._margin_next = self.propellant_margin_g
+        pm = self._pm
+        pm[_PM_G] = self.propellant_margin_g
         self.propellant_margin_g = published
         ctrl = self._ctrl
-        self._margin_mass = ctrl.mass_mg if ctrl is not None else 0
-        self._margin_dv = dv
-        self._margin_ok = True
+        pm[_PM_MASS] = ctrl.mass_mg if ctrl is not None else 0
+        pm[_PM_DV] = dv
+        pm[_PM_OK] = 1
 
     def _publish_margin(self):
         # what _plan_margin() computed, unless the plan or the mass changed
@@ -428,12 +433,13 @@ class Guidance:
         ctrl = self._ctrl
         if ctrl is None:
             return
-        if not self._margin_ok:
+        pm = self._pm
+        if not pm[_PM_OK]:
             self._plan_margin()
-        if ctrl.mass_mg == self._margin_mass:
-            self.propellant_margin_g = self._margin_next
+        if ctrl.mass_mg == pm[_PM_MASS]:
+            self.propellant_margin_g = pm[_PM_G]
         else:
-            self._margin(self._margin_dv)
+            self._margin(pm[_PM_DV])
 
     def _margin(self, dv):
         ctrl = self._ctrl
@@ -598,5 +604,5 @@ class Guidance:
         self.aborted = (flags & 2) != 0
         self.pitch_limit_bau = words[offset + 8]
         self._k = self.cfg.replan_cycles - 1     # re-plan on the first cycle back
-        self._margin_ok = False
+        self._pm[_PM_OK] = 0
         self._h_valid = False                    # the height gate starts from nav's
