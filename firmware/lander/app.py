@@ -713,20 +713,27 @@ class App:
         self.imu_status = BUS_ERROR
         self.imu2_status = BUS_ERROR
         self.alt_status = BUS_ERROR
-        if b.imu is not None:
-            self.imu_status = b.imu.read()
+        # (each part read once into a local: an attribute load less each)
+        st = BUS_ERROR
+        imu = b.imu
+        if imu is not None:
+            st = imu.read()
+            self.imu_status = st
         # the secondary IMU is read while the primary is not giving samples or
         # not (yet) trusted again (hot spare; navigation re-admits the primary
         # after it agrees with the secondary)
-        if self._imu2 is not None and (self.imu_status != OK or self.nav.imu_used != 1):
-            self.imu2_status = self._imu2.read()
-        if b.altimeter is not None:
-            self.alt_status = b.altimeter.read()
-        if b.legs is not None:
-            b.legs.update()
-            if b.legs.any_contact and not self.touchdown:
+        imu2 = self._imu2
+        if imu2 is not None and (st != OK or self.nav.imu_used != 1):
+            self.imu2_status = imu2.read()
+        alt = b.altimeter
+        if alt is not None:
+            self.alt_status = alt.read()
+        legs = b.legs
+        if legs is not None:
+            legs.update()
+            if legs.any_contact and not self.touchdown:
                 self.touchdown = True
-                events.post(EV_TOUCHDOWN, b.legs.contact_mask)
+                events.post(EV_TOUCHDOWN, legs.contact_mask)
 
     def _estimate(self, dt_q20):
         # IMU vote / fallback (to the commanded thrust) and altimeter FDIR live in Nav.

@@ -89,10 +89,21 @@ class AttitudeUnit:
     def poll(self):
         """Parse what arrived; set status OK when the pending set-point was acknowledged."""
         rx = self._rx
-        if not rx.fill(self._uart):
-            self.errors += 1
-        buf = rx.buf
+        # rx.fill(self._uart) inline (a call costs ~2.5 k fuel a cycle): what
+        # the UART holds, at most _RX_CHUNK octets, after the unparsed tail
         n = rx.n
+        space = _BUF_LEN - n
+        if space > _RX_CHUNK:
+            space = _RX_CHUNK
+        if space > 0:
+            try:
+                got = self._uart.readinto(rx._tails[n], space)
+                if got:
+                    n += got
+                    rx.n = n
+            except OSError:
+                self.errors += 1
+        buf = rx.buf
         got = False
         # fast path: exactly this cycle's acknowledgement and nothing else (the
         # nominal case); anything else goes through the general parser below
