@@ -217,6 +217,36 @@ def test_checkpoint_round_trip_restores_the_navigation_state():
         assert getattr(nav2, name) == getattr(f.nav, name), name
 
 
+def test_checkpoint_keeps_the_map_window_around_the_vehicle():
+    # CK_MAP bins from CK_BEHIND behind the vehicle (along the beam's look),
+    # one word each: level to 32 mm (+/-8.4 km, clamped), samples, steep,
+    # confirmed, sigma rounded up (512 mm steps to 7.68 m, 8.192 m steps to
+    # 131 m); bins outside the window and unseen ones are not restored
+    f = Flight(2000000, -20000, 30000)
+    f.step(100)
+    nav = f.nav
+    bv = (nav.x_mm - E.MAP_X0_MM) >> E.MAP_SHIFT
+    b0 = bv - E.CK_BEHIND
+    cases = {b0: (-3000017, 12, 0, 1, 300, 512), b0 + 1: (123456, 1, 0, 0, 7680, 7680),
+             b0 + 2: (-16, 3, 1, 0, 7681, 8192), b0 + 3: (9000000, 2, 0, 1, 200000, 131072)}
+    for j, (lv, c, st, cf, ms, _) in cases.items():
+        nav._map[j], nav._cnt[j], nav._steep[j], nav._conf[j], nav._msig[j] = lv, c, st, cf, ms
+    nav._map[b0 + 4], nav._cnt[b0 + 4] = 777000, 0                 # unseen: not kept
+    nav._map[b0 - 1], nav._cnt[b0 - 1] = 555000, E.N_MAP           # outside the window
+    words = array("i", bytes(4 * E.CHECKPOINT_WORDS))
+    nav.checkpoint_into(words, 0)
+    assert words[20] == b0
+    nav2 = E.Nav(Config())
+    nav2.restore_from(words, 0)
+    for j, (lv, c, st, cf, ms, ms2) in cases.items():
+        want = max(-0x3FFFF * 32, min(0x3FFFF * 32, lv))
+        assert abs(nav2._map[j] - want) <= 16, j
+        assert (nav2._cnt[j], nav2._steep[j], nav2._conf[j], nav2._msig[j]) == (c, st, cf, ms2), j
+    assert nav2._cnt[b0 + 4] == 0 and nav2._map[b0 + 4] == 0
+    assert nav2._cnt[b0 - 1] == 0 and nav2._map[b0 - 1] == 0
+    assert nav2._map[b0 + 3] == 0x3FFFF * 32                         # 8,388,576 mm: clamped
+
+
 def test_cold_start_initialises_from_agreeing_altimeter_samples():
     nav = E.Nav(Config())
     imu, alt = Imu(), Alt()

@@ -406,9 +406,8 @@ def test_a_restore_over_the_wall_keeps_the_shadow_and_the_steep_bins():
     # The flight above, checkpointed over the wall (x = 2300 m: the shadow
     # known, bins 62-67 steep) and restored on another Nav fed the same
     # samples: the same shadow (guidance keeps the beam down), the same steep
-    # bins, the same next estimates, and the shadow ends where the
-    # uninterrupted run's does (the map itself is not kept: the two part once
-    # a range lands on ground only the first one has mapped)
+    # bins, the same next estimates (the map's levels to its 32 mm units), and
+    # the shadow ends where the uninterrupted run's does
     xs, zs = [0, 2000000, 2350000, 20000000], [0, 0, -3000000, -3000000]
     f = SlantFlight(xs, zs, 1500000, 0, 50000, beam_bau=8192, pitch_rate=_turn_down)
     f.step(2300)
@@ -430,9 +429,63 @@ def test_a_restore_over_the_wall_keeps_the_shadow_and_the_steep_bins():
     for k in range(RATE * 14):                        # to x = 3000 m
         f.step()
         if k < 2:
-            for name in ("altitude_mm", "height_mm", "vz_mm_s", "vx_mm_s", "terrain_mm", "shadow_mm"):
+            for name in ("vz_mm_s", "vx_mm_s", "shadow_mm"):
                 assert getattr(nav2, name) == getattr(nav, name), name
+            for name in ("altitude_mm", "height_mm", "terrain_mm"):
+                assert abs(getattr(nav2, name) - getattr(nav, name)) <= 16, name
         for i, n in enumerate((nav, nav2)):
             if ends[i] is None and n.shadow_dir == 0:
                 ends[i] = f.x
     assert ends[0] == ends[1] is not None
+
+
+def _restored_flight(f, k_restore, k_end):
+    """Fly f to k_restore, checkpoint, restore on a second Nav fed the same
+    samples to k_end; the worst altitude error of each and their last errors."""
+    f.step(k_restore)
+    words = array("i", bytes(4 * E.CHECKPOINT_WORDS))
+    f.nav.checkpoint_into(words, 0)
+    nav, nav2 = f.nav, E.Nav(Config(altimeter_beam_bau=f.nav.cfg.altimeter_beam_bau))
+    nav2.restore_from(words, 0)
+    upd = nav.update
+
+    def both(*a):
+        upd(*a)
+        nav2.update(*a)
+
+    nav.update = both
+    worst = [0, 0]
+    for _ in range(k_end - k_restore):
+        f.step()
+        for i, n in enumerate((nav, nav2)):
+            worst[i] = max(worst[i], abs(n.altitude_mm - f.true_alt()))
+    return worst, [nav.altitude_mm - f.true_alt(), nav2.altitude_mm - f.true_alt()]
+
+
+@pytest.mark.parametrize("k", [2100, 2200])
+def test_a_restore_over_the_crater_wall_lands_on_the_floor_s_level(k):
+    # The turn-down flight restored over the wall (x = 2100 / 2200 m, the
+    # beam straight down on it): without the map the restored navigation met
+    # the rest of the wall as new ground and rejected outliers, took the
+    # floor 140 m high and ended 135 m off (264-608 m off on the way). With
+    # the map window (CK_MAP bins around the vehicle, the sweep's state) it
+    # flies as the uninterrupted one does, to x = 4000 m over the floor.
+    xs, zs = [0, 2000000, 2350000, 20000000], [0, 0, -3000000, -3000000]
+    f = SlantFlight(xs, zs, 1500000, 0, 50000, beam_bau=8192, pitch_rate=_turn_down)
+    worst, last = _restored_flight(f, k, 4000)
+    assert worst[0] < 10000                           # measured: 8.9 m
+    assert abs(worst[1] - worst[0]) <= 100
+    assert abs(last[1]) < 1000
+
+
+def test_a_restore_over_the_rim_keeps_the_far_floor_behind_the_shadow():
+    # The rim flight (a nadir-mounted beam 45 deg ahead after the pitch-over),
+    # restored over the rim at x = 1680 m, 4.4 km ahead of where the beam
+    # sees the floor: the floor bins beyond the map window are lost, the
+    # shadow's far level is kept as seen ground. Crossing the unseen wall the
+    # restored navigation takes the floor's level as the uninterrupted one
+    # does (it stayed on the rim's, 3,148 m off at x = 3000 m).
+    f = SlantFlight(RIM_XS, RIM_ZS, 4400000, -40000, 60000, pitch_rate=_pitch_over)
+    worst, last = _restored_flight(f, 1400, 2500)
+    assert abs(last[0]) < 2000 and abs(last[1]) < 2000      # measured: 1.0 m each
+    assert abs(worst[1] - worst[0]) <= 1000

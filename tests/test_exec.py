@@ -16,7 +16,7 @@ from tests.app_fakes import PartlessBoard, fresh_event_ring  # noqa: F401
 BOARD = """
 class Rtc:
     def __init__(self):
-        self.mem = bytearray(512)
+        self.mem = bytearray(2048)          # ESP32's RTC user memory
         self.n = 0
     def memory(self, data=None):
         if data is None:

@@ -138,7 +138,8 @@ ST_UPLINK = const(32)
 ST_ALL = const(63)
 N_STAGES = const(6)                 # stage_us / stage_max_us index = bit number
 
-_SEAL_WORDS = const(14)             # checkpoint words of CRC per cycle while a record is sealed
+_SEAL_WORDS = const(19)             # checkpoint words of CRC per cycle while a record is sealed
+                                    # (the 56-word record in 3 cycles, inside the 5-cycle RTC cadence)
 _HINT_MAX_CYCLES = const(1000)      # a hint this many cycles past its record is not believed
 # gyro urad/s -> binary angle * 16 per second, Q20: 2^40 / (2 pi 1e6)
 _URAD_TO_BAU16_Q20 = const(174991)

@@ -153,8 +153,15 @@ ACC_BIAS_MAX = const(200)         # |bias| bound (mm/s^2): 20 mg, the parts' zer
 
 MAX_STEPS = const(150)            # periods propagated over one late cycle / restart gap
 
-# Words of nav state in a checkpoint (checkpoint_into / restore_from).
-CHECKPOINT_WORDS = const(18)
+# Words of nav state in a checkpoint (checkpoint_into / restore_from): 21 of
+# state, then the terrain map around the vehicle, CK_MAP bins from CK_BEHIND
+# behind it (along the beam's look) to CK_MAP - CK_BEHIND - 1 ahead, one word
+# each. 32 words: the whole record is 56 words, sealed in 3 cycles of the
+# executive's 19 words (app._SEAL_WORDS), inside the 5-cycle RTC cadence.
+CK_MAP = const(11)                # 720 m: the vehicle's bin, 3 behind, 7 ahead
+CK_BEHIND = const(3)
+CK_MAP_AT = const(21)
+CHECKPOINT_WORDS = const(32)      # CK_MAP_AT + CK_MAP
 
 
 def _mad0(h):
@@ -1279,16 +1286,20 @@ class Nav:
     def checkpoint_into(self, words, offset):
         """Write the state a warm restart needs into words[offset:offset+CHECKPOINT_WORDS].
 
-        Packed words (every field < 2^30): 7 fault flags (bits 0-6) | steep bins around
-        the vehicle (bins b-8 .. b+7, b = the vehicle's bin, bits 9-24); 11
-        the height sigma | cycles since the last accepted range (12 bits, clamped:
-        low 6 in bits 24-29, high 6 in word 14's);
-        12 / 13 the velocity sigmas (17 bits, clamped) | the shadow's near /
-        far level (m, 13-bit two's complement, bits 17-29); 14 IMU in use | k
-        | IMUs voted wrong | shadow direction (1 +1, 2 -1) | its near bin
-        (bits 16-23); 16, 17 the free-fall calibration in use (mm/s^2, 10-bit
-        two's complement each) | 17: the shadow's far bin (bits 10-17) | the
-        last IMU sample (thrust axis, mm/s^2 / 16, 12 bits, bits 18-29)."""
+        Packed words (every field < 2^30): 7 fault flags (bits 0-6) | the
+        sweep's run (8-bit two's complement, bits 7-14) | the last sample's
+        bin + 1 (bits 15-23); 11 the height sigma | cycles since the last
+        accepted range (12 bits, clamped: low 6 in bits 24-29, high 6 in word
+        14's); 12 / 13 the velocity sigmas (17 bits, clamped) | the shadow's
+        near / far level (m, 13-bit two's complement, bits 17-29); 14 IMU in
+        use | k | IMUs voted wrong | shadow direction (1 +1, 2 -1) | its near
+        bin (bits 16-23); 16, 17 the free-fall calibration in use (mm/s^2,
+        10-bit two's complement each) | 17: the shadow's far bin (bits 10-17)
+        | the last IMU sample (thrust axis, mm/s^2 / 16, 12 bits, bits 18-29);
+        18 the sweep's previous terrain (mm); 19 its start (0.25 m, 17-bit
+        two's complement) | its largest move (0.25 m, 13 bits, clamped) << 17;
+        20 the first bin of the map window; 21.. CK_MAP bins (one word each).
+        Allocation-free; the window is a loop of CK_MAP bins."""
         sh = self._sh
         sd = sh[SH_DIR]
         bn = sh[SH_BN]
@@ -1299,18 +1310,12 @@ class Nav:
         if sd:
             near = fixed.clamp((mp[bn] + 500) // 1000, -4095, 4095)
             far = fixed.clamp((mp[b1] + 500) // 1000, -4095, 4095)
-        st = self._steep
-        b = self._bin(self._x >> 4) - 8
-        bits = 0
-        for i in range(16):
-            j = b + i
-            if 0 <= j < MAP_N and st[j]:
-                bits |= 1 << i
         sv = self._sig_v if self._sig_v < 0x1FFFF else 0x1FFFF
         svx = self._sig_vx if self._sig_vx < 0x1FFFF else 0x1FFFF
         cal = self._cal
         fz = fixed.clamp(self._fz >> 4, -2048, 2047)
         age = self._age if self._age < 4095 else 4095
+        run = fixed.clamp(sh[SW_RUN], -127, 127)
         words[offset] = self._h
         words[offset + 1] = self._vz
         words[offset + 2] = self._vx
@@ -1318,7 +1323,7 @@ class Nav:
         words[offset + 4] = self._pitch
         words[offset + 5] = self._t
         words[offset + 6] = self.site_terrain_mm
-        words[offset + 7] = self.fault_flags | (bits << 9)
+        words[offset + 7] = self.fault_flags | ((run & 0xFF) << 7) | ((self._last_bin + 1) << 15)
         words[offset + 8] = self._bz
         words[offset + 9] = self._tv
         words[offset + 10] = self.alt_offset_mm
@@ -1330,6 +1335,47 @@ class Nav:
         words[offset + 15] = self._mad
         words[offset + 16] = (cal[0] & 0x3FF) | ((cal[1] & 0x3FF) << 10) | ((cal[2] & 0x3FF) << 20)
         words[offset + 17] = (cal[3] & 0x3FF) | (b1 << 10) | ((fz & 0xFFF) << 18)
+        words[offset + 18] = sh[SW_PREV]
+        words[offset + 19] = (fixed.clamp((sh[SW_T] + 125) // 250, -0xFFFF, 0xFFFF) & 0x1FFFF) \
+            | (fixed.clamp((sh[SW_M] + 125) // 250, 0, 0x1FFF) << 17)
+        # the map window: the bins the vehicle flies over next and the beam sees
+        b = (((self._x >> 4) - MAP_X0_MM) >> MAP_SHIFT) - (CK_BEHIND if self.beam_dx_mm >= 0
+                                                          else CK_MAP - CK_BEHIND - 1)
+        if b < 0:
+            b = 0
+        elif b > MAP_N - CK_MAP:
+            b = MAP_N - CK_MAP
+        words[offset + 20] = b
+        # each bin as one word: its level (32 mm units, 19-bit two's
+        # complement: +/-8.4 km, clamped) | samples (4 bits) << 19 | steep << 23
+        # | confirmed << 24 | its sigma << 25 (5 bits, rounded up: code <= 15 is
+        # code x 512 mm, above (code - 15) x 8192 mm, up to 131 m); 0: unseen
+        cnt = self._cnt
+        st = self._steep
+        cf = self._conf
+        ms = self._msig
+        o = offset + CK_MAP_AT
+        for j in range(b, b + CK_MAP):
+            c = cnt[j]
+            s = st[j]
+            if c or s:
+                lv = (mp[j] + 16) >> 5
+                if lv > 0x3FFFF:
+                    lv = 0x3FFFF
+                elif lv < -0x3FFFF:
+                    lv = -0x3FFFF
+                m = ms[j]
+                if m <= 7680:
+                    code = (m + 511) >> 9
+                else:
+                    code = (m + 8191) >> 13
+                    code = 31 if code > 16 else code + 15
+                if c > 15:
+                    c = 15
+                words[o] = (lv & 0x7FFFF) | (c << 19) | (s << 23) | (cf[j] << 24) | (code << 25)
+            else:
+                words[o] = 0
+            o += 1
 
     def restore_from(self, words, offset):
         self._h = words[offset]
@@ -1341,7 +1387,8 @@ class Nav:
         self.site_terrain_mm = words[offset + 6]
         w = words[offset + 7]
         self.fault_flags = w & 0x7F
-        bits = (w >> 9) & 0xFFFF
+        run = _signed((w >> 7) & 0xFF, 8)
+        self._last_bin = ((w >> 15) & 0x1FF) - 1
         self._bz = words[offset + 8]
         self._tv = words[offset + 9]
         self.alt_offset_mm = words[offset + 10]
@@ -1384,15 +1431,13 @@ class Nav:
             self.accel_cal_q4[i + 1] = d << 4
             self.free_fall_n[j] = FF_MAX if c != 0 or d != 0 else 0
         self._cal_on = cal[0] != 0 or cal[1] != 0 or cal[2] != 0 or cal[3] != 0
-        # steep bins around the vehicle; a shadow with its two levels (the
-        # map behind them is not kept: the bins are levels only, never seen)
-        st = self._steep
-        b = self._bin(self._x >> 4) - 8
-        for i in range(16):
-            j = b + i
-            if 0 <= j < MAP_N:
-                st[j] = (bits >> i) & 1
+        # the sweep, a shadow with its two levels, then the map window
         sh = self._sh
+        sh[SW_RUN] = run
+        sh[SW_PREV] = words[offset + 18]
+        w = words[offset + 19]
+        sh[SW_T] = _signed(w & 0x1FFFF, 17) * 250
+        sh[SW_M] = ((w >> 17) & 0x1FFF) * 250
         if sd and bn != b1:
             sd = 1 if sd == 1 else -1
             sh[SH_DIR] = sd
@@ -1400,10 +1445,40 @@ class Nav:
             sh[SH_B1] = b1
             e = MAP_X0_MM + (bn << MAP_SHIFT)
             sh[SH_EDGE] = e if sd > 0 else e + (1 << MAP_SHIFT)
+            # the two levels the shadow was seen at (to the metre): seen
+            # ground for the terrain under the vehicle (the far level over the
+            # shadow), unless the map window below has the bins themselves
+            for j in (bn, b1):
+                self._cnt[j] = N_SEEN
+                self._conf[j] = 1
+                self._msig[j] = SEEN_SIG_MIN_MM
             self._map[bn] = near * 1000
             self._map[b1] = far * 1000
         else:
             sh[SH_DIR] = 0
+        b = fixed.clamp(words[offset + 20], 0, MAP_N - CK_MAP)
+        mp = self._map
+        cnt = self._cnt
+        st = self._steep
+        cf = self._conf
+        ms = self._msig
+        o = offset + CK_MAP_AT
+        for j in range(b, b + CK_MAP):
+            w = words[o]
+            o += 1
+            if w == 0:
+                continue
+            mp[j] = _signed(w & 0x7FFFF, 19) << 5
+            cnt[j] = (w >> 19) & 15
+            s = (w >> 23) & 1
+            if s and not st[j]:
+                self.steep_bins += 1
+            st[j] = s
+            cf[j] = (w >> 24) & 1
+            code = (w >> 25) & 31
+            ms[j] = code << 9 if code <= 15 else (code - 15) << 13
+        self._tv_bin = self._bin(self._x >> 4)     # the terrain under the vehicle is _tv
+        self._nb_bin = -1
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
         self._tr_n = 0                   # the trend window starts over
         self.slope = False
