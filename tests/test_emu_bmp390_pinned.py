@@ -110,3 +110,41 @@ def test_normal_mode_converts_on_the_odr_grid_counted_from_entering_it():
     emu.now_s = 1.13                                     # index 7 (1.12 s)
     _rd(emu, STATUS)
     assert emu.samples == 1
+
+
+def test_a_multi_byte_write_takes_register_data_pairs_not_every_octet():
+    emu = b3.Bmp390Emu()
+    emu.i2c_write(OSR, bytes([0x05, ODR, 0x19, 0x1F, 0x04]))
+    assert (emu.regs[OSR], emu.regs[ODR], emu.regs[0x1F]) == (0x05, 0x19, 0x04)
+    assert emu.regs[0x19] == 0x02                       # INT_CTRL: 0x19 was data, not a register
+
+
+def _pressure_counts(emu):
+    d = _rd(emu, DATA_0, 3)
+    return d[0] | d[1] << 8 | d[2] << 16
+
+
+def test_a_latency_uses_the_input_exactly_that_old():
+    from host_tools.emu.bus import Faults
+    emu = b3.Bmp390Emu(faults=Faults(latency_s=0.5))
+    ref = b3.Bmp390Emu()
+    got = []
+    for i, p in enumerate((90000.0, 95000.0, 100000.0)):   # converted at 0.125, 0.375, 0.625 s
+        emu.now_s = 0.25 * i
+        emu.pressure_pa = p
+        emu.i2c_write(PWR_CTRL, b"\x13")
+        emu.now_s += 0.125                                  # binary fractions: exact
+        got.append(_pressure_counts(emu))
+    assert got[2] == ref.raw_from_physical(90000.0, 20.0)[0]
+
+
+def test_pressure_noise_below_one_pascal_is_drawn_too():
+    from host_tools.emu.bus import Faults
+    quiet = b3.Bmp390Emu()
+    noisy = b3.Bmp390Emu(faults=Faults(noise=0.5, seed=3))
+    counts = []
+    for emu in (quiet, noisy):
+        emu.i2c_write(PWR_CTRL, b"\x13")
+        emu.now_s = 0.1
+        counts.append(_pressure_counts(emu))
+    assert counts[0] != counts[1]
