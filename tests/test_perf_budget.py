@@ -135,3 +135,17 @@ def test_the_firmware_only_imports_are_measured_from_the_romfs_image_with_no_har
     fw = pb.measure_firmware_imports(pb.romfs_image_for_guest())
     assert fw["imported_from"] == "/rom/lib/lander/app.mpy"
     assert fw["code_bytes"] > 0 and fw["qstrs"] > 0
+
+
+def test_the_heap_guest_runs_with_the_heap_size_asked_for():
+    # micropython -X heapsize=N: the build's own default is 1 MiB, which the
+    # nominal's recording and ROMFS image leave too little of
+    from host_tools import wasm_guest
+
+    prog = "import gc\ngc.collect()\nprint('total', gc.mem_free() + gc.mem_alloc())\n"
+    with pb._GuestHeap(3 * 1024 * 1024):
+        out, _ = wasm_guest.run(prog, {})
+    total = int(out.split("total", 1)[1].split()[0])
+    assert 0.95 * 3 * 1024 * 1024 <= total <= 3 * 1024 * 1024   # less its allocation table
+    out, _ = wasm_guest.run(prog, {})                 # and only inside it
+    assert int(out.split("total", 1)[1].split()[0]) <= 1024 * 1024
