@@ -115,6 +115,17 @@ TR_MASK = const(63)
 TR_SLOPE = const(4)               # the steepest slope it judges (4:1, 76 deg): steeper is a sweep's
 TR_SIG_V = const(300)             # mm/s: the least vertical-velocity sigma it allows for
 TR_SKIP = const(2)                # jumps in a row skipped (wild ranges) before the window restarts
+TS_N = const(128)                 # the window's state, after its two sections (2 TR_N words):
+TS_I = const(129)                 # samples in it (0: restart), slot of the next one,
+TS_S0 = const(130)                # sums of the older and the newer half (mm >> 3),
+TS_S1 = const(131)
+TS_LAST = const(132)              # the last sample's implied terrain (mm) and cycle,
+TS_C = const(133)
+TS_SKIP = const(134)              # jumps skipped in a row, samples the test waits after a
+TS_HOLD = const(135)              # steeper trend, the first sample (stands for the ones
+TS_Q0 = const(136)                # not yet seen)
+TS_W0 = const(137)
+TS_WORDS = const(10)
 
 # terrain map along x: MAP_N bins of 2^MAP_SHIFT mm (65.5 m) from MAP_X0_MM
 MAP_N = const(256)
@@ -298,18 +309,9 @@ class Nav:
         # cycle reads one attribute
         self._sh = array("i", bytes(4 * SH_WORDS))
         # the trend window: [0, TR_N) implied terrain (mm >> 3), [TR_N, 2 TR_N)
-        # the hit's distance ahead of the vehicle (mm >> 6) << 10 | cycle & 1023
-        self._tr = array("i", bytes(4 * 2 * TR_N))
-        self._tr_i = 0                   # slot of the next sample
-        self._tr_n = 0                   # samples in the window (0: restart it)
-        self._tr_s0 = 0                  # sums of the older and the newer half (mm >> 3)
-        self._tr_s1 = 0
-        self._tr_last = 0                # the last sample's implied terrain (mm)
-        self._tr_skip = 0
-        self._tr_c = 0                   # cycle of the last sample
-        self._tr_hold = 0                # samples the test waits after a steeper trend
-        self._tr_q0 = 0                  # the window's first sample (stands for the ones not yet seen)
-        self._tr_w0 = 0
+        # the hit's distance ahead of the vehicle (mm >> 6) << 10 | cycle & 1023,
+        # then its state (TS_*: one array, not ten attributes of the instance)
+        self._tr = array("i", bytes(4 * (2 * TR_N + TS_WORDS)))
         self.slope = False               # published: the beam is on a slope (its bins are steep)
         self.slopes = 0                  # bins made steep by the trend test
         self.shadow_dir = 0              # published: 0 none, +1 / -1 ahead along x
@@ -1024,48 +1026,48 @@ class Nav:
         level with the terrain under the vehicle; known ground becomes steep.
         A jump beyond tol is no slope: one or two are skipped (wild ranges), a
         third restarts the window, judged once full."""
-        n = self._tr_n
+        tr = self._tr
+        n = tr[TS_N]
         c = self._cycles
         if n:
-            e = tm - self._tr_last
+            e = tm - tr[TS_LAST]
             if e > tol or e < -tol:
-                k = self._tr_skip + 1
-                self._tr_skip = k
+                k = tr[TS_SKIP] + 1
+                tr[TS_SKIP] = k
                 if k <= TR_SKIP:
                     return self.slope
                 n = 0
-            elif c - self._tr_c > STALE_CYCLES:
+            elif c - tr[TS_C] > STALE_CYCLES:
                 n = 0                       # a gap: the window is stale
-        self._tr_skip = 0
-        self._tr_last = tm
-        self._tr_c = c
+        tr[TS_SKIP] = 0
+        tr[TS_LAST] = tm
+        tr[TS_C] = c
         q = tm >> 3                         # |tm| < 2^27: q < 2^24, a half's sum < 2^29
         # the hit's distance ahead (64 mm, |.| < 2^19) and the cycle (10 bits)
         w = ((dx >> 6) << 10) | (c & 1023)
-        tr = self._tr
-        i = self._tr_i
+        i = tr[TS_I]
         h = (i + TR_H) & TR_MASK            # the sample TR_H back: it joins the older half
         if n == 0:
-            self._tr_q0 = q
-            self._tr_w0 = w
-            self._tr_s0 = q * TR_H
-            self._tr_s1 = q * TR_H
+            tr[TS_Q0] = q
+            tr[TS_W0] = w
+            tr[TS_S0] = q * TR_H
+            tr[TS_S1] = q * TR_H
         if n >= TR_H:
             qh = tr[h]
             wo = tr[TR_N + h]
         else:
-            qh = self._tr_q0
-            wo = self._tr_w0
-        qo = tr[i] if n >= TR_N else self._tr_q0      # the sample TR_N back leaves
-        s1 = self._tr_s1 + q - qh
-        s0 = self._tr_s0 + qh - qo
-        self._tr_s1 = s1
-        self._tr_s0 = s0
+            qh = tr[TS_Q0]
+            wo = tr[TS_W0]
+        qo = tr[i] if n >= TR_N else tr[TS_Q0]      # the sample TR_N back leaves
+        s1 = tr[TS_S1] + q - qh
+        s0 = tr[TS_S0] + qh - qo
+        tr[TS_S1] = s1
+        tr[TS_S0] = s0
         tr[i] = q
         tr[TR_N + i] = w
-        self._tr_i = (i + 1) & TR_MASK
+        tr[TS_I] = (i + 1) & TR_MASK
         if n < TR_N:
-            self._tr_n = n + 1
+            tr[TS_N] = n + 1
             self.slope = False
             return False                    # not a full window yet
         d = (s1 - s0) >> 2                  # the halves' mean difference, mm (x 8 / TR_H)
@@ -1094,12 +1096,12 @@ class Nav:
         if tv < 0:
             tv = -tv
         lim = sn + (a << 1) + (sv * dc * 3) // self._rate + (g >> 7)   # sv * dc * 3 < 2^30
-        hold = self._tr_hold
+        hold = tr[TS_HOLD]
         if d // TR_SLOPE > tv and d > lim:
             hold = TR_N                     # steeper: a sweep's (and its tail in the window)
         elif hold:
             hold -= 1
-        self._tr_hold = hold
+        tr[TS_HOLD] = hold
         slope = d > lim and hold == 0
         self.slope = slope
         return slope
@@ -1480,7 +1482,7 @@ class Nav:
         self._tv_bin = self._bin(self._x >> 4)     # the terrain under the vehicle is _tv
         self._nb_bin = -1
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
-        self._tr_n = 0                   # the trend window starts over
+        self._tr[TS_N] = 0               # the trend window starts over
         self.slope = False
         self._ever_alt = True
         self.initialised = True
