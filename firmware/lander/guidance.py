@@ -396,7 +396,9 @@ class Guidance:
         descent computes its own before deciding), kept for _publish_margin:
         plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal."""
         a = self._a
-        # self._mag of both ends, inline (|a| <= _ACC_LIM: s < 2^19)
+        # |a| of both ends by alpha-max-beta-min (max - max/32 + 3/8 min),
+        # inline: a call per end costs fuel on the margin's cycle, which sets
+        # the guide + control median (|a| <= _ACC_LIM: s < 2^19)
         x = a[0]
         z = a[1]
         x = -x if x < 0 else x
