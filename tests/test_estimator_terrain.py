@@ -7,7 +7,7 @@ import math
 from array import array
 
 import pytest
-from hypothesis import Phase, example, given, settings, strategies as st
+from hypothesis import HealthCheck, Phase, example, given, settings, strategies as st
 
 from lander import estimator as E
 from lander.config import Config
@@ -230,7 +230,10 @@ def _fly_profile(p, beam_bau):
 
 # no shrinking: a failure prints the drawn example as found (shrinking these
 # flights takes minutes)
-_FEW = settings(max_examples=8, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+# the wall profiles are a narrow filter of the drawn terrains: under pytest -n 2
+# some worker orders failed the filter health check (7 drawn, 50 filtered)
+_FEW = settings(max_examples=8, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
 @_FEW

@@ -350,6 +350,26 @@ class Nav:
         self._kh = array("i", [g[5 * k] for k in range(n)])
         self._kv = array("i", [(g[5 * k + 1] << 10) // rate for k in range(n)])
         self._kb = array("i", [(g[5 * k + 2] << 12) // (rate * rate) for k in range(n)])
+        # the same gains as 10-bit limbs, row k at 6k: Kh >> 10, Kh & 1023, Kv..,
+        # Kb.. (Kb < 0: a negative high limb, a low limb in 0..1023), for
+        # _accept's inline products: nu * K = (nu * hi << 10) + nu * lo, floored
+        # exactly as fixed.mul_shift floors, each product < 2^29 while
+        # |nu| < _nu_fast (2^29 / the largest |high limb|, at most 2^19)
+        kl = array("i", bytes(4 * 6 * n))
+        top = 1024
+        for k in range(n):
+            j = 0
+            for kk in (self._kh[k], self._kv[k], self._kb[k]):
+                kl[6 * k + j] = kk >> 10
+                kl[6 * k + j + 1] = kk & 1023
+                a = kk >> 10
+                if a < 0:
+                    a = -a
+                if a > top:
+                    top = a
+                j += 2
+        self._klimb = kl
+        self._nu_fast = (1 << 29) // top
         self._ksh = array("i", [g[5 * k + 3] for k in range(n)])
         self._ksv = array("i", [g[5 * k + 4] for k in range(n)])
         self._edges = array("i", list(navgains.SIGMA_EDGES_MM) + [0x3FFFFFFF])
@@ -533,6 +553,7 @@ class Nav:
                 self._p_end_set = False
                 inc = ((self._p_end << 10) - self._pitch) // n
         tab = _SIN
+        a = -1
         while n > 0:
             n -= 1
             p = self._pitch + inc
@@ -610,7 +631,14 @@ class Nav:
         if alt is not None:
             if st_alt == OK:
                 self._ever_alt = True
-                self._correct(alt.range_mm, touchdown, flags)
+                if a < 0:
+                    # no period propagated (a < 0): the pitch's sin and cos
+                    # here; else the propagation's, of the same angle
+                    sc = self._sc
+                    _sincos((self._pitch + 512) >> 10, sc)
+                    s = sc[0]
+                    c = sc[1]
+                self._correct(alt.range_mm, touchdown, flags, s, c)
                 flags = self.fault_flags
             elif st_alt != NOT_READY:
                 self.alt_gate = G_STATUS
@@ -699,8 +727,9 @@ class Nav:
         self._bad = wrong
         events.post(EV_NAV_IMU_DISAGREE, wrong)
 
-    def _correct(self, r, touchdown, flags):
-        """One fresh altimeter range r (mm)."""
+    def _correct(self, r, touchdown, flags, s, c):
+        """One fresh altimeter range r (mm); s, c: sin and cos (Q15) of the
+        pitch ((self._pitch + 512) >> 10)."""
         self.raw_range_mm = r
         counts = self.alt_reject_counts
         if r <= 0 or r >= MAX_RANGE_MM:
@@ -720,10 +749,6 @@ class Nav:
             self.fault_flags = flags & ~F_ALT_STUCK
         self._last_r = r
         # geometry: height above the beam's terrain and where the beam hit
-        sc = self._sc
-        _sincos((self._pitch + 512) >> 10, sc)
-        s = sc[0]
-        c = sc[1]
         # cos(beam - p), sin(beam - p), Q15: each product < 2^30 (their sum
         # is not, at beam = p = 45 deg)
         cb = ((self._cos_b * c) >> 15) + ((self._sin_b * s) >> 15)
@@ -739,6 +764,11 @@ class Nav:
         m -= self.alt_offset_mm
         self.meas_alt_mm = m
         xh = (self._x >> 4) + dx                              # beam hit, downrange
+        bn = (xh - MAP_X0_MM) >> MAP_SHIFT                    # self._bin(xh), inline
+        if bn < 0:
+            bn = 0
+        elif bn >= MAP_N:
+            bn = MAP_N - 1
         if not self.initialised:
             self._cold_init(m)
             return
@@ -768,7 +798,6 @@ class Nav:
             self._reject(G_RANGE)
             return
         tm = hp - m                     # terrain height at the hit point this sample implies
-        bn = self._bin(xh)
         mp = self._map
         cnt = self._cnt
         n = cnt[bn]
@@ -1223,9 +1252,18 @@ class Nav:
             # products rounded to nearest: floored, the bias update lost half
             # a unit per range (~0.4 mm/s^2 a second of bias drift, a vertical
             # velocity error of ~0.5 m/s by the end of the braking)
-            self._h += (fixed.mul_shift(nu, self._kh[k], 19) + 1) >> 1
-            self._vz += (fixed.mul_shift(nu, self._kv[k], 13) + 1) >> 1
-            bz = self._bz + ((fixed.mul_shift(nu, self._kb[k], 19) + 1) >> 1)   # Kb < 0: bias up when h runs high
+            nf = self._nu_fast
+            if -nf < nu < nf:
+                # fixed.mul_shift's floors, inline on the gains' limbs (see __init__)
+                kl = self._klimb
+                i = 6 * k
+                self._h += (((nu * kl[i] + ((nu * kl[i + 1]) >> 10)) >> 9) + 1) >> 1
+                self._vz += (((nu * kl[i + 2] + ((nu * kl[i + 3]) >> 10)) >> 3) + 1) >> 1
+                bz = self._bz + ((((nu * kl[i + 4] + ((nu * kl[i + 5]) >> 10)) >> 9) + 1) >> 1)
+            else:
+                self._h += (fixed.mul_shift(nu, self._kh[k], 19) + 1) >> 1
+                self._vz += (fixed.mul_shift(nu, self._kv[k], 13) + 1) >> 1
+                bz = self._bz + ((fixed.mul_shift(nu, self._kb[k], 19) + 1) >> 1)   # Kb < 0: bias up when h runs high
             if bz > BZ_MAX:
                 bz = BZ_MAX
             elif bz < -BZ_MAX:
