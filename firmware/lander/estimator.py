@@ -731,7 +731,6 @@ class Nav:
         """One fresh altimeter range r (mm); s, c: sin and cos (Q15) of the
         pitch ((self._pitch + 512) >> 10)."""
         self.raw_range_mm = r
-        counts = self.alt_reject_counts
         if r <= 0 or r >= MAX_RANGE_MM:
             self._reject(G_RANGE)
             return
@@ -751,8 +750,10 @@ class Nav:
         # geometry: height above the beam's terrain and where the beam hit
         # cos(beam - p), sin(beam - p), Q15: each product < 2^30 (their sum
         # is not, at beam = p = 45 deg)
-        cb = ((self._cos_b * c) >> 15) + ((self._sin_b * s) >> 15)
-        sb = ((self._sin_b * c) >> 15) + ((-self._cos_b * s) >> 15)
+        cob = self._cos_b
+        sib = self._sin_b
+        cb = ((cob * c) >> 15) + ((sib * s) >> 15)
+        sb = ((sib * c) >> 15) + ((-cob * s) >> 15)
         if cb < 8192:                                         # beyond 75 deg: not a height
             self._reject(G_RANGE)
             return
@@ -777,7 +778,8 @@ class Nav:
         # the innovations show (at most 32 times that)
         adx = dx if dx >= 0 else -dx
         spec = SIGMA_M0_MM + (m >> 9) + (adx >> 8)
-        sm = self._mad + (self._mad >> 2)
+        sm = self._mad
+        sm += sm >> 2
         if sm < spec:
             sm = spec
         elif sm > spec << 5:
@@ -852,7 +854,8 @@ class Nav:
         if s:
             self._steep_sample(bn, tm)
             return
-        if n > 0 and sm * 4 < self._msig[bn]:
+        msig = self._msig
+        if n > 0 and sm * 4 < msig[bn]:
             n = 0                       # far better than what mapped it: map it again
         elif n == 1:
             d = tm - mp[bn]
@@ -934,7 +937,7 @@ class Nav:
             self._steep_sample(bn, tm)
             return
         # known ground: its own uncertainty adds to the measurement's
-        sm += self._msig[bn]
+        sm += msig[bn]
         while k < navgains.NK - 1 and sm > edges[k]:
             k += 1
         tb = mp[bn]
@@ -974,7 +977,8 @@ class Nav:
         dv = cl - mean
         if dv < 0:
             dv = -dv
-        self._mad += (dv - self._mad) >> 5
+        md = self._mad
+        self._mad = md + ((dv - md) >> 5)
         if self.alt_offset_mm != 0:
             # an offset is being removed: does the raw range agree again?
             raw = nu + self.alt_offset_mm
@@ -1103,9 +1107,18 @@ class Nav:
         if d < 0:
             d = -d
         sn = SIGMA_M0_MM + (m >> 9)
-        a = self._mad + (self._mad >> 2)
+        a = self._mad
+        a += a >> 2
         if a > sn:
             sn = a                          # < 2^27
+        if d <= sn:
+            # within the noise alone (the limit below is sn plus terms >= 0):
+            # no slope and nothing steeper, the hold counts down
+            hold = tr[TS_HOLD]
+            if hold:
+                tr[TS_HOLD] = hold - 1
+            self.slope = False
+            return False
         dc = (c - wo) & 1023                # cycles between the halves
         if dc > 255:
             dc = 255
