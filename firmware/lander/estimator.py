@@ -764,7 +764,8 @@ class Nav:
         self.beam_dx_mm = dx
         m -= self.alt_offset_mm
         self.meas_alt_mm = m
-        xh = (self._x >> 4) + dx                              # beam hit, downrange
+        x4 = self._x >> 4                                     # the vehicle, downrange (mm)
+        xh = x4 + dx                                          # beam hit, downrange
         bn = (xh - MAP_X0_MM) >> MAP_SHIFT                    # self._bin(xh), inline
         if bn < 0:
             bn = 0
@@ -995,7 +996,36 @@ class Nav:
                 self._off_n = 0
         if anu <= gate:
             self._t = tb
-            self._accept(nu, k)
+            nf = self._nu_fast
+            if self._age >= STALE_CYCLES or nu <= -nf or nu >= nf:
+                self._accept(nu, k)
+                return
+            # _accept, inline for the usual range (within STALE_CYCLES of the
+            # last one, |nu| within the gains' limbs' bound): the same update
+            kl = self._klimb
+            i = 6 * k
+            self._h += (((nu * kl[i] + ((nu * kl[i + 1]) >> 10)) >> 9) + 1) >> 1
+            self._vz += (((nu * kl[i + 2] + ((nu * kl[i + 3]) >> 10)) >> 3) + 1) >> 1
+            bz = self._bz + ((((nu * kl[i + 4] + ((nu * kl[i + 5]) >> 10)) >> 9) + 1) >> 1)
+            if bz > BZ_MAX:
+                bz = BZ_MAX
+            elif bz < -BZ_MAX:
+                bz = -BZ_MAX
+            self._bz = bz
+            rate = self._rate
+            self.accel_bias_mm_s2 = ((bz >> 4) * rate * rate) >> 12
+            a = self._sig_h >> 1
+            sh = self._ksh[k]
+            self._sig_h = a if a > sh else sh
+            a = self._sig_v >> 1
+            sv = self._ksv[k]
+            self._sig_v = a if a > sv else sv
+            self._age = 0
+            self.alt_gate = G_ACCEPT
+            self.alt_updates += 1
+            self._cand_n = 0
+            self._acc_x = x4
+            self._nb_bin = -1
             return
         # Rejected on known ground: a self-consistent new terrain level, or an offset?
         ct = self._cand_t
@@ -1012,7 +1042,7 @@ class Nav:
         self._cand_n = 0
         step = self._cand_t - tb
         astep = step if step >= 0 else -step
-        travel = (self._x >> 4) - self._acc_x      # the vehicle's own travel since then
+        travel = x4 - self._acc_x                  # the vehicle's own travel since then
         if travel < 0:
             travel = -travel
         big = m >> 2
@@ -1577,27 +1607,41 @@ class Nav:
                 step = 1 if self.beam_dx_mm >= 0 else -1
                 lim = (self._h >> 4) - tv
                 lim = lim >> 5 if lim > SEEN_SIG_MIN_MM << 5 else SEEN_SIG_MIN_MM
+                # (for loops over the bins in range, written out per direction
+                # so that MicroPython counts them without a range object: a
+                # bin costs half a while loop's test and counters; ~80 bins
+                # are walked when the beam has seen nothing near)
                 ahead = -1
-                i = bv
-                j = 0
-                while j < MAP_AHEAD and 0 <= i < MAP_N:
-                    if cnt[i] and self._usable(i, lim):
-                        ahead = i
-                        break
-                    i += step
-                    j += 1
+                if step > 0:
+                    e = bv + MAP_AHEAD
+                    for i in range(bv, e if e < MAP_N else MAP_N):
+                        if cnt[i] and self._usable(i, lim):
+                            ahead = i
+                            break
+                else:
+                    e = bv - MAP_AHEAD
+                    for i in range(bv, e if e > -1 else -1, -1):
+                        if cnt[i] and self._usable(i, lim):
+                            ahead = i
+                            break
                 behind = -1
                 if ahead != bv:
-                    i = bv - step
-                    k = 1
-                    while k < MAP_BEHIND and 0 <= i < MAP_N:
-                        if cnt[i] and self._usable(i, lim):
-                            behind = i
-                            break
-                        i -= step
-                        k += 1
+                    if step > 0:
+                        e = bv - MAP_BEHIND
+                        for i in range(bv - 1, e if e > -1 else -1, -1):
+                            if cnt[i] and self._usable(i, lim):
+                                behind = i
+                                break
+                    else:
+                        e = bv + MAP_BEHIND
+                        for i in range(bv + 1, e if e < MAP_N else MAP_N):
+                            if cnt[i] and self._usable(i, lim):
+                                behind = i
+                                break
                     if behind >= 0 and ahead >= 0:
                         mp = self._map
+                        k = (bv - behind) * step          # bins behind, ahead
+                        j = (ahead - bv) * step
                         if k < j and (mp[ahead] >= mp[behind] - CONFIRM_TOL_MM
                                       or (k == 1 and self._steep[behind])):
                             ahead = behind
