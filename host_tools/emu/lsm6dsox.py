@@ -112,6 +112,26 @@ def noisy(faults: Faults, value: float) -> float:
     return v
 
 
+_BURST_PLANS: dict = {}
+
+
+def _burst_plan(addr: int, n: int, inc: bool) -> tuple:
+    """(addresses, holds WHO_AM_I or CTRL3_C, STATUS_REG mask after the read)
+    of a read burst of n octets from addr, with IF_INC on or off."""
+    addrs = [(addr + i) & 0x7F for i in range(n)] if inc else [addr] * n
+    touched = set(addrs)
+    keep = 0xFF
+    if not touched.isdisjoint(_GYRO_OUT):
+        keep &= ~STATUS_GDA & 0xFF
+    if not touched.isdisjoint(_ACCEL_OUT):
+        keep &= ~STATUS_XLDA & 0xFF
+    if not touched.isdisjoint(_TEMP_OUT):
+        keep &= ~STATUS_TDA & 0xFF
+    plan = (tuple(addrs), WHO_AM_I in touched or CTRL3_C in touched, keep)
+    _BURST_PLANS[(addr, n, inc)] = plan
+    return plan
+
+
 class Lsm6dsoxEmu:
     """LSM6DSOX register map; I2C (`i2c_read`/`i2c_write`) and SPI (`spi_transaction`)."""
 
@@ -283,24 +303,24 @@ class Lsm6dsoxEmu:
         self._advance()
         addr = reg & 0x7F
         # reads change no register, so IF_INC holds over the burst: the
-        # addresses are known up front (the simulator's hottest emulator path)
-        if self._auto_inc():
-            addrs = [(addr + i) & 0x7F for i in range(n)]
-        else:
-            addrs = [addr] * n
+        # addresses, whether the burst holds a register with a read side
+        # (WHO_AM_I, CTRL3_C) and the data-ready bits it clears depend only
+        # on (address, length, IF_INC): worked out once per burst shape (the
+        # simulator's hottest emulator path)
+        inc = self._auto_inc()
+        plan = _BURST_PLANS.get((addr, n, inc))
+        if plan is None:
+            plan = _burst_plan(addr, n, inc)
+        addrs, special, keep = plan
         regs = self.regs
-        out = bytearray(n)
-        for i, a in enumerate(addrs):
-            out[i] = self._read_byte(a) if a == WHO_AM_I or a == CTRL3_C else regs[a]
+        if special:
+            out = bytes([self._read_byte(a) if a == WHO_AM_I or a == CTRL3_C else regs[a] for a in addrs])
+        else:
+            out = bytes([regs[a] for a in addrs])
         # Data-ready bits clear once the matching outputs have been read.
-        touched = set(addrs)
-        if not touched.isdisjoint(_GYRO_OUT):
-            regs[STATUS_REG] &= ~STATUS_GDA & 0xFF
-        if not touched.isdisjoint(_ACCEL_OUT):
-            regs[STATUS_REG] &= ~STATUS_XLDA & 0xFF
-        if not touched.isdisjoint(_TEMP_OUT):
-            regs[STATUS_REG] &= ~STATUS_TDA & 0xFF
-        return bytes(out)
+        if keep != 0xFF:
+            regs[STATUS_REG] &= keep
+        return out
 
     def _write_burst(self, reg: int, data: bytes) -> None:
         self._advance()

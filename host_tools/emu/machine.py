@@ -302,7 +302,17 @@ def install(bench):
     from lander import compat
 
     if hasattr(compat, "set_clock_us"):
-        compat.set_clock_us(lambda: int(round(bench.now_s * 1e6)))
+        last = [None, 0]                  # the bench seconds last converted, and their us
+
+        def clock_us():
+            # the bench time moves once a control cycle and the firmware reads
+            # the clock ~8 times within one: the conversion is kept for a time
+            s = bench.now_s
+            if s != last[0]:
+                last[0] = s
+                last[1] = int(round(s * 1e6))
+            return last[1]
+        compat.set_clock_us(clock_us)
     return mod
 
 
