@@ -262,3 +262,41 @@ def test_deploy_passes_the_optimisation_level_to_mpy_cross():
     cmd = deploy.mpy_cross_cmd("mpy-cross", "armv6m", os.path.join("firmware", "lander", "app.py"), "app.mpy", 3)
     assert cmd[:3] == ["mpy-cross", "-march=armv6m", "-O3"]
     assert "-O0" not in deploy.mpy_cross_cmd("mpy-cross", None, "firmware/lander/app.py", "app.mpy")
+
+
+def test_board_packet_tables_read_the_same_rows_without_their_alignment():
+    # the board's packets.py: the same field tuples (name ... exp10) for
+    # every packet, the same line count (tracebacks), fewer octets
+    import types
+
+    from lander.telemetry import packets
+
+    path = os.path.join("firmware", "lander", "telemetry", "packets.py")
+    text = open(path, encoding="utf-8").read()
+    board = deploy.board_source(text)
+    mod = types.ModuleType("packets_on_the_board")
+    exec(compile(board, path, "exec"), mod.__dict__)
+    assert mod.PACKETS == packets.PACKETS and mod.BB_RECORD == packets.BB_RECORD
+    assert board.count("\n") == text.count("\n")
+    assert len(board) < len(text) - 2000
+    assert "  " not in board[board.index("_CRITICAL = \"\"\""):board.index("# One event")]
+
+
+def test_board_source_leaves_strings_that_are_not_tables_alone():
+    text = 'A = """\na  b  c\n"""\nB = """\nn I APP  x -1 -  0  # note\n"""\n'
+    assert deploy.board_source(text) == 'A = """\na  b  c\n"""\nB = """\nn I APP x -1 - 0\n"""\n'
+
+
+def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_path, monkeypatch):
+    seen = []
+    real_run = subprocess.run
+
+    def spy(cmd, **kw):
+        seen.append(list(cmd))
+        return real_run(cmd, **kw)
+
+    monkeypatch.setattr(subprocess, "run", spy)
+    deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
+    call = next(c for c in seen if c[c.index("-s") + 1] == "lander/telemetry/packets.py")
+    assert call[-1] != os.path.join(deploy.host_tools.FIRMWARE_DIR, "lander", "telemetry", "packets.py")
+    assert "  " not in open(call[-1], encoding="utf-8").read().split("_CRITICAL = \"\"\"", 1)[1].split("# One", 1)[0]

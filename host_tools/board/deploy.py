@@ -78,14 +78,17 @@ def config_values_for(sc: dict) -> dict:
     return {name: getattr(cfg, name) for name, _ in FIELDS}
 
 
-def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str, opt: int = 0) -> list[str]:
+def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str, opt: int = 0,
+                  name: str | None = None) -> list[str]:
     """The mpy-cross call for one module: the board's native architecture, and
     the module's package path as its source name (lander/app.py, as a
     traceback on the board names it) instead of the host's full path.
     opt: mpy-cross -O level; 3 leaves out the line-number tables (tracebacks
-    then name no line) and `assert` statements (the firmware has none)."""
+    then name no line) and `assert` statements (the firmware has none).
+    name: the source name when src is a copy made for the board (board_source)."""
     root = host_tools.FIRMWARE_DIR
-    name = os.path.relpath(src, root).replace(os.sep, "/")
+    if name is None:
+        name = os.path.relpath(src, root).replace(os.sep, "/")
     return ([mpy_cross] + (["-march=" + arch] if arch else []) + (["-O%d" % opt] if opt else [])
             + ["-s", name, "-o", dst, src])
 
@@ -140,6 +143,48 @@ def firmware_modules(board: str) -> list[str]:
                   if not os.path.basename(f).startswith("_host"))
 
 
+# modules whose text tables (lines of seven white-space separated columns,
+# "#" to the end of a line a comment) are sent to a board without their
+# alignment and comments: telemetry/packets.py's field tables
+COMPACT_TABLES = ("telemetry/packets.py",)
+_TABLE_COLUMNS = 7
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    """A table's rows as packets.fields() reads them: comments dropped, split
+    on white space, empty lines skipped."""
+    return [w for w in (line.split("#", 1)[0].split() for line in text.split("\n")) if w]
+
+
+def board_source(text: str) -> str:
+    """The source a board gets for a module of COMPACT_TABLES: each triple-
+    quoted string whose every row has the table's seven columns is written
+    with one space between columns and no comments (fields() reads the same
+    rows; every line break is kept, so a traceback names the same line).
+    The field tables' alignment was 2.5 k of the board's bytecode."""
+    out = []
+    pos = 0
+    while True:
+        i = text.find('"""', pos)
+        if i < 0:
+            break
+        j = text.find('"""', i + 3)
+        if j < 0:
+            break
+        body = text[i + 3:j]
+        rows = _table_rows(body)
+        if rows and all(len(r) == _TABLE_COLUMNS for r in rows):
+            compact = "\n".join(" ".join(line.split("#", 1)[0].split()) for line in body.split("\n"))
+            if _table_rows(compact) != rows:           # cannot happen: same rows, by construction
+                raise DeployError("board_source changed a table's rows")
+            out.append(text[pos:i + 3] + compact + '"""')
+        else:
+            out.append(text[pos:j + 3])
+        pos = j + 3
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
           calibration: dict | None = None, opt: int = 0, extra: tuple = ()) -> dict:
     """Compile and lay out the files; returns {remote path: local path}."""
@@ -156,7 +201,17 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         rel = rel_py[:-3] + ".mpy"
         dst = os.path.join(lib, rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        proc = subprocess.run(mpy_cross_cmd(mpy_cross, arch, src, dst, opt), capture_output=True, text=True)
+        name = None
+        if rel_py.replace(os.sep, "/") in COMPACT_TABLES:
+            name = os.path.relpath(src, host_tools.FIRMWARE_DIR).replace(os.sep, "/")
+            with open(src, encoding="utf-8") as fh:
+                text = board_source(fh.read())
+            src = os.path.join(out_dir, "board-source", rel_py)
+            os.makedirs(os.path.dirname(src), exist_ok=True)
+            with open(src, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        proc = subprocess.run(mpy_cross_cmd(mpy_cross, arch, src, dst, opt, name), capture_output=True,
+                              text=True)
         if proc.returncode != 0:
             raise DeployError("mpy-cross failed on %s: %s" % (src, proc.stderr.strip()))
         files["lib/lander/" + rel.replace(os.sep, "/")] = dst
