@@ -1607,37 +1607,34 @@ class Nav:
                 step = 1 if self.beam_dx_mm >= 0 else -1
                 lim = (self._h >> 4) - tv
                 lim = lim >> 5 if lim > SEEN_SIG_MIN_MM << 5 else SEEN_SIG_MIN_MM
-                # (for loops over the bins in range, written out per direction
-                # so that MicroPython counts them without a range object: a
-                # bin costs half a while loop's test and counters; ~80 bins
-                # are walked when the beam has seen nothing near)
+                # (the walks' ends computed first: one test per bin, not the
+                # count and both bounds; ~80 bins are walked when the beam has
+                # seen nothing near)
                 ahead = -1
-                if step > 0:
-                    e = bv + MAP_AHEAD
-                    for i in range(bv, e if e < MAP_N else MAP_N):
-                        if cnt[i] and self._usable(i, lim):
-                            ahead = i
-                            break
-                else:
-                    e = bv - MAP_AHEAD
-                    for i in range(bv, e if e > -1 else -1, -1):
-                        if cnt[i] and self._usable(i, lim):
-                            ahead = i
-                            break
+                e = bv + step * MAP_AHEAD
+                if e > MAP_N:
+                    e = MAP_N
+                elif e < -1:
+                    e = -1
+                i = bv
+                while i != e:
+                    if cnt[i] and self._usable(i, lim):
+                        ahead = i
+                        break
+                    i += step
                 behind = -1
                 if ahead != bv:
-                    if step > 0:
-                        e = bv - MAP_BEHIND
-                        for i in range(bv - 1, e if e > -1 else -1, -1):
-                            if cnt[i] and self._usable(i, lim):
-                                behind = i
-                                break
-                    else:
-                        e = bv + MAP_BEHIND
-                        for i in range(bv + 1, e if e < MAP_N else MAP_N):
-                            if cnt[i] and self._usable(i, lim):
-                                behind = i
-                                break
+                    e = bv - step * MAP_BEHIND
+                    if e > MAP_N:
+                        e = MAP_N
+                    elif e < -1:
+                        e = -1
+                    i = bv - step
+                    while i != e:
+                        if cnt[i] and self._usable(i, lim):
+                            behind = i
+                            break
+                        i -= step
                     if behind >= 0 and ahead >= 0:
                         mp = self._map
                         k = (bv - behind) * step          # bins behind, ahead
