@@ -762,7 +762,8 @@ class Nav:
         m = ((rh * cb) >> 2) + ((rl * cb) >> 15)              # mm, < 2^25
         dx = ((rh * sb) >> 2) + ((rl * sb) >> 15)
         self.beam_dx_mm = dx
-        m -= self.alt_offset_mm
+        off = self.alt_offset_mm
+        m -= off
         self.meas_alt_mm = m
         x4 = self._x >> 4                                     # the vehicle, downrange (mm)
         xh = x4 + dx                                          # beam hit, downrange
@@ -793,7 +794,8 @@ class Nav:
         elif k > 0 and sm < edges[k - 1]:
             k -= 1
         self._k = k
-        hp = self._h >> 4
+        h16 = self._h
+        hp = h16 >> 4
         if self._cycles < self._cen_until and hp - self._t > self._cen_h - 3 * sm:
             # returns lost at this height moments ago: a range here is one of
             # those that happened to come back short (museum 04: 5 % noise at
@@ -945,7 +947,7 @@ class Nav:
         nu = m - (hp - tb)
         self.alt_innov_mm = nu
         # gate at GATE_K sigma of the innovation (sigma_nu ~ max + min / 2)
-        a = self._sig_h
+        a = sgh = self._sig_h
         if a > sm:
             sn = a + (sm >> 1)
         else:
@@ -980,9 +982,9 @@ class Nav:
             dv = -dv
         md = self._mad
         self._mad = md + ((dv - md) >> 5)
-        if self.alt_offset_mm != 0:
+        if off != 0:
             # an offset is being removed: does the raw range agree again?
-            raw = nu + self.alt_offset_mm
+            raw = nu + off
             if -gate <= raw <= gate:
                 self._off_n += 1
                 if self._off_n >= N_CONFIRM:
@@ -1004,7 +1006,7 @@ class Nav:
             # last one, |nu| within the gains' limbs' bound): the same update
             kl = self._klimb
             i = 6 * k
-            self._h += (((nu * kl[i] + ((nu * kl[i + 1]) >> 10)) >> 9) + 1) >> 1
+            self._h = h16 + ((((nu * kl[i] + ((nu * kl[i + 1]) >> 10)) >> 9) + 1) >> 1)
             self._vz += (((nu * kl[i + 2] + ((nu * kl[i + 3]) >> 10)) >> 3) + 1) >> 1
             bz = self._bz + ((((nu * kl[i + 4] + ((nu * kl[i + 5]) >> 10)) >> 9) + 1) >> 1)
             if bz > BZ_MAX:
@@ -1014,7 +1016,7 @@ class Nav:
             self._bz = bz
             rate = self._rate
             self.accel_bias_mm_s2 = ((bz >> 4) * rate * rate) >> 12
-            a = self._sig_h >> 1
+            a = sgh >> 1
             sh = self._ksh[k]
             self._sig_h = a if a > sh else sh
             a = self._sig_v >> 1
