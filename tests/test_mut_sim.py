@@ -9,6 +9,7 @@ import pytest
 from host_tools.sim import scenario
 from host_tools.sim.link import Channel, deliver
 from host_tools.sim.physics import G0, Dynamics, EngineController
+from host_tools.sim.terrain import Terrain
 
 
 def _vehicle(**kw):
@@ -136,3 +137,116 @@ def test_uplink_errors_come_from_their_own_stream_seeded_by_seed_and_one():
     ch = Channel(_link(ber=0.05), seed=7)
     want = np.frombuffer(data, dtype=np.uint8) ^ _flips([7, 1], len(data), 0.05)
     assert ch.uplink(data) == want.tobytes()
+
+
+# ---------------------------------------------------------------- terrain
+
+def _crater(R, D, hr, wr=None, ww=None, c=0.0):
+    return {"kind": "crater", "x_m": c, "radius_m": R, "depth_m": D, "rim_height_m": hr,
+            "rim_width_m": wr, "wall_width_m": ww}
+
+
+def test_an_open_ended_slope_starting_past_the_world_rises_over_one_metre():
+    # x1 absent: to the end of the world, or 1 m past x0 where x0 lies beyond it
+    t = Terrain([{"kind": "slope", "angle_deg": 45.0, "x0_m": 100.0, "x1_m": None}],
+                x_lo=-10.0, x_hi=50.0)
+    assert t.height(100.5) == pytest.approx(0.5)
+    assert t.height(101.0) == pytest.approx(1.0) and t.height(102.0) == pytest.approx(1.0)
+
+
+def test_a_rim_without_a_width_decays_over_three_tenths_of_the_radius():
+    t = Terrain([_crater(1000.0, 100.0, 30.0, wr=None, ww=50.0)])
+    wr = 300.0
+    assert t.height(1000.0 + wr / 8) == pytest.approx(30.0 * math.exp(-1 / 8), rel=1e-12)
+    assert t.height(-(1000.0 + wr)) == pytest.approx(30.0 * math.exp(-1), rel=5e-3)
+
+
+def test_the_rim_is_sampled_every_eighth_of_its_width_out_to_five_widths():
+    # the outline's breakpoints lie on the exponential: R + wr k / 8, k = 1..39, then 0
+    hr, wr, R = 0.5, 40.0, 200.0                     # a rim lower than a metre decays too
+    t = Terrain([_crater(R, 20.0, hr, wr=wr, ww=20.0)])
+    for k in (1, 2, 13, 39):
+        assert t.height(R + wr * k / 8) == pytest.approx(hr * math.exp(-k / 8), rel=1e-12)
+    assert t.height(R + 5 * wr) == 0.0
+
+
+def test_a_one_metre_crater_has_its_floor_at_the_centre():
+    t = Terrain([_crater(1.0, 0.5, 0.2, wr=0.5, ww=0.1)])
+    assert t.height(0.0) == -0.5 and t.height(0.85) == pytest.approx(-0.5)
+    assert t.height(1.0) == pytest.approx(0.2) and t.height(-1.0) == pytest.approx(0.2)
+    assert t.height(-0.95) == pytest.approx(-0.15)              # half way up the wall
+
+
+def test_a_rimless_crater_wall_rises_to_the_plain_at_its_radius():
+    # wall 10 m wide from -20 m to 0 at r = 100 m: 1 mm inside it is 2 mm down
+    t = Terrain([_crater(100.0, 20.0, 0.0, wr=None, ww=10.0)])
+    assert t.height(99.999) == pytest.approx(-0.002, abs=1e-9)
+    assert t.height(-99.999) == pytest.approx(-0.002, abs=1e-9)
+
+
+# ---------------------------------------------------------------- ray casts
+
+_S45 = math.sqrt(0.5)
+
+
+def test_an_upward_ray_from_the_ground_has_zero_range():
+    t = Terrain()
+    assert t.raycast(0.0, 0.0, _S45, _S45, 100.0) == 0.0
+
+
+def test_a_ray_from_half_a_metre_up_meets_the_ground_half_a_metre_down():
+    assert Terrain().raycast(0.0, 0.5, 0.0, -1.0, 100.0) == 0.5
+
+
+def test_ground_exactly_at_max_range_is_hit():
+    t = Terrain()
+    assert t.raycast(0.0, 100.0, 0.0, -1.0, 100.0) == 100.0
+    dx = math.sqrt(0.75)                                  # 30 deg below the horizontal
+    assert t.raycast(0.0, 50.0, dx, -0.5, 100.0) == 100.0
+
+
+def test_a_rising_ray_hits_a_wall_ahead():
+    # 10 m over the plain, 30 deg up, a 1 km cliff (1 mm wide) 100 m ahead:
+    # 10 + x tan 30 = 1000 (x - 100) / 0.001
+    t = Terrain([{"kind": "step", "x_m": 100.0, "height_m": 1000.0, "width_m": 0.0}])
+    dx, dz = math.sqrt(0.75), 0.5
+    x = (10.0 + 1e6 * 100.0) / (1e6 - dz / dx)
+    assert t.raycast(0.0, 10.0, dx, dz, 2500.0) == pytest.approx(x / dx, rel=1e-9)
+
+
+def test_a_cliff_behind_the_vehicle_is_not_hit():
+    # the ground drops 500 m at x = 0; 10 m past it, 50 m up, 45 deg forward-down
+    t = Terrain([{"kind": "step", "x_m": 0.0, "height_m": -500.0, "width_m": 0.0}])
+    assert t.raycast(10.0, -450.0, _S45, -_S45, 1000.0) == pytest.approx(50.0 / _S45, rel=1e-9)
+
+
+def test_a_backward_ray_sees_the_nearest_breakpoint_first():
+    # ground 0 for x > 10.001, -1 below x = 10; looking back (-x) 45 deg down
+    # from (10.5, 0.3) the ray meets the top at x = 10.2, before the edge
+    t = Terrain([{"kind": "step", "x_m": 10.0, "height_m": 1.0, "width_m": 0.0}], base_m=-1.0)
+    assert t.raycast(10.5, 0.3, -_S45, -_S45, 100.0) == pytest.approx(0.3 / _S45, rel=1e-9)
+
+
+def test_a_backward_ray_that_misses_within_max_range_is_none():
+    # ground 0 for x < -20, -1 beyond; from (0, 15) 45 deg back-down the ray
+    # reaches z = -1 at x = -16 (range 16 sqrt 2 = 22.6 m)
+    t = Terrain([{"kind": "step", "x_m": -20.0, "height_m": -1.0, "width_m": 0.0}])
+    assert t.raycast(0.0, 15.0, -_S45, -_S45, 22.0) is None              # 0.6 m short
+    assert t.raycast(0.0, 15.0, -_S45, -_S45, 30.0) == pytest.approx(16.0 / _S45, rel=1e-9)
+
+
+def test_a_horizontal_ray_at_the_rim_height_grazes_the_crest():
+    # from the crater's centre, level with the rim: the crest at r = R is hit
+    hr = 20.0
+    t = Terrain([_crater(100.0, 50.0, hr, wr=20.0, ww=10.0)])
+    assert t.raycast(0.0, hr, 1.0, 0.0, 105.0) == 100.0      # few breakpoints crossed
+    assert t.raycast(0.0, hr, 1.0, 0.0, 1000.0) == 100.0     # every rim breakpoint crossed
+
+
+def test_a_long_ray_over_a_crater_meets_the_plain_beyond_its_last_breakpoint():
+    # base 100 m; from x = -300, 150 m over the plain, descending 150 m over 550 m:
+    # clears both rims (40 breakpoints each) and meets the plain at x = 250
+    t = Terrain([_crater(100.0, 50.0, 20.0, wr=20.0, ww=10.0)], base_m=100.0)
+    n = math.hypot(550.0, 150.0)
+    r = t.raycast(-300.0, 250.0, 550.0 / n, -150.0 / n, 1000.0)
+    assert r == pytest.approx(n, rel=1e-9)
