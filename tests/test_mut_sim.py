@@ -9,6 +9,7 @@ import pytest
 from host_tools.sim import scenario
 from host_tools.sim.link import Channel, deliver
 from host_tools.sim.physics import G0, Dynamics, EngineController
+from host_tools.sim.sensors import BenchLink, Sensors
 from host_tools.sim.terrain import Terrain
 
 
@@ -250,3 +251,238 @@ def test_a_long_ray_over_a_crater_meets_the_plain_beyond_its_last_breakpoint():
     n = math.hypot(550.0, 150.0)
     r = t.raycast(-300.0, 250.0, 550.0 / n, -150.0 / n, 1000.0)
     assert r == pytest.approx(n, rel=1e-9)
+
+
+# ---------------------------------------------------------------- sensor values
+
+class _Fixed:
+    """A generator whose every normal draw is `normal` and every uniform draw
+    `uniform`: each noise term then shows as its sigma times that number."""
+
+    def __init__(self, normal=1.0, uniform=0.9):
+        self.n, self.u = normal, uniform
+
+    def standard_normal(self, n):
+        return np.full(n, self.n)
+
+    def random(self, n):
+        return np.full(n, self.u)
+
+
+def _sensors(sensors=None, gravity=1.62, z=1000.0, pitch_deg=0.0, rng=None, **top):
+    quiet = {p: {"noise": 0.0} for p in ("altimeter", "rangefinder", "baro", "power")}
+    for p in ("imu", "imu2"):
+        quiet[p] = {"accel_noise_mps2": 0.0, "gyro_noise_dps": 0.0}
+    for part, cfg in (sensors or {}).items():
+        quiet.setdefault(part, {}).update(cfg)
+    sc = scenario.validate(dict({"name": "t", "gravity_mps2": gravity, "sensors": quiet}, **top))
+    dyn = Dynamics(sc["vehicle"], gravity, 0.0, z, 0.0, 0.0, math.radians(pitch_deg))
+    return Sensors(sc, Terrain(), rng or _Fixed()), dyn
+
+
+def _sample(s, dyn, t=0.0):
+    return s.sample(t, dyn, False, [False, False])
+
+
+def _fault(kind, part, value=None):
+    f = {"kind": kind, "part": part}
+    if value is not None:
+        f["value"] = value
+    return f
+
+
+def test_a_range_is_truth_plus_each_bias_plus_each_sigma_times_its_draw():
+    # 1000 m + bias 1 + faults 0.5 + (0.3 + 0.2) n1 + 0.01 * 1000 n2, n1 = n2 = 1
+    s, dyn = _sensors({"altimeter": {"noise": 0.3, "bias": 1.0, "noise_frac": 0.01}})
+    s.apply_fault(_fault("sensor_bias", "altimeter", 0.5), 0.0)
+    s.apply_fault(_fault("sensor_noise", "altimeter", 0.2), 0.0)
+    v = _sample(s, dyn)
+    assert v["altimeter"] == pytest.approx(1012.0, abs=1e-9)
+    assert v["altimeter_true"] == 1000.0
+
+
+def test_overlapping_bias_and_noise_faults_add_up():
+    s, dyn = _sensors({"altimeter": {"noise": 0.0}})
+    for value in (0.5, 0.25):
+        s.apply_fault(_fault("sensor_bias", "altimeter", value), 0.0)
+        s.apply_fault(_fault("sensor_noise", "altimeter", value), 0.0)
+    assert _sample(s, dyn)["altimeter"] == pytest.approx(1000.0 + 0.75 + 0.75, abs=1e-9)
+
+
+def test_a_range_outlier_is_the_uniform_draw_times_the_outlier_ceiling():
+    s, dyn = _sensors({"altimeter": {"outlier_rate": 0.5, "outlier_max_m": 100.0}},
+                      rng=_Fixed(uniform=0.25))
+    assert _sample(s, dyn)["altimeter"] == 25.0
+
+
+def test_a_range_below_zero_reads_zero_and_under_a_metre_reads_itself():
+    s, dyn = _sensors({"rangefinder": {"bias": -0.5}}, z=0.2)
+    assert _sample(s, dyn)["rangefinder"] == 0.0
+    s, dyn = _sensors(z=0.5)
+    assert _sample(s, dyn)["rangefinder"] == 0.5
+
+
+def test_a_range_exactly_at_max_range_is_read():
+    s, dyn = _sensors({"rangefinder": {"max_range_m": 8.0}}, z=8.0)
+    assert _sample(s, dyn)["rangefinder"] == 8.0
+
+
+def test_the_rangefinder_beam_is_tilted_by_the_pitch():
+    # beam 10 deg toward body +x, vehicle pitched 20 deg: 10 deg the other way
+    s, dyn = _sensors({"rangefinder": {"beam_deg": 10.0}}, z=5.0, pitch_deg=20.0)
+    assert _sample(s, dyn)["rangefinder"] == pytest.approx(5.0 / math.cos(math.radians(10.0)))
+
+
+def test_a_dropout_starts_at_its_first_instant():
+    s, dyn = _sensors({"altimeter": {"dropouts": [[1.0, 2.0]]}})
+    assert _sample(s, dyn, 1.0)["altimeter"] is None
+
+
+def test_a_stuck_window_holds_from_its_first_instant_to_before_its_last():
+    s, dyn = _sensors()
+    f = _fault("sensor_stuck", "altimeter")
+    s.apply_fault(f, 1.0)
+    s.end_fault(f, 2.0)
+    _sample(s, dyn, 0.5)
+    dyn.z = 500.0
+    assert _sample(s, dyn, 1.0)["altimeter"] == 1000.0
+    assert _sample(s, dyn, 2.0)["altimeter"] == 500.0
+
+
+def test_a_dropout_fault_drops_the_readings_after_it():
+    s, dyn = _sensors()
+    s.apply_fault(_fault("sensor_dropout", "rangefinder"), 1.0)
+    s.apply_fault(_fault("sensor_dropout", "altimeter"), 1.0)
+    v = _sample(s, dyn, 1.5)
+    assert v["altimeter"] is None and v["rangefinder"] is None
+
+
+def test_imu_axes_are_truth_plus_bias_plus_sigma_times_the_draw():
+    # accel sigma 0.1 + 0.2 + fault 0.4, bias 0.01 + 0.02 + fault 0.04; gyro 1 dps / 2 dps
+    s, dyn = _sensors({"imu": {"accel_noise_mps2": 0.1, "noise": 0.2, "accel_bias_mps2": 0.01,
+                               "bias": 0.02, "gyro_noise_dps": 1.0, "gyro_bias_dps": 2.0}})
+    s.apply_fault(_fault("sensor_noise", "imu", 0.4), 0.0)
+    s.apply_fault(_fault("sensor_bias", "imu", 0.04), 0.0)
+    dyn.q = 0.5
+    acc, gyr = _sample(s, dyn)["imu"]
+    assert acc == pytest.approx([0.77, 0.77, 0.77], abs=1e-12)
+    g = math.radians(3.0)
+    assert gyr == pytest.approx([g, 0.5 + g, g], abs=1e-12)
+
+
+@pytest.mark.parametrize("u, rate, sign", [(0.25, 0.5, 1.0), (0.6, 0.9, -1.0)])
+def test_an_imu_spike_is_full_scale_with_the_sign_of_its_draw(u, rate, sign):
+    s, dyn = _sensors({"imu": {"outlier_rate": rate}}, rng=_Fixed(normal=0.0, uniform=u))
+    acc, gyr = _sample(s, dyn)["imu"]
+    assert acc == [0.0, 0.0, sign * 16.0 * G0]
+    assert gyr == [0.0, sign * (2000.0 * math.pi / 180.0), 0.0]
+
+
+def test_a_stuck_imu_repeats_its_last_sample():
+    s, dyn = _sensors({"imu": {"stuck_at_s": 1.0}, "imu2": {"stuck_at_s": 1.0}})
+    dyn.q = 0.25
+    first = _sample(s, dyn, 0.5)
+    dyn.q = 0.75
+    later = _sample(s, dyn, 1.5)
+    assert later["imu"] == first["imu"] and later["imu2"] == first["imu2"]
+    assert first["imu"][1][1] == 0.25
+
+
+def test_baro_is_the_atmosphere_plus_biases_plus_each_sigma_times_its_draw():
+    s, dyn = _sensors({"baro": {"noise": 2.0, "bias": 3.0, "noise_frac": 0.001}}, gravity=9.81)
+    s.apply_fault(_fault("sensor_bias", "baro", 5.0), 0.0)
+    s.apply_fault(_fault("sensor_noise", "baro", 7.0), 0.0)
+    p = 101325.0 * math.exp(-1000.0 / 8434.0)
+    assert _sample(s, dyn)["baro"] == pytest.approx(p + 3.0 + 5.0 + 9.0 + 0.001 * p, rel=1e-12)
+
+
+def test_a_baro_outlier_is_the_uniform_draw_times_two_atmospheres():
+    s, dyn = _sensors({"baro": {"outlier_rate": 0.5}}, gravity=9.81, rng=_Fixed(uniform=0.25))
+    assert _sample(s, dyn)["baro"] == 0.25 * 2.0 * 101325.0
+
+
+def test_a_stuck_baro_repeats_its_last_pressure_and_a_dropout_reads_none():
+    s, dyn = _sensors({"baro": {"stuck_at_s": 1.0, "dropouts": [[3.0, 4.0]]}}, gravity=9.81)
+    first = _sample(s, dyn, 0.5)["baro"]
+    dyn.z = 500.0
+    assert _sample(s, dyn, 1.5)["baro"] == first
+    assert _sample(s, dyn, 3.5)["baro"] is None
+
+
+def test_bus_voltage_is_the_battery_plus_biases_plus_sigma_times_the_draw():
+    s, dyn = _sensors({"power": {"noise": 0.1, "bias": 0.2}})
+    s.apply_fault(_fault("sensor_bias", "power", 0.4), 0.0)
+    s.apply_fault(_fault("sensor_noise", "power", 0.8), 0.0)
+    assert _sample(s, dyn)["power"] == pytest.approx(28.0 + 0.2 + 0.4 + 0.9, abs=1e-12)
+
+
+@pytest.mark.parametrize("bias, want", [(0.0, 0.25 * 28.0), (-27.5, 0.25 * 0.5)])
+def test_a_brown_out_dip_is_the_uniform_draw_times_the_voltage(bias, want):
+    s, dyn = _sensors({"power": {"outlier_rate": 0.5, "bias": bias}}, rng=_Fixed(uniform=0.25))
+    assert _sample(s, dyn)["power"] == pytest.approx(want, abs=1e-12)
+
+
+def test_the_last_sample_is_kept():
+    s, dyn = _sensors()
+    v = _sample(s, dyn)
+    assert s.values is v
+
+
+def test_only_parts_with_outliers_draw_from_the_uniform_stream():
+    # Per step the uniform stream gives: the altimeter's outlier test, its
+    # outlier value when it is one, the rangefinder's test; no other part
+    # draws while its outlier rate is 0 (normal draws come from their own block).
+    s, dyn = _sensors({"altimeter": {"outlier_rate": 0.5, "outlier_max_m": 100.0}},
+                      rng=np.random.default_rng(5))
+    rng = np.random.default_rng(5)
+    rng.standard_normal(4096)
+    u = rng.random(4096).tolist()
+    want = []
+    for _ in range(50):
+        a = u.pop()
+        want.append(u.pop() * 100.0 if a < 0.5 else 1000.0)
+        u.pop()
+    got = [_sample(s, dyn, 0.02 * k)["altimeter"] for k in range(50)]
+    assert got == want
+
+
+# ---------------------------------------------------------------- bench link
+
+class _Part:
+    def __init__(self):
+        from host_tools.emu.bus import Faults
+        self.faults = Faults()
+
+
+class _Bench:
+    def __init__(self, **parts):
+        self.parts = parts
+
+
+def test_a_bench_without_parts_links_nothing():
+    sc = scenario.validate({"name": "t"})
+    assert BenchLink(object(), sc).parts == {}
+
+
+def test_part_faults_reach_an_emulator_beside_one_without_faults():
+    sc = scenario.validate({"name": "t", "sensors": {"imu2": {"valid_flag_never_set": True}}})
+    gyro = _Part()
+    BenchLink(_Bench(imu2_acc=object(), imu2_gyro=gyro), sc)
+    assert gyro.faults.valid_never_set is True
+
+
+def test_a_stuck_window_skips_an_emulator_without_faults():
+    sc = scenario.validate({"name": "t", "sensors": {"altimeter": {"stuck_at_s": 1.0}}})
+    s, dyn = _sensors()
+    alt = type("Alt", (), {})()
+    link = BenchLink(_Bench(altimeter=alt), sc)
+    link.push(_sample(s, dyn), 2.0)
+    assert alt.range_m == 1000.0
+
+
+def test_a_missing_baro_reading_leaves_the_emulator_s_pressure():
+    sc = scenario.validate({"name": "t"})
+    s, dyn = _sensors({"baro": {"dropouts": [[0.0, 1.0]]}})
+    baro = type("Baro", (), {"pressure_pa": 1234.0, "temperature_c": 5.0})()
+    BenchLink(_Bench(baro=baro), sc).push(_sample(s, dyn, 0.5), 0.5)
+    assert baro.pressure_pa == 1234.0
