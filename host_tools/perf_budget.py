@@ -627,6 +627,13 @@ def romfs_image_for_guest() -> bytes:
 # same (140,368 bytes), the start-up objects 688 bytes fewer with 4 MiB
 # (not investigated further)
 GUEST_HEAP_BYTES = 4 * 1024 * 1024
+# The same firmware's start-up figure moves with the guest heap's size:
+# at main 4836ed2 (nominal, ROMFS) 65,920 bytes with a 4 MiB heap, 63,376
+# with 3 MiB. MicroPython's collector is conservative (a stale word that looks
+# like a pointer keeps a dead block alive), the likely cause, not proven; such
+# retention only adds, so the least over two layouts is the tighter bound.
+# Both are reported.
+GUEST_HEAP_SIZES = (3 * 1024 * 1024, GUEST_HEAP_BYTES)
 
 
 class _GuestHeap:
@@ -657,6 +664,12 @@ class _GuestHeap:
 
         wasmtime.WasiConfig = self._orig
         return False
+
+
+def least_retained(runs: dict) -> dict:
+    """Of heap runs (guest heap size -> measure_heap's dict) of the same
+    flight, the one whose start-up retained least (GUEST_HEAP_SIZES)."""
+    return min(runs.values(), key=lambda run: run["heap_startup_bytes"])
 
 
 def measure_heap(data: dict, romfs: bytes | None = None, heap_bytes: int = GUEST_HEAP_BYTES) -> dict:
@@ -740,7 +753,8 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     flight, data = record_scenario_flight(scenario_path)
     fuel = measure_fuel(data, hooks)
     romfs = romfs_image_for_guest()
-    heap = measure_heap(data, romfs)
+    heap_runs = {size: measure_heap(data, romfs, size) for size in GUEST_HEAP_SIZES}
+    heap = least_retained(heap_runs)
     heap_src = measure_heap(data)
     fw_only = measure_firmware_imports(romfs)
     cycles = fuel["cycles"]
@@ -764,6 +778,10 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         # of which the imports (code objects, qstr pools, module and class
         # dicts, tuples: what stays on the heap with the bytecode in flash)
         # and the objects start-up built (buffers, tables, the App)
+        # the same start-up in guest heaps of each size: the collector's
+        # false retention differs with the layout (GUEST_HEAP_SIZES)
+        "heap_startup_bytes_by_guest_heap": {"%d MiB" % (size >> 20): run["heap_startup_bytes"]
+                                             for size, run in sorted(heap_runs.items())},
         "heap_code_bytes": heap["heap_code_bytes"],
         "heap_data_bytes": heap["heap_startup_bytes"] - heap["heap_code_bytes"],
         "romfs_image_bytes": len(romfs),
