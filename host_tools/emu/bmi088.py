@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 
 from host_tools.emu.bus import Faults
-from host_tools.emu.lsm6dsox import G0, InputHistory, noisy, quantize
+from host_tools.emu.lsm6dsox import G0, InputHistory, put_axes
 
 # -- accelerometer -------------------------------------------------------------
 ACC_CHIP_ID = 0x00
@@ -210,8 +210,7 @@ class Bmi088AccelEmu(_Bmi088Part):
         f = self.faults
         _, acc = self._inputs_now()
         lsb = self.range_g() * G0 / 32768.0
-        for i in range(3):
-            self._put16(ACC_X_LSB + 2 * i, quantize(noisy(f, acc[i]), lsb, f.saturate))
+        put_axes(self.regs, ACC_X_LSB, acc, lsb, f)
         self.samples += 1
         if not f.valid_never_set:
             self.regs[ACC_STATUS] |= 0x80
@@ -295,8 +294,7 @@ class Bmi088GyroEmu(_Bmi088Part):
         f = self.faults
         gyr, _ = self._inputs_now()
         lsb = math.radians(1.0 / (16.384 * 2 ** min(self.regs[GYRO_RANGE] & 7, 4)))
-        for i in range(3):
-            self._put16(RATE_X_LSB + 2 * i, quantize(noisy(f, gyr[i]), lsb, f.saturate))
+        put_axes(self.regs, RATE_X_LSB, gyr, lsb, f)
         self.samples += 1
         self._t_sample = self.now_s
 

@@ -72,16 +72,6 @@ _ACCEL_OUT = frozenset(range(OUTX_L_A, OUTX_L_A + 6))
 _TEMP_OUT = frozenset((OUT_TEMP_L, OUT_TEMP_L + 1))
 
 
-def quantize(value: float, lsb: float, saturate: bool) -> int:
-    """Physical value -> 16-bit two's complement count, clipped like the ADC."""
-    if saturate:
-        return 32767 if value >= 0.0 else -32768
-    if not math.isfinite(value):
-        return 32767
-    n = int(round(value / lsb))
-    return max(-32768, min(32767, n))
-
-
 class InputHistory:
     """Physical inputs recorded over time, so `latency_s` can deliver them late."""
 
@@ -105,11 +95,31 @@ class InputHistory:
         return best
 
 
-def noisy(faults: Faults, value: float) -> float:
-    v = value + faults.bias
-    if faults.noise > 0.0:
-        v += faults.rng.gauss(0.0, faults.noise)
-    return v
+def put_axes(regs, reg: int, values, lsb: float, faults: Faults) -> None:
+    """Three axes of a physical value into the little-endian 16-bit output
+    registers from reg on (LSM6DSOX, BMI088): the fault's bias and noise
+    added, then the count as the ADC gives it (round(value / lsb), clipped
+    to int16; full scale by sign when saturating; +full scale for a
+    non-finite value), two's complement."""
+    bias, noise, sat = faults.bias, faults.noise, faults.saturate
+    for i in range(3):
+        v = values[i] + bias
+        if noise > 0.0:
+            v += faults.rng.gauss(0.0, noise)
+        if sat:
+            n = 32767 if v >= 0.0 else -32768
+        elif not math.isfinite(v):
+            n = 32767
+        else:
+            n = int(round(v / lsb))
+            if n > 32767:
+                n = 32767
+            elif n < -32768:
+                n = -32768
+        n &= 0xFFFF
+        regs[reg] = n & 0xFF
+        regs[reg + 1] = n >> 8
+        reg += 2
 
 
 _BURST_PLANS: dict = {}
@@ -227,8 +237,7 @@ class Lsm6dsoxEmu:
             return
         _, acc = self._inputs_now()
         lsb = ACCEL_MG_PER_LSB[self.accel_fs_g()] * 1e-3 * G0
-        for i in range(3):
-            self._put16(OUTX_L_A + 2 * i, quantize(noisy(f, acc[i]), lsb, f.saturate))
+        put_axes(self.regs, OUTX_L_A, acc, lsb, f)
         t = int(round((self.temperature_c - 25.0) * 256.0))
         self._put16(OUT_TEMP_L, max(-32768, min(32767, t)))
         self.samples += 1
@@ -241,8 +250,7 @@ class Lsm6dsoxEmu:
             return
         gyr, _ = self._inputs_now()
         lsb = math.radians(GYRO_MDPS_PER_LSB[self.gyro_fs_dps()] * 1e-3)
-        for i in range(3):
-            self._put16(OUTX_L_G + 2 * i, quantize(noisy(f, gyr[i]), lsb, f.saturate))
+        put_axes(self.regs, OUTX_L_G, gyr, lsb, f)
         self.samples += 1
         if not f.valid_never_set:
             self.regs[STATUS_REG] |= STATUS_GDA

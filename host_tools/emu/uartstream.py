@@ -63,6 +63,8 @@ class UartStreamer:
         self.frames_out += 1
 
     def poll(self, now_s: float) -> bytes:
+        if not self._queue:              # nothing on the line (most polls)
+            return b""
         out = bytearray()
         while self._queue:
             item = self._queue[0]

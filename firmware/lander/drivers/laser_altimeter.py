@@ -147,7 +147,7 @@ class LaserAltimeter:
                 and ((sum(self._sum_views[0]) & 0xFF) ^ _CHK_XOR) == buf[_LEN_RANGE - 1]:
             # fast path: the window holds exactly one good range frame (the
             # nominal frame cycle); anything else goes through the parser
-            result = self._decode(0)
+            result = self._decode(self._sum_views[0])
             rx.n = 0
         elif n >= 2:
             s = 0
@@ -184,7 +184,7 @@ class LaserAltimeter:
                         result = INVALID
                     continue
                 if c == _CMD_RANGE:
-                    result = self._decode(s)
+                    result = self._decode(self._sum_views[s])
                 s += need
             # keep the unparsed tail at the front of the window
             if s > 0:
@@ -235,20 +235,21 @@ class LaserAltimeter:
             self.status = result
         return result
 
-    def _decode(self, s):
-        buf = self._buf
+    def _decode(self, f):
+        # f: the frame's first 21 octets (one of the _sum_views: constant
+        # indices, an add less per octet than buf[s + k])
         self.frames += 1
         self._chk_armed = True
         if not self.enabled:
             self.enabled = True
             self._wait = 0
             events.post(EV_ALT_ENABLED, self.enable_attempts)
-        st = buf[s + 20]
+        st = f[20]
         self.status_byte = st
-        strength = buf[s + 6] | (buf[s + 7] << 8)
+        strength = f[6] | (f[7] << 8)
         self.strength = strength
-        b3 = buf[s + 5]
-        b2 = buf[s + 4]
+        b3 = f[5]
+        b2 = f[4]
         exp = ((b3 & 0x7F) << 1) | (b2 >> 7)
         if st & _ST_FAULT or exp == 0xFF or (b3 & 0x80 and exp != 0) or exp > _EXP_MAX:
             self.invalid += 1
@@ -257,7 +258,7 @@ class LaserAltimeter:
             self.range_mm = 0
             self.out_of_range += 1
             return OUT_OF_RANGE
-        m = 0x800000 | ((b2 & 0x7F) << 16) | (buf[s + 3] << 8) | buf[s + 2]
+        m = 0x800000 | ((b2 & 0x7F) << 16) | (f[3] << 8) | f[2]
         # mm = floor(m * 1000 / 2^(150 - exp)); split m so |x| < 2^30
         sh = _EXP_BIAS_MM - exp - 8
         mm = (m >> 8) * 1000 + (((m & 0xFF) * 1000) >> 8)
