@@ -62,6 +62,18 @@ def test_the_inline_products_cover_innovations_up_to_the_limbs_bound_and_agree_a
                 assert _accept(nav, nu, k, 1 << 20, -(1 << 20), 1000) == want
 
 
+def test_the_gain_limbs_fit_int16_at_every_rate_the_configuration_accepts():
+    # the limbs live in an int16 array (half the heap of int32); CPython's
+    # array raises on a value that does not fit where MicroPython's would
+    # wrap, so building the table at every accepted rate is the proof
+    for rate in range(10, 101):
+        kl = E.Nav(Config(rate_hz=rate))._klimb
+        assert kl.typecode == "h" and len(kl) == 6 * navgains.NK
+        assert max(abs(v) for v in kl[0::2]) < 1 << 12
+        assert min(kl[1::2]) >= 0 and max(kl[1::2]) < 1 << 10
+    assert max(abs(v) for v in E.Nav(Config(rate_hz=10))._klimb[0::2]) == 3226
+
+
 class _Imu:
     def __init__(self, gy):
         self.accel_mm_s2 = array("i", (0, 0, 1620))
