@@ -6,6 +6,8 @@ import struct
 import subprocess
 import sys
 
+import pytest
+
 from host_tools import cli
 from host_tools.board import bench, deploy, flash
 
@@ -37,7 +39,9 @@ def test_deploy_rejects_an_unknown_board_as_usage(capsys):
     assert "--board: invalid choice: 'arduino'" in capsys.readouterr().err
 
 
-def test_deploy_builds_for_the_boards_architecture(tmp_path, monkeypatch):
+@pytest.fixture
+def mpy_cross_calls(monkeypatch):
+    """The argv of every subprocess deploy runs (the real mpy-cross still runs)."""
     seen = []
     real_run = subprocess.run
 
@@ -46,6 +50,11 @@ def test_deploy_builds_for_the_boards_architecture(tmp_path, monkeypatch):
         return real_run(cmd, **kw)
 
     monkeypatch.setattr(subprocess, "run", spy)
+    return seen
+
+
+def test_deploy_builds_for_the_boards_architecture(tmp_path, mpy_cross_calls):
+    seen = mpy_cross_calls
     files = deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
     assert all("-march=armv6m" in c for c in seen)
     assert {"board.py", "main.py", "config.json", "lib/lander/app.mpy"} <= set(files)
@@ -241,7 +250,6 @@ def test_deploy_romfs_to_the_virtual_board_is_refused_before_anything_is_built(t
 def test_a_romfs_image_mounts_on_micropython_and_the_firmware_imports_from_it(tmp_path):
     # the image is real: the unix port mounts it as a VfsRom and imports the
     # App from /rom/lib (the .mpy executed in place)
-    import pytest
     from tests.harness import micropython_binary
 
     mp = micropython_binary()
@@ -287,15 +295,8 @@ def test_board_source_leaves_strings_that_are_not_tables_alone():
     assert deploy.board_source(text) == 'A = """\na  b  c\n"""\nB = """\nn I APP x -1 - 0\n"""\n'
 
 
-def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_path, monkeypatch):
-    seen = []
-    real_run = subprocess.run
-
-    def spy(cmd, **kw):
-        seen.append(list(cmd))
-        return real_run(cmd, **kw)
-
-    monkeypatch.setattr(subprocess, "run", spy)
+def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_path, mpy_cross_calls):
+    seen = mpy_cross_calls
     deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
     call = next(c for c in seen if c[c.index("-s") + 1] == "lander/telemetry/packets.py")
     assert call[-1] != os.path.join(deploy.host_tools.FIRMWARE_DIR, "lander", "telemetry", "packets.py")
