@@ -797,8 +797,7 @@ class Nav:
         elif k > 0 and sm < edges[k - 1]:
             k -= 1
         self._k = k
-        h16 = self._h
-        hp = h16 >> 4
+        hp = self._h >> 4
         if self._cycles < self._cen_until and hp - self._t > self._cen_h - 3 * sm:
             # returns lost at this height moments ago: a range here is one of
             # those that happened to come back short (museum 04: 5 % noise at
@@ -950,7 +949,7 @@ class Nav:
         nu = m - (hp - tb)
         self.alt_innov_mm = nu
         # gate at GATE_K sigma of the innovation (sigma_nu ~ max + min / 2)
-        a = sgh = self._sig_h
+        a = self._sig_h
         if a > sm:
             sn = a + (sm >> 1)
         else:
@@ -1001,36 +1000,7 @@ class Nav:
                 self._off_n = 0
         if anu <= gate:
             self._t = tb
-            nf = self._nu_fast
-            if self._age >= STALE_CYCLES or nu <= -nf or nu >= nf:
-                self._accept(nu, k)
-                return
-            # _accept, inline for the usual range (within STALE_CYCLES of the
-            # last one, |nu| within the gains' limbs' bound): the same update
-            kl = self._klimb
-            i = 6 * k
-            self._h = h16 + ((((nu * kl[i] + ((nu * kl[i + 1]) >> 10)) >> 9) + 1) >> 1)
-            self._vz += (((nu * kl[i + 2] + ((nu * kl[i + 3]) >> 10)) >> 3) + 1) >> 1
-            bz = self._bz + ((((nu * kl[i + 4] + ((nu * kl[i + 5]) >> 10)) >> 9) + 1) >> 1)
-            if bz > BZ_MAX:
-                bz = BZ_MAX
-            elif bz < -BZ_MAX:
-                bz = -BZ_MAX
-            self._bz = bz
-            rate = self._rate
-            self.accel_bias_mm_s2 = ((bz >> 4) * rate * rate) >> 12
-            a = sgh >> 1
-            sh = self._ksh[k]
-            self._sig_h = a if a > sh else sh
-            a = self._sig_v >> 1
-            sv = self._ksv[k]
-            self._sig_v = a if a > sv else sv
-            self._age = 0
-            self.alt_gate = G_ACCEPT
-            self.alt_updates += 1
-            self._cand_n = 0
-            self._acc_x = x4
-            self._nb_bin = -1
+            self._accept(nu, k)
             return
         # Rejected on known ground: a self-consistent new terrain level, or an offset?
         ct = self._cand_t
