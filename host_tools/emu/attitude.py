@@ -22,6 +22,7 @@ from host_tools.emu.bus import Faults
 from host_tools.emu.uartstream import UartStreamer
 
 SYNC = 0xA5
+_SYNC_BYTE = bytes([SYNC])
 SET, PING, NAK = 0x01, 0x02, 0x7F
 LENGTHS = {SET: 2, PING: 0}
 TURN = 65536
@@ -34,7 +35,7 @@ def checksum(body: bytes) -> int:
 
 def frame(cmd: int, seq: int, payload: bytes = b"") -> bytes:
     body = bytes([cmd, seq & 0xFF, len(payload)]) + payload
-    return bytes([SYNC]) + body + bytes([checksum(body)])
+    return _SYNC_BYTE + body + bytes([checksum(body)])
 
 
 class AttitudeUnitEmu:
@@ -64,7 +65,7 @@ class AttitudeUnitEmu:
     def _parse(self) -> None:
         b = self._buf
         while True:
-            i = b.find(bytes([SYNC]))
+            i = b.find(_SYNC_BYTE)
             if i < 0:
                 b.clear()
                 return

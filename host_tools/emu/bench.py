@@ -78,7 +78,9 @@ class PwmState:
         return int(1e9 // self.freq)
 
     def set_duty_ns(self, ns: int) -> None:
-        self.duty_ns = max(0, min(int(ns), self.period_ns()))
+        ns = int(ns)
+        period = int(1e9 // self.freq)           # period_ns(), written in: ~3 writes a cycle
+        self.duty_ns = 0 if ns < 0 else (period if ns > period else ns)
         self.writes += 1
         if self.on_change is not None:
             self.on_change()

@@ -27,6 +27,20 @@ VALID_LO_US = 800.0
 VALID_HI_US = 2200.0
 
 
+def _pulse_us(pwm):
+    """The pulse width a servo input reads (us), or None for no valid signal:
+    PWM off or duty 0, a frame rate outside 30..400 Hz, a pulse outside
+    800..2200 us."""
+    if pwm is None or not pwm.enabled or pwm.duty_ns <= 0:
+        return None
+    if not 30 <= pwm.freq <= 400:
+        return None
+    us = pwm.duty_ns / 1000.0
+    if not VALID_LO_US <= us <= VALID_HI_US:
+        return None
+    return us
+
+
 class EngineEmu:
     def __init__(self, hold_s: float = 1.0, gimbal_travel_deg: float = 20.0,
                  faults: Faults | None = None):
@@ -57,32 +71,25 @@ class EngineEmu:
     def _now(self) -> float:
         return self.clock.now_s if self.clock is not None else self.now_s
 
-    @staticmethod
-    def _pulse_us(pwm):
-        if pwm is None or not pwm.enabled or pwm.duty_ns <= 0:
-            return None
-        if not 30 <= pwm.freq <= 400:
-            return None
-        us = pwm.duty_ns / 1000.0
-        if not VALID_LO_US <= us <= VALID_HI_US:
-            return None
-        return us
-
     def tick(self, now_s: float) -> None:
         self.now_s = now_s
         _ = self.throttle_cmd, self.pitch_cmd_rad
 
     def _update(self) -> float:
         """Evaluate the controller at the bench time: arm latch, hold, throttle."""
-        now = self._now()
-        us = self._pulse_us(self._thr)
-        line = bool(self._arm is not None and self._arm.level())
+        # (the simulator asks ~4 times a cycle: the clock read written in)
+        clock = self.clock
+        now = clock.now_s if clock is not None else self.now_s
+        us = _pulse_us(self._thr)
+        arm = self._arm
+        line = bool(arm is not None and arm.level())
         if us is not None:
             self._lost_since = None
-            self._last_thr = min(1.0, max(0.0, (us - PULSE_MIN_US) / (PULSE_MAX_US - PULSE_MIN_US)))
+            thr = (us - PULSE_MIN_US) / (PULSE_MAX_US - PULSE_MIN_US)
+            self._last_thr = thr = 1.0 if thr > 1.0 else (thr if thr > 0.0 else 0.0)
             # with a live signal the arm line is obeyed at once
             self._armed = line
-            return self._last_thr
+            return thr
         if self._lost_since is None:
             self._lost_since = now
         if now - self._lost_since <= self.hold_s:
@@ -117,14 +124,13 @@ class EngineEmu:
     def pitch_cmd_rad(self) -> float:
         if self.faults.stuck and self._frozen is not None:
             return self._frozen[1]
-        now = self._now()
-        us = self._pulse_us(self._gim)
+        us = _pulse_us(self._gim)
         if us is not None:
             self._glost_since = None
             frac = max(-1.0, min(1.0, (us - 1500.0) / 500.0))
             self._last_pitch = frac * self.travel_rad
         elif self._glost_since is None:
-            self._glost_since = now
+            self._glost_since = self._now()
         p = self._last_pitch
         self._frozen = (self._frozen[0] if self._frozen else 0.0, p)
         return p

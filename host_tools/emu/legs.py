@@ -7,6 +7,8 @@ opposite level: contact bounce), dropouts (switch reads open).
 """
 from __future__ import annotations
 
+from functools import partial
+
 from host_tools.emu.bus import Faults
 
 
@@ -21,11 +23,10 @@ class LegsEmu:
 
     def connect(self, pin_states) -> None:
         for i, p in enumerate(pin_states):
-            p.ext_fn = (lambda i=i: self.level(i))
+            p.ext_fn = partial(self.level, i)
 
     def level(self, i: int):
         f = self.faults
-        now = self.clock.now_s if self.clock is not None else self.now_s
         if f.stuck:
             if self._frozen is None:
                 self._frozen = list(self.contacts)
@@ -33,7 +34,7 @@ class LegsEmu:
         else:
             self._frozen = None
             closed = self.contacts[i]
-        if f.in_dropout(now):
+        if f.dropouts and f.in_dropout(self.clock.now_s if self.clock is not None else self.now_s):
             closed = False
         if self.chatter_rate > 0.0 and f.rng.random() < self.chatter_rate:
             closed = not closed

@@ -101,7 +101,13 @@ class _Delegate:
     _target = None
 
     def __getattr__(self, name):
-        return getattr(self._target, name)
+        value = getattr(self._target, name)
+        if callable(value):
+            # a method of the bench's bus (which lives as long as the bench):
+            # kept on the instance, so the firmware's next call finds it
+            # without this hook (the simulator calls the buses ~6 times a cycle)
+            self.__dict__[name] = value
+        return value
 
 
 class I2C(_Delegate):

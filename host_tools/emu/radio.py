@@ -81,12 +81,18 @@ class RadioEmu:
         now = self._clock_now()
         self.advance(now)
         self.received += len(data)
-        for b in data:
-            if len(self._buf) >= self.buffer_bytes or self.faults.in_dropout(now):
-                self.lost += 1
-            else:
-                self._buf.append(b)
-        self.max_fill = max(self.max_fill, len(self._buf))
+        buf = self._buf
+        if self.faults.in_dropout(now):
+            self.lost += len(data)           # the radio is dead: every byte lost
+        else:
+            room = self.buffer_bytes - len(buf)
+            if room >= len(data):
+                buf.extend(data)
+            else:                            # a full buffer loses the rest
+                if room > 0:
+                    buf.extend(data[:room])
+                self.lost += len(data) - max(room, 0)
+        self.max_fill = max(self.max_fill, len(buf))
         self._update_cts()
 
     def send_uplink(self, data: bytes) -> None:
