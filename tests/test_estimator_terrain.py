@@ -492,3 +492,33 @@ def test_a_restore_over_the_rim_keeps_the_far_floor_behind_the_shadow():
     worst, last = _restored_flight(f, 1400, 2500)
     assert abs(last[0]) < 2000 and abs(last[1]) < 2000      # measured: 1.0 m each
     assert abs(worst[1] - worst[0]) <= 1000
+
+
+def test_a_run_of_noisy_ranges_rising_5_sigma_is_no_sweep():
+    # museum 04 seed 21 (5 % range noise at 7.6 km): after a -2.9 sigma range,
+    # six more each a little higher, 1.63 km (5.1 sigma of the 318 m noise the
+    # innovations show) from the first: a sweep's shape, noise's size. Made the
+    # bin under the vehicle steep (its level each sample's: +/-800 m), the next
+    # bins level with that: the flight crashed. A sweep must rise by
+    # _SWEEP_SIGMAS (6) sigmas of the noise, beyond the 4-sigma tolerance.
+    import random
+    rnd = random.Random(21)
+    run = [-928000, -376000, 63000, 107000, 134000, 267000, 704000]
+    state = {"i": None}
+
+    def noise(k):
+        i = state["i"]
+        if i is not None and i < len(run):
+            state["i"] = i + 1
+            return run[i]
+        return int(rnd.gauss(0.0, 380000.0))    # 5 % of the range
+
+    f = SlantFlight([0, 60000000], [0, 0], 7600000, 0, 60000, noise=noise)
+    f.step(RATE * 8)                         # the noise estimate comes up to the noise (~318 m)
+    assert 300000 < f.nav.alt_sigma_meas_mm < 340000
+    assert f.nav.steep_bins == 0
+    state["i"] = 0
+    f.step(2 * len(run))                     # a range every other cycle
+    assert state["i"] == len(run)
+    assert f.nav.steep_bins == 0
+    assert abs(f.nav.terrain_under_mm) < 1000

@@ -94,6 +94,8 @@ GATE_MIN_MM = const(1000)
 N_CONFIRM = const(4)              # agreeing rejected samples that make a terrain step
 N_MAP = const(12)                 # samples averaged into a new map bin before it is a reference
 N_SWEEP = const(6)                # samples in a row whose terrain moves one way: a sweep along steep ground
+_SWEEP_SIGMAS = const(6)           # ...by more than this many noise sigmas in all (noise alone: museum 04
+                                  # seed 21, 7 samples rising 5.1 sigma, made the bin under the vehicle steep)
 N_SEEN = const(3)                 # samples that make a bin good enough for the terrain under the vehicle
 BIG_STEP_EVENT_MM = const(100000) # a newly mapped bin this far from the last: EV_NAV_TERRAIN_STEP
 CONFIRM_TOL_MM = const(20000)
@@ -851,7 +853,10 @@ class Nav:
                 e = tm - sh[SW_T]
                 if e < 0:
                     e = -e
-                if e > tol and e >= m2 << 1 and ae << 2 >= m2:
+                q = sm * _SWEEP_SIGMAS       # < 2^26: sm <= its spec << 5 < 2^23
+                if q < tol:
+                    q = tol
+                if e > q and e >= m2 << 1 and ae << 2 >= m2:
                     st[bn] = 1
                     s = 1
                     self.steep_bins += 1
