@@ -122,3 +122,132 @@ def test_control_checkpoint_words_in_order_and_clamped_on_restore():
     w[2], w[4] = -1, 100
     d.restore_from(w, 1)
     assert (d.throttle_q15, d.thrust_ratio_q15) == (0, 9830)
+
+
+# --- the height gate, the climb-out and the safe descent rate -----------------
+# (values by hand from the firmware's integer definitions; nominal vehicle:
+# 340 kg dry, Isp 315 s, lunar g 1620 mm/s^2: hover time of the whole mass
+# c / g = 315 * 9807 // 1620 = 1906 s -> 1,906,000 ms)
+
+def _nav(h=0, vz=0, vx=0):
+    from host_tools.sim.gncref import NavInput
+    nav = NavInput()
+    nav.site_alt_mm, nav.vz_mm_s, nav.vx_mm_s = h, vz, vx
+    return nav
+
+
+def test_height_gate_tolerance_takes_the_magnitude_of_a_prediction_below_the_site():
+    # pred -1,000 m (vz 0): tolerance 150 m + |pred| / 4 = 400 m, so -1,400 m is
+    # believed and 1 mm below it is held at the prediction
+    g = _guid()
+    for h, held in ((-1_400_000, False), (-1_400_001, True)):
+        g._h_valid, g._h_mm, g._jump_ms, g.h_jumps = True, -1_000_000, 0, 0
+        assert g._gate_h(h, 0) == (-1_000_000 if held else h)
+        assert g.h_jumps == (1 if held else 0)
+
+
+def _terminal_far_above_the_gate(g, nav):
+    g.phase = G.PH_TERMINAL
+    g._k = g.cfg.replan_cycles - 1        # the next cycle is a re-plan cycle
+    g.update(nav, False)
+
+
+def test_climb_out_believes_the_height_of_now_whatever_the_last_braking_plan_predicted():
+    # braking last re-planned at 5 km; terminal now at 100 m (> 2 gates): the
+    # climb-out re-plans from 100 m, not from the old prediction (no jump held)
+    g = _guid(max_pitch_bau=10923)
+    g.attach_control(Control(g.cfg))
+    g._h_valid, g._h_mm = True, 5_000_000
+    _terminal_far_above_the_gate(g, _nav(h=100_000, vz=-500))
+    assert g.phase == G.PH_BRAKING
+    assert g._h_mm == 100_000 and g.h_jumps == 0
+
+
+def test_climb_out_time_to_go_assumes_at_least_1_m_s_of_descent():
+    # 100 m above the site, 75 m above the gate, descending at only 0.5 m/s:
+    # T = 2 dh / max(|vz|, 1 m/s) in Q11 ms = 75,000 * 2048 // 1000 = 153,600;
+    # the re-plan takes one period (100 ms) off and, the vertical plan being
+    # far inside the band (a0z 1.64, aez 1.58 m/s^2 of 6.4), walks 1/32 shorter:
+    # 153,500 - (153,500 >> 5) = 148,704
+    g = _guid(max_pitch_bau=10923)
+    g.attach_control(Control(g.cfg))
+    g.site_x_mm = 0
+    _terminal_far_above_the_gate(g, _nav(h=100_000, vz=-500))
+    assert (g._a[1], g._a[3], g.plan_feasible) == (1640, 1580, 1)
+    assert g.tgo_ms == 148_704
+
+
+def _lead(p_bau, v=50_000):
+    # guidance's shadow lead: the slew |p| / rate + 2 s at v, as v t / 1024, + 1/16
+    t = p_bau * 1000 // 3641 + 2000
+    lead = ((v >> 4) * t) >> 6
+    return lead + (lead >> 4)
+
+
+def test_climb_out_without_a_control_stage_looks_from_the_braking_attitude_limit():
+    # no control stage: the shadow's slew is timed from the attitude limit the
+    # climb-out sets, braking_pitch_bau if 0 < it < max_pitch_bau, else the
+    # vehicle's limit (45 deg -> 8192; 0 -> 10923; 1 -> 1)
+    for bp, lim in ((8192, 8192), (0, 10923), (1, 1)):
+        for shadow, look in ((_lead(lim), True), (_lead(lim) + 1, False)):
+            g = _guid(max_pitch_bau=10923, braking_pitch_bau=bp)
+            nav = _nav(h=100_000, vz=-500, vx=50_000)
+            nav.shadow_dir, nav.shadow_mm = 1, shadow
+            _terminal_far_above_the_gate(g, nav)
+            assert g.phase == G.PH_BRAKING
+            assert g.looking is look, (bp, shadow)
+
+
+def _safe(mass_above_dry_g, h, **kw):
+    g = _guid(max_pitch_bau=10923, **kw)
+    c = Control(g.cfg)
+    g.attach_control(c)
+    c.mass_mg = c.dry_mass_mg + mass_above_dry_g * 1000
+    g.phase = G.PH_SAFE
+    g._k = g.cfg.replan_cycles - 1
+    nav = _nav(h=h)
+    g.update(nav, False)                  # the re-plan cycle: the rate for the period
+    return g, nav
+
+
+def test_safe_rate_is_five_quarters_of_the_height_over_the_hover_time_bought_bit_for_bit():
+    # 1,370 m, 40 kg above dry, 2 kg reserve: p 38,000 g of m 380,000 g;
+    # frac = 38,000 * 2^15 // 380,000 = 3276; t = 3276 * 1,906,000 >> 15
+    # = 190,553 ms; (h + h/4) * 2^10 // t = 1,712,500 * 1024 // 190,553 = 9202;
+    # * 1000 >> 10 = 8986 mm/s (8.99 m/s; the float figure 8.98)
+    g, nav = _safe(40_000, 1_370_000)
+    g.update(nav, False)
+    assert g._safe_v == 8986 and g.vz_ref_mm_s == -8986
+
+
+def test_safe_descent_below_the_reserve_follows_the_touchdown_ramp_alone():
+    # at or below the 2 kg reserve the rate is not limited: at the ground the
+    # ramp's 0.7 m/s, not the (here slower) constant safe rate of 0.1 m/s
+    for above_dry_g in (2000, 1500):
+        g, nav = _safe(above_dry_g, 0, safe_vz_mm_s=100)
+        g.update(nav, False)
+        assert g._safe_v == G._VEL_LIM
+        assert g.vz_ref_mm_s == -700
+
+
+def test_safe_rate_when_the_propellant_buys_under_a_millisecond_is_held_for_the_period():
+    # 1 g above the reserve: frac = 2^15 // 342,001 = 0, so t = 0 ms, taken as
+    # 1 ms: at 1 mm, (1 + 0) * 1024 // 1 * 1000 >> 10 = 1000 mm/s; that rate
+    # holds until the next re-plan, also 10 m up (where the ramp is 1.22 m/s)
+    g, nav = _safe(2001, 1, safe_vz_mm_s=100)
+    assert g._safe_v == 1000
+    nav.site_alt_mm = 10_000
+    g.update(nav, False)
+    assert g.vz_ref_mm_s == -1000
+
+
+def test_a_negative_safe_rate_parameter_never_commands_a_climb():
+    # no control stage (no mass): the parameter alone, clamped at 0
+    g = _guid(safe_vz_mm_s=-300)
+    g.phase = G.PH_SAFE
+    g._k = g.cfg.replan_cycles - 1
+    nav = _nav(h=0)
+    g.update(nav, False)
+    assert g._safe_v == 0
+    g.update(nav, False)
+    assert g.vz_ref_mm_s == 0
