@@ -180,7 +180,8 @@ _phase = st.sampled_from([G.PH_TERMINAL, G.PH_HOVER, G.PH_SAFE])
        safe_v=st.integers(0, 20_000))
 # boundaries: the rate error at the integrator band's edges (+/-1 m/s of the
 # ramp: -2 m/s at 20 m, nominal) and at the clamp (+/-32767, 32768), the
-# integrator at its clamp, the speed beyond the 1 km/s clamp, a steep ramp 1 mm up
+# integrator at its clamp, the speed beyond the 1 km/s clamp, a steep ramp 1 mm up,
+# a safe descent at the 1 km/s clamp 30 km up
 @example(conf=0, phase=G.PH_TERMINAL, k=1, h=30_000, vz=-3000, iz=0, sat_high=False, sat_low=False,
          safe_v=1500)
 @example(conf=0, phase=G.PH_TERMINAL, k=1, h=30_000, vz=-1000, iz=0, sat_high=False, sat_low=False,
@@ -206,6 +207,8 @@ _phase = st.sampled_from([G.PH_TERMINAL, G.PH_HOVER, G.PH_SAFE])
 @example(conf=1, phase=G.PH_TERMINAL, k=1, h=-5, vz=0, iz=0, sat_high=False, sat_low=False,
          safe_v=300)
 @example(conf=0, phase=G.PH_SAFE, k=1, h=0, vz=0, iz=0, sat_high=False, sat_low=False, safe_v=1500)
+@example(conf=0, phase=G.PH_SAFE, k=1, h=30_000_000, vz=-VEL - 1, iz=0, sat_high=False, sat_low=False,
+         safe_v=VEL)
 def test_vertical_rate_hold_is_the_reference_each_cycle(conf, phase, k, h, vz, iz, sat_high, sat_low,
                                                         safe_v):
     cfg, g, c = _stage(conf, phase, k, iz=iz, safe_v=safe_v, sat_high=sat_high, sat_low=sat_low)
