@@ -208,3 +208,34 @@ def test_the_window_burns_the_summed_modelled_throttle_and_restarts_the_sum():
     used = (((cfg.max_thrust_mn * 4 * 16384) >> 15) * flow) >> 24
     assert c.mass_mg == m0 - used
     assert c._ysum == 16384                       # the closing cycle's own, after the burn
+
+
+def _at_inv(cfg, c, inv):
+    # the available acceleration as 2^29 / inv mm/s^2 (inv split at bit 14)
+    c._inv_afull, c._inv_hi, c._inv_lo = inv, inv >> 14, inv & 0x3FFF
+
+
+@pytest.mark.parametrize("mag,y,high,low", [
+    (32767, 32768, True, False),     # thr = 32767 + 1 = 32768: full throttle is saturated
+    (32766, 32768, False, False),    # thr = 32767
+    (6554, 6554, False, True),       # thr = the floor, u = the floor: saturated low
+    (6555, 6554, False, False)])
+def test_saturation_flags_at_the_exact_throttle_boundaries(mag, y, high, low):
+    # inv = 16385: thr = mag + (mag >> 14), so thr takes every value
+    cfg, c = _stage(0, y, 3000, mag, 16384, 0, 0, False, False)
+    _at_inv(cfg, c, 16385)
+    _check(cfg, c, _Guid(3000, True, 7), None)
+    assert (c.sat_high, c.sat_low) == (high, low)
+
+
+def test_a_throttle_landing_exactly_on_the_floor_stays_lit():
+    # the lead term can bring u exactly to the floor m from a magnitude whose
+    # own throttle is below 7/8 of it: u = thr + (thr - y) / 2 = m with
+    # y = 3 thr - 2 m; u is not below the floor, so it burns at the floor
+    m = 6554
+    thr = 5000                                     # < m - m / 8 = 5735
+    y = 3 * thr - 2 * m
+    cfg, c = _stage(0, y, 3000, thr, 16384, 0, 0, False, False)
+    _at_inv(cfg, c, 16384)                         # thr = mag
+    _check(cfg, c, _Guid(3000, True, 7), None)
+    assert c.throttle_q15 == m
