@@ -88,7 +88,8 @@ def _reference(cfg, c, guid, nav):
 
 
 CONFIGS = (dict(max_pitch_bau=10923), dict(max_pitch_bau=7282, min_throttle_q15=3277, engine_lag_ms=0,
-                                           max_thrust_mn=1500000, dry_mass_g=60000))
+                                           max_thrust_mn=1500000, dry_mass_g=60000),
+           dict(max_pitch_bau=16384))
 
 
 def _stage(conf, y, az_geo, mag_geo, sec, pitch_cmd, pitch_ref, sat_high, sat_low, s=(0, 0, 0)):
@@ -239,3 +240,63 @@ def test_a_throttle_landing_exactly_on_the_floor_stays_lit():
     _at_inv(cfg, c, 16384)                         # thr = mag
     _check(cfg, c, _Guid(3000, True, 7), None)
     assert c.throttle_q15 == m
+
+
+# --- the geometry of a new command (fixed.py's trig, pinned in its own tests) ---
+
+def _geometry_reference(cfg, avail, ax, az, lim, keep_horizontal):
+    from lander import fixed
+    ax = _clamp(ax, -0x7FFF, 0x7FFF)
+    az = _clamp(az, 1, 0x7FFF)
+    lim = _clamp(lim, 0, cfg.max_pitch_bau)
+    pitch = fixed.atan2(ax, az)
+    if abs(pitch) > lim:
+        pitch = lim if pitch > 0 else -lim
+        if keep_horizontal:          # the horizontal demand met at the limit
+            mag = (abs(ax) << 15) // max(fixed.sin_q15(lim), 1)
+        else:                        # the vertical kept
+            mag = (az << 15) // max(fixed.cos_q15(lim), 1)
+        mag = min(mag, 0x3FFFFFFF)
+    else:
+        mag = fixed.hypot(ax, az)
+    if mag > avail:                  # the horizontal channel given up first
+        if az >= avail:
+            pitch = 0
+        else:
+            a8, z8 = avail >> 3, az >> 3
+            p2 = fixed.atan2(fixed.isqrt(a8 * a8 - z8 * z8), z8)
+            if p2 < abs(pitch):
+                pitch = p2 if pitch > 0 else -p2
+        mag = avail
+    sec = (16384 << 15) // max(fixed.cos_q15(pitch), 16384)
+    return pitch, az, mag, sec
+
+
+@settings(max_examples=200)
+@given(conf=st.integers(0, 1), avail=st.integers(256, 0x7FFF), ax=st.integers(-40000, 40000),
+       az=st.integers(-1000, 40000), lim=st.integers(-100, 17000), keep=st.booleans())
+# the command clamps at +/-32767 (and 32768 beyond), az at 1, a limit of 0,
+# beyond the vehicle's and at 90 deg (sin 1, cos 0)
+# (nearly horizontal with a 90 deg limit: hypot(32767, 1) = 32766 is within
+# the available 32767, a command beyond the clamp would not be)
+@example(conf=2, avail=0x7FFF, ax=-40000, az=1, lim=16384, keep=False)
+@example(conf=2, avail=0x7FFF, ax=-32768, az=1, lim=16384, keep=False)
+@example(conf=2, avail=0x7FFF, ax=40000, az=1, lim=16384, keep=False)
+@example(conf=2, avail=0x7FFF, ax=32768, az=1, lim=16384, keep=False)
+@example(conf=0, avail=0x7FFF, ax=0, az=0, lim=10923, keep=False)
+@example(conf=0, avail=0x7FFF, ax=100, az=32768, lim=10923, keep=False)
+@example(conf=0, avail=0x7FFF, ax=1, az=3000, lim=0, keep=True)
+@example(conf=0, avail=7000, ax=3000, az=3000, lim=0, keep=True)
+@example(conf=0, avail=7000, ax=3000, az=3000, lim=-5, keep=False)
+@example(conf=0, avail=7000, ax=3000, az=3000, lim=16384, keep=False)
+@example(conf=1, avail=7000, ax=6000, az=3000, lim=16384, keep=True)
+@example(conf=0, avail=3000, ax=100, az=3000, lim=10923, keep=False)
+def test_geometry_of_a_new_command_is_the_reference(conf, avail, ax, az, lim, keep):
+    cfg = Config(**CONFIGS[conf])
+    c = C.Control(cfg)
+    c.a_full_mm_s2 = avail
+    g = _Guid(az, True, 1)
+    g.accel_x_cmd_mm_s2, g.pitch_limit_bau, g.keep_horizontal = ax, lim, keep
+    c._geometry(g)
+    assert (c.pitch_ref_bau, c._az_geo, c._mag_geo, c._sec_q14) == \
+        _geometry_reference(cfg, avail, ax, az, lim, keep)
