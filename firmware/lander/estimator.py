@@ -94,7 +94,7 @@ GATE_MIN_MM = const(1000)
 N_CONFIRM = const(4)              # agreeing rejected samples that make a terrain step
 N_MAP = const(12)                 # samples averaged into a new map bin before it is a reference
 N_SWEEP = const(6)                # samples in a row whose terrain moves one way: a sweep along steep ground
-_SWEEP_SIGMAS = const(6)           # ...by more than this many noise sigmas in all (noise alone: museum 04
+_SWEEP_SIGMAS = const(6)          # ...by more than this many noise sigmas in all (noise alone: museum 04
                                   # seed 21, 7 samples rising 5.1 sigma, made the bin under the vehicle steep)
 N_SEEN = const(3)                 # samples that make a bin good enough for the terrain under the vehicle
 BIG_STEP_EVENT_MM = const(100000) # a newly mapped bin this far from the last: EV_NAV_TERRAIN_STEP
@@ -106,6 +106,8 @@ N_STUCK = const(10)
 NEVER_VALID_CYCLES = const(500)
 STALE_CYCLES = const(100)
 REACQ_SIGMAS = const(4)           # a first range after a coast this far off resets the height
+_YOUNG_N = const(50)              # accepted ranges before the noise estimate decides what is level
+_YOUNG_SPECS = const(96)          # ...until then level within 4 x 24 times the spec
 MAD0_SPECS = const(8)             # the noise estimate starts at 8 times the spec (see _mad0)
 CEN_HOLD = const(50)              # cycles a lost return marks its height as the reach
 TERRAIN_SHARE_MAX = const(0)      # Q16 cap of the terrain's share (0: off, tuning pending)
@@ -883,7 +885,15 @@ class Nav:
             # slope (_slope): ground rising or falling away is not level with
             # anything, it is mapped.
             d = tm - self._tv
-            if -tol <= d <= tol and not slope:
+            q = tol
+            if self.alt_updates < _YOUNG_N:
+                # the part's noise not seen yet (the noise estimate starts at
+                # MAD0_SPECS times the spec; museum 04's 5 % is 25 times it at
+                # 8 km): level within 4 sigma of 24 times the spec
+                q = (SIGMA_M0_MM + (m >> 9)) * _YOUNG_SPECS    # < 2^23
+                if q < tol:
+                    q = tol
+            if -q <= d <= q and not slope:
                 mp[bn] = self._tv
                 cnt[bn] = N_MAP
                 self._msig[bn] = sm

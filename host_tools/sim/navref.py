@@ -116,6 +116,8 @@ class NavRef:
     STALE = 100
     REACQ_SIGMAS = 4
     MAD0_SPECS = 8
+    YOUNG_N = 50
+    YOUNG_SPECS = 96
 
     def __init__(self, cfg, handover):
         alt_m, vz_mps, vx_mps, pitch = handover
@@ -144,6 +146,7 @@ class NavRef:
         self.cycles = 0
         self.meas = 0.0
         self.gate = G_ACCEPT
+        self.accepted = 0
 
     def _bin(self, x_mm):
         return int(math.floor((x_mm - self.MAP_X0_MM) / self.MAP_SHIFT_MM))
@@ -232,7 +235,10 @@ class NavRef:
         if e is not None and e[2] == 1 and abs(tm - e[0]) > tol:
             e = None                 # a lone first sample this one disagrees with
         if e is None or e[2] == 0:
-            if abs(tm - self.tv) <= tol:
+            # before YOUNG_N accepted ranges the noise is not known: level
+            # within 4 x 24 times the spec (firmware _YOUNG_N, _YOUNG_SPECS)
+            lev = tol if self.accepted >= self.YOUNG_N else max(tol, (self.SIGMA_M0_MM + m / 512.0) * self.YOUNG_SPECS)
+            if abs(tm - self.tv) <= lev:
                 e = self.map[bn] = [self.tv, sm, self.N_MAP]
             else:
                 self.map[bn] = [tm, sm, 1]
@@ -268,6 +274,7 @@ class NavRef:
             self.bz += K[2] * nu
         self.sig_h = max(self.sig_h / 2, sa * 1000.0)
         self.age = 0
+        self.accepted += 1
         self.gate = G_ACCEPT
 
     @staticmethod
