@@ -376,6 +376,14 @@ def test_engine_bias_adds_a_throttle_fraction_then_clamps():
     assert emu3.throttle_cmd == 0.0
 
 
+@pytest.mark.parametrize("us,bias,thr", [(2100.0, -0.2, 0.8), (900.0, 0.2, 0.2)])
+def test_engine_clamps_the_pulse_to_0_1_before_the_bias_fault(us, bias, thr):
+    # 2100 us is 1.1 of full thrust and 900 us -0.1: each is clamped to the
+    # controller's range first, then the bias fault shifts it
+    emu, *_ = _engine(us, faults=Faults(bias=bias))
+    assert emu.throttle_cmd == pytest.approx(thr, abs=1e-12)
+
+
 def test_engine_bias_does_not_apply_to_a_disarmed_engine_below_zero():
     emu, *_ = _engine(1500.0, arm=0, faults=Faults(bias=-0.3))
     assert emu.throttle_cmd == 0.0
@@ -481,6 +489,23 @@ def test_radio_full_buffer_loses_and_counts_bytes():
     assert emu.fill == 8 and emu.lost == 3 and emu.received == 11 and emu.max_fill == 8
 
 
+def test_radio_write_into_a_buffer_one_byte_short_of_full_keeps_that_byte():
+    emu = RadioEmu(buffer_bytes=8, cts_margin=2)
+    emu.uart_rx(bytes(7))
+    emu.uart_rx(b"xyz")                                   # room for 1: 'x' kept, 2 lost
+    assert emu.fill == 8 and emu.lost == 2 and emu.received == 10
+    emu.advance(1.0)
+    assert bytes(emu.downlink) == bytes(7) + b"x"
+
+
+def test_radio_writes_into_a_full_buffer_add_up_their_losses():
+    emu = RadioEmu(buffer_bytes=8, cts_margin=2)
+    emu.uart_rx(bytes(9))                                 # 1 lost at the first write
+    emu.uart_rx(b"abc")                                   # full: all 3 lost
+    emu.uart_rx(b"de")
+    assert emu.lost == 6 and emu.fill == 8 and emu.received == 14
+
+
 def test_radio_cts_rises_at_buffer_minus_margin_and_falls_at_half():
     emu = RadioEmu(air_bps=800.0, buffer_bytes=16, cts_margin=4)
     emu.uart_rx(bytes(11))
@@ -507,6 +532,13 @@ def test_radio_dropout_loses_incoming_and_buffered_bytes():
     assert emu.lost == 3
     emu.advance(2.5)
     assert len(emu.downlink) == 10 and emu.fill == 0      # the buffer died with the radio
+
+
+def test_radio_dropout_losses_add_up_over_writes():
+    emu = RadioEmu(faults=Faults(dropouts=[(0.0, 1.0)]))
+    emu.uart_rx(b"abc")
+    emu.uart_rx(b"de")
+    assert emu.lost == 5 and emu.fill == 0 and emu.received == 5
 
 
 def test_radio_uses_the_bench_clock_when_attached():
