@@ -32,13 +32,13 @@ bench: $(STAMP)
 	$(BIN)/lander perf
 
 # Mutation testing, a benchmark (not part of `make test`): one module group at a
-# time (emu, fw-*, sim: [tool.lander.mutate.*] in pyproject.toml), each in
+# time (emu, fw-*, sim, sim-scenario, sim-runner: [tool.lander.mutate.*] in pyproject.toml), each in
 # build/mutate/<group>/ against the tests that exercise it; tools/mutate.py.
 #   make mutate                                   every group, then the figures
 #   make mutate GROUP=emu MUTANTS='host_tools.emu.legs*'   a part
 #   make mutate GROUP=emu FRESH=1                 forget earlier results (tests changed)
 # The firmware's tests run on CPython only here (mutmut's trampolines are CPython code).
-GROUP ?= emu fw-fixed fw-telemetry fw-commands fw-gnc fw-checkpoint sim
+GROUP ?= emu fw-fixed fw-telemetry fw-commands fw-gnc fw-checkpoint sim sim-scenario sim-runner
 MUTANTS ?=
 FRESH ?=
 mutate: $(STAMP)
