@@ -89,16 +89,39 @@ def test_seed_argument_overrides_the_scenario_seed():
     assert _flight(seed=np.int64(5)).seed == 5 and type(_flight(seed=np.int64(5)).seed) is int
 
 
+SEEDS = range(1, 11)      # several: two bounds can give the same draw for one seed
+
+
 def test_random_streams_are_spawned_from_the_seed():
     # the channel's seed and the fault draws come from SeedSequence(seed).spawn(4)
-    f = _flight(seed=11)
-    ss = np.random.SeedSequence(11).spawn(4)
-    link_seed = int(np.random.default_rng(ss[1]).integers(0, 2**31 - 1))
-    assert f.chan.seed == link_seed
-    assert f.rng_fault.random() == np.random.default_rng(ss[2]).random()
-    misc = np.random.default_rng(ss[3])
-    misc.integers(0, 2**31 - 1)                      # the bench seed
-    assert f.rng_misc.random() == misc.random()
+    for seed in SEEDS:
+        f = _flight(seed=seed)
+        ss = np.random.SeedSequence(seed).spawn(4)
+        assert f.chan.seed == int(np.random.default_rng(ss[1]).integers(0, 2**31 - 1))
+        assert f.rng_fault.random() == np.random.default_rng(ss[2]).random()
+        misc = np.random.default_rng(ss[3])
+        misc.integers(0, 2**31 - 1)                      # the bench seed
+        assert f.rng_misc.random() == misc.random()
+
+
+def test_bench_seed_comes_from_the_run_seed(monkeypatch):
+    from host_tools.emu import bench as bench_mod
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def sim_bench(seed, air_bps):
+        seen.append((seed, air_bps))
+        raise Stop
+
+    monkeypatch.setattr(bench_mod, "sim_bench", sim_bench)
+    for seed in SEEDS:
+        with pytest.raises(Stop):
+            runner.Flight({"name": "t", "seed": seed, "link": {"bitrate_bps": 1200.0}}, None, "firmware",
+                          False, None)
+        misc = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
+        assert seen[-1] == (int(misc.integers(0, 2**31 - 1)), 1200.0)
 
 
 def test_random_fault_times_are_drawn_once_from_the_fault_stream():
@@ -1118,18 +1141,28 @@ def test_reset_the_firmware_asked_for_is_already_on_the_bench():
 
 def test_power_loss_cuts_each_part_in_name_order_with_a_seeded_generator():
     import random
-    order = []
+    for seed in SEEDS:
+        order = []
 
-    def part(name):
-        return _Obj(power_cut=lambda rng: order.append((name, rng.random())))
+        def part(name):
+            return _Obj(power_cut=lambda rng: order.append((name, rng.random())))
 
-    f = _flight(seed=21)
-    f.bench = _Bench({"radio": part("radio"), "flash": part("flash"), "imu": _Obj()})
-    f.reboot(1.0, "power_loss")
-    misc = np.random.default_rng(np.random.SeedSequence(21).spawn(4)[3])
-    misc.integers(0, 2**31 - 1)                      # the bench seed
-    prng = random.Random(int(misc.integers(0, 2**31 - 1)))
-    assert order == [("flash", prng.random()), ("radio", prng.random())]
+        f = _flight(seed=seed)
+        f.bench = _Bench({"radio": part("radio"), "flash": part("flash"), "imu": _Obj()})
+        f.reboot(1.0, "power_loss")
+        misc = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
+        misc.integers(0, 2**31 - 1)                      # the bench seed
+        prng = random.Random(int(misc.integers(0, 2**31 - 1)))
+        assert order == [("flash", prng.random()), ("radio", prng.random())]
+
+
+def test_every_reboot_is_counted():
+    f = _flight()
+    f.reboot(1.0, "watchdog_expired")
+    f.reboot(3.0, "watchdog_expired")
+    f.reboot(5.0, "power_loss")
+    assert f.events == {"reboot": 3, "watchdog_expired": 2}
+    assert [r["t_s"] for r in f.restarts] == [1.0, 3.0, 5.0]
 
 
 @pytest.fixture
@@ -1162,6 +1195,52 @@ def test_firmware_flight_is_set_up_on_the_bench(firmware_restored):
     assert f.fw.counts == {} and f.fw.bench is bench and f.fw.sc is f.sc
 
 
+def test_firmware_flight_starts_with_the_scenario_configuration(firmware_restored):
+    sc = {"name": "t", "rate_hz": 40.0, "vehicle": {"dry_mass_kg": 300.5}, "target": {"x_m": 1500.0}}
+    f = runner.Flight(sc, None, "firmware", False, None)
+    cfg = f.fw.app.cfg
+    assert (cfg.dry_mass_g, cfg.rate_hz, cfg.site_x_mm) == (300500, 40, 1500000)
+
+
+def test_firmware_clock_is_the_bench_clock_in_microseconds(firmware_restored):
+    f = runner.Flight({"name": "t"}, None, "firmware", False, None)
+    from lander import compat
+    f.bench.now_s = 1.2345675
+    assert compat.ticks_us() == 1234568
+
+
+def test_firmware_bench_holds_the_first_sample_before_boot(firmware_restored):
+    sc = {"name": "t", "sensors": {"altimeter": {"dropouts": [[0.5, 2.0]]}, "baro": {"stuck_at_s": 0.5}}}
+    f = runner.Flight(sc, None, "firmware", False, None)
+    parts, v = f.bench.parts, f.sens.values
+    assert parts["legs"].contacts == [False] * 4 == v["legs"]
+    assert parts["altimeter"].range_m == v["altimeter"] and v["altimeter"] is not None
+    assert list(parts["imu"].accel_m_s2) == list(v["imu"][0]) and abs(v["imu"][0][2]) < 0.5
+    assert parts["baro"].faults.stuck is False
+
+
+def test_flight_names_the_scenario_file_in_refusals():
+    from host_tools.sim.scenario import ScenarioError
+    with pytest.raises(ScenarioError) as info:
+        runner.Flight({"name": "t", "seed": -1, "_source": "f.toml"}, None, "reference", False, None)
+    assert (info.value.file, info.value.key) == ("f.toml", "seed")
+    with pytest.raises(ScenarioError) as info:
+        runner.Flight({"name": "t", "seed": -1}, None, "reference", False, None)
+    assert info.value.file == "<dict>"
+
+
+def test_flight_terrain_boulders_are_drawn_from_the_run_seed():
+    from host_tools.sim import scenario, terrain
+    sc = {"name": "t", "terrain": {"features": [{"kind": "boulders", "x0_m": -50.0, "x1_m": 50.0,
+                                                  "count": 30, "max_height_m": 2.0}]}}
+    f = runner.Flight(sc, 17, "reference", False, None)
+    want = terrain.from_scenario(scenario.validate(sc), 17)
+    xs = np.linspace(-50.0, 50.0, 1001)
+    assert [f.terr.height(x) for x in xs] == [want.height(x) for x in xs]
+    other = terrain.from_scenario(scenario.validate(sc), 18)
+    assert [f.terr.height(x) for x in xs] != [other.height(x) for x in xs]
+
+
 def test_fly_restores_the_firmware_modules_and_clock(firmware_restored):
     import lander.compat  # noqa: F401  (the modules a test process already holds)
     before = {k: m for k, m in sys.modules.items() if k == "lander" or k.startswith("lander.")}
@@ -1172,3 +1251,213 @@ def test_fly_restores_the_firmware_modules_and_clock(firmware_restored):
     after = {k: m for k, m in sys.modules.items() if k == "lander" or k.startswith("lander.")}
     assert after == before
     assert getattr(sys.modules.get("lander._hostcompat"), "_clock_us", None) is clock
+
+
+# ---------------------------------------------------------------- the firmware in the cycle
+
+class _FwStub:
+    """The _Firmware interface: records the times it is stepped at."""
+
+    def __init__(self, raise_exc=None, est=(1.5, -0.5, 0.25), phase=(2, 9)):
+        self.steps = []
+        self.app = _Obj()
+        self.raise_exc = raise_exc
+        self.est, self.phase = est, phase
+        self.counts = {}
+
+    def step(self, now_us):
+        self.steps.append(now_us)
+        if self.raise_exc is not None:
+            raise self.raise_exc
+
+    def estimates(self):
+        return self.est
+
+    def phase_flags(self):
+        return self.phase
+
+
+def _fw_flight(parts=None, wdt=None, **kw):
+    f = _flight(**kw)
+    f.fw = _FwStub()
+    f.bench = _Bench(parts if parts is not None else {
+        "engine": _Obj(throttle_cmd=0.5, armed=True, pitch_cmd_rad=-0.3),
+        "gimbal": _Obj(pitch_cmd_rad=0.2), "attitude": _Obj(pitch_cmd_rad=0.1)})
+    f.bench.wdt = wdt or _Obj(started=False, expired=False, reset=lambda: None)
+    return f
+
+
+def test_firmware_cycle_steps_the_app_and_reads_the_engine_and_attitude_unit():
+    f = _fw_flight()
+    thr, est, phase, flags = f.control(1.5, 100.0)
+    assert f.fw.steps == [1500000] and thr == 0.5 and f.pitch_cmd == 0.1
+    assert est == (1.5, -0.5, 0.25) and (phase, flags) == (2, 9)
+
+
+def test_firmware_clock_wraps_at_2_30_microseconds():
+    f = _fw_flight()
+    f.control(1100.0, 100.0)
+    assert f.fw.steps == [1100000000 - 2**30]
+
+
+def test_firmware_attitude_falls_back_to_the_gimbal_then_the_engine():
+    f = _fw_flight({"engine": _Obj(throttle_cmd=0.5, armed=True, pitch_cmd_rad=-0.3),
+                    "gimbal": _Obj(pitch_cmd_rad=0.2)})
+    f.control(0.0, 100.0)
+    assert f.pitch_cmd == 0.2
+    f = _fw_flight({"engine": _Obj(throttle_cmd=0.5, armed=True, pitch_cmd_rad=-0.3)})
+    f.control(0.0, 100.0)
+    assert f.pitch_cmd == -0.3
+
+
+def test_firmware_without_an_engine_commands_nothing():
+    f = _fw_flight({})
+    thr, _, _, _ = f.control(0.0, 100.0)
+    assert thr == 0.0 and f.pitch_cmd == 0.0
+
+
+def test_firmware_disarmed_engine_is_off():
+    f = _fw_flight({"engine": _Obj(throttle_cmd=0.5, armed=False, pitch_cmd_rad=0.0)})
+    assert f.control(0.0, 100.0)[0] == 0.0
+
+
+def test_firmware_that_stops_feeding_the_watchdog_is_reset():
+    f = _fw_flight(wdt=_Obj(started=True, expired=True, reset=lambda: None), reset={"reboot_s": 0.5})
+    f.engine.applied = 0.7
+    thr, est, phase, flags = f.control(2.0, 100.0)
+    assert f.events == {"reboot": 1, "watchdog_expired": 1} and f.down_until == pytest.approx(2.5)
+    assert thr == 0.7 and f.engine.mode == EngineController.HOLD        # held, not commanded
+    assert all(math.isnan(x) for x in est) and (phase, flags) == (0, 0)  # the app is gone
+
+
+def test_firmware_watchdog_that_has_not_expired_is_not_a_reset():
+    for wdt in (_Obj(started=True, expired=False), _Obj(started=False, expired=True)):
+        f = _fw_flight(wdt=wdt)
+        f.control(2.0, 100.0)
+        assert f.events == {} and f.down_until == -1.0
+
+
+def test_firmware_reset_request_takes_the_computer_down_with_its_cause():
+    from host_tools.emu.machine import BoardReset
+    f = _fw_flight()
+    f.fw.raise_exc = BoardReset(3)
+    f.engine.applied = 0.6
+    thr, est, _, _ = f.control(2.0, 100.0)
+    assert f.events == {"reboot": 1, "board_reset_3": 1} and f.restarts[0]["kind"] == "board_reset_3"
+    assert thr == 0.6 and math.isnan(est[0])
+
+
+def test_restart_report_takes_what_the_firmware_says_about_its_restart():
+    f = _flight()
+    f.restarts = [{"t_s": 1.0}, {"t_s": 2.0}]
+    f.fw = _fw(_Obj(warm=1, resume_age_us=250000, first_command_us=1200))
+    f._note_resume(2.75)
+    assert f.restarts == [{"t_s": 1.0}, {"t_s": 2.0, "back_s": 0.75, "warm": True, "resume_age_s": 0.25,
+                                         "boot_to_command_us": 1200}]
+
+
+def test_restart_report_of_a_cold_start():
+    f = _flight()
+    f.restarts = [{"t_s": 2.0}]
+    f.fw = _fw(_Obj(warm=0, resume_age_us=0, first_command_us=-1))
+    f._note_resume(2.5)
+    assert f.restarts == [{"t_s": 2.0, "back_s": 0.5, "warm": False, "resume_age_s": None,
+                           "boot_to_command_us": None}]
+    f.fw = _fw(_Obj())
+    f._note_resume(2.5)
+    assert f.restarts[0]["warm"] is False and f.restarts[0]["resume_age_s"] is None
+    assert f.restarts[0]["boot_to_command_us"] is None
+    f.fw = _fw(_Obj(first_command_us=None))
+    f._note_resume(2.5)
+    assert f.restarts[0]["boot_to_command_us"] is None
+    f.fw = _fw(_Obj(first_command_us=0))
+    f._note_resume(2.5)
+    assert f.restarts[0]["boot_to_command_us"] == 0
+
+
+def test_restart_report_without_a_restart_does_nothing():
+    f = _flight()
+    f.fw = _fw(_Obj(warm=1))
+    f._note_resume(2.5)
+    assert f.restarts == []
+
+
+def _resting(pitch, z, terr=None):
+    """A vehicle held still (no gravity, no thrust, attitude held) at z."""
+    f = _flight(initial={"altitude_m": 10.0, "vx_mps": 0.0, "vz_mps": 0.0})
+    if terr is not None:
+        f.terr = terr
+    d = f.dyn
+    d.g, d.vx, d.vz, d.thrust, d.pitch, d.q, d.z = 0.0, 0.0, 0.0, 0.0, pitch, 0.0, z
+    f.pitch_cmd = pitch
+    return f
+
+
+def test_contact_when_the_left_foot_is_exactly_at_the_ground():
+    p = -0.1
+    f = _resting(p, -(1.5 * math.sin(p)))           # left foot at z + L sin p = 0 exactly
+    assert f.dyn.feet()[0][1] == 0.0 and f.dyn.feet()[1][1] > 0.0
+    assert f.dynamics(0.0, NAN3, {}, 0, 0) is True and f.touch["t_s"] == f.h
+
+
+def test_contact_when_the_right_foot_is_exactly_at_the_ground():
+    p = 0.1
+    f = _resting(p, 1.5 * math.sin(p))              # right foot at z - L sin p = 0 exactly
+    assert f.dyn.feet()[1][1] == 0.0 and f.dyn.feet()[0][1] > 0.0
+    assert f.dynamics(0.0, NAN3, {}, 0, 0) is True and f.touch["t_s"] == f.h
+
+
+def test_contact_when_the_base_is_exactly_at_the_ground():
+    f = _resting(0.0, 1.0, _Bump())                 # the base on the 1 m bump, the feet over the plain
+    assert f.dynamics(0.0, NAN3, {}, 0, 0) is True and f.touch["t_s"] == f.h
+
+
+def test_link_radio_without_a_downlink_sent_nothing():
+    f = _flight()
+    f.radio = _Obj()
+    downlink, send_times, _, _, _ = f.link()
+    assert downlink == b"" and send_times.size == 0
+
+
+def test_link_radio_times_are_floats():
+    f = _flight()
+    f.radio = _Radio(b"ab", [1, 2])
+    _, send_times, _, recv_times, _ = f.link()
+    assert send_times.dtype == np.float64 and list(send_times) == [1.0, 2.0]
+
+
+def _resettable(log, name):
+    return _Obj(reset=lambda: log.append(name))
+
+
+def test_imu_reset_fault_resets_that_part_on_the_bench():
+    log = []
+    f = _flight()
+    f.bench = _Bench({n: _resettable(log, n) for n in ("imu", "imu2_acc", "imu2_gyro", "baro")})
+    f.fire_fault(_fault("imu_reset", t_s=0.0, part="imu"), 0.0)
+    assert log == ["imu"] and f.events == {"imu_reset": 1}
+
+
+def test_imu_reset_fault_of_the_second_imu_resets_both_of_its_parts_and_the_first():
+    log = []
+    f = _flight()
+    f.bench = _Bench({n: _resettable(log, n) for n in ("imu", "imu2_acc", "imu2_gyro", "baro")})
+    f.fire_fault(_fault("imu_reset", t_s=0.0, part="imu2"), 0.0)
+    assert log == ["imu", "imu2_acc", "imu2_gyro"]
+
+
+def test_imu_reset_fault_skips_parts_that_are_missing_or_cannot_reset():
+    log = []
+    f = _flight()
+    f.bench = _Bench({"imu": _Obj(), "imu2_gyro": _resettable(log, "imu2_gyro")})
+    f.fire_fault(_fault("imu_reset", t_s=0.0, part="imu2"), 0.0)
+    assert log == ["imu2_gyro"]
+
+
+def test_sensor_fault_effect_reaches_the_bench_link():
+    f = _flight()
+    seen = []
+    f.blink = _Obj(fault_effect=seen.append)
+    g = _fault("sensor_dropout", t_s=1.0, part="altimeter", duration_s=2.0)
+    f.fire_fault(g, 1.0)
+    assert len(seen) == 1 and seen[0] is not None and seen[0][:2] == ("dropouts", "altimeter")

@@ -70,6 +70,9 @@ REFUSALS = [
     (dict(N, vehicle=3), "vehicle", "expected a table, got 3"),
     (dict(N, vehicle={"mass": 1.0}), "vehicle.mass", "unknown key (known: %s)" % VEHICLE_KNOWN),
     (dict(N, vehicle={"min_throttle": 1.5}), "vehicle.min_throttle", "must be <= 1 (got 1.5)"),
+    (dict(N, terrain={"base_m": 1e9}), "terrain.base_m", "must be <= 100000 (got 1000000000.0)"),
+    (dict(N, terrain={"rough": 1}), "terrain.rough", "unknown key (known: base_m, features)"),
+    ({"_source": "a.toml", "name": "x", "bogus": 1}, "bogus", "unknown key (known: %s)" % TOP_KNOWN),
     (dict(N, initial={"x_m": -2e6}), "initial.x_m", "must be >= -1e+06 (got -2000000.0)"),
     # terrain
     (dict(N, terrain={"features": {}}), "terrain.features", "expected a list of tables"),
@@ -225,6 +228,8 @@ ACCEPTED = [
                                 "dropouts": [[0, 1]]}),
     (dict(N, sensors={"altimeter": {"dropouts": [[3600, 3600], [0, 0]]}}), "sensors.altimeter.dropouts",
      [[3600.0, 3600.0], [0.0, 0.0]]),
+    (dict(N, sensors={"altimeter": {"dropouts": [[1, 2], [3600.0, 3700.5]]}}), "sensors.altimeter.dropouts",
+     [[1.0, 2.0], [3600.0, 3700.5]]),
     (_fault_sc(kind="thrust_scale", t_s=1, value=0), "faults.0",
      {"kind": "thrust_scale", "t_s": 1.0, "alt_m": None, "x_m": None, "value": 0.0, "part": None,
       "duration_s": None, "until_alt_m": None}),
@@ -236,6 +241,11 @@ ACCEPTED = [
     (_fault_sc(kind="imu_reset", t_s=0), "faults.0.part", "imu"),
     (_fault_sc(kind="imu_reset", t_s=0, part="imu2"), "faults.0.part", "imu2"),
     (_fault_sc(kind="watchdog_reset", t_s=0), "faults.0.part", None),
+    (dict(N, faults=[{"kind": "imu_reset", "t_s": 1.0}] * 1000), "faults.999.t_s", 1.0),
+    (dict(N, commands=[{"t_s": 1.0, "command": "noop"}] * 1000), "commands.999.t_s", 1.0),
+    (dict(N, sensors={"altimeter": {"dropouts": [[0.0, 1.0]] * 1000}}), "sensors.altimeter.dropouts.999",
+     [0.0, 1.0]),
+    (dict(N, **{"pass": {"outcomes": ["landed"] * 1000}}), "pass.outcomes.999", "landed"),
     (dict(N, commands=[{"t_s": 2, "command": "noop"}]), "commands.0", {"t_s": 2.0, "command": "noop", "args": {}}),
     (dict(N, link={"command_key_hex": "AB" * 16}), "link.command_key_hex", "AB" * 16),
     (dict(N, **{"pass": {"max_vz_mps": 3.0, "crash_vz_mps": 3.0}}), "pass.crash_vz_mps", 3.0),
@@ -343,8 +353,9 @@ def test_lists_are_copied():
 
 
 def test_an_unknown_field_kind_is_a_programming_error():
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError) as info:
         _check(scenario.F("complex"), 1)
+    assert info.value.args == ("complex",)
 
 
 def test_integer_values_become_floats_in_number_fields():
@@ -412,6 +423,31 @@ def test_missing_file_reason(tmp_path):
 
 def test_directory_reason(tmp_path):
     assert _file_refusal(tmp_path) == "not a regular file (a directory)"
+
+
+def test_directory_refused_by_open_reason(tmp_path, monkeypatch):
+    # where open() itself refuses a directory (not Linux): the same reason
+    def refuse(path, flags):
+        raise IsADirectoryError(21, "Is a directory")
+
+    monkeypatch.setattr(scenario.os, "open", refuse)
+    assert _file_refusal(tmp_path) == "not a regular file (a directory)"
+
+
+@pytest.mark.parametrize("mode, what", [("S_IFSOCK", "a socket"), ("S_IFBLK", "a device"),
+                                        ("S_IFCHR", "a device"), ("S_IFIFO", "a pipe"),
+                                        ("S_IFDIR", "a directory"), ("S_IFLNK", "not a file")])
+def test_kind_of_file_named_from_its_mode(tmp_path, monkeypatch, mode, what):
+    import stat
+    p = tmp_path / "s.toml"
+    p.write_text("a")
+
+    class St:
+        st_mode = getattr(stat, mode) | 0o644
+        st_size = 1
+
+    monkeypatch.setattr(scenario.os, "fstat", lambda fd: St)
+    assert _file_refusal(p) == "not a regular file (%s)" % what
 
 
 def test_device_reason():
@@ -495,6 +531,32 @@ def test_a_file_that_grows_past_the_cap_while_read_is_refused(tmp_path, monkeypa
     assert reads == [11]                         # no more than cap + 1 bytes
 
 
+def test_a_file_read_in_short_pieces_is_read_to_at_most_cap_plus_one_bytes(tmp_path, monkeypatch):
+    import os
+    p = tmp_path / "s.toml"
+    p.write_text("x" * 100)
+
+    class Small:
+        st_mode = os.stat(p).st_mode
+        st_size = 5
+
+    monkeypatch.setattr(scenario.os, "fstat", lambda fd: Small)
+    got = []
+    real_read = os.read
+    monkeypatch.setattr(scenario.os, "read", lambda fd, n: got.append(real_read(fd, min(n, 5))) or got[-1])
+    assert _file_refusal(p, cap=10) == "larger than 10 bytes"
+    assert sum(map(len, got)) == 11
+
+
+def test_a_file_read_in_short_pieces_is_read_whole(tmp_path, monkeypatch):
+    import os
+    p = tmp_path / "s.toml"
+    p.write_text("y" * 23)
+    real_read = os.read
+    monkeypatch.setattr(scenario.os, "read", lambda fd, n: real_read(fd, min(n, 5)))
+    assert scenario.read_text(str(p), cap=23) == "y" * 23
+
+
 def test_read_error_reason(tmp_path, monkeypatch):
     p = tmp_path / "s.toml"
     p.write_text("x")
@@ -530,7 +592,7 @@ def test_load_refuses_too_deep_nesting(tmp_path):
     p.write_text("name = " + "[" * 100_000 + "]" * 100_000 + "\n")
     with pytest.raises(ScenarioError) as info:
         scenario.load(p)
-    assert (info.value.key, info.value.reason) == ("<toml>", "nested too deeply")
+    assert (info.value.file, info.value.key, info.value.reason) == (str(p), "<toml>", "nested too deeply")
 
 
 def test_load_names_the_file_in_refusals_and_notes_it(tmp_path):

@@ -486,3 +486,10 @@ def test_a_missing_baro_reading_leaves_the_emulator_s_pressure():
     baro = type("Baro", (), {"pressure_pa": 1234.0, "temperature_c": 5.0})()
     BenchLink(_Bench(baro=baro), sc).push(_sample(s, dyn, 0.5), 0.5)
     assert baro.pressure_pa == 1234.0
+
+
+def test_trace_raw_altitude_is_the_altimeter_value_or_nan():
+    from host_tools.sim.sensors import trace_raw_alt
+    assert trace_raw_alt({"altimeter": 12.5}) == 12.5
+    assert trace_raw_alt({"altimeter": 0.0}) == 0.0
+    assert math.isnan(trace_raw_alt({"altimeter": None})) and math.isnan(trace_raw_alt({}))
