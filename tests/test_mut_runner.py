@@ -836,6 +836,10 @@ class _Dyn:
     x, z, vx, vz, pitch, thrust, mass, prop = 1.0, 2.0, 3.0, 4.0, math.radians(5.0), 6.0, 7.0, 8.0
 
 
+class _DynInt:
+    x, z, vx, vz, pitch, thrust, mass, prop = 1, 2, 3, 4, 0, 6, 7, 8
+
+
 def test_record_appends_one_sample_of_every_trace_key():
     tr = {k: [] for k in runner.TRACE_KEYS}
     runner._record(tr, 0.5, _Dyn, 9.0, 10.0, 0.25, math.radians(-2.0), (11.0, 12.0, 13.0),
@@ -856,7 +860,7 @@ def test_record_without_an_altimeter_value_records_nan():
 
 def test_trace_arrays_are_float_but_phase_and_flags_are_integers():
     f = _flight(record=True)
-    runner._record(f.tr, 0.5, _Dyn, 9.0, 10.0, 0.25, 0.0, NAN3, {}, 2, 6)
+    runner._record(f.tr, 0, _DynInt, 9, 10, 0, 0, (1, 2, 3), {"altimeter": 4}, 2, 6)
     tr = f.trace()
     assert set(tr) == set(runner.TRACE_KEYS)
     assert tr["phase"].dtype == np.int64 and tr["fault_flags"].dtype == np.int64
@@ -891,6 +895,7 @@ def test_result_carries_the_summary_trace_bytes_and_markers():
     f.markers.append((0.0, "fault", "x"))
     r = f.result()
     assert r.summary["outcome"] == "timeout" and r.downlink == b"xyz" and r.received == b"xyz"
+    assert r.summary["telemetry"]["bytes_sent"] == 3 and r.summary["telemetry"]["bytes_received"] == 3
     assert list(r.downlink_times) == [0.1, 0.2, 0.3] and list(r.received_times) == [0.1, 0.2, 0.3]
     assert r.scenario is f.sc and r.bench is None and r.markers == [(0.0, "fault", "x")]
     assert r.markers is not f.markers and set(r.trace) == set(runner.TRACE_KEYS)
@@ -1461,3 +1466,74 @@ def test_sensor_fault_effect_reaches_the_bench_link():
     g = _fault("sensor_dropout", t_s=1.0, part="altimeter", duration_s=2.0)
     f.fire_fault(g, 1.0)
     assert len(seen) == 1 and seen[0] is not None and seen[0][:2] == ("dropouts", "altimeter")
+
+
+
+def test_run_sends_a_radio_without_times_at_the_last_cycle():
+    f = _flight(max_time_s=0.04, link={"bitrate_bps": 800.0})
+    f.ref = _Ref(throttle=0.0)
+    f.radio = _Radio(b"ab")
+    r = f.run()
+    assert list(r.downlink_times) == [0.04, 0.04] and r.received_times == pytest.approx([0.05, 0.06])
+
+
+def test_run_includes_a_cycle_at_the_end_time():
+    f = _flight(record=True, max_time_s=1.0)
+    f.ref = _Ref(throttle=0.0)
+    f.t_end = 0.04 - 1e-9                    # within a nanosecond of the cycle at 0.04
+    r = f.run()
+    assert list(r.trace["t_s"]) == [0.0, 0.02, 0.04]
+
+
+def test_run_fires_an_altitude_fault_at_the_start_below_it():
+    f = _flight(max_time_s=0.02, faults=[{"kind": "sensor_bias", "alt_m": 150.0, "value": 1.0}])
+    f.ref = _Ref(throttle=0.0)
+    f.run()
+    assert f.faults[0]["fired_t"] == 0.0
+
+
+def test_every_fault_is_counted():
+    f = _flight()
+    f.fire_fault(_fault(t_s=0.0, value=1.0), 0.0)
+    f.fire_fault(_fault(t_s=0.0, value=2.0), 0.5)
+    assert f.events == {"sensor_bias": 2}
+
+
+def test_every_command_is_counted():
+    f = _flight(commands=[{"t_s": 1.0, "command": "abort"}, {"t_s": 2.0, "command": "abort"}])
+    f.commands_due(1.0)
+    f.commands_due(2.0)
+    assert f.events == {"command_abort": 2}
+
+
+def test_every_command_in_an_outage_is_lost():
+    f = _flight(commands=[{"t_s": 1.0, "command": "abort"}, {"t_s": 1.0, "command": "abort"},
+                          {"t_s": 1.0, "command": "reset"}], link={"outages": [[0.5, 2.0]]})
+    f.commands_due(1.0)
+    assert f.events == {"command_lost_abort": 2, "command_lost_reset": 1}
+    assert all(c[3] for c in f.commands)
+
+
+def test_computer_back_at_once_after_a_zero_reboot_time():
+    f = _flight(reset={"reboot_s": 0.0, "engine_hold_s": 1.0})
+    f.fire_fault(_fault("watchdog_reset", t_s=0.0), 0.0)
+    assert f.down_until == 0.0
+    f.reboot_done(0.0)
+    assert f.down_until == -1.0 and f.resume_pending is True
+
+
+def test_firmware_reboots_with_fresh_modules():
+    f = _flight()
+    boots = []
+    f.fw = _Obj(app=None, boot=lambda **kw: boots.append(kw))
+    f.fire_fault(_fault("watchdog_reset", t_s=1.0), 1.0)
+    f.reboot_done(1.3)
+    assert boots == [{"fresh_modules": True}]
+
+
+def test_sense_pushes_the_values_into_the_bench_at_their_time():
+    f = _flight()
+    pushed = []
+    f.blink = _Obj(push=lambda v, t: pushed.append((v, t)))
+    v = f.sense(0.5)
+    assert pushed == [(v, 0.5)] and v is f.sens.values
