@@ -111,6 +111,7 @@ REFUSALS = [
      "sensors.altimeter.bus_faults.dropouts", "interval [2.0, 1.0] ends before it starts"),
     # faults
     (dict(N, faults={}), "faults", "expected an array of tables ([[faults]])"),
+    (dict(N, commands={}), "commands", "expected an array of tables ([[commands]])"),
     (dict(N, faults=[3]), "faults", "expected an array of tables ([[faults]])"),
     (dict(N, faults=[{"kind": "imu_reset", "t_s": 1.0}] * 1001), "faults", "more than 1000 entries"),
     (_fault_sc(kind="imu_reset"), "faults.0", "needs exactly one trigger: t_s, alt_m or x_m"),
