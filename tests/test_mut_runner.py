@@ -606,11 +606,12 @@ def test_post_touchdown_time_is_capped_by_max_time():
 
 
 def test_touchdown_sample_is_recorded_at_the_contact():
-    f = _flight(record=True, initial={"altitude_m": 0.01, "vx_mps": 0.0, "vz_mps": -1.0})
+    f = _flight(record=True, initial={"altitude_m": 0.01, "vx_mps": 0.0, "vz_mps": -1.0},
+                terrain={"base_m": 10.0})
     f.dynamics(0.3, (0.5, -0.9, 0.1), {"altimeter": 0.02}, 2, 5)
     tr = f.tr
-    assert tr["t_s"] == [f.touch["t_s"]] and tr["throttle"] == [0.3]
-    assert tr["alt_m"][0] == pytest.approx(f.dyn.z) and tr["alt_m"][0] <= 0.0
+    assert tr["t_s"] == [f.touch["t_s"]] and tr["throttle"] == [0.3] and tr["terrain_m"] == [10.0]
+    assert tr["alt_m"][0] == pytest.approx(f.dyn.z - 10.0) and tr["alt_m"][0] <= 0.0
     assert tr["vz_mps"] == [pytest.approx(f.touch["vz_mps"])]    # before the state is zeroed
     assert (tr["est_alt_m"], tr["raw_alt_m"], tr["phase"], tr["fault_flags"]) == ([0.5], [0.02], [2], [5])
 
@@ -1537,3 +1538,12 @@ def test_sense_pushes_the_values_into_the_bench_at_their_time():
     f.blink = _Obj(push=lambda v, t: pushed.append((v, t)))
     v = f.sense(0.5)
     assert pushed == [(v, 0.5)] and v is f.sens.values
+
+
+def test_a_fault_that_has_fired_does_not_hold_up_the_next():
+    f = _flight()
+    g, h = _fault(t_s=0.0, value=1.0), _fault("thrust_scale", t_s=0.04, value=0.5)
+    f.faults = [g, h]
+    f.faults_due(0, 0.0, 90.0)
+    f.faults_due(2, 0.04, 90.0)
+    assert g["fired_t"] == 0.0 and h["fired_t"] == 0.04 and f.dyn.thrust_scale == 0.5
