@@ -120,7 +120,8 @@ def _check(cfg, c, guid, nav):
        f=st.one_of(st.none(), st.integers(-50000, 50000)))
 # boundaries: the modelled throttle at the floor, the force at 0, 1 and the
 # clamp, the rate step's edges, set-points beyond the limits, the secant
-# term's clamp at +/-16383 / 16384, the magnitude at 0 and 32767 / 32768
+# term's clamp at +/-16383 / 16384, the magnitude at 0 and 32767 / 32768,
+# the lead error at its clamp (nothing wanted, the modelled throttle full)
 @example(conf=0, y=6554, az=3000, az_geo=3000, mag_geo=3000, sec=16384, pitch_cmd=0, pitch_ref=0,
          engine_on=True, sat_high=False, sat_low=False, f=3000)
 @example(conf=0, y=20000, az=3000, az_geo=3000, mag_geo=3000, sec=16384, pitch_cmd=0, pitch_ref=0,
@@ -152,6 +153,8 @@ def _check(cfg, c, guid, nav):
 @example(conf=0, y=20000, az=1101, az_geo=100, mag_geo=31768, sec=16384, pitch_cmd=0,
          pitch_ref=0, engine_on=True, sat_high=False, sat_low=False, f=None)
 @example(conf=0, y=20000, az=5000, az_geo=100, mag_geo=31768, sec=16384, pitch_cmd=0,
+         pitch_ref=0, engine_on=True, sat_high=False, sat_low=False, f=None)
+@example(conf=0, y=32768, az=100, az_geo=100, mag_geo=0, sec=16384, pitch_cmd=0,
          pitch_ref=0, engine_on=True, sat_high=False, sat_low=False, f=None)
 def test_control_law_is_the_reference_each_cycle(conf, y, az, az_geo, mag_geo, sec, pitch_cmd, pitch_ref,
                                                  engine_on, sat_high, sat_low, f):
@@ -291,6 +294,7 @@ def _geometry_reference(cfg, avail, ax, az, lim, keep_horizontal):
 @example(conf=0, avail=7000, ax=3000, az=3000, lim=16384, keep=False)
 @example(conf=1, avail=7000, ax=6000, az=3000, lim=16384, keep=True)
 @example(conf=0, avail=3000, ax=100, az=3000, lim=10923, keep=False)
+@example(conf=0, avail=5000, ax=-6000, az=3000, lim=10923, keep=False)
 def test_geometry_of_a_new_command_is_the_reference(conf, avail, ax, az, lim, keep):
     cfg = Config(**CONFIGS[conf])
     c = C.Control(cfg)

@@ -251,3 +251,43 @@ def test_a_negative_safe_rate_parameter_never_commands_a_climb():
     assert g._safe_v == 0
     g.update(nav, False)
     assert g.vz_ref_mm_s == 0
+
+
+from hypothesis import example, given, strategies as st  # noqa: E402
+
+_POS = 0x3FFFFFF
+_VEL = 0xFFFFF
+
+
+@given(cycles=st.sampled_from([5, 30]), valid=st.booleans(), h_mm=st.integers(-_POS, _POS),
+       h=st.integers(-_POS, _POS), vz=st.integers(-1_200_000, 1_200_000),
+       jump=st.sampled_from([0, 100, 2900, 3000]), near=st.booleans())
+# speeds beyond the 1 km/s clamp, predictions beyond the 67 km clamp, a
+# 0.6 s re-plan period (the wide product)
+@example(cycles=5, valid=True, h_mm=2_000_000, h=2_000_000, vz=-1_100_000, jump=0, near=False)
+@example(cycles=5, valid=True, h_mm=2_000_000, h=2_000_000, vz=1_100_000, jump=0, near=False)
+@example(cycles=30, valid=True, h_mm=2_000_000, h=100_000, vz=-90_000, jump=0, near=False)
+@example(cycles=5, valid=True, h_mm=2_000_000, h=0, vz=-1_100_000, jump=0, near=True)
+@example(cycles=5, valid=True, h_mm=_POS - 10, h=_POS, vz=1_000_000, jump=0, near=False)
+@example(cycles=5, valid=True, h_mm=_POS - 10, h=0, vz=1_000_000, jump=0, near=True)
+@example(cycles=5, valid=True, h_mm=-_POS + 10, h=-_POS, vz=-1_000_000, jump=0, near=False)
+@example(cycles=5, valid=True, h_mm=-_POS + 10, h=0, vz=-1_000_000, jump=0, near=True)
+def test_height_gate_is_its_definition(cycles, valid, h_mm, h, vz, jump, near):
+    # the height a re-plan uses: nav's, unless below the prediction from the
+    # last re-plan (h + vz T, T the re-plan period in s * 1024 / 1024, both
+    # clamped) by more than 150 m + |pred| / 4, for at most 3 s
+    g = _guid(replan_cycles=cycles)
+    g._h_valid, g._h_mm, g._jump_ms, g.h_jumps = valid, h_mm, jump, 5
+    T = (20 * cycles * 1024) // 1000
+    pred = max(-_POS, min(_POS, h_mm + ((max(-_VEL, min(_VEL, vz)) * T) >> 10)))
+    tol = 150000 + (abs(pred) >> 2)
+    if near:
+        h = pred - tol - 1
+    want, ev, jumps, jump_after = h, [], 5, 0
+    if valid and h < pred - tol and jump < 3000:
+        want, jump_after = pred, jump + 20 * cycles
+        if jump == 0:
+            jumps, ev = 6, [(G.EV_H_JUMP, (h - pred) // 1000)]
+    assert g._gate_h(h, vz) == want
+    assert (g._h_mm, g._jump_ms, g.h_jumps, g._h_valid) == (want, jump_after, jumps, True)
+    assert _drain() == ev
