@@ -71,3 +71,13 @@ def fresh_event_ring():
     _runner._reset_event_ring()
     yield
     _runner._reset_event_ring()
+
+
+def drain_events():
+    """Empty the firmware's event ring; returns [(code, arg), ...] oldest first."""
+    from lander.events import events
+    out = [0, 0, 0]
+    got = []
+    while events.pop_into(out):
+        got.append((out[1], out[2]))
+    return got

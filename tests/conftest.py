@@ -42,3 +42,14 @@ def interp(request):
 def run_fw():
     """run_fw(interp, code, data=None, fuel=None) -> harness.Result."""
     return harness.run_firmware
+
+
+@pytest.fixture
+def bench():
+    """A fresh seed-0 bench behind the host `machine` module, removed after the test."""
+    from host_tools.emu import machine as hm
+    from host_tools.emu.bench import Bench
+    b = Bench(0)
+    hm.install(b)
+    yield b
+    hm.uninstall()

@@ -20,6 +20,7 @@ from lander import control as C
 from lander import guidance as G
 from lander.config import Config
 from lander.events import events
+from tests.app_fakes import drain_events
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
@@ -28,14 +29,6 @@ FULL = 32768
 
 def _clamp(x, lo, hi):
     return lo if x < lo else (hi if x > hi else x)
-
-
-def _drain():
-    out = [0, 0, 0]
-    got = []
-    while events.pop_into(out):
-        got.append((out[1], out[2]))
-    return got
 
 
 class _Guid:
@@ -106,10 +99,10 @@ def _stage(conf, y, az_geo, mag_geo, sec, pitch_cmd, pitch_ref, sat_high, sat_lo
 
 def _check(cfg, c, guid, nav):
     want, ev = _reference(cfg, c, guid, nav)
-    _drain()
+    drain_events()
     c.update(guid, nav)
     assert {k: getattr(c, k) for k in want} == want
-    assert _drain() == ev
+    assert drain_events() == ev
 
 
 @settings(max_examples=200)

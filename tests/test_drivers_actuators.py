@@ -31,14 +31,6 @@ def drained():
     return out
 
 
-@pytest.fixture
-def bench():
-    b = Bench(0)
-    hm.install(b)
-    yield b
-    hm.uninstall()
-
-
 def engine_rig(bench, **kw):
     eng_emu = EngineEmu(hold_s=1.0)
     eng_emu.connect(bench.pwm(14), bench.pin(15), bench.pwm(12))

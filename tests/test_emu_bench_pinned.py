@@ -18,14 +18,6 @@ from host_tools.emu.bench import Bench, PinState, PwmState, board_bench, board_w
 BOARDS = ("sim", "pico", "esp32", "pyboard")
 
 
-@pytest.fixture
-def bench():
-    b = Bench(0)
-    hm.install(b)
-    yield b
-    hm.uninstall()
-
-
 # --- pin levels: PinState.level ------------------------------------------------
 def _pin(mode=bench_mod.PIN_IN, pull=None, out=0, ext=None):
     p = PinState(7)

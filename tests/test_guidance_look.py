@@ -14,17 +14,9 @@ from tests.app_fakes import fresh_event_ring  # noqa: F401
 from lander import guidance as G
 from lander.config import Config
 from lander.control import Control
-from lander.events import events
+from tests.app_fakes import drain_events
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
-
-
-def _drain():
-    out = [0, 0, 0]
-    got = []
-    while events.pop_into(out):
-        got.append((out[1], out[2]))
-    return got
 
 
 def _lead(p_now, beam, rate, vx):
@@ -52,7 +44,7 @@ def _look_case(looking, sd, vx, p_now, beam, rate, off, ctrl=True):
     nav.shadow_mm = max(0, _lead(p_now, beam, rate, vx) + off)
     ahead = sd != 0 and (vx > 0 if sd > 0 else vx < 0)
     want = ahead and (looking or nav.shadow_mm <= _lead(p_now, beam, rate, vx))
-    _drain()
+    drain_events()
     got = g._look(nav, vx)
     return g, got, want
 
@@ -79,10 +71,10 @@ def test_look_is_the_reference(looking, sd, vx, p_now, beam, rate, off, ctrl):
     g, got, want = _look_case(looking, sd, vx, p_now, beam, rate, off, ctrl)
     assert got is want and g.looking is want
     if want != looking:
-        assert _drain() == [(G.EV_SHADOW_LOOK, 1 if want else 0)]
+        assert drain_events() == [(G.EV_SHADOW_LOOK, 1 if want else 0)]
         assert g.looks == (4 if want else 3)
     else:
-        assert _drain() == [] and g.looks == 3
+        assert drain_events() == [] and g.looks == 3
 
 
 def test_a_re_plan_without_a_shadow_posts_nothing_and_does_not_look():
@@ -93,11 +85,11 @@ def test_a_re_plan_without_a_shadow_posts_nothing_and_does_not_look():
     nav.site_alt_mm, nav.vz_mm_s, nav.vx_mm_s = 1_500_000, -50_000, 50_000
     g.phase, g.engine_on, g.tgo_ms = G.PH_BRAKING, True, 40_000
     g._k = cfg.replan_cycles - 1
-    _drain()
+    drain_events()
     for _ in range(2 * cfg.replan_cycles):
         g.update(nav, False)
     assert g.looking is False and g.looks == 0
-    assert [e for e in _drain() if e[0] == G.EV_SHADOW_LOOK] == []
+    assert [e for e in drain_events() if e[0] == G.EV_SHADOW_LOOK] == []
 
 
 @pytest.mark.parametrize("phase", [G.PH_COAST, G.PH_BRAKING, G.PH_APPROACH])
@@ -113,8 +105,8 @@ def test_a_re_plan_at_the_low_gate_enters_the_terminal_descent_in_that_cycle(pha
     g._k = cfg.replan_cycles - 1
     nav = NavInput()
     nav.site_alt_mm, nav.vz_mm_s = 20_000, -2000
-    _drain()
+    drain_events()
     g.update(nav, False)
-    assert g.phase == G.PH_TERMINAL and _drain() == [(G.EV_PHASE, G.PH_TERMINAL)]
+    assert g.phase == G.PH_TERMINAL and drain_events() == [(G.EV_PHASE, G.PH_TERMINAL)]
     assert g._iz == 0 and g.keep_horizontal is False and g.engine_on is True
     assert g.pitch_limit_bau == cfg.terminal_pitch_bau

@@ -19,6 +19,7 @@ from lander import guidance as G
 from lander.config import Config
 from lander.control import Control
 from lander.events import events
+from tests.app_fakes import drain_events
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
@@ -32,14 +33,6 @@ def _clamp(x, lo, hi):
 
 def _sat(x):
     return _clamp(x, -INT_MAX, INT_MAX)
-
-
-def _drain():
-    out = [0, 0, 0]
-    got = []
-    while events.pop_into(out):
-        got.append((out[1], out[2]))
-    return got
 
 
 # the configurations: the nominal vehicle; a steep ramp (1 m gate at 5 m/s
@@ -161,13 +154,13 @@ def _nav(h, vz, vx=0, x=0):
 
 def _check(cfg, g, c, nav, k):
     want = _reference(cfg, g, c, nav, k)
-    _drain()
+    drain_events()
     g.update(nav, False)
     got = (g.phase, g.vz_ref_mm_s, g.accel_z_cmd_mm_s2, g._iz, g.hover_ms, g._safe_v,
            g.accel_x_cmd_mm_s2, g.pitch_limit_bau, g.cmd_seq, g.propellant_margin_g, g.engine_on)
     assert got == (want.phase, want.vz_ref, want.az, want.iz, want.hover_ms, want.safe_v,
                    want.ax, want.lim, want.cmd_seq, want.margin, True)
-    assert _drain() == want.events
+    assert drain_events() == want.events
 
 
 _phase = st.sampled_from([G.PH_TERMINAL, G.PH_HOVER, G.PH_SAFE])

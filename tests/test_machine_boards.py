@@ -5,21 +5,13 @@ import pytest
 
 import host_tools  # noqa: F401
 from host_tools.emu import machine as hm
-from host_tools.emu.bench import Bench, board_bench, board_wiring, load_board, sim_bench
+from host_tools.emu.bench import board_bench, board_wiring, load_board, sim_bench
 from lander.compat import ticks_diff, ticks_us
 from lander.drivers import DISABLED, NOT_READY, OK
 
 BOARDS = ("sim", "pico", "esp32", "pyboard")
 SIM_PARTS = ("imu", "imu2_acc", "imu2_gyro", "altimeter", "rangefinder", "baro", "engine",
              "gimbal", "legs", "radio", "power", "wdt", "flash")
-
-
-@pytest.fixture
-def bench():
-    b = Bench(0)
-    hm.install(b)
-    yield b
-    hm.uninstall()
 
 
 def _expected_parts(name):

@@ -7,19 +7,11 @@ from array import array
 from lander import guidance as G
 from lander.config import Config
 from lander.control import Control
-from lander.events import events
-
-
-def _drain():
-    out = [0, 0, 0]
-    got = []
-    while events.pop_into(out):
-        got.append((out[1], out[2]))
-    return got
+from tests.app_fakes import drain_events
 
 
 def _guid(**kw):
-    _drain()
+    drain_events()
     return G.Guidance(Config(**kw))
 
 
@@ -65,10 +57,10 @@ def test_abort_goes_to_hover_once_with_its_event():
     g.phase, g.hover_ms, g.engine_on = G.PH_BRAKING, 900, False
     g.abort()
     assert (g.aborted, g.phase, g.hover_ms, g.engine_on) == (True, G.PH_HOVER, 0, True)
-    assert _drain() == [(G.EV_ABORT, G.PH_BRAKING), (G.EV_PHASE, G.PH_HOVER)]
+    assert drain_events() == [(G.EV_ABORT, G.PH_BRAKING), (G.EV_PHASE, G.PH_HOVER)]
     g.hover_ms = 500
     g.abort()
-    assert g.hover_ms == 500 and _drain() == []
+    assert g.hover_ms == 500 and drain_events() == []
 
 
 def test_abort_after_landing_does_nothing():
@@ -76,7 +68,7 @@ def test_abort_after_landing_does_nothing():
     g.phase = G.PH_LANDED
     g.abort()
     assert (g.aborted, g.phase, g.engine_on) == (False, G.PH_LANDED, False)
-    assert _drain() == []
+    assert drain_events() == []
 
 
 def test_divert_moves_the_site_in_braking_and_approach_only_clamped_with_its_event():
@@ -85,17 +77,17 @@ def test_divert_moves_the_site_in_braking_and_approach_only_clamped_with_its_eve
         g.phase = ph
         g.divert(3456789)
         assert g.site_x_mm == 3456789
-        assert _drain() == [(G.EV_DIVERT, 3456)]
+        assert drain_events() == [(G.EV_DIVERT, 3456)]
     g = _guid()
     g.phase = G.PH_BRAKING
     g.divert(-0x3FFFFFFF)
-    assert g.site_x_mm == -0x3FFFFFF and _drain() == [(G.EV_DIVERT, -0x3FFFFFF // 1000)]
+    assert g.site_x_mm == -0x3FFFFFF and drain_events() == [(G.EV_DIVERT, -0x3FFFFFF // 1000)]
     for ph in (G.PH_TERMINAL, G.PH_LANDED, G.PH_HOVER, G.PH_SAFE):
         g = _guid()
         before = g.site_x_mm
         g.phase = ph
         g.divert(1000)
-        assert g.site_x_mm == before and _drain() == [], ph
+        assert g.site_x_mm == before and drain_events() == [], ph
 
 
 def test_engine_cut_zeroes_every_thrust_command():
@@ -290,4 +282,4 @@ def test_height_gate_is_its_definition(cycles, valid, h_mm, h, vz, jump, near):
             jumps, ev = 6, [(G.EV_H_JUMP, (h - pred) // 1000)]
     assert g._gate_h(h, vz) == want
     assert (g._h_mm, g._jump_ms, g.h_jumps, g._h_valid) == (want, jump_after, jumps, True)
-    assert _drain() == ev
+    assert drain_events() == ev
