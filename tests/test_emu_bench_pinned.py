@@ -483,12 +483,7 @@ def test_machine_module_functions(bench):
 
 # --- the same, on wirings unlike the boards' own (a default cannot stand in) ------------
 def _bench_with(monkeypatch, **changes):
-    w = dict(board_wiring("sim"))
-    for k, v in changes.items():
-        if v is None:
-            w[k] = None
-        else:
-            w[k] = v
+    w = dict(board_wiring("sim"), **changes)
     monkeypatch.setattr(bench_mod, "board_wiring", lambda name: w)
     return board_bench("sim"), w
 

@@ -79,7 +79,7 @@ class PwmState:
 
     def set_duty_ns(self, ns: int) -> None:
         ns = int(ns)
-        period = int(1e9 // self.freq)           # period_ns(), written in: ~3 writes a cycle
+        period = self.period_ns()
         self.duty_ns = 0 if ns < 0 else (period if ns > period else ns)
         self.writes += 1
         if self.on_change is not None:

@@ -34,7 +34,7 @@ class LegsEmu:
         else:
             self._frozen = None
             closed = self.contacts[i]
-        if f.dropouts and f.in_dropout(self.clock.now_s if self.clock is not None else self.now_s):
+        if f.in_dropout(self.clock.now_s if self.clock is not None else self.now_s):
             closed = False
         if self.chatter_rate > 0.0 and f.rng.random() < self.chatter_rate:
             closed = not closed

@@ -85,13 +85,10 @@ class RadioEmu:
         if self.faults.in_dropout(now):
             self.lost += len(data)           # the radio is dead: every byte lost
         else:
-            room = self.buffer_bytes - len(buf)
-            if room >= len(data):
-                buf.extend(data)
-            else:                            # a full buffer loses the rest
-                if room > 0:
-                    buf.extend(data[:room])
-                self.lost += len(data) - max(room, 0)
+            room = self.buffer_bytes - len(buf)   # >= 0: the buffer never holds more
+            buf.extend(data[:room])
+            if len(data) > room:             # a full buffer loses the rest
+                self.lost += len(data) - room
         self.max_fill = max(self.max_fill, len(buf))
         self._update_cts()
 

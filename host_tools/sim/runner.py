@@ -158,13 +158,8 @@ class _Firmware:
         if fresh_modules:
             _purge_firmware_modules()
         from host_tools.emu import bench as bench_mod
-        try:
-            from lander import compat
-            if hasattr(compat, "set_clock_us"):
-                bench = self.bench
-                compat.set_clock_us(lambda: int(round(bench.now_s * 1e6)))
-        except ImportError:
-            pass
+        # (the firmware's clock is the bench's: load_board installs the host
+        # machine module, which drives lander.compat's ticks)
         self.events = _reset_event_ring() if fresh_modules or self.events is None else self.events
         self.last_posted = self.events.posted
         board = bench_mod.load_board("sim", self.bench, rate_hz=int(round(self.sc["rate_hz"])))
