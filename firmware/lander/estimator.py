@@ -216,7 +216,8 @@ class Nav:
         self.vx_mm_s = 0
         self.x_mm = 0                # downrange of the powered-descent start (cfg.site_x_mm frame)
         self.pitch_bau = 0
-        self.accel_thrust_mm_s2 = 0  # measured specific force along the thrust axis (IMU)
+        self.accel_thrust_mm_s2 = 0  # measured specific force along the thrust axis (IMU):
+                                     # the last good sample (the next one's jump test)
         self.accel_bias_mm_s2 = 0    # estimated vertical accelerometer bias (altimeter)
         # accelerometer biases measured in free fall (mm/s^2 * 16), per IMU:
         # [imu1 x, imu1 z, imu2 x, imu2 z]; free_fall_n: samples behind them
@@ -274,7 +275,6 @@ class Nav:
         self._cycles = 0
         self._age = 0
         self._last_bin = -1
-        self._fz = 0                 # last good IMU sample (thrust axis)
         self.pitch_rate_urad_s = 0   # gyro pitch rate used this cycle
         self._p_end = 0              # restart_pitch(): the pitch the restart gap ramps to (bau)
         self._p_end_set = False
@@ -420,7 +420,8 @@ class Nav:
     def update(self, dt_q20, imu1, st1, imu2, st2, alt, st_alt, ctrl, touchdown):
         """Propagate with the IMU sample of this cycle, then correct with the
         altimeter if it brought a fresh range. imu1/imu2/alt may be None."""
-        self._cycles += 1
+        cyc = self._cycles + 1
+        self._cycles = cyc
         # ---- IMU selection: plausibility, stuck, redundancy ----------------
         ok1 = False
         ok2 = False
@@ -436,7 +437,7 @@ class Nav:
             ok1 = -ACC_LIMIT < fz1 < ACC_LIMIT and -ACC_LIMIT < fx1 < ACC_LIMIT \
                 and -GYRO_LIMIT < g1 < GYRO_LIMIT
             if ok1:
-                d = fz1 - self._fz
+                d = fz1 - self.accel_thrust_mm_s2
                 if (d > ACC_JUMP or d < -ACC_JUMP) and self.imu_used == 1:
                     ok1 = False
                 s = fz1 + fx1 + g1
@@ -458,7 +459,7 @@ class Nav:
             ok2 = -ACC_LIMIT < fz2 < ACC_LIMIT and -ACC_LIMIT < fx2 < ACC_LIMIT \
                 and -GYRO_LIMIT < g2 < GYRO_LIMIT
             if ok2:
-                d = fz2 - self._fz
+                d = fz2 - self.accel_thrust_mm_s2
                 if (d > ACC_JUMP or d < -ACC_JUMP) and self.imu_used == 2:
                     ok2 = False
                 s = fz2 + fx2 + g2
@@ -470,29 +471,31 @@ class Nav:
                     self._same2 = 0
                 self._prev2 = s
         # a frozen IMU (the same bits for IMU_STUCK_CYCLES) yields to a live one
+        # (one test of both for the two checks below: the single-IMU cycle)
         if ok1 and ok2:
             if self._same1 >= IMU_STUCK_CYCLES and self._same2 < IMU_STUCK_CYCLES:
                 ok1 = False
             elif self._same2 >= IMU_STUCK_CYCLES and self._same1 < IMU_STUCK_CYCLES:
                 ok2 = False
-        if ok1 and ok2:
-            d = fz1 - fz2
-            e = fx1 - fx2
-            q = g1 - g2
-            if d > IMU_DIS_ACC or d < -IMU_DIS_ACC or e > IMU_DIS_ACC or e < -IMU_DIS_ACC \
-                    or q > IMU_DIS_GYRO or q < -IMU_DIS_GYRO:
-                self._dis_n += 1
-                if self._dis_n == IMU_DIS_CYCLES:
-                    self._vote(fz1, fz2, ctrl)
-            else:
-                self._dis_n = 0
-                self._bad = 0
+            if ok1 and ok2:
+                d = fz1 - fz2
+                e = fx1 - fx2
+                q = g1 - g2
+                if d > IMU_DIS_ACC or d < -IMU_DIS_ACC or e > IMU_DIS_ACC or e < -IMU_DIS_ACC \
+                        or q > IMU_DIS_GYRO or q < -IMU_DIS_GYRO:
+                    self._dis_n += 1
+                    if self._dis_n == IMU_DIS_CYCLES:
+                        self._vote(fz1, fz2, ctrl)
+                else:
+                    self._dis_n = 0
+                    self._bad = 0
         bad = self._bad
-        if bad & 1:
-            ok1 = False
-            self._demoted = True
-        if bad & 2:
-            ok2 = False
+        if bad:
+            if bad & 1:
+                ok1 = False
+                self._demoted = True
+            if bad & 2:
+                ok2 = False
         if ok1:
             self._run1 += 1
         else:
@@ -541,7 +544,6 @@ class Nav:
             i = (pick - 1) << 1
             fx -= cal[i]
             fz -= cal[i + 1]
-        self._fz = fz
         self.pitch_rate_urad_s = gy
         self.accel_thrust_mm_s2 = fz
 
@@ -653,11 +655,11 @@ class Nav:
                 self.alt_rejects += 1
                 # no return: near the end of the part's reach, the returns
                 # that still come are the short half of the noise (censored)
-                self._cen_until = self._cycles + CEN_HOLD
+                self._cen_until = cyc + CEN_HOLD
                 self._cen_h = self.meas_alt_mm       # the last valid height
-        if not self._ever_alt and self._cycles == NEVER_VALID_CYCLES:
+        if cyc == NEVER_VALID_CYCLES and not self._ever_alt:
             flags |= F_ALT_NEVER
-            events.post(EV_NAV_ALT_NEVER_VALID, self._cycles)
+            events.post(EV_NAV_ALT_NEVER_VALID, cyc)
         if self._age >= STALE_CYCLES:
             flags |= F_ALT_STALE
         else:
@@ -958,7 +960,7 @@ class Nav:
             return
         # known ground: its own uncertainty adds to the measurement's
         sm += msig[bn]
-        while k < navgains.NK - 1 and sm > edges[k]:
+        while sm > edges[k]:        # edges[NK - 1] = 0x3FFFFFFF: k stops there (sm < 2^23)
             k += 1
         tb = mp[bn]
         nu = m - (hp - tb)
@@ -1386,7 +1388,7 @@ class Nav:
         sv = self._sig_v if self._sig_v < 0x1FFFF else 0x1FFFF
         svx = self._sig_vx if self._sig_vx < 0x1FFFF else 0x1FFFF
         cal = self._cal
-        fz = fixed.clamp(self._fz >> 4, -2048, 2047)
+        fz = fixed.clamp(self.accel_thrust_mm_s2 >> 4, -2048, 2047)
         age = self._age if self._age < 4095 else 4095
         run = fixed.clamp(sh[SW_RUN], -127, 127)
         words[offset] = self._h
@@ -1491,7 +1493,7 @@ class Nav:
         w = words[offset + 17]
         cal[3] = _signed(w & 0x3FF, 10)
         b1 = (w >> 10) & 255
-        self._fz = _signed((w >> 18) & 0xFFF, 12) << 4
+        self.accel_thrust_mm_s2 = _signed((w >> 18) & 0xFFF, 12) << 4
         # the calibration in use is kept as it was (its sums are not: an IMU
         # with one in use does not average more; one without starts over)
         for j in range(2):
@@ -1647,7 +1649,7 @@ class Nav:
         self.altitude_mm = h - tv
         self.terrain_mm = self._t
         sb = self._site_bin
-        st = self._map[sb] if self._cnt[sb] >= N_SEEN else tv
+        st = self._map[sb] if cnt[sb] >= N_SEEN else tv
         self.site_terrain_mm = st
         self.site_alt_mm = h - st
         rate = self._rate
