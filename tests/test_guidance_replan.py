@@ -166,6 +166,9 @@ def test_replan_at_or_below_the_low_gate_enters_the_terminal_descent_without_a_p
     ((3592, 0, 3192, 0), 1),       # the same sizes horizontally, thrust up at zero
     ((0, -1, 0, 100), 0),          # thrust down at the start
     ((0, 100, 0, -1), 0),          # thrust down at the gate
+    ((0, 100, 3200, 8), 0),        # pe = 400^2 + 1^2 from both end components
+    ((0, 100, 3192, 8), 0),        # pe = 399^2 + 1^2 = app2 + 1
+    ((0, 100, 3192, 7), 1),        # pe = 399^2 + 0^2 = app2
 ])
 def test_braking_plan_is_feasible_inside_the_band_with_the_gate_inside_the_approach_band(a, feasible):
     g = _guid(phase=G.PH_BRAKING, a=a)
@@ -204,6 +207,20 @@ def test_an_available_acceleration_above_32767_counts_as_32767():
     g = _guid(phase=G.PH_APPROACH, tgo_ms=8000, a=(0, 3687 * 8, 0, 0), a_full=50000)
     g._replan(_nav(), H)
     assert g.plan_feasible == 0
+
+
+def test_an_available_acceleration_of_32768_counts_as_32767():
+    # with a band of 32760 / 2^15: lim = 32767 x 32760 >> 15 = 32759 (>> 3: 4094);
+    # 32768 would give 32760 (>> 3: 4095)
+    for a_full in (32768, 40000):
+        g = _guid(phase=G.PH_APPROACH, tgo_ms=8000, a=(0, 4094 * 8, 0, 0), a_full=a_full,
+                  accel_band_q15=32760)
+        g._replan(_nav(), H)
+        assert g.plan_feasible == 1
+        g = _guid(phase=G.PH_APPROACH, tgo_ms=8000, a=(0, 4095 * 8, 0, 0), a_full=a_full,
+                  accel_band_q15=32760)
+        g._replan(_nav(), H)
+        assert g.plan_feasible == 0
 
 
 def test_a_negative_available_acceleration_makes_every_thrusting_plan_infeasible():
@@ -245,6 +262,9 @@ def test_feasible_plan_below_the_band_floor_shortens_time_to_go():
         g = _guid(tgo_ms=20000, a=a)
         g._replan(_nav(), H)
         assert g.tgo_ms == 19900, a
+    g = _guid(tgo_ms=20000, a=(0, 201, 0, 201))             # both just above 200
+    g._replan(_nav(), H)
+    assert g.tgo_ms == 19900 - 621
 
 
 def test_shortened_time_to_go_stops_at_2_1_s_and_enters_the_terminal_descent():
