@@ -722,9 +722,7 @@ class App:
         # marked unusable this cycle: the statuses are kept in locals and
         # stored once, also when a read raises (three attribute stores a
         # cycle less than marking them all first)
-        st = BUS_ERROR
-        st2 = BUS_ERROR
-        sta = BUS_ERROR
+        st = st2 = sta = BUS_ERROR
         try:
             # (each part read once into a local: an attribute load less each)
             imu = b.imu
@@ -758,7 +756,8 @@ class App:
 
     def _control(self):
         engine = self.board.engine
-        if self.guid.phase == PH_LANDED:
+        guid = self.guid
+        if guid.phase == PH_LANDED:
             self.ctrl.cut()
             if not self.engine_cut:
                 self.engine_cut = True
@@ -767,7 +766,7 @@ class App:
                 engine.set_throttle(0)
                 engine.disarm()
             return
-        self.ctrl.update(self.guid, self.nav)    # called through self.ctrl: lander perf hooks it
+        self.ctrl.update(guid, self.nav)    # called through self.ctrl: lander perf hooks it
         ctrl = self.ctrl
         acu = self._acu
         if acu is not None:

@@ -36,6 +36,7 @@ _RATIO_LO = const(9830)       # 0.3 in Q15
 _RATIO_HI = const(65536)      # 2.0
 _LEAD_Q15 = const(16384)      # lead gain 0.5 on (desired - modelled) throttle
 _AFULL_MIN = const(256)       # mm/s^2: floor of the available acceleration
+_THROTTLE_FULL = const(32768)  # units.THROTTLE_FULL (a constant here, not a global lookup per use)
 
 
 def _mg(grams):
@@ -164,8 +165,9 @@ class Control:
         # to the fixed.mul_shift / clamp forms they replace
         cfg = self.cfg
         y = self.thrust_model_q15                  # 0 .. 2^15 (modelled throttle)
+        m = cfg.min_throttle_q15
         # thrust-to-mass: measured vs modelled specific force while the engine burns
-        if nav is not None and y > cfg.min_throttle_q15:
+        if nav is not None and y > m:
             f = nav.accel_thrust_mm_s2
             self._s_meas += f if 0 < f < 0x7FFF else (0x7FFF if f > 0 else 0)
             self._s_exp += (y * self._afull_nom) >> 15
@@ -217,15 +219,14 @@ class Control:
             elif e < -0x7FFF:
                 e = -0x7FFF
             u = thr + ((e * _LEAD_Q15) >> 15)
-            m = cfg.min_throttle_q15
-            if u > THROTTLE_FULL:
-                u = THROTTLE_FULL
+            if u > _THROTTLE_FULL:
+                u = _THROTTLE_FULL
             elif u < m:
                 # below the engine's floor: the floor, or off when less than 7/8
                 # of it is wanted (0 or >= min: the engine cannot burn between;
                 # the rate loop duty-cycles it around a floor above hover)
                 u = m if thr >= m - (m >> 3) else 0
-            hi = thr >= THROTTLE_FULL
+            hi = thr >= _THROTTLE_FULL
             lo = thr <= m and u == m
             if hi and not self.sat_high:
                 events.post(EV_SATURATED, 1)

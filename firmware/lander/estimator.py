@@ -209,7 +209,7 @@ class Nav:
         self.altitude_mm = 0         # height above the terrain under the vehicle (what is scored)
         self.height_mm = 0           # height above the datum (terrain under the vehicle at handover)
         self.terrain_mm = 0          # terrain height under the beam, above the datum
-        self.terrain_under_mm = 0    # terrain height under the vehicle, above the datum
+        self.terrain_under_mm = 0    # terrain height under the vehicle, above the datum (state)
         self.site_terrain_mm = 0     # best estimate of the site's terrain height above the datum
         self.site_alt_mm = 0         # height above the site's terrain: what guidance flies to
         self.vz_mm_s = 0
@@ -224,7 +224,7 @@ class Nav:
         self.accel_cal_q4 = array("i", (0, 0, 0, 0))
         self.free_fall_n = array("i", (0, 0))
         self.free_fall_cycles = 0    # cycles propagated as free fall (engine out, coasting)
-        self.alt_sigma_mm = 0        # 1-sigma uncertainties
+        self.alt_sigma_mm = 0        # 1-sigma uncertainties (the filter's own state)
         self.vz_sigma_mm_s = 0
         self.vx_sigma_mm_s = 0
         self.raw_range_mm = 0        # last altimeter slant range as read
@@ -253,10 +253,6 @@ class Nav:
         self._bz = 0
         self._pitch = 0
         self._t = 0                  # terrain under the beam (mm)
-        self._tv = 0                 # terrain under the vehicle (mm)
-        self._sig_h = 0
-        self._sig_v = 0
-        self._sig_vx = 0
         self._k = 0                  # measurement-sigma bucket
         self._mad = 0                # mean |innovation| (mm), low-passed
         self._cen_until = 0          # cycle until which ranges near _cen_h may be censored
@@ -400,10 +396,10 @@ class Nav:
         self._x = 0
         self._pitch = pitch_bau << 10
         self._t = 0
-        self._tv = 0
-        self._sig_h = navgains.GAINS[3]
-        self._sig_v = navgains.GAINS[4]
-        self._sig_vx = 100
+        self.terrain_under_mm = 0
+        self.alt_sigma_mm = navgains.GAINS[3]
+        self.vz_sigma_mm_s = navgains.GAINS[4]
+        self.vx_sigma_mm_s = 100
         self._mad = _mad0(altitude_mm)
         b = self._bin(0)                 # the datum: the terrain under the vehicle now
         self._map[b] = 0
@@ -427,8 +423,6 @@ class Nav:
         ok2 = False
         fz1 = fx1 = g1 = fz2 = fx2 = g2 = 0
         flags = self.fault_flags & ~(F_IMU1 | F_IMU2 | F_NO_IMU)
-        if st1 == REINIT:
-            self._demoted = True         # the primary was found reset: re-admit after a check
         if imu1 is not None and st1 == OK:
             a = imu1.accel_mm_s2
             fz1 = a[2]
@@ -451,6 +445,8 @@ class Nav:
             if not ok1:
                 self.imu_rejects += 1
                 self._demoted = True
+        elif st1 == REINIT:
+            self._demoted = True         # the primary was found reset: re-admit after a check
         if imu2 is not None and st2 == OK:
             a = imu2.accel_mm_s2
             fz2 = a[2]
@@ -627,14 +623,14 @@ class Nav:
         self._age = age
         grow = 1 if pick else 10
         if age > 1:
-            sv = self._sig_v + grow
+            sv = self.vz_sigma_mm_s + grow
             if sv > SIG_MAX:
                 sv = SIG_MAX
-            self._sig_v = sv
-            sh = self._sig_h + (sv * self._period_ms + 500) // 1000
-            self._sig_h = sh if sh < SIG_MAX else SIG_MAX
-        if self._sig_vx < SIG_MAX:
-            self._sig_vx += grow
+            self.vz_sigma_mm_s = sv
+            sh = self.alt_sigma_mm + (sv * self._period_ms + 500) // 1000
+            self.alt_sigma_mm = sh if sh < SIG_MAX else SIG_MAX
+        if self.vx_sigma_mm_s < SIG_MAX:
+            self.vx_sigma_mm_s += grow
 
         # ---- altimeter ----------------------------------------------------------
         if alt is not None:
@@ -880,13 +876,13 @@ class Nav:
                 n = 0
         if n == 0:
             if sh[SH_DIR] == 0 and pb >= 0:
-                self._shadow_from(pb, pt, bn, tm, hp - self._tv, tol)
+                self._shadow_from(pb, pt, bn, tm, hp - self.terrain_under_mm, tol)
             # Ground never seen: level with the terrain under the vehicle (the
             # usual case)? Then it is that terrain and the range measures the
             # height; a different level is mapped as new ground. Not on a
             # slope (_slope): ground rising or falling away is not level with
             # anything, it is mapped.
-            d = tm - self._tv
+            d = tm - self.terrain_under_mm
             q = tol
             if self.alt_updates < _YOUNG_N:
                 # the part's noise not seen yet (the noise estimate starts at
@@ -896,7 +892,7 @@ class Nav:
                 if q < tol:
                     q = tol
             if -q <= d <= q and not slope:
-                mp[bn] = self._tv
+                mp[bn] = self.terrain_under_mm
                 cnt[bn] = N_MAP
                 self._msig[bn] = sm
                 n = N_MAP
@@ -966,7 +962,7 @@ class Nav:
         nu = m - (hp - tb)
         self.alt_innov_mm = nu
         # gate at GATE_K sigma of the innovation (sigma_nu ~ max + min / 2)
-        a = self._sig_h
+        a = self.alt_sigma_mm
         if a > sm:
             sn = a + (sm >> 1)
         else:
@@ -1040,7 +1036,7 @@ class Nav:
         big = m >> 2
         if big < BIG_STEP_MM:
             big = BIG_STEP_MM
-        est_alt = hp - self._tv
+        est_alt = hp - self.terrain_under_mm
         zero = est_alt < ZERO_MM and m > est_alt + ZERO_MM and not touchdown
         if astep <= CLIFF_SLOPE * travel + tol or astep >= big or zero:
             # terrain: the datum height stays, the map takes the step
@@ -1144,13 +1140,13 @@ class Nav:
         dc = (c - wo) & 1023                # cycles between the halves
         if dc > 255:
             dc = 255
-        sv = self._sig_v
+        sv = self.vz_sigma_mm_s
         if sv > 0xFFFFF:
             sv = 0xFFFFF
         elif sv < TR_SIG_V:
             sv = TR_SIG_V
         g = dx - ((wo >> 10) << 6)          # the beam's own sweep over that time
-        a = self._sig_h
+        a = self.alt_sigma_mm
         if a > 0xFFFFF:
             a = 0xFFFFF
         # the footprint's travel: the vehicle's (|vx| < 2^19 mm/s) and the beam's
@@ -1281,7 +1277,7 @@ class Nav:
                 nu = fixed.clamp(nu, -0x7FFFF, 0x7FFFF)           # 524 m
                 self._h += nu << 4
                 self._vz += ((nu << 10) // age) << 6               # mm/cycle * 2^16
-                self._sig_h = self._ksh[k]
+                self.alt_sigma_mm = self._ksh[k]
                 age = -1                                           # taken: no filter update
         if age >= 0:
             # products rounded to nearest: floored, the bias update lost half
@@ -1309,10 +1305,10 @@ class Nav:
             sh = self._ksh[k]
             sv = self._ksv[k]
             # after a coast the uncertainty comes down over a few updates
-            a = self._sig_h >> 1
-            self._sig_h = a if a > sh else sh
-            a = self._sig_v >> 1
-            self._sig_v = a if a > sv else sv
+            a = self.alt_sigma_mm >> 1
+            self.alt_sigma_mm = a if a > sh else sh
+            a = self.vz_sigma_mm_s >> 1
+            self.vz_sigma_mm_s = a if a > sv else sv
         self._age = 0
         self.alt_gate = G_ACCEPT
         self.alt_updates += 1
@@ -1335,13 +1331,13 @@ class Nav:
             return
         self._h = m << 4
         self._t = 0
-        self._tv = 0
+        self.terrain_under_mm = 0
         self._vz = 0
         self._bz = 0
-        self._sig_h = m >> 4
-        self._sig_v = 20000
+        self.alt_sigma_mm = m >> 4
+        self.vz_sigma_mm_s = 20000
         self._mad = _mad0(m)
-        self._sig_vx = 20000
+        self.vx_sigma_mm_s = 20000
         self.initialised = True
         events.post(EV_NAV_INIT, 1)
 
@@ -1385,8 +1381,8 @@ class Nav:
         if sd:
             near = fixed.clamp((mp[bn] + 500) // 1000, -4095, 4095)
             far = fixed.clamp((mp[b1] + 500) // 1000, -4095, 4095)
-        sv = self._sig_v if self._sig_v < 0x1FFFF else 0x1FFFF
-        svx = self._sig_vx if self._sig_vx < 0x1FFFF else 0x1FFFF
+        sv = self.vz_sigma_mm_s if self.vz_sigma_mm_s < 0x1FFFF else 0x1FFFF
+        svx = self.vx_sigma_mm_s if self.vx_sigma_mm_s < 0x1FFFF else 0x1FFFF
         cal = self._cal
         fz = fixed.clamp(self.accel_thrust_mm_s2 >> 4, -2048, 2047)
         age = self._age if self._age < 4095 else 4095
@@ -1400,9 +1396,9 @@ class Nav:
         words[offset + 6] = self.site_terrain_mm
         words[offset + 7] = self.fault_flags | ((run & 0xFF) << 7) | ((self._last_bin + 1) << 15)
         words[offset + 8] = self._bz
-        words[offset + 9] = self._tv
+        words[offset + 9] = self.terrain_under_mm
         words[offset + 10] = self.alt_offset_mm
-        words[offset + 11] = self._sig_h | ((age & 63) << 24)
+        words[offset + 11] = self.alt_sigma_mm | ((age & 63) << 24)
         words[offset + 12] = sv | ((near & 0x1FFF) << 17)
         words[offset + 13] = svx | ((far & 0x1FFF) << 17)
         words[offset + 14] = self.imu_used | (self._k << 4) | (self._bad << 12) \
@@ -1465,16 +1461,16 @@ class Nav:
         run = _signed((w >> 7) & 0xFF, 8)
         self._last_bin = ((w >> 15) & 0x1FF) - 1
         self._bz = words[offset + 8]
-        self._tv = words[offset + 9]
+        self.terrain_under_mm = words[offset + 9]
         self.alt_offset_mm = words[offset + 10]
         w = words[offset + 11]
-        self._sig_h = w & SIG_MAX
+        self.alt_sigma_mm = w & SIG_MAX
         age = (w >> 24) & 63
         w = words[offset + 12]
-        self._sig_v = w & 0x1FFFF
+        self.vz_sigma_mm_s = w & 0x1FFFF
         near = _signed((w >> 17) & 0x1FFF, 13)
         w = words[offset + 13]
-        self._sig_vx = w & 0x1FFFF
+        self.vx_sigma_mm_s = w & 0x1FFFF
         far = _signed((w >> 17) & 0x1FFF, 13)
         w = words[offset + 14]
         self.imu_used = w & 15
@@ -1585,7 +1581,7 @@ class Nav:
         if cnt[bv] >= N_SEEN:
             tv = self._map[bv]
         else:
-            tv = self._tv
+            tv = self.terrain_under_mm
             if bv != self._tv_bin:
                 # entering ground the beam has not seen well: the nearest
                 # confirmed ground on either side (none: the last terrain under
@@ -1641,10 +1637,9 @@ class Nav:
             # else: still in that bin (or its map was reset under the vehicle
             # to be mapped again): the last terrain under the vehicle stays
         self._tv_bin = bv
-        self._tv = tv
+        self.terrain_under_mm = tv
         if self._sh[SH_DIR]:
             self._shadow(x, bv, h - tv)
-        self.terrain_under_mm = tv
         self.height_mm = h
         self.altitude_mm = h - tv
         self.terrain_mm = self._t
@@ -1657,9 +1652,6 @@ class Nav:
         self.vx_mm_s = ((self._vx >> 6) * rate) >> 10
         self.x_mm = x
         self.pitch_bau = self._pitch >> 10
-        self.alt_sigma_mm = self._sig_h
-        self.vz_sigma_mm_s = self._sig_v
-        self.vx_sigma_mm_s = self._sig_vx
         self.alt_age_ms = self._age * self._period_ms
 
 

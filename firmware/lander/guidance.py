@@ -194,25 +194,28 @@ class Guidance:
             self.accel_z_cmd_mm_s2 = 0
             self.accel_x_cmd_mm_s2 = 0
             return
+        r = self.cfg.replan_cycles
         k = self._k + 1
-        if k >= self.cfg.replan_cycles:
+        if k >= r:
             k = 0
         self._k = k
+        plan = phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH
+        if plan and k != 0:
+            # the plan's propellant margin (telemetry only), published
+            # the cycle before the next re-plan; computed earlier, on a
+            # cycle with nothing else slow in it: not beside the re-plan,
+            # nor beside the control stage's slow terms, which close their
+            # window on the publishing cycle (lander perf's maximum)
+            # (the height is read only by the re-plan and the terminal law)
+            if k == self._pm[_PM_K]:
+                self._plan_margin()
+            if k == r - 1:
+                self._publish_margin()
+            return
         h = nav.site_alt_mm
         h = -_POS_LIM if h < -_POS_LIM else (_POS_LIM if h > _POS_LIM else h)
-        if phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH:
-            if k == 0:
-                self._replan(nav, self._gate_h(h, nav.vz_mm_s))
-            else:
-                # the plan's propellant margin (telemetry only), published
-                # the cycle before the next re-plan; computed earlier, on a
-                # cycle with nothing else slow in it: not beside the re-plan,
-                # nor beside the control stage's slow terms, which close their
-                # window on the publishing cycle (lander perf's maximum)
-                if k == self._pm[_PM_K]:
-                    self._plan_margin()
-                if k == self.cfg.replan_cycles - 1:
-                    self._publish_margin()
+        if plan:
+            self._replan(nav, self._gate_h(h, nav.vz_mm_s))
             return
         self._terminal(nav, h, k)
 

@@ -68,6 +68,7 @@ class AttitudeUnit:
         makes one call (a call more costs ~2.5 k fuel on the 32-bit
         interpreter)."""
         rx = self._rx
+        uart = self._uart
         # rx.fill(self._uart) inline (a call costs ~2.5 k fuel a cycle): what
         # the UART holds, at most _RX_CHUNK octets, after the unparsed tail
         n = rx.n
@@ -76,7 +77,7 @@ class AttitudeUnit:
             space = _RX_CHUNK
         if space > 0:
             try:
-                got = self._uart.readinto(rx._tails[n], space)
+                got = uart.readinto(rx._tails[n], space)
                 if got:
                     n += got
                     rx.n = n
@@ -164,7 +165,7 @@ class AttitudeUnit:
             tx[5] = hi
             tx[6] = (-(CMD_SET + seq + 2 + lo + hi)) & 0xFF
             try:
-                self._uart.write(tx)
+                uart.write(tx)
                 self._pending = True
             except OSError:
                 self.errors += 1
