@@ -129,11 +129,6 @@ class _Bmi088Part:
         else:
             self._kk = None
 
-    def _put16(self, reg, value):
-        value &= 0xFFFF
-        self.regs[reg] = value & 0xFF
-        self.regs[reg + 1] = value >> 8
-
     def _read_byte(self, reg):
         if reg == self.CHIP_ID_REG and self.faults.wrong_id:
             return self.WRONG_ID
@@ -177,7 +172,9 @@ class _Bmi088Part:
         first = tx[0]
         if first & 0x80:
             if self.DUMMY_BYTE:
-                return b"\x00\x00" + self._read_burst(first & 0x7F, max(0, len(tx) - 2))
+                # the address and the dummy octet, then the data: a window of
+                # the address alone clocks one octet back, not two
+                return (b"\x00\x00" + self._read_burst(first & 0x7F, max(0, len(tx) - 2)))[:len(tx)]
             return b"\x00" + self._read_burst(first & 0x7F, len(tx) - 1)
         self._write_burst(first & 0x7F, bytes(tx[1:]))
         return bytes(len(tx))

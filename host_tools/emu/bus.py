@@ -9,7 +9,11 @@ Device contract
 I2C device: `i2c_read(reg, n) -> bytes` and `i2c_write(reg, data: bytes)`; the
     device does its own register auto-increment (datasheet behaviour differs).
     Optional `i2c_raw_read(n)` / `i2c_raw_write(data)` for parts without a
-    register address phase.
+    register address phase. A register part without them answers the bus's
+    plain transfers as silicon does: `writeto` sets its register pointer
+    (first octet) and writes the rest from there, `readfrom` reads from that
+    pointer (every plain read starts again at the last pointer written: the
+    parts here auto-increment within a burst only).
 SPI device: `spi_transaction(tx: bytes) -> bytes` (same length), called once
     per chip-select low..high window with every byte clocked in that window.
 UART device: `uart_rx(data: bytes)` receives what the firmware wrote;
@@ -85,6 +89,7 @@ class EmuI2C:
         self.devices: dict[int, object] = {}
         self.clock = clock  # object with .now_s
         self.transactions = 0
+        self._pointer: dict[int, int] = {}  # addr -> register pointer of plain transfers
 
     def attach(self, addr: int, device) -> None:
         self.devices[addr] = device
@@ -101,7 +106,9 @@ class EmuI2C:
         return dev
 
     def scan(self):
-        return sorted(a for a, d in self.devices.items() if not _nacks(d, self._now()))
+        # machine.I2C.scan: the addresses 0x08..0x77 that acknowledge
+        return sorted(a for a, d in self.devices.items()
+                      if 0x08 <= a <= 0x77 and not _nacks(d, self._now()))
 
     def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
         dev = self._dev(addr)
@@ -118,7 +125,12 @@ class EmuI2C:
 
     def readfrom_into(self, addr, buf, stop=True):
         dev = self._dev(addr)
-        _fill(buf, _corrupt(dev.faults, dev.i2c_raw_read(_nbytes(buf))))
+        n = _nbytes(buf)
+        if hasattr(dev, "i2c_raw_read"):
+            data = dev.i2c_raw_read(n)
+        else:
+            data = dev.i2c_read(self._pointer.get(addr, 0), n)
+        _fill(buf, _corrupt(dev.faults, data))
 
     def readfrom(self, addr, nbytes, stop=True):
         buf = bytearray(nbytes)
@@ -126,8 +138,15 @@ class EmuI2C:
         return bytes(buf)
 
     def writeto(self, addr, buf, stop=True):
-        self._dev(addr).i2c_raw_write(bytes(buf))
-        return len(buf)
+        dev = self._dev(addr)
+        data = bytes(buf)
+        if hasattr(dev, "i2c_raw_write"):
+            dev.i2c_raw_write(data)
+        elif data:
+            self._pointer[addr] = data[0]
+            if len(data) > 1:
+                dev.i2c_write(data[0], data[1:])
+        return len(data)                  # every octet acknowledged
 
 
 class EmuSPI:
@@ -189,7 +208,6 @@ class EmuUART:
         self.txbuf = txbuf
         self._rx = bytearray()
         self.tx_log = bytearray()   # everything the firmware sent (e.g. the downlink)
-        self._tx_budget_t = 0.0
         self.overruns = 0
 
     def attach(self, device) -> None:
