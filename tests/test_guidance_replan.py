@@ -341,6 +341,17 @@ def test_powered_replan_publishes_the_plan_start_and_the_rate_it_leads_to():
     assert (g.cmd_seq, g.replans, g._pm[G._PM_OK]) == (1, 1, 0)
 
 
+def test_replan_counts_every_plan_and_steps_the_rate_by_the_plan_over_a_period():
+    g = _guid(phase=G.PH_BRAKING, a=(0, 11620, 0, 3000))
+    g.replans, g.cmd_seq = 41, 9
+    g._replan(_nav(vz=-5000), H)
+    assert (g.replans, g.cmd_seq) == (42, 10)
+    assert g.vz_ref_mm_s == -5000 + 1000          # (11,620 - 1,620) mm/s^2 for 0.1 s
+    g = _guid(phase=G.PH_BRAKING, a=(0, 1, 0, 3000))
+    g._replan(_nav(), H)
+    assert g.accel_z_cmd_mm_s2 == 1               # the smallest upward command is kept
+
+
 def test_powered_replan_never_commands_thrust_down_and_floors_the_rate_step():
     g = _guid(phase=G.PH_BRAKING, a=(0, -1005, 0, 3000))
     g._replan(_nav(vz=-20000), H)
@@ -357,6 +368,7 @@ def test_powered_replan_never_commands_thrust_down_and_floors_the_rate_step():
     (2000, 0, 1, 2000),           # no vertical thrust: the smallest step
     (2000, -7, 1, 2000),
     (0, 1500, 0, 0),              # beam along the thrust axis: no pitch
+    (1, 1500, 1500, 1),           # the smallest forward beam angle is still forward
 ])
 def test_looking_at_unseen_ground_points_the_beam_down_and_gives_up_the_horizontal_channel(
         beam, a0z, ax, limit):
