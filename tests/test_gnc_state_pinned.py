@@ -61,6 +61,24 @@ def test_guidance_ramp_is_flat_when_the_gate_is_not_faster_than_touchdown():
     assert g._ramp_q20 == (1 << 20) // 25000
 
 
+def test_guidance_periods_are_whole_milliseconds_floored():
+    g = G.Guidance(Config(rate_hz=11))            # 1000 / 11 = 90.9
+    assert (g._period_ms, g._replan_ms, g._replan_q10) == (90, 450, 460)
+
+
+def test_guidance_ramp_never_climbs_when_touchdown_is_faster_than_the_gate():
+    g = G.Guidance(Config(terminal_vz_mm_s=700, touchdown_vz_mm_s=701))
+    assert g._ramp_q20 == 0
+
+
+def test_guidance_terminal_time_guard_against_a_zero_mean_speed():
+    # touchdown_vz_mm_s has no configured bound: a sum of 0 must not divide
+    g = G.Guidance(Config(terminal_vz_mm_s=2000, touchdown_vz_mm_s=-2000))
+    assert g._term_ms == 0
+    g = G.Guidance(Config(terminal_vz_mm_s=2000, touchdown_vz_mm_s=-1999))
+    assert g._term_ms == 2000 * 25000
+
+
 @pytest.mark.parametrize("cycles, k", [(2, 1), (3, 2), (4, 2), (5, 2), (9, 2)])
 def test_plan_margin_cycle_is_the_third_of_the_period_or_its_last(cycles, k):
     assert G.Guidance(Config(replan_cycles=cycles))._pm[G._PM_K] == k
