@@ -161,9 +161,10 @@ def test_mass_in_milligrams_saturates_at_the_top_of_the_int_range():
 
 # --- the mass ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("mass_mg", [0, 1, 1023, 1024, 420000000, 0x3D000000 - 1, 0x3D000000,
+@pytest.mark.parametrize("mass_mg", [0, 1, 1023, 1024, 420000000, 400002454, 0x3D000000 - 1, 0x3D000000,
                                      0x3FFFFFFF, -1, -5000000])
 def test_mass_in_kg_q10_is_the_floor_of_mass_times_1074_over_2_20(mass_mg):
+    # 400,002,454 mg: the low limb's floor carries into the result (1075 there gives one more)
     c = Control(Config())
     c.mass_mg = mass_mg
     c._update_mass_q()
@@ -251,6 +252,12 @@ def test_thrust_ratio_waits_for_a_full_window_with_a_modelled_force():
     assert _window(c, 300000, 0, n=5) == []
     assert c.thrust_ratio_q15 == 32768
     assert _window(c, 300000, 100000, n=6) != []   # more samples than cycles still count
+
+
+def test_thrust_ratio_counts_a_modelled_force_of_one():
+    c = Control(Config())
+    _window(c, 0, 1)                              # r = 0: clamped to 0.3, half-way there
+    assert c.thrust_ratio_q15 == 32768 + ((9830 - 32768) >> 1)
 
 
 def test_available_acceleration_is_clamped_to_256_and_32767_mm_s2():
