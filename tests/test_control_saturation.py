@@ -27,3 +27,19 @@ def test_saturated_command_tilts_to_the_angle_the_spare_thrust_allows_on_the_com
         c = Control(Config())
         c._geometry(_Guid(ax, 6000, 7282))
         assert (c.pitch_ref_bau, c._mag_geo, c._az_geo) == (sign * spare, 7142, 6000)
+
+
+class _Cmd(_Guid):
+    engine_on = True
+
+
+def test_below_the_engine_floor_it_burns_at_the_floor_from_seven_eighths_of_it():
+    # min throttle 6,554 (0.2): the floor from 6,554 - 6,554 / 8 = 5,735 wanted.
+    # A vertical 1,250 mm/s^2 of 7,142 available is 5,735 in Q15 (1,249: 5,730);
+    # the modelled throttle 9,000 above it puts the lead term's sum below the floor
+    for az, throttle in ((1250, 6554), (1249, 0)):
+        c = Control(Config())
+        assert fixed.hypot(0, az) == az
+        c.thrust_model_q15 = 9000
+        c.update(_Cmd(0, az, 7282))
+        assert c.throttle_q15 == throttle, az

@@ -25,6 +25,7 @@ import pytest
 from host_tools.sim.gncref import NavInput
 from lander import guidance as G
 from lander.config import Config
+from lander.control import Control
 from tests.app_fakes import drain_events, fresh_event_ring  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
@@ -383,3 +384,33 @@ def test_not_looking_restores_the_braking_attitude_limit():
     g.pitch_limit_bau = 123
     g._replan(_nav(), H)
     assert (g.pitch_limit_bau, g.keep_horizontal, g.accel_x_cmd_mm_s2) == (5000, True, -2500)
+
+
+# --- the cycle around the re-plan -----------------------------------------------------
+
+def test_touchdown_lands_with_the_engine_off_and_zero_commands_every_cycle_after():
+    g = G.Guidance(Config())
+    g.phase, g.engine_on, g.accel_x_cmd_mm_s2, g.accel_z_cmd_mm_s2 = G.PH_TERMINAL, True, -300, 1700
+    drain_events()
+    g.update(_nav(), True)
+    assert (g.phase, g.engine_on, g.accel_x_cmd_mm_s2, g.accel_z_cmd_mm_s2) == (G.PH_LANDED, False, 0, 0)
+    assert drain_events() == [(G.EV_PHASE, G.PH_LANDED)]
+    g.engine_on, g.accel_x_cmd_mm_s2, g.accel_z_cmd_mm_s2 = True, 5, 5
+    g.update(_nav(), False)                       # landed stays landed
+    assert (g.engine_on, g.accel_x_cmd_mm_s2, g.accel_z_cmd_mm_s2) == (False, 0, 0)
+    assert drain_events() == []
+
+
+def test_a_site_height_far_below_the_ground_stays_in_the_terminal_descent():
+    # clamped to -67 km: below the gate, so no climb-out (which a height of
+    # +67 km would start)
+    cfg = Config()
+    g = G.Guidance(cfg)
+    g.attach_control(Control(cfg))
+    g.phase, g._k = G.PH_TERMINAL, 0
+    nav = _nav()
+    nav.site_alt_mm = -(1 << 28)
+    drain_events()
+    g.update(nav, False)
+    assert g.phase == G.PH_TERMINAL and g.replans == 0
+    assert g.vz_ref_mm_s == -700                  # the ramp at the ground: touchdown speed
