@@ -498,6 +498,12 @@ def test_estimate_error_at_exactly_1000_m_and_100_m_counts():
     assert f.err_1000 == 10.0
 
 
+def test_estimate_error_just_above_100_m_is_only_in_the_1000_m_figure():
+    f = _flight()
+    f.estimate_metrics(100.5, (110.0, 0.0, 0.0))
+    assert f.err_1000 == 9.5 and f.err_100 is None
+
+
 def test_estimate_error_keeps_the_largest():
     f = _flight()
     for alt, est in ((90.0, 94.0), (80.0, 78.0), (70.0, 75.0)):
@@ -698,6 +704,16 @@ def test_link_with_mismatched_radio_times_sends_at_the_end():
     f.t = 2.0
     _, send_times, _, recv_times, _ = f.link()
     assert list(send_times) == [2.0, 2.0] and recv_times == pytest.approx([2.01, 2.02])
+
+
+def test_link_gives_the_summary_the_channel_receive_times(monkeypatch):
+    seen = []
+    monkeypatch.setattr(runner, "_telemetry_summary",
+                        lambda d, r, t, frame_len, rs_e: seen.append((d, r, list(t))) or {})
+    f = _flight(link={"latency_s": 1.25})
+    f.radio = _Radio(b"ab", [0.5, 0.75])
+    f.link()
+    assert seen == [(b"ab", b"ab", [1.75, 2.0])]
 
 
 def test_telemetry_summary_maps_the_decoder_counts(monkeypatch):
@@ -1351,6 +1367,20 @@ def test_firmware_reset_request_takes_the_computer_down_with_its_cause():
     thr, est, _, _ = f.control(2.0, 100.0)
     assert f.events == {"reboot": 1, "board_reset_3": 1} and f.restarts[0]["kind"] == "board_reset_3"
     assert thr == 0.6 and math.isnan(est[0])
+
+
+def test_firmware_reset_in_its_first_cycle_back_keeps_the_engine_held():
+    # a boot loop: the engine resumes only on a cycle the computer stays up
+    from host_tools.emu.machine import BoardReset
+    f = _fw_flight(reset={"reboot_s": 0.5, "engine_hold_s": 2.0})
+    f.fw.boot = lambda fresh_modules: None
+    f.engine.applied = 0.6
+    f.fire_fault(_fault("watchdog_reset", t_s=1.0), 1.0)
+    f.reboot_done(1.5)
+    f.fw.raise_exc = BoardReset(3)
+    thr, _, _, _ = f.control(1.5, 100.0)
+    assert thr == 0.6 and f.engine.mode == EngineController.HOLD      # held, not resumed
+    assert f.resume_pending is True and [r["back_s"] for r in f.restarts] == [None, None]
 
 
 def test_restart_report_takes_what_the_firmware_says_about_its_restart():

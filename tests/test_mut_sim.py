@@ -185,6 +185,45 @@ def test_a_rimless_crater_wall_rises_to_the_plain_at_its_radius():
     assert t.height(-99.999) == pytest.approx(-0.002, abs=1e-9)
 
 
+def test_an_unknown_terrain_feature_is_refused_by_its_name():
+    with pytest.raises(ValueError) as e:
+        Terrain([{"kind": "volcano"}])
+    assert str(e.value) == "unknown terrain feature 'volcano'"
+
+
+def test_a_flat_feature_adds_nothing_to_the_base():
+    t = Terrain([{"kind": "flat"}], base_m=2.0)
+    assert t.X.tolist() == [-50_000.0, 50_000.0] and t.Z.tolist() == [2.0, 2.0]
+    assert t.height(0.0) == 2.0 and t.z_max == 2.0
+
+
+def test_integer_world_ends_still_give_the_base_height():
+    assert Terrain(base_m=0.5, x_lo=-100, x_hi=100).height(0.0) == 0.5
+
+
+_BOULDERS = {"kind": "boulders", "x0_m": -20.0, "x1_m": 20.0, "count": 3,
+             "max_height_m": 2.0, "max_width_m": 4.0, "seed": None}
+
+
+def test_unseeded_boulders_are_drawn_from_the_terrain_seed_and_their_index():
+    # feature i without its own seed: seed * 1009 + 17 i (mod 2^32); the default seed is 0
+    a = Terrain([{"kind": "flat"}, _BOULDERS], seed=3)
+    b = Terrain([dict(_BOULDERS, seed=3 * 1009 + 17)])
+    assert a.X.tolist() == b.X.tolist() and a.Z.tolist() == b.Z.tolist()
+    a = Terrain([_BOULDERS])
+    b = Terrain([dict(_BOULDERS, seed=0)])
+    assert a.X.tolist() == b.X.tolist() and a.Z.tolist() == b.Z.tolist()
+
+
+def test_a_slope_from_the_world_start_rises_from_it_and_is_level_before_it():
+    # 45 deg from x = -100 (the world's start) to +100: the first segment is the slope
+    t = Terrain([{"kind": "slope", "angle_deg": 45.0, "x0_m": -100.0, "x1_m": 100.0}],
+                x_lo=-100.0, x_hi=100.0)
+    g = math.tan(math.radians(45.0))
+    assert t.height(-50.0) == pytest.approx(50.0 * g, abs=1e-12)
+    assert t.height(-150.0) == 0.0 and t.height(150.0) == 200.0 * g
+
+
 # ---------------------------------------------------------------- ray casts
 
 _S45 = math.sqrt(0.5)
@@ -349,6 +388,13 @@ def test_a_stuck_window_holds_from_its_first_instant_to_before_its_last():
     assert _sample(s, dyn, 2.0)["altimeter"] == 500.0
 
 
+def test_a_part_stuck_from_the_start_reads_its_first_value():
+    s, dyn = _sensors({"altimeter": {"stuck_at_s": 0.0, "noise_frac": 0.0}})
+    assert _sample(s, dyn, 0.0)["altimeter"] == 1000.0
+    dyn.z = 500.0
+    assert _sample(s, dyn, 0.5)["altimeter"] == 1000.0
+
+
 def test_a_dropout_fault_drops_the_readings_after_it():
     s, dyn = _sensors()
     s.apply_fault(_fault("sensor_dropout", "rangefinder"), 1.0)
@@ -394,6 +440,14 @@ def test_baro_is_the_atmosphere_plus_biases_plus_each_sigma_times_its_draw():
     s.apply_fault(_fault("sensor_noise", "baro", 7.0), 0.0)
     p = 101325.0 * math.exp(-1000.0 / 8434.0)
     assert _sample(s, dyn)["baro"] == pytest.approx(p + 3.0 + 5.0 + 9.0 + 0.001 * p, rel=1e-12)
+
+
+def test_the_atmosphere_is_there_only_above_5_mps2_of_gravity():
+    quiet = {"baro": {"noise_frac": 0.0}}
+    s, dyn = _sensors(quiet, gravity=5.0)
+    assert _sample(s, dyn)["baro"] == 0.0
+    s, dyn = _sensors(quiet, gravity=5.5)
+    assert _sample(s, dyn)["baro"] == 101325.0 * math.exp(-1000.0 / 8434.0)
 
 
 def test_a_baro_outlier_is_the_uniform_draw_times_two_atmospheres():
@@ -443,6 +497,27 @@ def test_only_parts_with_outliers_draw_from_the_uniform_stream():
         want.append(u.pop() * 100.0 if a < 0.5 else 1000.0)
         u.pop()
     got = [_sample(s, dyn, 0.02 * k)["altimeter"] for k in range(50)]
+    assert got == want
+
+
+def test_a_lost_power_reads_zero_volts_and_draws_no_brown_out_dip():
+    # power off: 0 V, and the power's outlier test is not drawn, so the
+    # uniform stream gives the range sensors exactly what it gives without it
+    s, dyn = _sensors({"altimeter": {"outlier_rate": 0.5, "outlier_max_m": 100.0},
+                       "power": {"outlier_rate": 0.5}}, rng=np.random.default_rng(5))
+    s.power_off = True
+    rng = np.random.default_rng(5)
+    rng.standard_normal(4096)
+    u = rng.random(4096).tolist()
+    want = []
+    for _ in range(50):
+        a = u.pop()
+        want.append((u.pop() * 100.0 if a < 0.5 else 1000.0, 0.0))
+        u.pop()
+    got = []
+    for k in range(50):
+        v = _sample(s, dyn, 0.02 * k)
+        got.append((v["altimeter"], v["power"]))
     assert got == want
 
 
