@@ -955,6 +955,10 @@ def test_firmware_phase_from_the_guidance_stage():
     assert _fw(_Obj()).phase_flags() == (0, 0)
 
 
+def test_firmware_guidance_without_a_phase_reads_phase_zero_and_keeps_the_flags():
+    assert _fw(_Obj(guid=_Obj(), nav=_Obj(fault_flags=6))).phase_flags() == (0, 6)
+
+
 def test_firmware_flags_default_to_zero():
     assert _fw(_Obj(phase=1, nav=_Obj())).phase_flags() == (1, 0)
 
@@ -987,6 +991,14 @@ def test_firmware_step_counts_the_events_posted_in_the_cycle():
     fw.step(0)
     name = runner.event_name
     assert fw.counts == {name(0x7F01): 2, name(0x7F02): 1} and fw.last_posted == 4
+
+
+def test_firmware_step_counts_a_single_event_posted_in_the_cycle():
+    ring = _Ring(8)
+    fw = _fw(_Obj(step=lambda now: ring.post(0x7F02)))
+    fw.events = ring
+    fw.step(0)
+    assert fw.counts == {runner.event_name(0x7F02): 1} and fw.last_posted == 1
 
 
 def test_firmware_step_counts_at_most_a_ring_of_events():
@@ -1090,6 +1102,19 @@ def test_firmware_config_is_the_scenario_in_on_board_units():
                    "altimeter_beam_bau": 1820,         # 10 / 360 * 65536 = 1820.44
                    "site_x_mm": 2500250, "tlm_bitrate_bps": 1200, "tlm_frame_len": 100, "tlm_rs_e": 16}
     assert all(type(v) is int for v in got.values())
+
+
+def test_firmware_config_scales_by_2_15_2_16_a_turn_and_1000_a_second():
+    # values whose rounding shows a scale one off (32769, 65537, 1001)
+    cfg = runner.firmware_config(_sc(vehicle={"min_throttle": 0.75, "max_pitch_deg": 55.0,
+                                              "max_pitch_rate_dps": 33.0, "engine_lag_s": 0.9,
+                                              "pitch_tau_s": 0.9, "pitch_rate_lag_s": 0.9},
+                                     sensors={"altimeter": {"beam_deg": 11.0}}))
+    assert cfg.min_throttle_q15 == 24576                 # 0.75 * 32768
+    assert cfg.max_pitch_bau == 10012                    # 55 / 360 * 65536 = 10012.44
+    assert cfg.max_pitch_rate_bau_s == 6007              # 33 / 360 * 65536 = 6007.47
+    assert cfg.altimeter_beam_bau == 2002                # 11 / 360 * 65536 = 2002.49
+    assert (cfg.engine_lag_ms, cfg.att_tau_ms, cfg.att_lag_ms) == (900, 900, 900)
 
 
 def test_firmware_config_attitude_time_constant_is_at_least_a_millisecond():
@@ -1239,6 +1264,56 @@ def test_firmware_bench_holds_the_first_sample_before_boot(firmware_restored):
     assert parts["altimeter"].range_m == v["altimeter"] and v["altimeter"] is not None
     assert list(parts["imu"].accel_m_s2) == list(v["imu"][0]) and abs(v["imu"][0][2]) < 0.5
     assert parts["baro"].faults.stuck is False
+
+
+def test_firmware_handover_pitch_is_2_16_a_turn(firmware_restored):
+    f = runner.Flight({"name": "t", "initial": {"pitch_deg": -55.0}}, None, "firmware", False, None)
+    assert f.fw.app.nav.pitch_bau == -10012              # -55 / 360 * 65536 = -10012.44
+
+
+def test_firmware_radio_budget_is_the_scenario_cycle(firmware_restored):
+    # the sim board's radio at 57600 baud: 5760 B/s, 144 B a cycle at 40 Hz
+    f = runner.Flight({"name": "t", "rate_hz": 40.0}, None, "firmware", False, None)
+    assert f.fw.app.board.radio.budget == 144
+
+
+def test_event_ring_reset_empties_the_firmware_ring(firmware_restored):
+    from lander.events import events
+    events.now_ms = 1234
+    events.post(0x7F01, 5)
+    ring = runner._reset_event_ring()
+    assert ring is events
+    assert (ring.head, ring.count, ring.dropped, ring.posted, ring.now_ms) == (0, 0, 0, 0, 0)
+    assert not any(ring.codes) and not any(ring.args) and not any(ring.times_ms)
+
+
+def test_purge_drops_the_firmware_package_and_its_modules_only(firmware_restored):
+    import types
+    import lander  # noqa: F401
+    sys.modules["lander.zz_probe"] = types.ModuleType("lander.zz_probe")
+    sys.modules["landerzz_probe"] = types.ModuleType("landerzz_probe")
+    try:
+        runner._purge_firmware_modules()
+        assert "lander" not in sys.modules and "lander.zz_probe" not in sys.modules
+        assert "landerzz_probe" in sys.modules
+    finally:
+        del sys.modules["landerzz_probe"]
+
+
+def test_fly_flies_the_firmware_by_default(monkeypatch, firmware_restored):
+    monkeypatch.setattr(runner, "_fly", lambda sc, seed, controller, record, max_time_s: controller)
+    assert runner.fly({"name": "t"}) == "firmware"
+
+
+def test_fly_puts_back_the_clock_hook_it_found(monkeypatch, firmware_restored):
+    from lander import _hostcompat as hc
+
+    def mine():
+        return 42
+    hc._clock_us = mine
+    monkeypatch.setattr(runner, "_fly", lambda *a: setattr(hc, "_clock_us", None))
+    runner.fly({"name": "t"})
+    assert hc._clock_us is mine
 
 
 def test_flight_names_the_scenario_file_in_refusals():
