@@ -144,6 +144,13 @@ def test_commands_are_built_in_time_order_with_a_rising_counter():
                           [2.0, b.build("reset", {}), "reset", False]]
 
 
+def test_a_command_is_built_with_its_arguments():
+    from host_tools.ground.command import CommandBuilder
+    f = _flight(commands=[{"t_s": 1.0, "command": "divert", "args": {"x_mm": 2500}}])
+    b = CommandBuilder(bytes.fromhex(f.sc["link"]["command_key_hex"]), f.sc["link"]["tc_apid"])
+    assert f.commands == [[1.0, b.build("divert", {"x_mm": 2500}), "divert", False]]
+
+
 # ---------------------------------------------------------------- the loop
 
 def test_run_samples_every_control_step_up_to_max_time():
@@ -1303,6 +1310,13 @@ def test_purge_drops_the_firmware_package_and_its_modules_only(firmware_restored
 def test_fly_flies_the_firmware_by_default(monkeypatch, firmware_restored):
     monkeypatch.setattr(runner, "_fly", lambda sc, seed, controller, record, max_time_s: controller)
     assert runner.fly({"name": "t"}) == "firmware"
+
+
+def test_fly_hands_the_seed_and_the_time_limit_to_the_firmware_flight(monkeypatch, firmware_restored):
+    seen = []
+    monkeypatch.setattr(runner, "_fly", lambda *a: seen.append(a[1:]))
+    runner.fly({"name": "t"}, seed=7, controller="firmware", record=False, max_time_s=0.5)
+    assert seen == [(7, "firmware", False, 0.5)]
 
 
 def test_fly_puts_back_the_clock_hook_it_found(monkeypatch, firmware_restored):
