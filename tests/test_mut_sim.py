@@ -82,6 +82,39 @@ def test_the_thrust_state_holds_in_a_stage_that_has_no_propellant():
     assert d.thrust == T
 
 
+def test_a_tank_dry_at_the_midpoint_stage_leaves_the_thrust_state_for_the_third():
+    # Lagged engine at its commanded thrust (T' = 0), 0.4 of a step's burn:
+    # stage 2 starts at m - burn/2 < 0 (no thrust, T' = 0, m' = 0), so stage
+    # 3 starts at m with the thrust state T, not moved, and stage 4 at m -
+    # burn < 0. vz = dt/6 (b1 + 2 b2 + 2 b3 + b4) with b1 = b3 = T/(dry + m)
+    # - g, b2 = b4 = -g; the step ends with the tank empty (m - burn/2).
+    c = 315.0 * G0
+    dt, T, dry, g = 0.1, 3000.0, 340.0, 1.62
+    m = 0.4 * T * dt / c
+    d = Dynamics(_vehicle(propellant_kg=m, engine_lag_s=0.15), g, 0.0, 100.0, 0.0, 0.0, throttle=1.0)
+    d.step(dt, 1.0, 0.0)
+    b13 = T / (dry + m) - g
+    assert d.vz == pytest.approx(dt / 6.0 * (3 * b13 - 3 * g), abs=1e-13)
+    assert (d.prop, d.thrust, d.fuel_out_t) == (0.0, 0.0, dt)
+
+
+def test_a_stage_without_propellant_leaves_the_thrust_state_for_the_fourth():
+    # Engine spooling up (T = 1500 N toward 3000 N, lag 0.15 s: T' = 10,000
+    # N/s), 90 N s / c of propellant: stage 2 (2000 N) starts at m - 75/c > 0,
+    # stage 3 at m - 100/c < 0 (no thrust, T' = 0, m' = 0), so stage 4 starts
+    # at m with the thrust state 1500 N + dt x 0. b1 = b4 = 1500/(dry + m) - g,
+    # b2 = 2000/(dry + m - 75/c) - g, b3 = -g.
+    c = 315.0 * G0
+    dt, dry, g = 0.1, 340.0, 1.62
+    m = 90.0 / c
+    d = Dynamics(_vehicle(propellant_kg=m, engine_lag_s=0.15), g, 0.0, 100.0, 0.0, 0.0, throttle=0.5)
+    d.step(dt, 1.0, 0.0)
+    b14 = 1500.0 / (dry + m) - g
+    b2 = 2000.0 / (dry + m - 75.0 / c) - g
+    assert d.vz == pytest.approx(dt / 6.0 * (2 * b14 + 2 * b2 - 2 * g), abs=1e-13)
+    assert (d.prop, d.thrust, d.fuel_out_t) == (0.0, 0.0, dt)
+
+
 # ---------------------------------------------------------------- attitude
 
 def test_without_rate_lag_the_pitch_rate_is_the_commanded_slew():
