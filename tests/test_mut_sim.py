@@ -515,15 +515,22 @@ def test_the_last_sample_is_kept():
     assert s.values is v
 
 
+
+def _uniforms_after_the_normal_block(seed):
+    """The uniform draws the sensors take, in the order they pop them: the
+    seeded generator's stream after the block of 4096 normals drawn first."""
+    rng = np.random.default_rng(seed)
+    rng.standard_normal(4096)
+    return rng.random(4096).tolist()
+
+
 def test_only_parts_with_outliers_draw_from_the_uniform_stream():
     # Per step the uniform stream gives: the altimeter's outlier test, its
     # outlier value when it is one, the rangefinder's test; no other part
     # draws while its outlier rate is 0 (normal draws come from their own block).
     s, dyn = _sensors({"altimeter": {"outlier_rate": 0.5, "outlier_max_m": 100.0}},
                       rng=np.random.default_rng(5))
-    rng = np.random.default_rng(5)
-    rng.standard_normal(4096)
-    u = rng.random(4096).tolist()
+    u = _uniforms_after_the_normal_block(5)
     want = []
     for _ in range(50):
         a = u.pop()
@@ -539,9 +546,7 @@ def test_a_lost_power_reads_zero_volts_and_draws_no_brown_out_dip():
     s, dyn = _sensors({"altimeter": {"outlier_rate": 0.5, "outlier_max_m": 100.0},
                        "power": {"outlier_rate": 0.5}}, rng=np.random.default_rng(5))
     s.power_off = True
-    rng = np.random.default_rng(5)
-    rng.standard_normal(4096)
-    u = rng.random(4096).tolist()
+    u = _uniforms_after_the_normal_block(5)
     want = []
     for _ in range(50):
         a = u.pop()
