@@ -1,7 +1,8 @@
 """Stand-ins for the parts of a board that an App test drives directly
 (a radio that takes every downlink byte and hands out queued uplink bytes, an
-RTC scratch memory), and the event-ring reset such a test needs: the ring is
-module state shared with the other test modules."""
+RTC scratch memory), the event-ring reset such a test needs (the ring is
+module state shared with the other test modules), and a new guidance command
+for a control test."""
 import pytest
 
 
@@ -81,3 +82,15 @@ def drain_events():
     while events.pop_into(out):
         got.append((out[1], out[2]))
     return got
+
+
+def set_guidance_command(g, ax, az, lim_bau, keep_horizontal=False, engine_on=True):
+    """Give guidance `g` a new command, as its re-plan would: the world-frame
+    accelerations, the attitude limit, the horizontal channel, the engine, and
+    the sequence number control watches for a new geometry."""
+    g.accel_x_cmd_mm_s2 = ax
+    g.accel_z_cmd_mm_s2 = az
+    g.pitch_limit_bau = lim_bau
+    g.keep_horizontal = keep_horizontal
+    g.engine_on = engine_on
+    g.cmd_seq += 1

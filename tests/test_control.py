@@ -11,6 +11,7 @@ from lander import guidance as G
 from lander.config import Config
 from lander.control import Control
 from lander.guidance import Guidance
+from tests.app_fakes import set_guidance_command as _command
 
 BAU = 65536 / 360.0
 LIMIT = 0x3FFFFFFF
@@ -22,15 +23,6 @@ def _pair(**over):
     c = Control(cfg)
     g.attach_control(c)
     return cfg, g, c
-
-
-def _command(g, ax, az, lim_bau, keep_horizontal=False, engine_on=True):
-    g.accel_x_cmd_mm_s2 = ax
-    g.accel_z_cmd_mm_s2 = az
-    g.pitch_limit_bau = lim_bau
-    g.keep_horizontal = keep_horizontal
-    g.engine_on = engine_on
-    g.cmd_seq += 1
 
 
 @given(ax=st.integers(-12000, 12000), az=st.integers(1, 12000), lim_deg=st.integers(1, 60))

@@ -6,15 +6,14 @@ bau) attitude limit."""
 from lander import fixed
 from lander.config import Config
 from lander.control import Control
+from lander.guidance import Guidance
+from tests.app_fakes import set_guidance_command
 
 
-class _Guid:
-    def __init__(self, ax, az, lim, keep_horizontal=False):
-        self.accel_x_cmd_mm_s2 = ax
-        self.accel_z_cmd_mm_s2 = az
-        self.pitch_limit_bau = lim
-        self.keep_horizontal = keep_horizontal
-        self.cmd_seq = 1
+def _guid(ax, az, lim):
+    g = Guidance(Config())
+    set_guidance_command(g, ax, az, lim)
+    return g
 
 
 def test_saturated_command_tilts_to_the_angle_the_spare_thrust_allows_on_the_commanded_side():
@@ -25,12 +24,8 @@ def test_saturated_command_tilts_to_the_angle_the_spare_thrust_allows_on_the_com
     assert 5900 < spare < 6050 and spare < 7282
     for ax, sign in ((6000, 1), (-6000, -1)):
         c = Control(Config())
-        c._geometry(_Guid(ax, 6000, 7282))
+        c._geometry(_guid(ax, 6000, 7282))
         assert (c.pitch_ref_bau, c._mag_geo, c._az_geo) == (sign * spare, 7142, 6000)
-
-
-class _Cmd(_Guid):
-    engine_on = True
 
 
 def test_below_the_engine_floor_it_burns_at_the_floor_from_seven_eighths_of_it():
@@ -41,5 +36,5 @@ def test_below_the_engine_floor_it_burns_at_the_floor_from_seven_eighths_of_it()
         c = Control(Config())
         assert fixed.hypot(0, az) == az
         c.thrust_model_q15 = 9000
-        c.update(_Cmd(0, az, 7282))
+        c.update(_guid(0, az, 7282))
         assert c.throttle_q15 == throttle, az
