@@ -452,7 +452,7 @@ def record_scenario_flight(path: str | None = None) -> tuple[dict, dict]:
     data = {
         "rec.bin": bytes(state["rec"].data),
         "wiring.json": json.dumps(bench_mod.board_wiring("sim")).encode(),
-        "config.json": json.dumps({name: getattr(cfg, name) for name, _ in FIELDS}).encode(),
+        "config.json": json.dumps({name: getattr(cfg, name) for name, *_ in FIELDS}).encode(),
         "handover.json": json.dumps(handover).encode(),
     }
     summary = {"scenario": sc["name"], "cycles": state["cycles"], "outcome": result.summary.get("outcome"),

@@ -132,7 +132,7 @@ def test_a_confirmation_expires_after_ten_seconds_of_cycles():
 
 def test_set_param_is_bounded_per_parameter_and_nothing_is_half_applied():
     a = _app(powered=True)
-    pid = [n for n, _ in FIELDS].index("terminal_vz_mm_s")
+    pid = [n for n, *_ in FIELDS].index("terminal_vz_mm_s")
     crc = a.cfg.crc
     before = a.cfg.terminal_vz_mm_s
     assert before != 1200
@@ -140,7 +140,7 @@ def test_set_param_is_bounded_per_parameter_and_nothing_is_half_applied():
     assert a.cfg.terminal_vz_mm_s == before and a.cfg.crc == crc
     assert _send(a, _pkt("set_param", {"id": pid, "value": 1200}, counter=2)) == 0
     assert a.cfg.terminal_vz_mm_s == 1200 and a.cfg.crc == a.cfg.compute_crc() != crc
-    mass = [n for n, _ in FIELDS].index("dry_mass_g")    # not changeable in flight
+    mass = [n for n, *_ in FIELDS].index("dry_mass_g")    # not changeable in flight
     assert _send(a, _pkt("set_param", {"id": mass, "value": 2000}, counter=3)) == cm.REJ_MODE
     assert _send(a, _pkt("set_param", {"id": 999, "value": 1}, counter=4)) == cm.REJ_RANGE
 

@@ -1,7 +1,7 @@
 """The on-board parameter set (firmware/lander/config.py) pinned on
 hand-written values: every field's default and override, the packed image
 byte for byte, the CRC-16 against independent implementations (binascii,
-crcmod), every LIMITS bound accepted at and refused just beyond it, the
+crcmod), every field's bounds accepted at and refused just beyond it, the
 Reed-Solomon frame fit, the config.json loader's refusals with their reason
 code and argument, and the words describe() prints. In the fw-config mutation
 group (docs/mutation.md)."""
@@ -34,7 +34,8 @@ DEFAULTS = [
 ]
 NAMES = [n for n, _ in DEFAULTS]
 
-# (name, index in the packed order, lowest accepted, highest accepted)
+# (name, index in the packed order, lowest accepted, highest accepted): every
+# field has bounds
 BOUNDS = [
     ("rate_hz", 0, 10, 100),
     ("gravity_mm_s2", 1, 1000, 10000),
@@ -51,6 +52,19 @@ BOUNDS = [
     ("max_descent_mm_s", 12, 1000, 200000),
     ("vel_gain_q15", 13, 0, 65536),
     ("site_x_mm", 14, -100000000, 100000000),
+    ("touchdown_vz_mm_s", 15, 100, 5000),
+    ("approach_tgo_ms", 16, 0, 600000),
+    ("replan_cycles", 17, 1, 50),
+    ("accel_band_q15", 18, 8192, 32767),
+    ("approach_band_q15", 19, 8192, 32767),
+    ("ignite_q15", 20, 0, 32767),
+    ("max_pitch_rate_bau_s", 21, 182, 65536),
+    ("engine_lag_ms", 22, 0, 10000),
+    ("terminal_pitch_bau", 23, 0, 16384),
+    ("braking_pitch_bau", 24, 0, 16384),
+    ("safe_vz_mm_s", 25, 200, 5000),
+    ("hover_max_ms", 26, 0, 600000),
+    ("reserve_g", 27, 0, 1000000),
     ("ckpt_period_ms", 28, 20, 1000),
     ("ckpt_flash_ms", 29, 200, 10000),
     ("reboot_est_ms", 30, 0, 5000),
@@ -97,7 +111,7 @@ def _is_default(cfg):
 # ------------------------------------------------------------ construction
 
 def test_the_fields_are_the_39_written_here_in_their_packed_order():
-    assert [n for n, _ in c.FIELDS] == NAMES and len(NAMES) == 39
+    assert [f[0] for f in c.FIELDS] == NAMES and len(NAMES) == 39
 
 
 def test_a_config_without_overrides_holds_every_default():
@@ -168,9 +182,15 @@ def test_crc16_ccitt_starts_from_the_value_given_and_chains():
 
 # ------------------------------------------------------------ limits
 
-def test_the_bounds_written_here_are_the_limits():
-    assert {n: (lo, hi) for n, _, lo, hi in BOUNDS} == c.LIMITS
+def test_every_field_has_the_bounds_written_here():
+    assert [(f[0], f[2], f[3]) for f in c.FIELDS] == [(n, lo, hi) for n, _, lo, hi in BOUNDS]
+    assert [n for n, _, _, _ in BOUNDS] == NAMES
     assert all(NAMES[i] == n for n, i, _, _ in BOUNDS)
+
+
+def test_every_default_is_within_its_own_bounds():
+    assert Config().check() == -1
+    assert all(lo <= v <= hi for (_, v), (_, _, lo, hi) in zip(DEFAULTS, BOUNDS))
 
 
 @pytest.mark.parametrize("name,index,lo,hi", BOUNDS, ids=[b[0] for b in BOUNDS])
@@ -350,10 +370,19 @@ def test_describe_an_index_outside_the_fields_as_a_code(arg):
     assert c.describe(CFG_OUT_OF_RANGE, arg) == "config value out of range (%d)" % arg
 
 
-def test_a_non_integer_in_a_field_without_bounds_is_named():
-    # replan_cycles has no LIMITS entry: the loader still refuses a non-integer
-    # there and describe() names the key (the range it prints for such a field
-    # is a (0, 0) placeholder: docs/mutation.md, fw-config)
+def test_a_non_integer_guidance_parameter_is_refused_with_its_bounds():
     cfg, why, arg = c.from_json(_file({"replan_cycles": "5"}, crc=None))
     assert (why, arg) == (CFG_OUT_OF_RANGE, 17) and _is_default(cfg)
-    assert c.describe(why, arg).startswith("config key replan_cycles not an integer in ")
+    assert c.describe(why, arg) == "config key replan_cycles not an integer in 1..50"
+
+
+@pytest.mark.parametrize("name,value,index", [
+    ("replan_cycles", 0, 17),          # a re-plan period of no cycles
+    ("touchdown_vz_mm_s", 0, 15),      # the terminal ramp would end in a hover
+    ("engine_lag_ms", -1, 22),
+    ("accel_band_q15", 0, 18),         # a plan with no acceleration
+    ("max_pitch_rate_bau_s", 0, 21),   # an attitude that cannot slew
+])
+def test_a_file_with_a_guidance_parameter_that_cannot_fly_is_refused(name, value, index):
+    cfg, why, arg = c.from_json(_file({name: value}))
+    assert (why, arg) == (CFG_OUT_OF_RANGE, index) and _is_default(cfg)

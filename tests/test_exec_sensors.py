@@ -136,13 +136,14 @@ def test_the_mask_survives_a_warm_restart():
     assert alt.reads == r and a2.alt_status == DISABLED
 
 
-def test_set_param_applies_the_mask_and_refuses_a_telemetry_value_across_keys():
+def test_set_param_applies_the_mask_and_refuses_the_telemetry_framing_built_at_boot():
     b = _Board()
     a = App(b, Config())
     assert a.cmd_set_param(index_of("sensor_mask"), 0xFB) == 0
     assert a.sensor_mask == 0xFB and b.altimeter.__class__.__name__ == "_SensorOff"
     crc = a.cfg.crc
-    assert a.cmd_set_param(index_of("tlm_rs_e"), 12) == cm.REJ_RANGE          # 8 or 16 only
-    a.cfg.tlm_frame_len = 230
-    assert a.cmd_set_param(index_of("tlm_rs_e"), 16) == cm.REJ_RANGE          # 230 + 32 > 255
-    assert a.cfg.tlm_rs_e == 8 and a.cfg.crc == crc
+    # the framer is built at boot from tlm_frame_len / tlm_rs_e (config.AT_BOOT):
+    # refused even in SAFE, a valid value too, and nothing changes
+    assert a.cmd_set_param(index_of("tlm_rs_e"), 16) == cm.REJ_MODE
+    assert a.cmd_set_param(index_of("tlm_frame_len"), 200) == cm.REJ_MODE
+    assert a.cfg.tlm_rs_e == 8 and a.cfg.tlm_frame_len == 128 and a.cfg.crc == crc

@@ -72,7 +72,7 @@ def test_guidance_ramp_never_climbs_when_touchdown_is_faster_than_the_gate():
 
 
 def test_guidance_terminal_time_guard_against_a_zero_mean_speed():
-    # touchdown_vz_mm_s has no configured bound: a sum of 0 must not divide
+    # config bounds touchdown_vz_mm_s to >= 100; guidance still guards a sum of 0
     g = G.Guidance(Config(terminal_vz_mm_s=2000, touchdown_vz_mm_s=-2000))
     assert g._term_ms == 0
     g = G.Guidance(Config(terminal_vz_mm_s=2000, touchdown_vz_mm_s=-1999))

@@ -21,6 +21,7 @@
 from array import array
 
 from lander import checkpoint as ckpt_mod
+from lander import config as config_mod
 from lander import fixed
 from lander.compat import const, heap_lock, heap_unlock, ticks_us, ticks_diff, ticks_add
 from lander.config import Config, CFG_OK
@@ -856,28 +857,25 @@ class App:
         return 0
 
     def cmd_set_param(self, pid, value):
-        from lander import config as config_mod
         fields = config_mod.FIELDS
         if pid >= len(fields):
             return 11
-        name = fields[pid][0]
+        name, _, lo, hi = fields[pid]
+        if name in config_mod.AT_BOOT:
+            return 12                     # built into the stages at boot: config.json only
         if self.mode != MODE_SAFE and name not in config_mod.IN_FLIGHT:
             return 12
-        lim = config_mod.LIMITS.get(name)
-        if lim is None or not lim[0] <= value <= lim[1]:
+        if not lo <= value <= hi:
             return 11
-        old = getattr(self.cfg, name)
+        # (the rule across keys, RS E and frame length, is on AT_BOOT keys)
         setattr(self.cfg, name, value)
-        if self.cfg.check() >= 0:         # a rule across keys (RS E, frame length)
-            setattr(self.cfg, name, old)
-            return 11
         self.cfg.crc = self.cfg.compute_crc()
         if name == "sensor_mask":
             self._apply_sensor_mask(value)
-        for stage in (self.nav, self.guid, self.ctrl):
-            hook = getattr(stage, "configure", None)
-            if hook is not None:
-                hook(self.cfg)
+        # the stages re-derive what they built from the in-flight parameters
+        # (a method call: getattr of a bound method would allocate under heap_lock)
+        self.nav.configure(self.cfg)
+        self.guid.configure(self.cfg)
         return 0
 
     def cmd_dump(self, start, count):

@@ -18,89 +18,75 @@ from lander.compat import const
 
 CONFIG_VERSION = const(1)
 
-# (name, default) in a fixed order: the CRC and telemetry use this order.
+# (name, default, lowest, highest) in a fixed order: the CRC and telemetry use
+# this order. Every value is bounded (inclusive) to what a descent can mean and
+# so that the fixed-point terms built from it stay within +/-2^30: checked when
+# a file is loaded and when a set_param telecommand changes a value. One tuple
+# per parameter, its bounds beside its default (a separate bounds dict cost
+# more start-up heap than the two words each tuple grows by).
 FIELDS = (
-    ("rate_hz", 50),
-    ("gravity_mm_s2", 1620),          # local gravity (1620 Moon, 9807 Earth)
-    ("dry_mass_g", 340000),
-    ("propellant_g", 80000),
-    ("max_thrust_mn", 3000000),       # newtons * 1000
-    ("min_throttle_q15", 6554),       # 0.2 of max thrust
-    ("isp_s", 315),
-    ("max_pitch_bau", 7282),          # 40 deg
-    ("altimeter_beam_bau", 0),        # altimeter boresight from the thrust axis
-    ("terminal_alt_mm", 25000),       # low gate above the site: terminal descent below it
-    ("terminal_vz_mm_s", 2000),       # descent rate at the low gate
-    ("descent_tau_ms", 8000),         # vz_ref = -altitude / tau above the terminal gate
-    ("max_descent_mm_s", 60000),
-    ("vel_gain_q15", 16384),          # 0.5 /s: acceleration per unit velocity error
-    ("site_x_mm", 3000000),           # landing site downrange of the powered-descent start
+    ("rate_hz", 50, 10, 100),
+    ("gravity_mm_s2", 1620, 1000, 10000),           # local gravity (1620 Moon, 9807 Earth)
+    ("dry_mass_g", 340000, 1000, 1000000),
+    ("propellant_g", 80000, 0, 1000000),
+    ("max_thrust_mn", 3000000, 1000, 100000000),    # newtons * 1000
+    ("min_throttle_q15", 6554, 0, 32767),           # 0.2 of max thrust
+    ("isp_s", 315, 50, 500),
+    ("max_pitch_bau", 7282, 0, 16384),              # 40 deg (90 deg at most)
+    ("altimeter_beam_bau", 0, -8192, 8192),         # altimeter boresight from the thrust axis
+    ("terminal_alt_mm", 25000, 1000, 200000),       # low gate above the site: terminal descent below it
+    ("terminal_vz_mm_s", 2000, 200, 5000),          # descent rate at the low gate
+    ("descent_tau_ms", 8000, 1000, 60000),          # vz_ref = -altitude / tau above the terminal gate
+    ("max_descent_mm_s", 60000, 1000, 200000),
+    ("vel_gain_q15", 16384, 0, 65536),              # 0.5 /s: acceleration per unit velocity error
+    ("site_x_mm", 3000000, -100000000, 100000000),  # landing site downrange of the powered-descent start
     # guidance and control (guidance.py, control.py)
-    ("touchdown_vz_mm_s", 700),       # terminal ramp ends at this descent rate
-    ("approach_tgo_ms", 10000),       # high gate: approach phase below this time-to-go
-    ("replan_cycles", 5),             # re-plan every 5 cycles (10 Hz at 50 Hz)
-    ("accel_band_q15", 29491),        # plan peak acceleration: 0.9 of the available
-    ("approach_band_q15", 26214),     # plan end (at the low gate): 0.8 of the available
-    ("ignite_q15", 9830),             # coast until the plan needs 0.3 of the band now
-    ("max_pitch_rate_bau_s", 3641),   # 20 deg/s attitude set-point slew
-    ("engine_lag_ms", 150),           # engine thrust lag (first order)
-    ("terminal_pitch_bau", 1820),     # 10 deg attitude limit in the terminal descent
-    ("braking_pitch_bau", 8192),      # 45 deg attitude limit in braking (slant-range altimetry)
-    ("safe_vz_mm_s", 1500),           # constant-rate safe descent
-    ("hover_max_ms", 10000),          # abort hover at most this long
-    ("reserve_g", 2000),              # propellant kept for the descent after a hover
-    ("ckpt_period_ms", 100),          # warm-restart checkpoint into RTC/scratch memory
-    ("ckpt_flash_ms", 250),           # ... and onto flash (survives a power loss)
-    ("reboot_est_ms", 500),           # assumed reset-to-resume gap where ticks restart
-    ("max_divert_mm", 500000),        # a divert moves the site at most this far
-    ("bench_mode", 0),                # 1: engine outputs inhibited, everything else runs
+    ("touchdown_vz_mm_s", 700, 100, 5000),          # terminal ramp ends at this descent rate (0: never lands)
+    ("approach_tgo_ms", 10000, 0, 600000),          # high gate: approach below this time-to-go (guidance's longest plan)
+    ("replan_cycles", 5, 1, 50),                    # re-plan every 5 cycles (10 Hz at 50 Hz; at least 1 Hz at 50 Hz)
+    ("accel_band_q15", 29491, 8192, 32767),         # plan peak acceleration: 0.9 of the available
+    ("approach_band_q15", 26214, 8192, 32767),      # plan end (at the low gate): 0.8 of the available
+    ("ignite_q15", 9830, 0, 32767),                 # coast until the plan needs 0.3 of the band now
+    ("max_pitch_rate_bau_s", 3641, 182, 65536),     # 20 deg/s attitude set-point slew (1..360 deg/s)
+    ("engine_lag_ms", 150, 0, 10000),               # engine thrust lag (first order)
+    ("terminal_pitch_bau", 1820, 0, 16384),         # 10 deg attitude limit in the terminal descent
+    ("braking_pitch_bau", 8192, 0, 16384),          # 45 deg attitude limit in braking (slant-range altimetry; 0: the vehicle's)
+    ("safe_vz_mm_s", 1500, 200, 5000),              # constant-rate safe descent
+    ("hover_max_ms", 10000, 0, 600000),             # abort hover at most this long
+    ("reserve_g", 2000, 0, 1000000),                # propellant kept for the descent after a hover
+    ("ckpt_period_ms", 100, 20, 1000),              # warm-restart checkpoint into RTC/scratch memory
+    ("ckpt_flash_ms", 250, 200, 10000),             # ... and onto flash (survives a power loss)
+    ("reboot_est_ms", 500, 0, 5000),                # assumed reset-to-resume gap where ticks restart
+    ("max_divert_mm", 500000, 0, 5000000),          # a divert moves the site at most this far
+    ("bench_mode", 0, 0, 1),                        # 1: engine outputs inhibited, everything else runs
     # telemetry downlink (telemetry/stage.py, frames.py; docs/protocols.md)
-    ("tlm_bitrate_bps", 2000),        # over-the-air bit rate the scheduler paces to (not the UART's)
-    ("tlm_frame_len", 128),           # TM Transfer Frame octets (16 .. 255 - 2E)
-    ("tlm_rs_e", 8),                  # Reed-Solomon correction capability E: 8 or 16
+    ("tlm_bitrate_bps", 2000, 100, 19200),          # over-the-air bit rate the scheduler paces to (not the UART's)
+    ("tlm_frame_len", 128, 16, 239),                # TM Transfer Frame octets; and frame_len + 2E <= 255 (check())
+    ("tlm_rs_e", 8, 8, 16),                         # Reed-Solomon correction capability E: 8 or 16 (check())
     # executive
-    ("sensor_mask", 0xFF),            # bit per sensor read (app.SENSOR_*): 0 = disabled
+    ("sensor_mask", 0xFF, 0, 0xFF),                 # bit per sensor read (app.SENSOR_*): 0 = disabled
     # the vehicle's attitude response to a held set-point (the attitude unit's
     # closed loop: rate command = error / tau, the rate lagging it by lag);
     # the warm restart predicts the pitch over the reset gap with it
-    ("att_tau_ms", 500),
-    ("att_lag_ms", 100),
+    ("att_tau_ms", 500, 1, 60000),
+    ("att_lag_ms", 100, 0, 10000),
 )
 
-# Valid range of each parameter (inclusive): checked when a file is loaded and
-# when a set_param telecommand changes a value. A parameter absent here cannot
-# be changed in flight.
-LIMITS = {
-    "rate_hz": (10, 100),
-    "gravity_mm_s2": (1000, 10000),
-    "dry_mass_g": (1000, 1000000),
-    "propellant_g": (0, 1000000),
-    "max_thrust_mn": (1000, 100000000),
-    "min_throttle_q15": (0, 32767),
-    "isp_s": (50, 500),
-    "max_pitch_bau": (0, 16384),
-    "altimeter_beam_bau": (-8192, 8192),
-    "terminal_alt_mm": (1000, 200000),
-    "terminal_vz_mm_s": (200, 5000),
-    "descent_tau_ms": (1000, 60000),
-    "max_descent_mm_s": (1000, 200000),
-    "vel_gain_q15": (0, 65536),
-    "site_x_mm": (-100000000, 100000000),
-    "ckpt_period_ms": (20, 1000),
-    "ckpt_flash_ms": (200, 10000),
-    "reboot_est_ms": (0, 5000),
-    "max_divert_mm": (0, 5000000),
-    "bench_mode": (0, 1),
-    "tlm_bitrate_bps": (100, 19200),
-    "tlm_frame_len": (16, 239),       # and frame_len + 2E <= 255 (checked in check())
-    "tlm_rs_e": (8, 16),              # and only 8 or 16 (checked in check())
-    "sensor_mask": (0, 0xFF),
-    "att_tau_ms": (1, 60000),
-    "att_lag_ms": (0, 10000),
-}
-# Parameters a set_param telecommand may change in flight (by index in FIELDS).
-IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "descent_tau_ms", "max_descent_mm_s",
-             "vel_gain_q15", "altimeter_beam_bau", "max_divert_mm")
+# Parameters a set_param telecommand may change in flight. Each takes effect
+# at once: the stages read it each cycle or re-derive what they built from it
+# (Nav.configure, Guidance.configure, called by App.cmd_set_param).
+IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "altimeter_beam_bau", "max_divert_mm")
+# Parameters fixed when the stages are built at boot (the loop period, the
+# gain tables, the mass and flow model, the re-plan period, the telemetry
+# framer): only config.json sets them. A set_param is refused in every mode
+# (REJ_MODE) rather than accepted and flown without effect. descent_tau_ms,
+# max_descent_mm_s and vel_gain_q15 are read by nothing since the ZEM/ZEV
+# guidance; they stay in FIELDS so the packed order and the CRC do not move.
+AT_BOOT = ("rate_hz", "gravity_mm_s2", "dry_mass_g", "propellant_g", "max_thrust_mn", "isp_s",
+           "max_pitch_bau", "descent_tau_ms", "max_descent_mm_s", "vel_gain_q15", "site_x_mm",
+           "replan_cycles", "max_pitch_rate_bau_s", "engine_lag_ms", "braking_pitch_bau",
+           "safe_vz_mm_s", "ckpt_period_ms", "ckpt_flash_ms", "tlm_bitrate_bps", "tlm_frame_len",
+           "tlm_rs_e")
 
 CONFIG_PATH = "config.json"
 
@@ -117,13 +103,12 @@ CFG_OUT_OF_RANGE = const(7)   # the index of the first bad field goes with it (a
 
 class Config:
     def __init__(self, **overrides):
-        known = [name for name, _ in FIELDS]
         for name in overrides:
-            if name not in known:
+            if index_of(name) < 0:
                 raise ValueError("unknown config key: %s" % name)
         values = {}
-        for name, default in FIELDS:
-            values[name] = overrides.get(name, default)
+        for f in FIELDS:
+            values[f[0]] = overrides.get(f[0], f[1])
         self.rate_hz = values["rate_hz"]
         self.gravity_mm_s2 = values["gravity_mm_s2"]
         self.dry_mass_g = values["dry_mass_g"]
@@ -167,19 +152,22 @@ class Config:
         self.crc = self.compute_crc()
 
     def pack(self):
-        vals = [getattr(self, name) for name, _ in FIELDS]
+        vals = [getattr(self, f[0]) for f in FIELDS]
         return struct.pack("<H%di" % len(vals), CONFIG_VERSION, *vals)
 
     def compute_crc(self):
-        return crc16_ccitt(self.pack())
+        """CRC-16 of pack(), fed word by word without building it: a set_param
+        recomputes it under heap_lock (pack() allocates its list and bytes)."""
+        crc = _crc16_word(0xFFFF, CONFIG_VERSION, 2)
+        for f in FIELDS:
+            crc = _crc16_word(crc, getattr(self, f[0]), 4)
+        return crc
 
     def check(self):
-        """-1 if every value is within LIMITS, else the index of the first that is not."""
+        """-1 if every value is within its bounds, else the index of the first that is not."""
         for i in range(len(FIELDS)):
-            name = FIELDS[i][0]
-            lim = LIMITS.get(name)
-            v = getattr(self, name)
-            if lim is not None and not lim[0] <= v <= lim[1]:
+            f = FIELDS[i]
+            if not f[2] <= getattr(self, f[0]) <= f[3]:
                 return i
         # the Reed-Solomon code: E is 8 or 16, and the frame must fit the
         # (255, 255 - 2E) codeblock (shortened by virtual fill)
@@ -194,7 +182,7 @@ class Config:
         """The text of config.json for this parameter set (ground tools)."""
         import json
         return json.dumps({"version": CONFIG_VERSION,
-                           "params": {name: getattr(self, name) for name, _ in FIELDS},
+                           "params": {f[0]: getattr(self, f[0]) for f in FIELDS},
                            "crc": self.crc, "calibration": calibration or {}})
 
 
@@ -212,14 +200,13 @@ def describe(reason, arg):
     if reason == CFG_OK:
         return "ok"
     if reason == CFG_OUT_OF_RANGE and 0 <= arg < len(FIELDS):
-        name = FIELDS[arg][0]
-        lim = LIMITS.get(name, (0, 0))
+        name, _, lo, hi = FIELDS[arg]
         extra = ""
         if name == "tlm_rs_e":
             extra = " and 8 or 16"
         elif name == "tlm_frame_len":
             extra = " and tlm_frame_len + 2 * tlm_rs_e <= 255"
-        return "config key %s not an integer in %d..%d%s" % (name, lim[0], lim[1], extra)
+        return "config key %s not an integer in %d..%d%s" % (name, lo, hi, extra)
     names = {CFG_MISSING: "missing", CFG_SHORT: "short", CFG_BAD_MAGIC: "not a JSON object",
              CFG_BAD_VERSION: "bad version", CFG_BAD_COUNT: "unknown key",
              CFG_BAD_CRC: "bad CRC", CFG_OUT_OF_RANGE: "value out of range"}
@@ -268,13 +255,21 @@ def load_json(path=CONFIG_PATH):
     return from_json(data)
 
 
-def crc16_ccitt(data, crc=0xFFFF):
-    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), the CCSDS FECF CRC."""
-    for byte in data:
-        crc ^= byte << 8
+def _crc16_word(crc, value, n):
+    """crc16_ccitt over the n little-endian two's-complement octets of value."""
+    for _ in range(n):
+        crc ^= (value & 0xFF) << 8
+        value >>= 8
         for _ in range(8):
             if crc & 0x8000:
                 crc = ((crc << 1) ^ 0x1021) & 0xFFFF
             else:
                 crc = (crc << 1) & 0xFFFF
+    return crc
+
+
+def crc16_ccitt(data, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), the CCSDS FECF CRC."""
+    for byte in data:
+        crc = _crc16_word(crc, byte, 1)
     return crc

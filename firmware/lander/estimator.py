@@ -339,10 +339,8 @@ class Nav:
         self._rg = 1 << (ng - 1)         # rounds the gyro product
         # velocity mm/cycle * 2^16 -> mm/s: (v >> 6) * rate >> 10
         self._period_ms = 1000 // rate
-        sc = array("i", (0, 0))
-        _sincos_q15(cfg.altimeter_beam_bau, sc)
-        self._sin_b = sc[0]
-        self._cos_b = sc[1]
+        self._sin_b = 0                  # the altimeter boresight (configure)
+        self._cos_b = 0
         self._site_bin = self._bin(cfg.site_x_mm)
         # gains per cycle from the table (Q24 / Q20 per second -> per cycle)
         g = navgains.GAINS
@@ -377,6 +375,17 @@ class Nav:
         self._ksv = array("i", [g[5 * k + 4] for k in range(n)])
         self._edges = array("i", list(navgains.SIGMA_EDGES_MM) + [0x3FFFFFFF])
         self._sc = array("i", (0, 0))
+        self.configure(cfg)
+
+    def configure(self, cfg):
+        """The terms built from the parameters a set_param telecommand may
+        change in flight (config.IN_FLIGHT: the altimeter's boresight, which
+        the slant-range correction turns with): at start-up and after each
+        change, into the scratch pair (no allocation under heap_lock)."""
+        sc = self._sc
+        _sincos_q15(cfg.altimeter_beam_bau, sc)
+        self._sin_b = sc[0]
+        self._cos_b = sc[1]
 
     @staticmethod
     def _bin(x_mm):

@@ -137,14 +137,9 @@ class Guidance:
         self._g = g
         self._period_ms = 1000 // cfg.rate_hz
         self._replan_ms = self._period_ms * cfg.replan_cycles
-        gate_h = cfg.terminal_alt_mm
-        gate_v = cfg.terminal_vz_mm_s
-        td_v = cfg.touchdown_vz_mm_s
-        # terminal ramp: vz_ref = -(td_v + h * slope), slope in Q20 per s
-        self._ramp_q20 = fixed.div_shift(gate_v - td_v, gate_h if gate_h > 0 else 1, 20) \
-            if gate_v > td_v else 0
-        # terminal descent time ~ gate_h / mean speed, for the margin (ms)
-        self._term_ms = (2000 * gate_h) // (gate_v + td_v) if gate_v + td_v > 0 else 0
+        self._ramp_q20 = 0
+        self._term_ms = 0
+        self.configure(cfg)
         # exhaust speed in mm/s: isp * g0
         self._c_mm_s = cfg.isp_s * 9807
         # hover time bought by the whole mass, ms: c / g (a fraction of the mass
@@ -159,6 +154,19 @@ class Guidance:
         # delta-v mm/s, control mass mg]
         r = cfg.replan_cycles
         self._pm = array("i", (_MARGIN_K if r > _MARGIN_K + 1 else r - 1, 0, 0, 0, 0))
+
+    def configure(self, cfg):
+        """The terms built from the parameters a set_param telecommand may
+        change in flight (config.IN_FLIGHT: the low gate's height and rate):
+        at start-up and after each change. No allocation (under heap_lock)."""
+        gate_h = cfg.terminal_alt_mm
+        gate_v = cfg.terminal_vz_mm_s
+        td_v = cfg.touchdown_vz_mm_s
+        # terminal ramp: vz_ref = -(td_v + h * slope), slope in Q20 per s
+        self._ramp_q20 = fixed.div_shift(gate_v - td_v, gate_h if gate_h > 0 else 1, 20) \
+            if gate_v > td_v else 0
+        # terminal descent time ~ gate_h / mean speed, for the margin (ms)
+        self._term_ms = (2000 * gate_h) // (gate_v + td_v) if gate_v + td_v > 0 else 0
 
     def attach_control(self, ctrl):
         self._ctrl = ctrl

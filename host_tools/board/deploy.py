@@ -66,7 +66,7 @@ def config_values(scenario: str | None) -> dict:
         from host_tools.sim import runner, scenario as scenario_mod
 
         cfg = runner.firmware_config(scenario_mod.load(scenario))
-    return {name: getattr(cfg, name) for name, _ in FIELDS}
+    return {name: getattr(cfg, name) for name, *_ in FIELDS}
 
 
 def config_values_for(sc: dict) -> dict:
@@ -75,7 +75,7 @@ def config_values_for(sc: dict) -> dict:
     from lander.config import FIELDS
 
     cfg = runner.firmware_config(sc)
-    return {name: getattr(cfg, name) for name, _ in FIELDS}
+    return {name: getattr(cfg, name) for name, *_ in FIELDS}
 
 
 def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str, opt: int = 0,

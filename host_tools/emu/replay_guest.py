@@ -146,7 +146,7 @@ def recorded_demo_flight(altitude_m: float = 500.0, vz_mps: float = -10.0):
     data = {
         "rec.bin": rec["bytes"],
         "wiring.json": json.dumps(board_wiring("sim")).encode(),
-        "config.json": json.dumps({name: getattr(cfg, name) for name, _ in FIELDS}).encode(),
+        "config.json": json.dumps({name: getattr(cfg, name) for name, *_ in FIELDS}).encode(),
         "handover.json": json.dumps([round(altitude_m * 1000), round(vz_mps * 1000), 0, 0]).encode(),
     }
     rec["report"] = report

@@ -124,7 +124,7 @@ def firmware_config(sc):
         "tlm_frame_len": sc["link"].get("frame_len", 128),
         "tlm_rs_e": sc["link"].get("rs_e", 8),
     }
-    known = {name for name, _ in getattr(config_mod, "FIELDS", ())}
+    known = {name for name, *_ in getattr(config_mod, "FIELDS", ())}
     cfg = config_mod.Config(**{k: val for k, val in want.items() if k in known})
     # the downlink keys come straight from [link]: a value the firmware refuses
     # is a bad scenario (named), not a flight with a refused configuration
