@@ -131,6 +131,17 @@ def test_pitch_limit_beyond_the_gimbal_travel_is_refused():
         rig(max_pitch_deg=21, gimbal_travel_deg=20)
 
 
+def test_a_pitch_limit_of_zero_is_accepted():
+    eng, _, _, _ = rig(max_pitch_deg=0, gimbal_travel_deg=1)
+    assert eng.max_pitch == 0
+
+
+@pytest.mark.parametrize("travel,limit", [(20, -1), (-20, -20), (0, 0), (-1, -5)])
+def test_a_negative_or_zero_gimbal_travel_or_a_negative_pitch_limit_is_refused(travel, limit):
+    with pytest.raises(ValueError, match="^gimbal limits$"):
+        rig(max_pitch_deg=limit, gimbal_travel_deg=travel)
+
+
 def test_construction_sets_both_frames_to_50_hz_and_drives_no_output():
     _, thr, arm, gim = rig()
     assert (thr.freqs, gim.freqs, thr.pulses, gim.pulses, arm.levels) == ([50], [50], [], [], [])

@@ -35,7 +35,10 @@ class Engine:
         # start-up: validate the part limits (may raise)
         if not (500000 <= throttle_min_ns < throttle_max_ns <= 2500000):
             raise ValueError("throttle pulse limits")
-        if not (0 < gimbal_half_span_ns <= 1000000) or max_pitch_deg > gimbal_travel_deg:
+        # a travel of 0 or below, or a negative pitch limit, would turn the
+        # pitch clamp and the pulse scale inside out (set_pitch)
+        if not (0 < gimbal_half_span_ns <= 1000000) or gimbal_travel_deg <= 0 \
+                or not 0 <= max_pitch_deg <= gimbal_travel_deg:
             raise ValueError("gimbal limits")
         self._thr = throttle_pwm
         self._arm = arm_pin
