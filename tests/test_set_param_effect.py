@@ -68,6 +68,18 @@ def test_a_parameter_built_in_at_boot_is_refused_in_safe_and_nothing_changes(nam
     assert getattr(a.cfg, name) == default and a.cfg.crc == crc
 
 
+def test_the_parameters_built_in_at_boot_are_these():
+    # each is read only while the stages are built (the period, gain tables,
+    # mass and flow model, re-plan period, checkpoint and telemetry schedules)
+    # or by nothing at all (the last three of the first line's kind)
+    assert sorted(c.AT_BOOT) == sorted([
+        "rate_hz", "gravity_mm_s2", "dry_mass_g", "propellant_g", "max_thrust_mn", "isp_s",
+        "max_pitch_bau", "site_x_mm", "replan_cycles", "max_pitch_rate_bau_s", "engine_lag_ms",
+        "braking_pitch_bau", "safe_vz_mm_s", "ckpt_period_ms", "ckpt_flash_ms",
+        "tlm_bitrate_bps", "tlm_frame_len", "tlm_rs_e",
+        "descent_tau_ms", "max_descent_mm_s", "vel_gain_q15"])
+
+
 def test_the_in_flight_parameters_are_not_built_in_at_boot():
     assert not set(c.IN_FLIGHT) & set(c.AT_BOOT)
     assert set(c.IN_FLIGHT) == {"terminal_alt_mm", "terminal_vz_mm_s", "altimeter_beam_bau",
