@@ -143,6 +143,9 @@ def test_i2c_parts_get_the_address_wired_or_the_datasheet_default():
     assert args == ("I2C0", 0x6B) and kw["cs"] is None
     _, kw = _calls("Bmi088")[0]
     assert (kw["acc_addr"], kw["gyro_addr"], kw["acc_cs"], kw["gyro_cs"]) == (0x18, 0x69, None, None)
+    LOG.calls = []
+    _build(dict(w, imu2_acc=("i2c", "i2c0", 0x19)))
+    assert _calls("Bmi088")[0][1]["acc_addr"] == 0x19      # SDO1 high: the other address
     w2 = dict(w, imu=("i2c", "i2c0", None))
     LOG.calls = []
     _build(w2)
