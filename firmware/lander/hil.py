@@ -109,13 +109,13 @@ class Link:
         self.frames_out += 1
 
     def recv(self):
+        b = self.read(1)[0]
         while True:
-            b = self.read(1)[0]
-            if b != SYNC0:
-                continue
+            while b != SYNC0:
+                b = self.read(1)[0]
             b = self.read(1)[0]
             if b != SYNC1:
-                continue
+                continue                 # b may be the first sync octet of the frame
             head = self.read(5)
             n = head[3] | (head[4] << 8)
             body = self.read(n + 2)
@@ -123,6 +123,7 @@ class Link:
             c = crc16(body, 0, n, c)
             if c != (body[n] | (body[n + 1] << 8)):
                 self.crc_errors += 1
+                b = self.read(1)[0]
                 continue
             self.frames_in += 1
             return head[0], head[1] | (head[2] << 8), bytes(body[:n])
@@ -137,7 +138,8 @@ def i32(b, p):
     lo = b[p] | (b[p + 1] << 8)
     hi = b[p + 2] | (b[p + 3] << 8)
     if hi >= 0x8000:
-        hi -= 0x10000
+        # (hi - 2^16) * 2^16 + lo, without forming -2^30 on the way
+        return ((hi - 0xFFFF) << 16) + lo - 0x10000
     return (hi << 16) | lo
 
 
@@ -401,11 +403,6 @@ def _mirror_classes(node):
             self._ns = value
             node.ops.extend((OP_PWM_DUTY, self.id))
             put_u32(node.ops, value)
-
-        def duty_u16(self, value=None):
-            if value is None:
-                return (self._ns * self._freq * 65535) // 1000000000
-            self.duty_ns(value * (1000000000 // self._freq) // 65535)
 
     class ADC:
         def __init__(self, src, *args):
