@@ -429,3 +429,177 @@ def test_a_cycle_frame_before_the_start_is_ignored():
     s = _Stream(script)
     assert H.serve(H.Link(s.read, s.write), lambda n, r: None) == 0
     assert [(t, q) for t, q, _ in _frames(s.out)] == [(0x71, 2)]
+
+
+# ------------------------------------------------------------ more edges
+
+def test_the_crc_table_built_afresh_is_the_ccitt_table(monkeypatch):
+    # the table is built once and cached: build it again here
+    monkeypatch.setattr(H, "_CRC_TABLE", None)
+    t = H._crc_table()
+    assert list(t) == [binascii.crc_hqx(bytes((i,)), 0) for i in range(256)]
+    assert H._crc_table() is t
+    monkeypatch.setattr(H, "_CRC_TABLE", None)
+    assert H.crc16(b"123456789") == 0x29B1
+
+
+def test_the_link_counts_every_frame_in_and_out_and_every_bad_one():
+    bad = bytearray(_frame_by_hand(0x53, 1, b"x"))
+    bad[-1] ^= 0xFF
+    s = _Stream(bytes(bad) + bytes(bad) + _frame_by_hand(0x53, 2, b"a") + _frame_by_hand(0x53, 3, b"b"))
+    link = H.Link(s.read, s.write)
+    assert link.recv()[1] == 2 and link.recv()[1] == 3
+    link.send(1, 1, b"")
+    link.send(1, 2, b"")
+    assert (link.crc_errors, link.frames_in, link.frames_out) == (2, 2, 2)
+
+
+def test_a_frame_longer_than_255_octets_is_received_whole():
+    payload = bytes(i & 0xFF for i in range(700))
+    s = _Stream(_frame_by_hand(0x48, 1, payload))
+    assert H.Link(s.read, s.write).recv() == (0x48, 1, payload)
+
+
+def test_the_word_0x8000_is_negative():
+    node, _ = _node()
+    node.load(_i2c_section(0, 0x18, 0x12, b"\x00\x80\xff\xff", words=1), 0)
+    node.cycle_mode = True
+    buf = [0, 0]
+    node.i2c_read(0, 0x18, 0x12, buf, 1)
+    assert buf == [-0x8000, -1]
+
+
+def test_every_miss_is_counted():
+    node, _ = _node(_frame_by_hand(0x52, 1, b"\x00\x01") + _frame_by_hand(0x52, 2, b"\x00\x02")
+                    + _frame_by_hand(0x52, 3, b"\x05\x00") + _frame_by_hand(0x52, 4, b"\x06\x00"))
+    node.cycle_mode = True
+    node.i2c_read(0, 1, 2, bytearray(1), 0)
+    node.i2c_read(0, 1, 3, bytearray(1), 0)
+    assert node.misses == 2
+    assert node.adc_read(1) == 5 and node.adc_read(1) == 6 and node.misses == 4
+
+
+def test_a_uart_section_after_another_section_feeds_its_own_octets():
+    node, _ = _node()
+    u = H.MirrorUART(node, 3)
+    node.load(b"ab" + bytes((H.MI_PIN, 1, 0)) + bytes((H.MI_UART, 3, 2, 0)) + b"hi", 2)
+    assert u.read() == b"hi"
+
+
+def test_an_i2c_write_on_another_bus_drops_only_that_buses_snapshot():
+    node, _ = _node()
+    node.load(_i2c_section(1, 0x10, 0x22, b"\x01") + _i2c_section(0, 0x10, 0x22, b"\x02"), 0)
+    H.MirrorI2C(node, 1).writeto_mem(0x10, 0x10, b"\x00")
+    assert node.i2c[(1 << 8) | 0x10] == [] and len(node.i2c[0x10]) == 1
+
+
+def test_reading_zero_octets_reads_nothing():
+    node, _ = _node()
+    u = H.MirrorUART(node, 0)
+    u.feed(b"abc", 0, 3)
+    assert u.readinto(bytearray(4), 0) is None and u.read(0) == b"" and u.any() == 3
+
+
+def test_pin_constants_are_the_ports_and_an_output_starts_low_or_as_given():
+    node, _ = _node()
+    Pin, PWM, _, WDT = H._mirror_classes(node)
+    assert (Pin.IN, Pin.OUT, Pin.OPEN_DRAIN, Pin.PULL_UP, Pin.PULL_DOWN) == (0, 1, 2, 1, 2)
+    assert Pin(1, Pin.OUT).value() == 0
+    assert Pin(2, Pin.OUT, value=0).value() == 0
+    assert Pin(3, Pin.OUT, value=5).value() == 1
+    assert bytes(node.ops) == bytes((H.OP_PIN_INIT, 1, 2, 0, 0, H.OP_PIN_INIT, 2, 2, 0, 1,
+                                     H.OP_PIN_INIT, 3, 2, 0, 2))
+    pwm = PWM(Pin(4), freq=50, duty_ns=1500000)
+    assert pwm.freq() == 50 and pwm.duty_ns() == 1500000
+    node.ops = bytearray()
+    WDT()
+    assert bytes(node.ops) == bytes((H.OP_WDT_INIT,)) + (5000).to_bytes(4, "little")
+
+
+def test_state_words_carry_the_stage_fault_count():
+    node, _ = _node()
+    a = _App()
+    a.stage_faults = 5
+    assert H.i32(H._state_words(a, node), 1 + 24) == 5
+
+
+def _serve_rig(monkeypatch, step=None):
+    import lander.app
+    apps = []
+
+    class App(_App):
+        def __init__(self, board, cfg):
+            super().__init__()
+            self.board = board
+            self.cfg = cfg
+            apps.append(self)
+
+        def step(self, now):
+            _App.step(self, now)
+            if step is not None:
+                step(self)
+
+    monkeypatch.setattr(lander.app, "App", App)
+    return apps
+
+
+def test_serve_defaults_the_clock_and_rate_and_hands_the_board_to_the_app(monkeypatch):
+    apps = _serve_rig(monkeypatch)
+    made = []
+
+    def make_board(node, rate_hz):
+        b = type("B", (), {"failed": []})()
+        made.append((node, rate_hz, b))
+        return b
+    clock = []
+    s = _Stream(_frame_by_hand(0x48, 1, json.dumps({"config": {}}).encode()) + _frame_by_hand(0x51, 2, b""))
+    link = H.Link(s.read, s.write)
+    H.serve(link, make_board, clock.append)
+    node, rate, board = made[0]
+    assert rate == 50 and clock == [0] and apps[0].board is board and node.link is link
+    boot = _frames(s.out)[0][2]
+    assert H.i32(boot, 1) == 123456            # the app's own state words
+    assert link.frames_out == 2
+
+
+def test_start_up_reads_go_to_the_host_uncounted_and_cycle_reads_to_the_mirror(monkeypatch):
+    def step(app):
+        app.level = app.board.node.pin_level(12)      # in the cycle frame's mirror
+    apps = _serve_rig(monkeypatch, step)
+
+    def make_board(node, rate_hz):
+        b = type("B", (), {"failed": []})()
+        b.node = node
+        b.adc = node.adc_read(7)                      # start-up: asked, not a miss
+        return b
+    start = _frame_by_hand(0x48, 1, json.dumps({"config": {}}).encode())
+    cyc = _frame_by_hand(0x53, 1, (20000).to_bytes(4, "little") + bytes((H.MI_PIN, 12, 1)))
+    s = _Stream(start + _frame_by_hand(0x52, 1, b"\x09\x00") + cyc + start
+                + _frame_by_hand(0x52, 2, b"\x0a\x00") + cyc + _frame_by_hand(0x51, 9, b""))
+    link = H.Link(s.read, s.write)
+    assert H.serve(link, make_board) == 2          # the second session's seq 1 is stepped too
+    assert [a.board.adc for a in apps] == [9, 10]
+    assert [a.level for a in apps] == [1, 1]
+    boots = [p for t, _, p in _frames(s.out) if t == 0x42]
+    assert [H.i32(b, 1 + 28) for b in boots] == [0, 0]   # no miss at start-up
+    assert [a.stepped for a in apps] == [[20000], [20000]]
+    assert link.frames_out == 7                      # 2 requests, 2 boots, 2 cycles, the quit
+
+
+def test_a_wait_at_start_up_is_reported_to_the_host(monkeypatch):
+    _serve_rig(monkeypatch)
+
+    def make_board(node, rate_hz):
+        compat.sleep_us(5000)
+        return type("B", (), {"failed": []})()
+    s = _Stream(_frame_by_hand(0x48, 1, json.dumps({"config": {}}).encode()) + _frame_by_hand(0x51, 2, b""))
+    H.serve(H.Link(s.read, s.write), make_board)
+    boot = _frames(s.out)[0][2]
+    assert boot[:5] == bytes((H.OP_SLEEP,)) + (5000).to_bytes(4, "little")
+
+
+def test_a_uart_mirror_holds_512_octets_unless_told():
+    node, _ = _node()
+    u = H.MirrorUART(node, 0)
+    u.feed(bytes(i & 0xFF for i in range(600)), 0, 600)
+    assert u.any() == 512 and u.read(1) == bytes((600 - 512,))

@@ -167,7 +167,6 @@ class Node:
         self.levels = {}                # pin -> level (inputs)
         self.adc = {}                   # pin -> [u16] (this cycle's reads, in order)
         self.uarts = {}                 # uart id -> MirrorUART
-        self.seq = 0
         self.rpc_seq = 0
         self.misses = 0
         self.cycle_mode = False
