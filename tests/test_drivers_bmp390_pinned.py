@@ -1,0 +1,420 @@
+"""The BMP390 driver (firmware/lander/drivers/bmp390.py) pinned on a register
+map written by hand from BST-BMP390-DS002 (tests/regbus_fakes.py: no
+emulator): the start-up transactions, writes and waits in the order Bosch's
+BMP3 API uses, the error messages, the cycle burst and its flags, the
+periodic check, the stuck-part recovery, the in-flight re-initialisation,
+every counter and event. In the fw-sensors mutation group
+(docs/mutation.md)."""
+import struct
+
+import pytest
+
+from lander.drivers import BUS_ERROR, INVALID, NOT_READY, OK, OUT_OF_RANGE, REINIT, DeviceError
+from lander.drivers import bmp390 as bmp_mod
+from lander.drivers.bmp390 import Bmp390
+from tests.app_fakes import drain_events, fresh_event_ring  # noqa: F401
+from tests.regbus_fakes import RegBus
+
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
+
+ADDR = 0x77
+CHIP_ID, ERR_REG, STATUS, DATA0, EVENT = 0x00, 0x02, 0x03, 0x04, 0x10
+PWR_CTRL, OSR, ODR, CONFIG, NVM, CMD = 0x1B, 0x1C, 0x1D, 0x1F, 0x31, 0x7E
+EV_REINIT, EV_REINIT_FAIL, EV_ERR = 0x0121, 0x0122, 0x0123
+# defaults: osr_p 3 (x8), osr_t 0 (x1), ODR code 2 (50 Hz), IIR 0: OSR 0x03, ODR 0x02,
+# CONFIG 0x00, PWR_CTRL 0x33 (normal mode, temperature and pressure on)
+
+# A real part's NVM_PAR_T1..P11 and one raw sample with its published result
+# (elixir-sensors/bmp3xx measurement_test.exs, the vector tests/test_drivers_bmp390.py
+# checks the compensation against): 100876.006 Pa, 30.4993 degC. The NVM as the
+# datasheet lays it out at 0x31..0x45: T1 u16, T2 u16, T3 s8, P1 s16, P2 s16,
+# P3 s8, P4 s8, P5 u16, P6 u16, P7 s8, P8 s8, P9 s16, P10 s8, P11 s8 (LE).
+NVM_OCTETS = struct.pack("<HHbhhbbHHbbhbb", 27427, 18776, -10, -164, -2866, 35, 0, 25578,
+                         31086, -13, -10, 17322, 18, -60)
+UP = 151 | 159 << 8 | 109 << 16        # DATA_0..2
+UT = 115 | 216 << 8 | 133 << 16        # DATA_3..5
+
+
+def part(bus=None):
+    """A healthy part: CHIP_ID 0x60, command decoder ready, the soft reset
+    answered by EVENT.por_detected (cleared when read), NVM trimmed."""
+    bus = bus or RegBus()
+    m = bus.map(ADDR)
+    m[CHIP_ID], m[STATUS] = 0x60, 0x10
+    m[NVM:NVM + 21] = NVM_OCTETS
+
+    def cmd(b, k, v):
+        if v == 0xB6:
+            mm = b.map(k)
+            mm[EVENT], mm[ERR_REG], mm[PWR_CTRL], mm[OSR], mm[ODR], mm[CONFIG] = 1, 0, 0, 0x02, 0x02, 0
+    bus.on_write[(ADDR, CMD)] = cmd
+    bus.on_read[(ADDR, EVENT)] = lambda b, k: b.map(k).__setitem__(EVENT, 0)
+    return bus
+
+
+def waits_logged(monkeypatch, bus):
+    monkeypatch.setattr(bmp_mod, "_wait_us", lambda us: bus.log.append(("wait", us)))
+
+
+def started(**kw):
+    bus = part()
+    d = Bmp390(bus, **kw)
+    drain_events()
+    bus.clear_log()
+    return bus, d
+
+
+def sample(bus, up=UP, ut=UT, err=0, status=0x70):
+    m = bus.map(ADDR)
+    m[ERR_REG], m[STATUS] = err, status
+    m[DATA0:DATA0 + 3] = bytes([up & 0xFF, (up >> 8) & 0xFF, up >> 16])
+    m[DATA0 + 3:DATA0 + 6] = bytes([ut & 0xFF, (ut >> 8) & 0xFF, ut >> 16])
+
+
+def cfg_reads(bus):
+    return bus.reads(ADDR).count((PWR_CTRL, 3))
+
+
+# ------------------------------------------------------------ start-up
+
+def test_start_up_transactions_writes_and_waits_in_bosch_order(monkeypatch):
+    bus = part()
+    waits_logged(monkeypatch, bus)
+    d = Bmp390(bus)
+    assert bus.log == [
+        ("r", ADDR, CHIP_ID, 1), ("r", ADDR, STATUS, 1),
+        ("w", ADDR, CMD, 0xB6), ("wait", 2000), ("r", ADDR, ERR_REG, 1),
+        ("r", ADDR, EVENT, 1), ("r", ADDR, NVM, 21),
+        ("r", ADDR, PWR_CTRL, 1),
+        ("w", ADDR, OSR, 0x03), ("w", ADDR, ODR, 0x02), ("w", ADDR, CONFIG, 0x00),
+        ("w", ADDR, PWR_CTRL, 0x33),
+        ("r", ADDR, PWR_CTRL, 3), ("r", ADDR, CONFIG, 1)]
+    assert (d.pressure_cpa, d.temperature_cdeg, d.t_q16, d.raw_press, d.raw_temp) == (0, 0, 0, 0, 0)
+    assert (d.status, d.errors, d.resets) == (NOT_READY, 0, 0)
+
+
+def test_settings_are_packed_into_their_registers():
+    bus = part()
+    Bmp390(bus, osr_p=2, osr_t=1, odr=3, iir=2)
+    # OSR: osr_t in bits 5:3, osr_p in 2:0; CONFIG: iir_filter in bits 3:1
+    assert bus.writes(ADDR)[1:4] == [(OSR, 0x0A), (ODR, 0x03), (CONFIG, 0x04)]
+
+
+def test_a_running_part_is_put_to_sleep_for_5_ms_before_its_settings(monkeypatch):
+    bus = part()
+    bus.on_write.pop((ADDR, CMD))
+    bus.map(ADDR)[EVENT] = 1
+    bus.map(ADDR)[PWR_CTRL] = 0x13                 # forced mode left running
+    waits_logged(monkeypatch, bus)
+    Bmp390(bus)
+    i = bus.log.index(("r", ADDR, PWR_CTRL, 1))
+    assert bus.log[i + 1:i + 4] == [("w", ADDR, PWR_CTRL, 0x00), ("wait", 5000), ("w", ADDR, OSR, 0x03)]
+
+
+def test_start_up_polls_cmd_rdy_and_por_detected_2_ms_apart(monkeypatch):
+    bus = part()
+    m = bus.map(ADDR)
+    m[STATUS] = 0x00
+    polls = []
+
+    def status(b, k):
+        polls.append(1)
+        if len(polls) == 2:
+            b.map(k)[STATUS] = 0x10
+    bus.on_read[(ADDR, STATUS)] = status
+    waits_logged(monkeypatch, bus)
+    Bmp390(bus)
+    assert bus.log[:6] == [("r", ADDR, CHIP_ID, 1), ("r", ADDR, STATUS, 1), ("wait", 2000),
+                           ("r", ADDR, STATUS, 1), ("wait", 2000), ("r", ADDR, STATUS, 1)]
+
+
+def test_no_answer_names_the_part_bus_and_address():
+    bus = part()
+    bus.fail_all = True
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == "BMP390 on I2C %r addr 0x77: no answer (5)" % bus
+
+
+def test_a_wrong_chip_id_is_named():
+    bus = part()
+    bus.map(ADDR)[CHIP_ID] = 0x50
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == "BMP390 on I2C %r addr 0x77: CHIP_ID expected 0x60, seen 0x50" % bus
+
+
+def test_a_command_decoder_never_ready_is_refused_after_50_polls():
+    bus = part()
+    bus.map(ADDR)[STATUS] = 0x00
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == ("BMP390 on I2C %r addr 0x77: command decoder never ready "
+                            "(STATUS.cmd_rdy)" % bus)
+    assert bus.reads(ADDR).count((STATUS, 1)) == 50
+
+
+def test_a_refused_soft_reset_is_named():
+    bus = part()
+    bus.on_write[(ADDR, CMD)] = lambda b, k, v: b.map(k).__setitem__(ERR_REG, 0x02)
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == "BMP390 on I2C %r addr 0x77: soft reset refused (ERR_REG.cmd_err)" % bus
+
+
+def test_an_unconfirmed_soft_reset_is_refused_after_50_polls():
+    bus = part()
+    bus.on_write.pop((ADDR, CMD))
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == ("BMP390 on I2C %r addr 0x77: soft reset not confirmed "
+                            "(EVENT.por_detected)" % bus)
+    assert bus.reads(ADDR).count((EVENT, 1)) == 50
+
+
+@pytest.mark.parametrize("fill", [0x00, 0xFF])
+def test_a_blank_nvm_is_refused(fill):
+    bus = part()
+    bus.map(ADDR)[NVM:NVM + 21] = bytes([fill]) * 21
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == "BMP390 on I2C %r addr 0x77: NVM calibration blank" % bus
+
+
+@pytest.mark.parametrize("i", range(21))
+def test_an_nvm_with_one_octet_set_is_not_blank(i):
+    for fill, one in ((0x00, 0x01), (0xFF, 0xFE)):
+        bus = part()
+        nvm = bytearray([fill]) * 21
+        nvm[i] = one
+        bus.map(ADDR)[NVM:NVM + 21] = nvm
+        Bmp390(bus)
+
+
+@pytest.mark.parametrize("reg,i,name", [(PWR_CTRL, 0, "PWR_CTRL"), (OSR, 1, "OSR"), (ODR, 2, "ODR")])
+def test_a_setting_not_taken_is_named(reg, i, name):
+    expected = (0x33, 0x03, 0x02)[i]
+    bus = part()
+    bus.on_write[(ADDR, reg)] = lambda b, k, v: b.map(k).__setitem__(reg, 0x01)
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == ("BMP390 on I2C %r addr 0x77: %s expected 0x%02x, seen 0x01"
+                            % (bus, name, expected))
+
+
+def test_a_configuration_error_is_named_as_such():
+    bus = part()
+
+    def pwr(b, k, v):
+        if v == 0x33:                              # normal mode refused: conf_err, asleep
+            b.map(k)[PWR_CTRL] = 0x03
+            b.map(k)[ERR_REG] = 0x04
+    bus.on_write[(ADDR, PWR_CTRL)] = pwr
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == ("BMP390 on I2C %r addr 0x77: PWR_CTRL (conf_err) expected 0x33, "
+                            "seen 0x03" % bus)
+
+
+def test_an_iir_setting_not_taken_is_named():
+    bus = part()
+    bus.on_write[(ADDR, CONFIG)] = lambda b, k, v: b.map(k).__setitem__(CONFIG, 0x02)
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus, iir=2)
+    assert str(e.value) == "BMP390 on I2C %r addr 0x77: CONFIG expected 0x04, seen 0x02" % bus
+
+
+def test_nvm_signed_octets_are_twos_complement():
+    assert [bmp_mod._s8(b) for b in (0, 127, 128, 255)] == [0, 127, -128, -1]
+    assert [bmp_mod._s16(lo, hi) for lo, hi in ((0xFF, 0x7F), (0x00, 0x80), (0xFF, 0xFF))] == [
+        32767, -32768, -1]
+
+
+# ------------------------------------------------------------ cycle
+
+def test_the_cycle_is_one_8_octet_burst_from_err_reg():
+    bus, d = started()
+    sample(bus)
+    assert d.read() == OK and d.status == OK
+    assert bus.reads(ADDR) == [(ERR_REG, 8)]
+    assert (d.raw_press, d.raw_temp) == (UP, UT)
+    assert (d.pressure_cpa, d.temperature_cdeg) == (10087601, 3050)
+    assert (d.reads_ok, d.errors) == (1, 0)
+
+
+def test_a_part_flagged_error_is_invalid_counted_and_posted_once():
+    bus, d = started()
+    sample(bus, err=0x01)                          # fatal_err
+    assert d.read() == INVALID and d.read() == INVALID
+    assert (d.errors, d.invalid) == (2, 2)
+    assert drain_events() == [(EV_ERR, 1)]
+    sample(bus, err=0x03)                          # and cmd_err: a change, posted
+    d.read()
+    assert drain_events() == [(EV_ERR, 3)]
+    sample(bus)
+    assert d.read() == OK
+    sample(bus, err=0x03)
+    d.read()
+    assert drain_events() == [(EV_ERR, 3)]          # after a good read: posted again
+
+
+def test_reserved_error_bits_are_masked():
+    bus, d = started()
+    sample(bus, err=0xF8)
+    assert d.read() == OK and d.errors == 0
+
+
+def test_a_conf_err_flag_checks_the_configuration():
+    bus, d = started()
+    sample(bus, err=0x04)
+    assert d.read() == OK                          # configuration read back: as written
+    assert cfg_reads(bus) == 1 and d.resets == 0
+    assert (d.errors, d.invalid) == (1, 1)
+
+
+@pytest.mark.parametrize("status", [0x00, 0x20, 0x40])
+def test_data_ready_needs_both_bits(status):
+    bus, d = started()
+    sample(bus, status=status)
+    assert d.read() == NOT_READY and d.status == NOT_READY
+    d.read()
+    assert (d.not_ready, d.errors) == (2, 0)
+
+
+def test_a_bus_error_is_counted():
+    bus, d = started()
+    bus.fail_next(0, 1)
+    assert d.read() == BUS_ERROR and d.read() == BUS_ERROR
+    assert (d.errors, d.bus_errors) == (2, 2)
+
+
+# ------------------------------------------------------------ configuration check
+
+def test_the_configuration_is_read_back_before_reads_51_and_101():
+    bus, d = started()
+    sample(bus)
+    checked = []
+    for n in range(1, 110):
+        before = cfg_reads(bus)
+        assert d.read() == OK
+        if cfg_reads(bus) > before:
+            checked.append(n)
+    assert checked == [51, 101]
+    assert bus.reads(ADDR).count((EVENT, 1)) == 2
+
+
+def test_a_por_detected_at_the_check_rewrites_the_settings():
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    bus.map(ADDR)[EVENT] = 1
+    bus.map(ADDR)[PWR_CTRL] = 0x00                 # reset: asleep
+    bus.clear_log()
+    assert d.read() == REINIT and d.status == REINIT
+    assert bus.writes(ADDR) == [(OSR, 0x03), (ODR, 0x02), (CONFIG, 0x00), (PWR_CTRL, 0x33)]
+    assert drain_events() == [(EV_REINIT, 1)]
+    assert d.resets == 1
+
+
+@pytest.mark.parametrize("reg", [PWR_CTRL, OSR, ODR])
+def test_a_lost_setting_confirmed_by_a_second_read_is_rewritten(reg):
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    bus.map(ADDR)[reg] ^= 0x01
+    bus.clear_log()
+    assert d.read() == NOT_READY                   # still in normal mode: to sleep first
+    assert cfg_reads(bus) == 2 and d.resets == 1
+    assert drain_events() == [(EV_REINIT, 1)]
+
+
+def test_one_flipped_read_back_is_not_a_reset():
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    m = bus.map(ADDR)
+    m[OSR] = 0x07
+    bus.on_read[(ADDR, OSR)] = lambda b, k: b.map(k).__setitem__(OSR, 0x03)
+    assert d.read() == OK and d.resets == 0
+    assert cfg_reads(bus) == 2
+
+
+def test_a_running_part_is_put_to_sleep_one_cycle_then_rewritten():
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    bus.map(ADDR)[ODR] = 0x05                      # lost ODR, still in normal mode
+    bus.clear_log()
+    assert d.read() == NOT_READY
+    assert bus.writes(ADDR) == [(PWR_CTRL, 0x00)]
+    assert d.read() == REINIT
+    assert bus.writes(ADDR)[1:] == [(OSR, 0x03), (ODR, 0x02), (CONFIG, 0x00), (PWR_CTRL, 0x33)]
+    assert bus.reads(ADDR)[-1] == (PWR_CTRL, 3)
+
+
+def test_after_a_rewrite_the_next_check_is_50_good_reads_later():
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    bus.map(ADDR)[EVENT] = 1
+    assert d.read() == NOT_READY                   # to sleep
+    assert d.read() == REINIT                      # settings written
+    bus.clear_log()
+    for _ in range(50):
+        assert d.read() == OK
+    assert cfg_reads(bus) == 0
+    d.read()
+    assert cfg_reads(bus) == 1
+
+
+def test_a_rewrite_that_does_not_take_is_invalid_with_the_pwr_ctrl_seen():
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    m = bus.map(ADDR)
+    m[PWR_CTRL] = 0x00
+    m[EVENT] = 1
+    bus.on_write[(ADDR, PWR_CTRL)] = lambda b, k, v: b.map(k).__setitem__(PWR_CTRL, 0x03)
+    assert d.read() == INVALID and d.status == INVALID
+    assert (d.errors, d.reinit_failures) == (1, 1)
+    assert drain_events() == [(EV_REINIT, 1), (EV_REINIT_FAIL, 0x03)]
+
+
+def test_bus_errors_in_the_check_and_the_rewrite_are_counted():
+    bus, d = started()
+    sample(bus)
+    for _ in range(50):
+        d.read()
+    bus.fail_next(0)                               # EVENT
+    assert d.read() == BUS_ERROR
+    assert (d.errors, d.bus_errors, d.reinit_failures) == (1, 1, 0)
+    for _ in range(50):
+        d.read()
+    bus.map(ADDR)[EVENT] = 1
+    bus.map(ADDR)[PWR_CTRL] = 0x00
+    bus.fail_next(3)                               # EVENT, config, PWR_CTRL, OSR write
+    assert d.read() == BUS_ERROR
+    assert (d.errors, d.bus_errors, d.reinit_failures) == (2, 2, 1)
+
+
+# ------------------------------------------------------------ stuck part
+
+def test_a_silent_configured_part_is_rewritten_after_5_reads_then_backs_off():
+    bus, d = started()
+    sample(bus, status=0x10)
+    got = [d.read() for _ in range(5)]
+    assert got == [NOT_READY] * 5 and d.resets == 1   # the 5th: checked, put to sleep
+    assert drain_events() == [(EV_REINIT, 2)]
+    assert bus.writes(ADDR) == [(PWR_CTRL, 0x00)]
+    assert d.read() == NOT_READY                   # settings written: no reset to report
+    n = 0
+    while d.resets == 1:
+        d.read()
+        n += 1
+    assert n == 10                                 # backed off: 2 x 5
