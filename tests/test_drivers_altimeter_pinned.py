@@ -139,6 +139,16 @@ def test_a_failed_command_write_counts_one_error_each():
     assert d.errors == 2
 
 
+def test_each_failed_enable_write_is_counted():
+    u = Uart()
+    u.write_fails = True
+    d = LaserAltimeter(u)
+    d.enable()
+    for _ in range(25):
+        d.read()                                   # the retry, written again
+    assert (d.errors, d.enable_attempts) == (2, 2)
+
+
 def test_a_uart_read_error_counts_one_error():
     d = LaserAltimeter(Uart(OSError, OSError))
     d.read()
@@ -222,12 +232,15 @@ def test_the_silence_limit_is_a_parameter():
 
 # ------------------------------------------------------------ check octet
 
-def test_every_wrong_check_octet_is_refused():
-    good = check(body())
+@pytest.mark.parametrize("amp", [500, 90])
+def test_every_wrong_check_octet_is_refused(amp):
+    # amplitude 90: the frame's octet sum (0x59 + 0xCC + 0xC8 + 0x42 + 90 = 0x289)
+    # has bit 8 clear, 500: set (0x324)
+    good = check(body(amp=amp))
     for c in range(256):
         if c == good:
             continue
-        d = LaserAltimeter(Uart(frame(chk=c)))
+        d = LaserAltimeter(Uart(frame(amp=amp, chk=c)))
         d.enabled = True
         assert d.read() == INVALID, c
         assert (d.frames, d.range_mm, d.checksum_errors) == (0, 0, 1), c

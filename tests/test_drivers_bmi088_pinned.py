@@ -519,3 +519,96 @@ def test_a_bus_error_in_the_accel_rewrite_ends_it_and_is_counted():
     bus.clear_log()
     assert d.read() == OK                          # back to bursts
     assert bus.reads(A) == [(ACC_ERR, 22)]
+
+
+# ------------------------------------------------------------ two buses
+
+def two_buses():
+    ab, gb = RegBus(), RegBus()
+    part(ab)
+    part(gb)
+    return ab, gb
+
+
+@pytest.mark.parametrize("dev,reg,seen,what", [
+    ("g", None, None, "BMI088 gyro on I2C %(g)r addr 0x68: no answer (5)"),
+    ("a", None, None, "BMI088 accel on I2C %(a)r addr 0x18: no answer (5)"),
+    ("g", GYRO_CHIP_ID, 0x01, "BMI088 gyro on I2C %(g)r addr 0x68: GYRO_CHIP_ID expected 0x0f, seen 0x01"),
+    ("a", ACC_CHIP_ID, 0x01, "BMI088 accel on I2C %(a)r addr 0x18: ACC_CHIP_ID expected 0x1e, seen 0x01"),
+    ("a", PWR_CTRL, 0x00, "BMI088 accel not enabled on I2C %(a)r addr 0x18: ACC_PWR_CTRL expected 0x04, seen 0x00"),
+    ("a", PWR_CONF, 0x03, "BMI088 accel not enabled on I2C %(a)r addr 0x18: ACC_PWR_CONF expected 0x00, seen 0x03"),
+    ("a", ACC_CONF, 0x00, "BMI088 accel on I2C %(a)r addr 0x18: ACC_CONF expected 0xaa, seen 0x00"),
+    ("a", ACC_RANGE, 0x00, "BMI088 accel on I2C %(a)r addr 0x18: ACC_RANGE expected 0x02, seen 0x00"),
+    ("g", GYRO_RANGE, 0x00, "BMI088 gyro on I2C %(g)r addr 0x68: GYRO_RANGE expected 0x02, seen 0x00"),
+    ("g", GYRO_BW, 0x80, "BMI088 gyro on I2C %(g)r addr 0x68: GYRO_BANDWIDTH expected 0x83, seen 0x80"),
+    ("g", GYRO_LPM1, 0x20, "BMI088 gyro on I2C %(g)r addr 0x68: GYRO_LPM1 expected 0x00, seen 0x20"),
+])
+def test_each_start_up_message_names_the_bus_of_its_device(dev, reg, seen, what):
+    ab, gb = two_buses()
+    bus, key = (gb, G) if dev == "g" else (ab, A)
+    if reg is None:
+        bus.fail_all = True
+    elif reg in (GYRO_CHIP_ID, ACC_CHIP_ID):
+        bus.map(key)[reg] = seen
+    else:
+        _refuse(bus, key, reg, seen)
+    with pytest.raises(DeviceError) as e:
+        Bmi088(ab, gb)
+    assert str(e.value) == what % {"a": ab, "g": gb}
+
+
+# ------------------------------------------------------------ more accel recovery
+
+def test_one_corrupted_read_on_the_stuck_check_is_confirmed_so_it_counts_as_stuck():
+    bus, d = started()
+    acc_ready(bus, status=0x00)
+    for _ in range(4):
+        d.read()
+    bus.map(A)[ACC_CONF] = 0x00
+    bus.on_read[(A, ACC_CONF)] = lambda b, k: b.map(k).__setitem__(ACC_CONF, 0xAA)
+    d.read()
+    assert drain_events() == [(EV_ACC_REINIT, 2)]
+
+
+def test_accel_rewrite_failures_are_counted_each():
+    bus, d = started()
+    acc_ready(bus)
+    _refuse(bus, A, ACC_RANGE, 0x01)
+    for n in range(1, 3):
+        for _ in range(50):
+            d.read()
+        bus.map(A)[ACC_RANGE] = 0x01
+        got = [d.read() for _ in range(7)]
+        assert got[-1] == INVALID
+        assert (d.errors, d.reinit_failures) == (n, n)
+
+
+def test_accel_rewrite_bus_errors_are_counted_each():
+    bus, d = started()
+    acc_ready(bus)
+    for n in range(1, 3):
+        for _ in range(50):
+            d.read()
+        bus.map(A)[ACC_RANGE] = 0x00
+        bus.fail_next(5)                           # gyro burst, 2 x 2 check reads, PWR_CONF
+        assert d.read() == BUS_ERROR
+        assert d.reinit_failures == n
+
+
+def test_an_accel_lost_in_flight_is_retried_50_reads_after():
+    bus, d = started()
+    acc_ready(bus)
+    for _ in range(50):
+        d.read()
+    bus.map(A)[PWR_CTRL] = 0x00
+    _refuse(bus, A, PWR_CTRL, 0x00)
+    got = [d.read() for _ in range(7)]
+    assert got[-1] == DISABLED and not d.accel_enabled
+    bus.clear_log()
+    tries = []
+    for n in range(1, 60):
+        before = len(bus.writes(A))
+        d.read()
+        if len(bus.writes(A)) > before and bus.writes(A)[before] == (PWR_CONF, 0):
+            tries.append(n)
+    assert tries == [50]

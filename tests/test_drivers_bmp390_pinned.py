@@ -418,3 +418,90 @@ def test_a_silent_configured_part_is_rewritten_after_5_reads_then_backs_off():
         d.read()
         n += 1
     assert n == 10                                 # backed off: 2 x 5
+
+
+def test_start_up_polls_por_detected_2_ms_apart(monkeypatch):
+    bus = part()
+    bus.on_write.pop((ADDR, CMD))
+    polls = []
+
+    def event(b, k):                               # por_detected seen on the third poll
+        polls.append(1)
+        b.map(k)[EVENT] = 1 if len(polls) == 2 else 0
+    bus.on_read[(ADDR, EVENT)] = event
+    waits_logged(monkeypatch, bus)
+    Bmp390(bus)
+    i = bus.log.index(("r", ADDR, ERR_REG, 1))
+    assert bus.log[i + 1:i + 6] == [("r", ADDR, EVENT, 1), ("wait", 2000), ("r", ADDR, EVENT, 1),
+                                    ("wait", 2000), ("r", ADDR, EVENT, 1)]
+    assert bus.log[i + 6] == ("r", ADDR, NVM, 21)
+
+
+def test_a_setting_not_taken_with_only_fatal_err_set_is_not_called_a_conf_err():
+    bus = part()
+
+    def pwr(b, k, v):
+        b.map(k)[PWR_CTRL] = 0x03
+        b.map(k)[ERR_REG] = 0x01
+    bus.on_write[(ADDR, PWR_CTRL)] = pwr
+    with pytest.raises(DeviceError) as e:
+        Bmp390(bus)
+    assert str(e.value) == "BMP390 on I2C %r addr 0x77: PWR_CTRL expected 0x33, seen 0x03" % bus
+
+
+def test_an_implausible_temperature_is_invalid_and_counted():
+    bus, d = started()
+    sample(bus, ut=0)                              # t_lin far below -60 degC: clamped
+    assert d.read() == INVALID and d.read() == INVALID
+    assert (d.errors, d.invalid, d.reads_ok) == (2, 2, 0)
+
+
+def test_a_bus_error_on_the_stuck_check_restarts_the_count():
+    bus, d = started()
+    sample(bus, status=0x10)
+    for _ in range(4):
+        d.read()
+    bus.fail_next(1)                               # the burst, then the check's EVENT read
+    assert d.read() == BUS_ERROR and d.resets == 0
+    assert [d.read() for _ in range(4)] == [NOT_READY] * 4 and d.resets == 0
+    d.read()
+    assert d.resets == 1                           # 5 more, not backed off
+
+
+def _por_at_next_check(bus, d):
+    for _ in range(50):
+        assert d.read() == OK
+    bus.map(ADDR)[EVENT] = 1
+
+
+def test_bus_errors_reading_the_mode_before_a_rewrite_are_counted_each():
+    bus, d = started()
+    sample(bus)
+    for n in (1, 2):
+        _por_at_next_check(bus, d)
+        bus.fail_next(2)                           # EVENT, configuration, then PWR_CTRL
+        assert d.read() == BUS_ERROR
+        assert (d.reinit_failures, d.resets) == (n, n)
+
+
+def test_bus_errors_writing_the_settings_are_counted_each():
+    bus, d = started()
+    sample(bus)
+    bus.map(ADDR)[PWR_CTRL] = 0x03                 # asleep: settings in the same cycle
+    for n in (1, 2):
+        _por_at_next_check(bus, d)
+        bus.fail_next(3)                           # EVENT, configuration, PWR_CTRL, OSR write
+        assert d.read() == BUS_ERROR
+        assert d.reinit_failures == n
+
+
+def test_an_osr_rewrite_that_does_not_take_is_invalid_and_each_is_counted():
+    bus, d = started()
+    sample(bus)
+    bus.map(ADDR)[PWR_CTRL] = 0x03
+    bus.on_write[(ADDR, OSR)] = lambda b, k, v: b.map(k).__setitem__(OSR, 0x04)
+    for n in (1, 2):
+        _por_at_next_check(bus, d)
+        assert d.read() == INVALID
+        assert (d.errors, d.reinit_failures) == (n, n)
+        bus.map(ADDR)[PWR_CTRL] = 0x03
