@@ -254,6 +254,7 @@ def test_a_silent_configured_part_is_rewritten_on_the_5th_not_ready_read():
     bus, d = started()
     ready(bus, status=0x00)
     assert [d.read() for _ in range(5)] == [NOT_READY] * 5
+    assert d.status == NOT_READY
     assert d.resets == 1 and drain_events() == [(EV_REINIT, 2)]
     # backed off: the next rewrite after 10 more
     assert [d.read() for _ in range(9)] == [NOT_READY] * 9 and d.resets == 1
