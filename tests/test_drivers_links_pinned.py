@@ -1,0 +1,844 @@
+"""The link drivers pinned on recording stand-ins: the UART radio
+(drivers/radio.py: the line budget, the ring, CTS, errors), the record store
+(drivers/storage.py: the record layout, batches, recovery at open, reading
+back), the attitude-control unit (drivers/attitude.py: frames written and
+parsed octet by octet from docs/protocols.md) and the register access of the
+I2C/SPI parts (drivers/regbus.py). Every expected figure computed by hand."""
+import binascii
+
+import pytest
+
+from lander.drivers import INVALID, NOT_READY, OK
+from lander.drivers import attitude as acu
+from lander.drivers import radio as rd
+from lander.drivers import storage as sto
+from lander.drivers.attitude import AttitudeUnit
+from lander.drivers.radio import Radio
+from lander.drivers.regbus import read_regs, write_reg
+from lander.drivers.storage import Storage, crc16
+from tests.app_fakes import drain_events, fresh_event_ring  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
+
+
+# ================================================================== radio
+class _Uart:
+    """Takes at most `take` octets a write (all by default); `fail` raises."""
+
+    def __init__(self, take=None, rx=b""):
+        self.take = take
+        self.fail = False
+        self.sent = bytearray()
+        self.calls = []
+        self.rx = bytearray(rx)
+        self.rx_fail = False
+        self.rx_none = False
+
+    def write(self, buf):
+        self.calls.append(len(buf))
+        if self.fail:
+            raise OSError(5)
+        n = len(buf) if self.take is None else min(self.take, len(buf))
+        self.sent += bytes(buf[:n])
+        return n
+
+    def readinto(self, buf, n=None):
+        if self.rx_fail:
+            raise OSError(5)
+        if self.rx_none:
+            return None
+        n = len(buf) if n is None else min(n, len(buf))
+        n = min(n, len(self.rx))
+        buf[:n] = self.rx[:n]
+        del self.rx[:n]
+        return n
+
+
+class _Cts:
+    def __init__(self, level=0):
+        self.level = level
+
+    def value(self):
+        return self.level
+
+
+def test_radio_budget_is_the_line_rate_times_the_cycle_with_the_fraction_carried():
+    r = Radio(_Uart(), baudrate=57600, period_us=20000)     # 5760 B/s * 0.02 s = 115.2
+    assert (r.budget, r._frac, r._chunk) == (115, 200000, 116)
+    r = Radio(_Uart(), baudrate=9600, period_us=20000)      # 19.2
+    assert (r.budget, r._frac, r._chunk) == (19, 200000, 20)
+    assert len(r._stage) == 20 and [len(v) for v in r._views] == list(range(21))
+
+
+def test_radio_chunk_is_capped_at_max_chunk():
+    r = Radio(_Uart(), baudrate=230400, period_us=20000)    # 460.8 B a cycle
+    assert (r.budget, r._chunk) == (460, 128)
+    r = Radio(_Uart(), baudrate=57600, period_us=20000, max_chunk=100)
+    assert r._chunk == 100
+
+
+def test_radio_refuses_a_line_that_carries_nothing():
+    with pytest.raises(ValueError):
+        Radio(_Uart(), baudrate=0)
+    r = Radio(_Uart(), baudrate=10, period_us=100000)       # 0.1 B a cycle: allowed
+    assert (r.budget, r._frac, r._chunk) == (0, 100000, 1)
+    r = Radio(_Uart(), baudrate=10, period_us=1000000)      # exactly 1 B a cycle
+    assert (r.budget, r._frac) == (1, 0)
+
+
+def test_radio_defaults():
+    r = Radio(_Uart())
+    assert (r.budget, r._frac, r._size, r._cts_alarm, r.free()) == (115, 200000, 2048, 250, 2048)
+    assert (r.queued, r.bytes_sent, r.bytes_dropped, r.writes_dropped, r.deferred,
+            r.short_writes, r.errors, r.bytes_received, r._head, r._acc) == (0,) * 10
+
+
+def test_radio_write_queues_all_or_nothing_and_free_counts_down():
+    r = Radio(_Uart(), ring_size=16)
+    assert r.write(b"abcdefghij") == 10 and r.free() == 6
+    assert r.write(b"1234567") == 0 and r.free() == 6
+    assert (r.bytes_dropped, r.writes_dropped) == (7, 1)
+    assert r.write(b"123456") == 6 and r.free() == 0
+    assert bytes(r._ring) == b"abcdefghij123456"
+
+
+def test_radio_the_first_drop_after_a_queued_write_posts_one_event():
+    r = Radio(_Uart(), baudrate=1000, ring_size=8)      # 2 octets a cycle
+    r.write(b"12345678")
+    assert r.write(b"ab") == 0 and r.write(b"abc") == 0
+    assert drain_events() == [(rd.EV_RADIO_DROP, 2)]
+    r.service()
+    assert r.write(b"x") == 1
+    assert r.write(b"abcd") == 0
+    assert drain_events() == [(rd.EV_RADIO_DROP, 4)]
+
+
+def test_radio_write_of_n_octets_takes_the_first_n():
+    r = Radio(_Uart(), ring_size=16)
+    assert r.write(b"abcdef", 4) == 4
+    assert r.queued == 4 and bytes(r._ring[:5]) == b"abcd\x00"
+
+
+def test_radio_write_wraps_around_the_ring():
+    u = _Uart()
+    r = Radio(u, baudrate=9600, ring_size=16)     # 19 octets a cycle
+    r.write(b"0123456789AB")
+    r.service()
+    assert (r._head, r.queued) == (12, 0)
+    assert r.write(b"abcdefgh") == 8              # 12..15 then 0..3
+    assert bytes(r._ring[12:16]) == b"abcd" and bytes(r._ring[0:4]) == b"efgh"
+    r.service()
+    assert bytes(u.sent) == b"0123456789ABabcdefgh"
+    assert (r._head, r.queued, r.bytes_sent) == (4, 0, 20)
+
+
+def test_radio_write_fitting_exactly_before_the_ring_end_and_partial_write_wrapping():
+    u = _Uart()
+    r = Radio(u, baudrate=9600, ring_size=16)
+    r.write(b"0123456789AB")
+    r.service()
+    assert r.write(b"wxyz") == 4                  # 12..15: ends at the ring's end
+    assert r.write(b"abcdef", 3) == 3             # 0..2
+    r.service()
+    assert bytes(u.sent[12:]) == b"wxyzabc"
+
+
+def test_radio_service_hands_the_uart_the_budget_with_a_sixth_octet_every_fifth_cycle():
+    u = _Uart()
+    r = Radio(u, baudrate=9600, period_us=20000, ring_size=512)   # 19.2 octets a cycle
+    r.write(bytes(range(200)))
+    sent = [r.service() for _ in range(6)]
+    assert sent == [19, 19, 19, 19, 20, 19]
+    assert u.calls == sent and bytes(u.sent) == bytes(range(115))
+    assert (r.queued, r.bytes_sent, r._head) == (85, 115, 115)
+
+
+def test_radio_an_empty_ring_still_accrues_the_fraction():
+    u = _Uart()
+    r = Radio(u, baudrate=9600, period_us=20000, ring_size=512)
+    for _ in range(4):
+        assert r.service() == 0
+    assert u.calls == [] and r._acc == 800000
+    r.write(bytes(100))
+    assert r.service() == 20 and r._acc == 0
+
+
+def test_radio_service_sends_no_more_than_is_queued():
+    u = _Uart()
+    r = Radio(u, baudrate=9600, ring_size=512)
+    r.write(b"abc")
+    assert r.service() == 3 and u.calls == [3] and r.queued == 0
+
+
+def test_radio_service_sends_at_most_a_chunk():
+    u = _Uart()
+    r = Radio(u, baudrate=57600, ring_size=512, max_chunk=100)
+    r.write(bytes(300))
+    assert r.service() == 100 and u.calls == [100]
+
+
+def test_radio_a_short_uart_write_keeps_the_rest_queued_in_order():
+    u = _Uart(take=7)
+    r = Radio(u, baudrate=9600, ring_size=512)
+    r.write(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert r.service() == 7 and r.short_writes == 1
+    assert (r._head, r.queued, r.bytes_sent) == (7, 19, 7)
+    u.take = None
+    assert r.service() == 19 and r.short_writes == 1
+    assert bytes(u.sent) == b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def test_radio_a_uart_error_is_counted_and_nothing_leaves_the_ring():
+    u = _Uart()
+    u.fail = True
+    r = Radio(u, baudrate=9600, ring_size=512)
+    r.write(b"abcdef")
+    assert r.service() == 0
+    assert (r.errors, r.short_writes, r.queued, r._head) == (1, 1, 6, 0)
+    assert drain_events() == [(rd.EV_RADIO_UART_ERROR, 0)]
+
+
+def test_radio_a_uart_write_returning_none_sent_nothing():
+    class U(_Uart):
+        def write(self, buf):
+            return None
+    r = Radio(U(), baudrate=9600, ring_size=512)
+    r.write(b"abcdef")
+    assert r.service() == 0 and (r.queued, r.short_writes, r.errors) == (6, 1, 0)
+
+
+def test_radio_head_wraps_when_a_send_reaches_the_ring_end():
+    u = _Uart()
+    r = Radio(u, baudrate=9600, ring_size=20)
+    r.write(bytes(19))
+    r.service()                                   # 19 sent: head 19
+    r.write(b"abcdef")                            # 19, 0..4
+    assert r.service() == 6 and r._head == 5 and bytes(u.sent[19:]) == b"abcdef"
+    r = Radio(_Uart(), baudrate=9600, ring_size=19)
+    r.write(bytes(19))
+    r.service()
+    assert r._head == 0
+
+
+def test_radio_cts_high_defers_the_cycle_and_an_alarm_after_the_set_run():
+    u = _Uart()
+    cts = _Cts(1)
+    r = Radio(u, baudrate=9600, cts=cts, ring_size=512, cts_alarm=3)
+    r.write(b"abc")
+    for _ in range(2):
+        assert r.service() == 0
+    assert drain_events() == []
+    assert r.service() == 0
+    assert drain_events() == [(rd.EV_RADIO_CTS_HELD, 3)]
+    r.service()
+    assert drain_events() == [] and (r.deferred, r._cts_run) == (4, 4) and u.calls == []
+    cts.level = 0
+    assert r.service() == 3 and r._cts_run == 0
+    cts.level = 1
+    r.write(b"d")
+    r.service()
+    assert r._cts_run == 1
+
+
+def test_radio_receive_counts_what_arrived():
+    u = _Uart(rx=b"hello")
+    r = Radio(u)
+    buf = bytearray(8)
+    assert r.receive(buf) == 5 and buf[:5] == b"hello" and r.bytes_received == 5
+    assert r.receive(buf) == 0 and r.bytes_received == 5
+    u.rx_none = True
+    assert r.receive(buf) == 0
+    u.rx_fail = True
+    assert r.receive(buf) == 0 and (r.errors, r.bytes_received) == (1, 5)
+
+
+# ================================================================ storage
+class _File:
+    def __init__(self, disk, path):
+        self.disk = disk
+        self.path = path
+        self.pos = 0
+        self.closed = False
+        self.fail_write = False
+
+    def readinto(self, buf):
+        data = self.disk.files[self.path]
+        n = min(len(buf), len(data) - self.pos)
+        if n <= 0:
+            return 0
+        buf[:n] = data[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+    def write(self, b):
+        if self.disk.fail_write:
+            raise OSError(28)
+        data = self.disk.files[self.path]
+        b = bytes(b)
+        data[self.pos:self.pos + len(b)] = b
+        self.pos += len(b)
+        self.disk.writes.append(len(b))
+        return len(b)
+
+    def flush(self):
+        self.disk.flushes += 1
+
+    def seek(self, p):
+        self.pos = p
+
+    def tell(self):
+        return self.pos
+
+    def close(self):
+        self.closed = True
+        self.disk.closes += 1
+
+
+class _Disk:
+    def __init__(self):
+        self.files = {}
+        self.modes = []
+        self.writes = []
+        self.flushes = 0
+        self.closes = 0
+        self.fail_write = False
+
+    def open(self, path, mode):
+        self.modes.append(mode)
+        if mode == "r+b" and path not in self.files:
+            raise OSError(2)
+        if mode == "w+b":
+            self.files[path] = bytearray()
+        self.f = _File(self, path)
+        return self.f
+
+
+def _record(seq, payload, R=16):
+    """A record built from the layout: B5, length, seq u32 LE, payload zero
+    padded, CRC-16/CCITT-FALSE (binascii.crc_hqx from 0xFFFF) big-endian."""
+    body = bytes([0xB5, len(payload)]) + seq.to_bytes(4, "little") + bytes(payload)
+    body += bytes(R - 2 - len(body))
+    c = binascii.crc_hqx(body, 0xFFFF)
+    return body + bytes([c >> 8, c & 0xFF])
+
+
+def test_crc16_is_ccitt_false():
+    assert crc16(b"123456789", 9) == 0x29B1
+    assert crc16(b"123456789", 4) == binascii.crc_hqx(b"1234", 0xFFFF)
+    assert crc16(b"\x00", 1, 0) == 0
+    assert list(sto._TABLE[:3]) == [0, 0x1021, 0x2042] and sto._TABLE[255] == 0x1EF0
+
+
+def test_storage_refuses_a_record_under_16_octets_or_no_batch():
+    d = _Disk()
+    with pytest.raises(ValueError):
+        Storage("/s", record_size=15, opener=d.open)
+    with pytest.raises(ValueError):
+        Storage("/s", batch=0, opener=d.open)
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert (s.payload_max, s.record_size, s.max_records) == (8, 16, 4096)
+    assert len(s._pend) == 16 and [len(v) for v in s._views] == [0, 16]
+
+
+def test_storage_creates_the_file_when_there_is_none():
+    d = _Disk()
+    s = Storage("/s", opener=d.open)
+    assert d.modes == ["r+b", "w+b"] and d.files["/s"] == bytearray()
+    assert (s.count, s.seq, s.torn_bytes, s.corrupt, s.pending) == (0, 0, 0, 0, 0)
+    assert drain_events() == []
+
+
+def test_storage_a_record_is_magic_length_sequence_payload_padding_crc():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert s.append(b"\x01\x02\x03") is True
+    assert bytes(d.files["/s"]) == _record(0, b"\x01\x02\x03")
+    s.seq = 0x01020304
+    s.append(b"\xAA" * 8)
+    assert bytes(d.files["/s"][16:]) == _record(0x01020304, b"\xAA" * 8)
+    assert s.seq == 0x01020305 and s.count == 2
+
+
+def test_storage_append_of_n_octets_takes_the_first_n_and_pads_the_rest():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s._pend[:] = b"\xEE" * 16                 # padding must overwrite what was there
+    s.append(b"\x05\x06\x07\x08", 2)
+    assert bytes(d.files["/s"]) == _record(0, b"\x05\x06")
+
+
+def test_storage_the_sequence_number_keeps_its_30_bits():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s.seq = 0x3FFFFFFE
+    s.append(b"x")
+    assert s.seq == 0x3FFFFFFF and bytes(d.files["/s"]) == _record(0x3FFFFFFE, b"x")
+
+
+def test_storage_batches_records_into_one_write_and_one_flush():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=3, opener=d.open)
+    s.append(b"a")
+    s.append(b"b")
+    assert (d.writes, s.pending, s.count) == ([], 2, 0)
+    s.append(b"c")
+    assert (d.writes, d.flushes, s.pending, s.count) == ([48], 1, 0, 3)
+    assert bytes(d.files["/s"]) == _record(0, b"a") + _record(1, b"b") + _record(2, b"c")
+
+
+def test_storage_flush_writes_the_pending_records():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=4, opener=d.open)
+    assert s.flush() is True and d.writes == []
+    s.append(b"a")
+    assert s.flush() is True and d.writes == [16] and (s.count, s.pending) == (1, 0)
+
+
+def test_storage_a_payload_beyond_the_record_is_dropped_without_an_event():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert s.append(bytes(9)) is False and s.dropped == 1 and drain_events() == []
+    assert s.append(bytes(8)) is True
+
+
+def test_storage_a_full_store_drops_and_posts_once():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=2, max_records=3, opener=d.open)
+    for _ in range(3):
+        assert s.append(b"r") is True
+    assert (s.count, s.pending) == (2, 1)
+    assert s.append(b"r") is False and s.append(b"r") is False
+    assert s.dropped == 2 and drain_events() == [(sto.EV_STORE_FULL, 2)]
+
+
+def test_storage_a_full_store_after_an_oversize_drop_does_not_post():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, max_records=1, opener=d.open)
+    s.append(bytes(9))
+    s.append(b"r")
+    assert s.append(b"r") is False and s.dropped == 2 and drain_events() == []
+
+
+def test_storage_a_write_error_is_counted_posted_and_the_batch_dropped():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=4, opener=d.open)
+    s.append(b"a")
+    s.append(b"b")
+    d.fail_write = True
+    assert s.flush() is False
+    assert (s.errors, s.pending, s.count) == (1, 0, 0)
+    assert drain_events() == [(sto.EV_STORE_WRITE_ERROR, 2)]
+
+
+def test_storage_a_closed_store_flushes_nothing():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=4, opener=d.open)
+    s.append(b"a")
+    s.close()
+    assert s.closed and d.closes == 1 and d.writes == [16] and s.count == 1
+    s.append(b"b")
+    assert s.flush() is False and d.writes == [16]
+    s.close()
+    assert d.closes == 1
+
+
+def test_storage_reopening_keeps_the_records_and_continues_the_sequence():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(7, b"a") + _record(8, b"b"))
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert d.modes == ["r+b"]
+    assert (s.count, s.seq, s.torn_bytes) == (2, 9, 0) and drain_events() == []
+    assert d.f.pos == 32
+    s.append(b"c")
+    assert bytes(d.files["/s"][32:]) == _record(9, b"c")
+
+
+def test_storage_the_sequence_read_at_open_takes_all_four_octets():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0x12345678, b"a"))
+    assert Storage("/s", record_size=16, opener=d.open).seq == 0x12345679
+
+
+def test_storage_a_torn_tail_is_ignored_posted_and_overwritten():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0, b"a") + _record(1, b"b")[:10])
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert (s.count, s.seq, s.torn_bytes, s.corrupt) == (1, 1, 10, 0)
+    assert drain_events() == [(sto.EV_STORE_RECOVERED, 10)]
+    assert d.f.pos == 16
+
+
+def test_storage_a_whole_bad_record_before_a_good_one_is_corrupt_after_it_torn():
+    bad = bytearray(_record(1, b"b"))
+    bad[7] ^= 1
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0, b"a") + bytes(bad) + _record(2, b"c") + bytes(bad))
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert (s.count, s.seq, s.corrupt, s.torn_bytes) == (3, 3, 1, 16)
+    assert drain_events() == [(sto.EV_STORE_CORRUPT, 1), (sto.EV_STORE_RECOVERED, 16)]
+    assert d.f.pos == 48
+
+
+@pytest.mark.parametrize("octet,value", [(0, 0xB4), (1, 9)])
+def test_storage_a_record_with_a_wrong_magic_or_length_is_not_valid_even_with_its_crc(octet, value):
+    r = bytearray(_record(0, b"a"))
+    r[octet] = value
+    c = binascii.crc_hqx(bytes(r[:14]), 0xFFFF)
+    r[14], r[15] = c >> 8, c & 0xFF
+    d = _Disk()
+    d.files["/s"] = r
+    s = Storage("/s", record_size=16, opener=d.open)
+    assert s.count == 0 and s.torn_bytes == 16
+
+
+def test_storage_a_record_of_the_largest_payload_is_valid():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0, bytes(range(8))))
+    s = Storage("/s", record_size=16, opener=d.open)
+    out = bytearray(8)
+    assert s.count == 1 and s.read_record(0, out) == 8 and out == bytes(range(8))
+
+
+def test_storage_read_record_copies_the_payload_and_keeps_the_write_position():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s.append(b"abc")
+    s.append(b"defgh")
+    out = bytearray(b"\xFF" * 8)
+    assert s.read_record(1, out) == 5 and out == b"defgh\xFF\xFF\xFF"
+    assert d.f.pos == 32
+    assert s.read_record(0, out) == 3 and out[:3] == b"abc"
+    assert s.read_record(2, out) == -1 and s.read_record(-1, out) == -1
+
+
+def test_storage_read_record_refuses_a_record_damaged_after_open():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s.append(b"abc")
+    d.files["/s"][8] ^= 0xFF
+    assert s.read_record(0, bytearray(8)) == -1
+    del d.files["/s"][10:]
+    assert s.read_record(0, bytearray(8)) == -1
+
+
+def test_storage_record_seq_reads_the_stored_sequence_number():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0x0A0B0C0D, b"a") + _record(5, b"b"))
+    s = Storage("/s", record_size=16, opener=d.open)
+    assert s.record_seq(0) == 0x0A0B0C0D and s.record_seq(1) == 5 and s.record_seq(2) == -1
+
+
+# ================================================================ attitude
+def _frame(cmd, seq, payload):
+    body = [cmd, seq, len(payload)] + list(payload)
+    return bytes([0xA5] + body + [(-sum(body)) & 0xFF])
+
+
+def _ack(seq, applied, status=0):
+    v = applied & 0xFFFF
+    return _frame(0x81, seq, [status, v & 0xFF, v >> 8])
+
+
+class _AcuUart:
+    def __init__(self):
+        self.rx = bytearray()
+        self.tx = []
+        self.read_fail = False
+        self.write_fail = False
+        self.asks = []
+
+    def readinto(self, buf, n):
+        self.asks.append(n)
+        if self.read_fail:
+            raise OSError(5)
+        k = min(n, len(self.rx))
+        buf[:k] = self.rx[:k]
+        del self.rx[:k]
+        return k
+
+    def write(self, b):
+        if self.write_fail:
+            raise OSError(5)
+        self.tx.append(bytes(b))
+        return len(b)
+
+
+def _acu(max_pitch_deg=60):
+    u = _AcuUart()
+    return AttitudeUnit(u, max_pitch_deg), u
+
+
+def test_acu_limit_is_the_travel_in_binary_angle():
+    assert _acu()[0].max_pitch == 10922               # 60 * 18204 // 100
+    assert _acu(15)[0].max_pitch == 2730
+    a, u = _acu()
+    assert (a.setpoint, a.applied, a.seq, a.status, a.acks, a.naks, a.missed, a.errors) == \
+        (0, 0, 0, NOT_READY, 0, 0, 0, 0)
+
+
+def test_acu_set_frame_is_sync_cmd_seq_len_le_angle_and_check():
+    a, u = _acu()
+    a.set_pitch(1000)                                 # 0x03E8
+    assert u.tx == [bytes([0xA5, 0x01, 0x01, 0x02, 0xE8, 0x03, 0x11])]
+    a.set_pitch(-1000)                                # 0xFC18
+    assert u.tx[1] == bytes([0xA5, 0x01, 0x02, 0x02, 0x18, 0xFC, 0xE7])
+    assert u.tx[1] == _frame(0x01, 2, [0x18, 0xFC])
+    assert a.setpoint == -1000 and a.seq == 2
+
+
+def test_acu_set_point_is_clamped_to_the_travel():
+    a, u = _acu(15)
+    a.set_pitch(2731)
+    assert a.setpoint == 2730 and u.tx[-1] == _frame(0x01, 1, [0xAA, 0x0A])
+    a.set_pitch(-2731)
+    assert a.setpoint == -2730
+    a.set_pitch(2730)
+    assert a.setpoint == 2730
+    a.set_pitch(-2730)
+    assert a.setpoint == -2730
+
+
+def test_acu_sequence_wraps_after_255():
+    a, u = _acu()
+    a.seq = 255
+    a.set_pitch(0)
+    assert a.seq == 0 and u.tx[-1] == _frame(0x01, 0, [0, 0])
+
+
+def test_acu_the_acknowledgement_read_next_cycle_sets_ok_and_the_applied_angle():
+    a, u = _acu()
+    assert a.set_pitch(-1000) == NOT_READY
+    u.rx += _ack(1, -1000)
+    assert a.set_pitch(-1000) == OK
+    assert (a.applied, a.acks, a.missed, a._pending) == (-1000, 1, 0, True)
+    assert a._rx.n == 0 and drain_events() == []
+    assert a.poll() == NOT_READY and a.missed == 1
+
+
+def test_acu_an_applied_angle_other_than_the_set_point_posts_limited_once():
+    a, u = _acu()
+    a.set_pitch(3000)
+    u.rx += _ack(1, 2730)
+    a.set_pitch(3000)
+    assert a.applied == 2730 and drain_events() == [(acu.EV_ACU_LIMITED, 2730)]
+    u.rx += _ack(2, 2730)
+    a.set_pitch(3000)
+    assert drain_events() == []
+    u.rx += _ack(3, 3000)
+    a.set_pitch(3000)
+    u.rx += _ack(4, 2730)
+    a.poll()
+    assert drain_events() == [(acu.EV_ACU_LIMITED, 2730)]
+
+
+def test_acu_an_acknowledgement_of_another_sequence_is_not_taken():
+    a, u = _acu()
+    a.set_pitch(100)
+    u.rx += _ack(0, 100)
+    assert a.poll() == NOT_READY and a.acks == 0 and a.missed == 1
+
+
+def test_acu_an_acknowledgement_with_a_wrong_check_is_an_error():
+    a, u = _acu()
+    a.set_pitch(100)
+    f = bytearray(_ack(1, 100))
+    f[7] ^= 1
+    u.rx += f
+    assert a.poll() == NOT_READY and (a.acks, a.errors) == (0, 1)
+
+
+@pytest.mark.parametrize("i,v", [(0, 0xA4), (1, 0x82), (3, 4)])
+def test_acu_a_frame_not_the_ack_of_set_is_not_taken(i, v):
+    a, u = _acu()
+    a.set_pitch(100)
+    f = bytearray(_ack(1, 100))
+    f[i] = v
+    if i:
+        f[-1] = (-sum(f[1:-1])) & 0xFF
+    u.rx += f
+    a.poll()
+    assert a.acks == 0
+
+
+def test_acu_after_garbage_and_behind_another_frame_the_ack_is_found():
+    a, u = _acu()
+    a.set_pitch(-300)
+    u.rx += b"\x00\xA5\x13" + _frame(0x82, 0, [0, 0, 0]) + _ack(1, -300)
+    assert a.poll() == OK and a.applied == -300 and a._rx.n == 0
+
+
+def test_acu_a_nak_is_counted_and_posted_with_its_reason():
+    a, u = _acu()
+    a.set_pitch(5)
+    u.rx += _frame(0x7F, 1, [3])
+    assert a.poll() == NOT_READY and a.naks == 1
+    assert drain_events() == [(acu.EV_ACU_NAK, 3)]
+    u.rx += _frame(0x7F, 1, [3, 0])                   # a NAK is one octet long
+    a.poll()
+    assert a.naks == 1
+
+
+def test_acu_a_length_beyond_8_is_skipped_as_noise():
+    a, u = _acu()
+    a.set_pitch(7)
+    u.rx += bytes([0xA5, 0x81, 0x01, 0x09]) + _ack(1, 7)
+    assert a.poll() == OK
+
+
+def test_acu_a_frame_of_length_8_is_parsed():
+    a, u = _acu()
+    a.set_pitch(7)
+    u.rx += _frame(0x7F, 1, [2] + [0] * 7) + _ack(1, 7)
+    assert a.poll() == OK and a.errors == 0
+
+
+def test_acu_a_partial_frame_waits_for_the_rest():
+    a, u = _acu()
+    a.set_pitch(7)
+    f = _ack(1, 7)
+    u.rx += b"\x00" + f[:5]
+    assert a.poll() == NOT_READY and a._rx.n == 5 and bytes(a._rx.buf[:5]) == f[:5]
+    u.rx += f[5:]
+    assert a.poll() == OK and a._rx.n == 0
+
+
+def test_acu_four_octets_of_a_frame_header_are_enough_to_look_at():
+    a, u = _acu()
+    a.set_pitch(7)
+    u.rx += bytes([0x00, 0x00, 0xA5, 0x81, 0x01, 0x09])   # a header at 2 with a bad length
+    a.poll()
+    assert a._rx.n == 3                               # 3 octets cannot hold a header
+
+
+def test_acu_reads_at_most_32_octets_and_never_past_its_48():
+    a, u = _acu()
+    u.rx += bytes(100)
+    a.poll()
+    assert u.asks == [32] and a._rx.n == 3           # noise consumed but the last 3
+    a._rx.n = 20
+    a.poll()
+    assert u.asks[-1] == 28
+    a._rx.n = 48
+    a.poll()
+    assert len(u.asks) == 2                          # a full window reads nothing
+
+
+def test_acu_a_uart_read_error_is_counted():
+    a, u = _acu()
+    u.read_fail = True
+    a.poll()
+    assert a.errors == 1
+
+
+def test_acu_a_uart_write_error_is_counted_and_nothing_is_pending():
+    a, u = _acu()
+    u.write_fail = True
+    a.set_pitch(100)
+    assert (a.errors, a._pending, a.setpoint, a.seq) == (1, False, 100, 1)
+    a.poll()
+    assert a.missed == 0
+
+
+def test_acu_missing_acknowledgements_go_invalid_at_five_and_back_posts_the_run():
+    a, u = _acu()
+    a.set_pitch(0)
+    st = [a.set_pitch(0) for _ in range(5)]
+    assert st == [NOT_READY] * 4 + [INVALID] and a.missed == 5
+    assert drain_events() == [(acu.EV_ACU_NO_ACK, 5)]
+    a.set_pitch(0)
+    assert a.missed == 6 and drain_events() == []
+    u.rx += _ack(a.seq, 0)
+    assert a.set_pitch(0) == OK
+    assert drain_events() == [(acu.EV_ACU_BACK, 6)] and a.missed == 0
+
+
+def test_acu_an_ack_after_four_misses_posts_no_back_event():
+    a, u = _acu()
+    a.set_pitch(0)
+    for _ in range(4):
+        a.set_pitch(0)
+    u.rx += _ack(a.seq, 0)
+    a.set_pitch(0)
+    assert drain_events() == []
+
+
+def test_acu_nothing_pending_nothing_missed():
+    a, u = _acu()
+    for _ in range(6):
+        assert a.poll() == NOT_READY
+    assert a.missed == 0
+
+
+# ================================================================= regbus
+class _Bus:
+    def __init__(self, fail=False):
+        self.log = []
+        self.fail = fail
+
+    def readfrom_mem_into(self, addr, reg, rx):
+        self.log.append(("rmi", addr, reg, len(rx)))
+        rx[0] = 0x42
+
+    def writeto_mem(self, addr, reg, buf):
+        self.log.append(("wm", addr, reg, bytes(buf)))
+
+    def write_readinto(self, tx, rx):
+        self.log.append(("wri", bytes(tx)))
+        if self.fail:
+            raise OSError(5)
+        rx[1] = 0x42
+
+    def write(self, buf):
+        self.log.append(("w", bytes(buf)))
+        if self.fail:
+            raise OSError(5)
+
+
+class _Cs:
+    def __init__(self, log):
+        self.log = log
+
+    def value(self, v):
+        self.log.append(("cs", v))
+
+
+def test_regbus_i2c_read_is_one_memory_read():
+    b = _Bus()
+    rx = bytearray(3)
+    read_regs(b, 0x6A, None, 0x22, bytearray(4), rx)
+    assert b.log == [("rmi", 0x6A, 0x22, 3)] and rx[0] == 0x42
+
+
+def test_regbus_spi_read_sets_the_read_bit_inside_chip_select():
+    b = _Bus()
+    tx, rx = bytearray(4), bytearray(4)
+    read_regs(b, 0x6A, _Cs(b.log), 0x22, tx, rx)
+    assert b.log == [("cs", 0), ("wri", bytes([0xA2, 0, 0, 0])), ("cs", 1)] and rx[1] == 0x42
+
+
+def test_regbus_spi_read_releases_chip_select_on_a_bus_error():
+    b = _Bus(fail=True)
+    with pytest.raises(OSError):
+        read_regs(b, 0x6A, _Cs(b.log), 0x22, bytearray(2), bytearray(2))
+    assert b.log[-1] == ("cs", 1)
+
+
+def test_regbus_i2c_write_is_one_memory_write_of_the_value():
+    b = _Bus()
+    w1, w2 = bytearray(1), bytearray(2)
+    write_reg(b, 0x6A, None, 0x12, 0x44, w1, w2)
+    assert b.log == [("wm", 0x6A, 0x12, b"\x44")] and w2 == b"\x00\x00"
+
+
+def test_regbus_spi_write_clears_the_read_bit_inside_chip_select():
+    b = _Bus()
+    w1, w2 = bytearray(1), bytearray(2)
+    write_reg(b, 0x6A, _Cs(b.log), 0x92, 0x44, w1, w2)
+    assert b.log == [("cs", 0), ("w", bytes([0x12, 0x44])), ("cs", 1)] and w1 == b"\x00"
+
+
+def test_regbus_spi_write_releases_chip_select_on_a_bus_error():
+    b = _Bus(fail=True)
+    with pytest.raises(OSError):
+        write_reg(b, 0x6A, _Cs(b.log), 0x12, 1, bytearray(1), bytearray(2))
+    assert b.log[-1] == ("cs", 1)
