@@ -1,0 +1,829 @@
+"""The executive (app.py) pinned on a board of recording stand-ins: the mode
+machine (every pair of modes against the documented transition table), the
+interlocks and the built-in test, the fault containment per stage, the
+landing modes, the sample / control stages' calls into the parts, the
+telecommand actions with their refusal codes, the sensor mask, the cycle's
+time step and the watchdog, the rate degradation. Expected values by hand."""
+import pytest
+
+from lander import app as A
+from lander.app import App
+from lander.config import CFG_BAD_CRC, Config
+from lander.drivers import BUS_ERROR, DISABLED, NOT_READY, OK
+from lander.guidance import PH_LANDED
+from lander.telemetry.blackbox import EV_BB_DUMP
+from tests.app_fakes import PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("fresh_event_ring")
+
+SAFE, BIT, ARMED, POWERED, LANDED, TIPPED, POST = range(7)
+# the transition table of the mode machine (app.py's header, DESIGN.md)
+LEGAL = {(SAFE, BIT), (BIT, SAFE), (BIT, ARMED), (ARMED, SAFE), (ARMED, POWERED),
+         (POWERED, LANDED), (POWERED, TIPPED), (LANDED, POST), (LANDED, TIPPED), (TIPPED, POST)}
+
+
+class _Log:
+    def __init__(self):
+        self.calls = []
+
+
+class _Engine(_Log):
+    def arm(self):
+        self.calls.append(("arm",))
+
+    def disarm(self):
+        self.calls.append(("disarm",))
+
+    def set_throttle(self, q):
+        self.calls.append(("thr", q))
+
+    def set_pitch(self, p):
+        self.calls.append(("pitch", p))
+
+
+class _Pin:
+    def __init__(self, v):
+        self.v = v
+
+    def value(self):
+        return self.v
+
+
+class _Sensor:
+    def __init__(self, st=OK, raises=False):
+        self.st = st
+        self.raises = raises
+        self.reads = 0
+
+    def read(self):
+        self.reads += 1
+        if self.raises:
+            raise OSError(5)
+        return self.st
+
+
+class _Wdt:
+    def __init__(self):
+        self.feeds = 0
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+
+    def feed(self):
+        self.feeds += 1
+
+
+class _Board(PartlessBoard):
+    pass
+
+
+def _ev():
+    """The executive's events drained from the ring (codes below 0x100;
+    navigation and guidance post their own)."""
+    return [e for e in drain_events() if e[0] < 0x100]
+
+
+def _app(board=None, **cfg):
+    a = App(board or _Board(), Config(**cfg))
+    _ev()
+    return a
+
+
+def _powered(board=None, **cfg):
+    a = _app(board, **cfg)
+    a.handover(100000, -5000, 0, 0)
+    _ev()
+    return a
+
+
+# ------------------------------------------------------------ mode machine
+@pytest.mark.parametrize("old", range(7))
+def test_every_transition_of_the_table_is_taken_and_every_other_refused(old):
+    for new in range(7):
+        a = _app()
+        a.mode = old
+        ok = a.set_mode(new)
+        ev = _ev()
+        if new == old:
+            assert ok is True and ev == [] and a.mode_refusals == 0
+        elif (old, new) in LEGAL:
+            assert ok is True and a.mode == new and ev == [(A.EV_MODE, (old << 4) | new)]
+        else:
+            assert ok is False and a.mode == old and a.mode_refusals == 1
+            assert ev == [(A.EV_MODE_REFUSED, (A.WHY_ILLEGAL << 4) | new)]
+
+
+def test_the_engine_interlocks_bench_mode_then_the_arm_input():
+    b = _Board()
+    assert _app(b)._engine_allowed() == 0
+    b.arm_input = _Pin(0)
+    assert _app(b)._engine_allowed() == A.WHY_ARM_INPUT
+    b.arm_input = _Pin(1)
+    assert _app(b)._engine_allowed() == 0
+    assert _app(b, bench_mode=1)._engine_allowed() == A.WHY_BENCH
+    b.arm_input = _Pin(0)
+    assert _app(b, bench_mode=1)._engine_allowed() == A.WHY_BENCH
+
+
+def test_the_built_in_test_result_is_kept_and_posted():
+    a = _app()
+    a.nav.built_in_test = lambda board: 6
+    assert a.built_in_test() == 6 and a.bit_result == 6
+    assert _ev() == [(A.EV_BIT, 6)]
+
+    def boom(board):
+        raise ValueError
+    a.nav.built_in_test = boom
+    assert a.built_in_test() == 0xFF and a.bit_result == 0xFF
+    a.nav.built_in_test = None
+    assert a.built_in_test() == 0 and _ev()[-1] == (A.EV_BIT, 0)
+
+
+def test_the_built_in_test_is_given_the_board():
+    b = _Board()
+    a = _app(b)
+    seen = []
+    a.nav.built_in_test = lambda board: seen.append(board) or 0
+    a.built_in_test()
+    assert seen == [b]
+
+
+def test_arm_goes_through_bit_to_armed():
+    a = _app()
+    assert a.bit_result == -1
+    assert a.arm() is True and a.mode == ARMED and a.bit_result == 0
+    assert _ev() == [(A.EV_MODE, SAFE << 4 | BIT), (A.EV_BIT, 0),
+                              (A.EV_MODE, BIT << 4 | ARMED)]
+    assert a.arm() is True and _ev() == []
+
+
+def test_arm_refusals_each_with_its_reason():
+    a = _app()
+    a.mode = POWERED
+    assert a.arm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_ILLEGAL << 4 | ARMED)]
+    a = App(_Board(), Config(), cfg_status=CFG_BAD_CRC)
+    _ev()
+    assert a.arm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_CONFIG << 4 | ARMED)]
+    b = _Board()
+    b.arm_input = _Pin(0)
+    a = _app(b)
+    assert a.arm() is False and a.mode == SAFE
+    assert _ev() == [(A.EV_MODE_REFUSED, A.WHY_ARM_INPUT << 4 | ARMED)]
+    a = _app()
+    a.nav.built_in_test = lambda board: 3
+    assert a.arm() is False and a.mode == SAFE and a.mode_refusals == 1
+    assert _ev() == [(A.EV_MODE, SAFE << 4 | BIT), (A.EV_BIT, 3),
+                              (A.EV_MODE_REFUSED, A.WHY_BIT << 4 | ARMED), (A.EV_MODE, BIT << 4 | SAFE)]
+
+
+def test_bench_mode_arms_the_executive():
+    a = _app(bench_mode=1)
+    assert a.arm() is True and a.mode == ARMED
+
+
+def test_disarm_only_from_armed_and_disarms_the_engine():
+    b = _Board()
+    b.engine = _Engine()
+    a = _app(b)
+    assert a.disarm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_ILLEGAL << 4 | SAFE)]
+    a.arm()
+    _ev()
+    assert a.disarm() is True and a.mode == SAFE and b.engine.calls == [("disarm",)]
+    assert _ev() == [(A.EV_MODE, ARMED << 4 | SAFE)]
+    a = _app()
+    a.arm()
+    assert a.disarm() is True                  # no engine on the board
+
+
+def test_ignite_arms_the_engine_or_reports_the_interlock_and_flies_on():
+    b = _Board()
+    b.engine = _Engine()
+    a = _app(b)
+    assert a.ignite() is False and b.engine.calls == []
+    a.mode = ARMED
+    _ev()
+    assert a.ignite() is True and a.mode == POWERED and b.engine.calls == [("arm",)]
+    b = _Board()
+    b.engine = _Engine()
+    a = _app(b, bench_mode=1)
+    a.mode = ARMED
+    _ev()
+    assert a.ignite() is True and a.mode == POWERED and b.engine.calls == []
+    assert _ev() == [(A.EV_MODE, ARMED << 4 | POWERED),
+                              (A.EV_MODE_REFUSED, A.WHY_BENCH << 4 | POWERED)]
+    a = _app()
+    a.mode = ARMED
+    assert a.ignite() is True                  # no engine on the board
+
+
+def test_handover_initialises_navigation_and_starts_the_watchdog_once():
+    b = _Board()
+    b.wdt = _Wdt()
+    a = _app(b)
+    a.handover(123456, -7000, 250, 100)
+    assert (a.nav.altitude_mm, a.nav.vz_mm_s, a.nav.vx_mm_s, a.nav.pitch_bau) == (123456, -7000, 250, 100)
+    assert a.mode == POWERED and b.wdt.starts == 1
+    a.handover(123456, -7000, 250, 100)
+    assert b.wdt.starts == 1
+
+
+def test_handover_with_a_refused_arm_forces_the_preflight_modes_and_flies():
+    b = _Board()
+    b.arm_input = _Pin(0)
+    a = _app(b)
+    a.handover(100000, -5000, 0, 0)
+    assert a.mode == POWERED
+    assert _ev() == [(A.EV_MODE_REFUSED, A.WHY_ARM_INPUT << 4 | ARMED),
+                              (A.EV_MODE, SAFE << 4 | ARMED), (A.EV_MODE, ARMED << 4 | POWERED),
+                              (A.EV_MODE_REFUSED, A.WHY_ARM_INPUT << 4 | POWERED)]
+
+
+def test_handover_when_armed_ignites_and_in_descent_changes_no_mode():
+    a = _app()
+    a.arm()
+    _ev()
+    a.handover(100000, -5000, 0, 0)
+    assert a.mode == POWERED and _ev() == [(A.EV_MODE, ARMED << 4 | POWERED)]
+    a.mode = LANDED
+    a.handover(100000, -5000, 0, 0)
+    assert a.mode == LANDED
+
+
+# ------------------------------------------------------------ stage faults
+@pytest.mark.parametrize("stage,i", [(A.ST_SAMPLE, 0), (A.ST_ESTIMATE, 1), (A.ST_GUIDE, 2),
+                                     (A.ST_CONTROL, 3), (A.ST_TELEMETRY, 4), (A.ST_UPLINK, 5),
+                                     (0, 0), (64, None)])
+def test_a_stage_fault_is_counted_under_its_bit_number_and_posted(stage, i):
+    a = _app()
+    a._stage_fault(stage)
+    expect = [0] * 6
+    if i is not None:
+        expect[i] = 1
+    assert list(a.stage_fault_count) == expect and a.stage_faults == 1
+    assert _ev() == [(A.EV_STAGE_FAULT, stage)]
+
+
+def test_a_control_fault_in_descent_holds_the_last_command():
+    b = _Board()
+    b.engine = _Engine()
+    a = _powered(b)
+    a.ctrl.throttle_q15 = 12345
+    a.ctrl.pitch_cmd_bau = -77
+    a._gimbal_sent = 5
+    b.engine.calls = []
+    a._stage_fault(A.ST_CONTROL)
+    assert b.engine.calls == [("thr", 12345), ("pitch", -77)] and a._gimbal_sent is None
+
+
+@pytest.mark.parametrize("mode,cut", [(ARMED, False), (LANDED, False), (POWERED, True)])
+def test_a_control_fault_outside_a_lit_descent_commands_nothing(mode, cut):
+    b = _Board()
+    b.engine = _Engine()
+    a = _powered(b)
+    a.mode = mode
+    a.engine_cut = cut
+    b.engine.calls = []
+    a._gimbal_sent = 5
+    a._stage_fault(A.ST_CONTROL)
+    assert b.engine.calls == [] and a._gimbal_sent == 5
+
+
+def test_another_stage_fault_commands_nothing():
+    b = _Board()
+    b.engine = _Engine()
+    a = _powered(b)
+    b.engine.calls = []
+    a._stage_fault(A.ST_GUIDE)
+    assert b.engine.calls == []
+
+
+def test_a_control_fault_without_an_engine_is_contained():
+    a = _powered()
+    a._stage_fault(A.ST_CONTROL)
+    assert a.stage_faults == 1
+
+
+# ------------------------------------------------------------ landing modes
+@pytest.mark.parametrize("pitch,mode", [(8192, LANDED), (-8192, LANDED), (8193, TIPPED),
+                                        (-8193, TIPPED), (0, LANDED)])
+def test_touchdown_lands_or_tips_at_45_degrees(pitch, mode):
+    a = _powered()
+    a.touchdown = True
+    a.nav.pitch_bau = pitch
+    a._landed_cycles = 9
+    a._modes()
+    assert a.mode == mode and a._landed_cycles == 0
+
+
+def test_guidance_landed_phase_also_lands():
+    a = _powered()
+    a.guid.phase = PH_LANDED
+    a._modes()
+    assert a.mode == LANDED
+
+
+def test_in_descent_without_touchdown_the_mode_stays():
+    a = _powered()
+    a._modes()
+    assert a.mode == POWERED
+
+
+@pytest.mark.parametrize("mode", [LANDED, TIPPED])
+def test_post_landing_after_five_seconds_of_cycles_with_the_beacon(mode):
+    a = _powered(rate_hz=20)
+    a.mode = mode
+    a._landed_cycles = 0
+    for _ in range(99):
+        a._modes()
+    assert a.mode == mode and not a.beacon_on and a._landed_cycles == 99
+    a._modes()
+    assert a.mode == POST and a.beacon_on
+
+
+def test_the_arm_input_level_is_posted_when_it_changes():
+    b = _Board()
+    b.arm_input = _Pin(1)
+    a = _app(b)
+    a._modes()
+    a._modes()
+    b.arm_input.v = 0
+    a._modes()
+    assert _ev() == [(A.EV_ARM_INPUT, 1), (A.EV_ARM_INPUT, 0)] and a.arm_input_level == 0
+
+
+def test_a_board_without_an_arm_input_posts_nothing():
+    a = _app()
+    a._modes()
+    assert _ev() == [] and a.arm_input_level == -1
+
+
+# ------------------------------------------------------------ uplink
+def test_the_uplink_polls_the_commands_with_the_radio():
+    class Cmd:
+        def __init__(self):
+            self.polled = []
+
+        def poll(self, r):
+            self.polled.append(r)
+    b = _Board()
+    b.radio = object()
+    a = _app(b)
+    a.cmd = Cmd()
+    a._uplink()
+    assert a.cmd.polled == [b.radio]
+    b.radio = None
+    a._uplink()
+    assert len(a.cmd.polled) == 1
+
+    class NoRadio:
+        imu = imu2 = altimeter = legs = engine = wdt = None
+    a2 = _app(NoRadio())
+    a2.cmd = Cmd()
+    a2._uplink()
+    assert a2.cmd.polled == []
+    a2.cmd = None
+    a2._uplink()
+
+
+# ------------------------------------------------------------ sample
+def test_the_sample_stage_reads_each_sensor_and_keeps_its_status():
+    b = _Board()
+    b.imu, b.imu2, b.altimeter = _Sensor(OK), _Sensor(OK), _Sensor(NOT_READY)
+    a = _app(b)
+    a._sample()
+    assert (a.imu_status, a.imu2_status, a.alt_status) == (OK, BUS_ERROR, NOT_READY)
+    assert (b.imu.reads, b.imu2.reads, b.altimeter.reads) == (1, 0, 1)
+
+
+def test_the_spare_imu_is_read_while_the_primary_is_not_ok_or_not_in_use():
+    b = _Board()
+    b.imu, b.imu2 = _Sensor(NOT_READY), _Sensor(OK)
+    a = _app(b)
+    a._sample()
+    assert (a.imu_status, a.imu2_status, b.imu2.reads) == (NOT_READY, OK, 1)
+    b.imu.st = OK
+    a.nav.imu_used = 2
+    a._sample()
+    assert b.imu2.reads == 2
+    a.nav.imu_used = 1
+    a._sample()
+    assert b.imu2.reads == 2 and a.imu2_status == BUS_ERROR
+
+
+def test_a_raising_read_leaves_the_statuses_unusable_and_raises():
+    b = _Board()
+    b.imu, b.altimeter = _Sensor(OK, raises=True), _Sensor(OK)
+    a = _app(b)
+    a.imu_status = a.alt_status = OK
+    with pytest.raises(OSError):
+        a._sample()
+    assert (a.imu_status, a.imu2_status, a.alt_status, b.altimeter.reads) == \
+        (BUS_ERROR, BUS_ERROR, BUS_ERROR, 0)
+
+
+def test_leg_contact_is_the_touchdown_posted_once_with_the_mask():
+    class Legs:
+        any_contact = False
+        contact_mask = 0
+        updates = 0
+
+        def update(self):
+            self.updates += 1
+    b = _Board()
+    b.legs = Legs()
+    a = _app(b)
+    a._sample()
+    assert b.legs.updates == 1 and not a.touchdown
+    b.legs.any_contact, b.legs.contact_mask = True, 5
+    a._sample()
+    a._sample()
+    assert a.touchdown and b.legs.updates == 3
+    assert _ev() == [(A.EV_TOUCHDOWN, 5)]
+
+
+# ------------------------------------------------------------ control
+def test_control_commands_the_throttle_and_the_gimbal_only_when_it_changes():
+    b = _Board()
+    b.engine = _Engine()
+    a = _powered(b)
+    a.ctrl.update = lambda g, n: None
+    a.ctrl.throttle_q15, a.ctrl.pitch_cmd_bau = 1000, 0
+    a._gimbal_sent = None
+    b.engine.calls = []
+    a._control()
+    a._control()
+    a.ctrl.pitch_cmd_bau = 40
+    a._control()
+    assert b.engine.calls == [("thr", 1000), ("pitch", 0), ("thr", 1000), ("thr", 1000), ("pitch", 40)]
+    assert a._gimbal_sent == 40
+
+
+def test_with_an_attitude_unit_the_set_point_goes_to_it_and_the_gimbal_stays_centred():
+    class Acu:
+        def __init__(self):
+            self.sp = []
+
+        def set_pitch(self, p):
+            self.sp.append(p)
+    b = _Board()
+    b.engine = _Engine()
+    b.attitude = Acu()
+    a = _powered(b)
+    a.ctrl.update = lambda g, n: None
+    a.ctrl.throttle_q15, a.ctrl.pitch_cmd_bau = 1000, 300
+    a._gimbal_sent = None
+    b.engine.calls = []
+    a._control()
+    a._control()
+    assert b.attitude.sp == [300, 300]
+    assert b.engine.calls == [("thr", 1000), ("pitch", 0), ("thr", 1000)]
+
+
+def test_control_is_given_guidance_and_navigation():
+    a = _powered()
+    seen = []
+    a.ctrl.update = lambda g, n: seen.append((g, n))
+    a._control()
+    assert seen == [(a.guid, a.nav)]
+
+
+def test_the_landed_phase_cuts_the_engine_once_and_disarms_it():
+    b = _Board()
+    b.engine = _Engine()
+    a = _powered(b)
+    a.ctrl.throttle_q15 = 5000
+    a.guid.phase = PH_LANDED
+    b.engine.calls = []
+    a._control()
+    a._control()
+    assert a.engine_cut and a.ctrl.throttle_q15 == 0
+    assert b.engine.calls == [("thr", 0), ("disarm",)] * 2
+    assert _ev() == [(A.EV_ENGINE_CUT, 0)]
+    a2 = _powered()
+    a2.guid.phase = PH_LANDED
+    a2._control()
+    assert a2.engine_cut
+
+
+# ------------------------------------------------------------ telecommands
+def test_abort_only_in_descent_calls_guidance_abort():
+    a = _app()
+    assert a.cmd_abort() == 12
+    a = _powered()
+    calls = []
+    a.guid.abort = lambda: calls.append(1)
+    assert a.cmd_abort() == 0 and calls == [1]
+
+
+def test_abort_without_a_guidance_abort_lands_where_the_vehicle_is():
+    a = _powered()
+    a.guid = type("G", (), {"site_x_mm": 0})()
+    a.nav.x_mm = 4321
+    assert a.cmd_abort() == 0 and a.guid.site_x_mm == 4321
+
+
+def test_divert_in_descent_or_armed_within_max_divert_of_the_site():
+    a = _powered(site_x_mm=100000, max_divert_mm=50000)
+    got = []
+    a.guid.divert = got.append
+    assert a.cmd_divert(150000) == 0 and a.cmd_divert(50000) == 0
+    assert a.cmd_divert(150001) == 11 and a.cmd_divert(49999) == 11
+    assert got == [150000, 50000]
+    a.mode = ARMED
+    assert a.cmd_divert(100000) == 0
+    for m in (SAFE, BIT, LANDED, TIPPED, POST):
+        a.mode = m
+        assert a.cmd_divert(100000) == 12
+
+
+def test_divert_without_a_guidance_divert_moves_the_site():
+    a = _powered()
+    a.guid = type("G", (), {"site_x_mm": 0})()
+    assert a.cmd_divert(a.cfg.site_x_mm + 10) == 0 and a.guid.site_x_mm == a.cfg.site_x_mm + 10
+
+
+def test_reset_checkpoints_now_then_resets_or_is_refused_without_a_reset():
+    b = _Board()
+    resets = []
+    b.reset_fn = lambda: resets.append(1)
+    a = _powered(b)
+    seen = []
+    a._checkpoint = lambda now=False: seen.append(now)
+    assert a.cmd_reset() == 0 and resets == [1] and seen == [True]
+    a = _powered()
+    a._checkpoint = lambda now=False: seen.append(now)
+    assert a.cmd_reset() == 14 and seen == [True, True]
+
+
+def test_engine_off_cuts_and_disarms():
+    b = _Board()
+    b.engine = _Engine()
+    a = _powered(b)
+    a.ctrl.throttle_q15 = 9000
+    b.engine.calls = []
+    assert a.cmd_engine_off() == 0
+    assert a.engine_cut and a.ctrl.throttle_q15 == 0
+    assert b.engine.calls == [("thr", 0), ("disarm",)]
+    assert _ev() == [(A.EV_ENGINE_CUT, 1)]
+    assert _powered().cmd_engine_off() == 0
+
+
+def test_reset_imu_rewrites_the_configuration_of_the_part_asked():
+    class Prim:
+        def __init__(self):
+            self.causes = []
+
+        def _reinit(self, cause):
+            self.causes.append(cause)
+
+    class Spare:
+        def __init__(self):
+            self.calls = []
+
+        def _gyro_reinit(self):
+            self.calls.append("g")
+
+        def _acc_reinit(self, cause):
+            self.calls.append(("a", cause))
+    b = _Board()
+    b.imu, b.imu2 = Prim(), Spare()
+    a = _app(b)
+    assert a.cmd_reset_imu(2) == 11
+    assert a.cmd_reset_imu(0) == 0 and b.imu.causes == [3]
+    assert a.cmd_reset_imu(1) == 0 and b.imu2.calls == ["g", ("a", 3)]
+
+
+def test_reset_imu_refused_for_a_missing_part_or_one_without_the_methods():
+    a = _app()
+    assert a.cmd_reset_imu(0) == 14 and a.cmd_reset_imu(1) == 14
+    b = _Board()
+    b.imu = object()
+    b.imu2 = type("S", (), {"_gyro_reinit": lambda s: None})()
+    a = _app(b)
+    assert a.cmd_reset_imu(0) == 14 and a.cmd_reset_imu(1) == 14
+    b.imu2 = type("S", (), {"_acc_reinit": lambda s, c: None})()
+    assert a.cmd_reset_imu(1) == 14
+
+
+def _pid(name):
+    from lander import config as C
+    return [f[0] for f in C.FIELDS].index(name)
+
+
+def test_set_param_applies_a_value_within_its_limits_and_updates_the_crc():
+    a = _app()
+    crc = a.cfg.crc
+    assert a.cmd_set_param(_pid("max_divert_mm"), 5000000) == 0
+    assert a.cfg.max_divert_mm == 5000000 and a.cfg.crc == a.cfg.compute_crc() != crc
+    assert a.cmd_set_param(_pid("max_divert_mm"), 0) == 0 and a.cfg.max_divert_mm == 0
+
+
+def test_set_param_refusals():
+    from lander import config as C
+    a = _app()
+    assert a.cmd_set_param(len(C.FIELDS), 0) == 11
+    assert a.cmd_set_param(_pid("max_divert_mm"), 5000001) == 11
+    assert a.cmd_set_param(_pid("max_divert_mm"), -1) == 11
+    nolim = [f[0] for f in C.FIELDS if f[0] not in C.LIMITS][0]
+    assert a.cmd_set_param(_pid(nolim), getattr(a.cfg, nolim)) == 11
+    a.mode = POWERED
+    assert a.cmd_set_param(_pid("rate_hz"), 50) == 12
+    assert a.cmd_set_param(_pid("max_divert_mm"), 1000) == 0
+
+
+def test_set_param_across_keys_is_refused_and_the_value_kept():
+    a = _app()
+    crc = a.cfg.crc
+    old = a.cfg.tlm_rs_e
+    a.cfg.check = lambda: 0                    # a rule across keys fails
+    assert a.cmd_set_param(_pid("tlm_rs_e"), 16 if old != 16 else 8) == 11
+    assert a.cfg.tlm_rs_e == old and a.cfg.crc == crc
+
+
+def test_set_param_calls_each_stages_configure_hook_and_applies_the_sensor_mask():
+    b = _Board()
+    b.imu = _Sensor()
+    a = _app(b)
+    seen = []
+    for s in (a.nav, a.guid, a.ctrl):
+        s.configure = lambda cfg, s=s: seen.append((s, cfg))
+    assert a.cmd_set_param(_pid("sensor_mask"), 0xFE) == 0
+    assert seen == [(a.nav, a.cfg), (a.guid, a.cfg), (a.ctrl, a.cfg)]
+    assert a.sensor_mask == 0xFE and isinstance(b.imu, A._SensorOff)
+
+
+def test_dump_only_after_landing():
+    b = _Board()
+
+    class St:
+        count = 4
+        pending = 0
+
+        def flush(self):
+            return True
+    b.storage = St()
+    a = _app(b)
+    assert a.cmd_dump(0, 0) == 12
+    a.mode = POST
+    assert a.cmd_dump(1, 2) == 0 and (a.tlm.dump_next, a.tlm.dump_end) == (1, 3)
+    assert a.cmd_dump(4, 1) == 11
+    assert (EV_BB_DUMP, 2) in drain_events()
+
+
+def test_the_sensor_telecommand_sets_and_clears_one_bit():
+    b = _Board()
+    b.imu, b.imu2, b.altimeter = _Sensor(), _Sensor(), _Sensor()
+    a = _app(b)
+    assert a.cmd_sensor(3, 0) == 11 and a.cmd_sensor(0, 2) == 11
+    assert a.cmd_sensor(2, 0) == 0 and a.sensor_mask == 0xFB
+    assert isinstance(b.altimeter, A._SensorOff)
+    assert a.cmd_sensor(1, 0) == 0 and a.sensor_mask == 0xF9 and isinstance(a._imu2, A._SensorOff)
+    assert a.cmd_sensor(2, 1) == 0 and a.sensor_mask == 0xFD and isinstance(b.altimeter, _Sensor)
+    assert _ev() == [(A.EV_SENSOR_MASK, 0xFB), (A.EV_SENSOR_MASK, 0xF9),
+                              (A.EV_SENSOR_MASK, 0xFD)]
+
+
+def test_a_disabled_sensor_reads_disabled_and_keeps_its_driver():
+    b = _Board()
+    imu = _Sensor()
+    b.imu = imu
+    a = _app(b, sensor_mask=0xFE)
+    assert isinstance(b.imu, A._SensorOff) and b.imu.driver is imu
+    assert b.imu.read() == DISABLED and b.imu.status == DISABLED and imu.reads == 0
+    a._apply_sensor_mask(0x1FF)                # only the low 8 bits count
+    assert b.imu is imu and a.sensor_mask == 0xFF
+
+
+def test_applying_the_same_mask_posts_nothing():
+    a = _app()
+    a._apply_sensor_mask(0xFF)
+    assert _ev() == []
+
+
+def test_a_missing_sensor_is_left_alone_by_the_mask():
+    a = _app()
+    a._apply_sensor_mask(0)
+    assert a.board.imu is None and a._imu2 is None and a.board.altimeter is None
+    assert a.sensor_mask == 0
+
+
+# ------------------------------------------------------------ the cycle
+def test_cycles_of_a_period_at_least_one():
+    a = _app()
+    assert (a._cycles(100), a._cycles(20), a._cycles(19), a._cycles(0), a._cycles(1000)) == (5, 1, 1, 1, 50)
+
+
+def test_degrade_halves_the_rate_down_to_10_hz():
+    a = _app(rate_hz=40)
+    assert a.degrade() is True and (a.rate_hz, a.period_us, a._period_ms, a.degraded) == (20, 50000, 50, True)
+    assert a.degrade() is True and a.rate_hz == 10
+    assert _ev() == [(A.EV_RATE_DEGRADED, 20), (A.EV_RATE_DEGRADED, 10)]
+    assert a.degrade() is False and a.rate_hz == 10 and _ev() == []
+
+
+def test_degrade_refused_at_the_start_below_20_hz():
+    a = _app(rate_hz=19)
+    assert a.degrade() is False and not a.degraded
+
+
+def test_the_watchdog_is_fed_only_when_every_stage_reported():
+    b = _Board()
+    b.wdt = _Wdt()
+    a = _powered(b)
+    a.step(0)
+    assert (b.wdt.feeds, a.watchdog_feeds, a.report_mask, a.cycle) == (1, 1, A.ST_ALL, 1)
+
+    def boom():
+        raise ValueError
+    a._telemetry = boom
+    a.step(20000)
+    assert (b.wdt.feeds, a.report_mask) == (1, A.ST_ALL & ~A.ST_TELEMETRY)
+    assert list(a.stage_fault_count) == [0, 0, 0, 0, 1, 0]
+
+
+@pytest.mark.parametrize("stage,attr", [(A.ST_UPLINK, "_uplink"), (A.ST_SAMPLE, "_sample"),
+                                        (A.ST_ESTIMATE, "_estimate"), (A.ST_CONTROL, "_control")])
+def test_each_raising_stage_clears_its_own_bit(stage, attr):
+    a = _powered()
+
+    def boom(*args):
+        raise ValueError
+    setattr(a, attr, boom)
+    a.step(0)
+    assert a.report_mask == A.ST_ALL & ~stage and a.stage_faults == 1
+
+
+def test_a_raising_guidance_clears_its_bit():
+    a = _powered()
+
+    def boom(nav, td):
+        raise ValueError
+    a.guid.update = boom
+    a.step(0)
+    assert a.report_mask == A.ST_ALL & ~A.ST_GUIDE
+
+
+def test_a_raising_checkpoint_is_an_event_not_a_stage_fault():
+    b = _Board()
+    b.wdt = _Wdt()
+    a = _powered(b)
+
+    def boom(now=False):
+        raise OSError
+    a._checkpoint = boom
+    a.step(0)
+    assert (A.EV_CKPT_WRITE_ERROR, 0) in _ev()
+    assert a.report_mask == A.ST_ALL and b.wdt.feeds == 1
+
+
+def _dts(a, times):
+    got = []
+    a._estimate = lambda dt: got.append(dt)
+    for t in times:
+        a.step(t)
+    return got
+
+
+def test_the_time_step_is_the_measured_period_in_q20_seconds():
+    a = _powered()
+    # first cycle: the nominal 20 ms; then 20 ms, 25 ms, 20.999 ms, 21 ms
+    got = _dts(a, [1000000, 1020000, 1045000, 1065999, 1086999])
+    q = [20000 + (20000 * 50936 >> 20), 20000 + (20000 * 50936 >> 20),
+         25000 * 1099512 >> 20, 20999 + (20999 * 50936 >> 20), 21000 * 1099512 >> 20]
+    assert got == q == [20971, 20971, 26214, 22019, 22020]
+
+
+def test_a_clock_glitch_counts_as_one_nominal_period():
+    a = _powered()
+    got = _dts(a, [1000000, 1000000, 900000, 980001, 1060001, 1140000])
+    # 0, backwards, 80.001 ms (> 4 periods): nominal; 80 ms exactly, 79.999 ms kept
+    assert got == [20971] * 4 + [80000 * 1099512 >> 20, 79999 * 1099512 >> 20]
+
+
+def test_the_event_clock_is_the_cycle_time_in_ms():
+    from lander.events import events
+    a = _powered()
+    a.step(1234567)
+    assert events.now_ms == 1234
+    a.step(1073741000)                        # the last ms of the 2^30 us tick range
+    assert events.now_ms == 1073741 and a.last_us == 1073741000
+
+
+def test_stage_times_and_their_maxima_are_kept():
+    a = _powered()
+    a.stage_max_us[0] = 10 ** 9
+    a.step(0)
+    assert a.stage_max_us[0] == 10 ** 9
+    for i in range(1, 6):
+        assert a.stage_max_us[i] == a.stage_us[i] >= 0
+    assert a.cycle_max_us == a.cycle_us >= 0
+
+
+def test_the_first_command_time_is_set_once():
+    a = _powered()
+    a.step(0)
+    t = a.first_command_us
+    assert t >= 0
+    a.step(20000)
+    assert a.first_command_us == t
