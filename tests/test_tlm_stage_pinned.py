@@ -251,6 +251,13 @@ def test_a_step_onto_a_whole_second_carries_it():
     assert (t.sec, t.usec, t._fine) == (1, 999999, 65534)
 
 
+def test_a_single_microsecond_counts():
+    t = _stage()
+    t._clock(1000000)
+    t._clock(1000001)
+    assert (t.sec, t.usec) == (1, 1)
+
+
 def test_the_clock_follows_the_tick_counter_across_its_2_30_wrap():
     t = _stage()
     t._clock(0x3FFFFFFF - 9999)               # 1073.731824 s
@@ -413,9 +420,13 @@ def test_critical_then_housekeeping_then_idle_then_critical_after_950_ms():
     assert _next(t, 0)[0] == P.APID_HOUSEKEEPING
     apid, n, buf = _next(t, 949)
     assert (apid, n) == (P.APID_IDLE, 16) and buf[6:16] == b"\x55" * 10
+    t.built = False
     assert _next(t, 950)[0] == P.APID_CRITICAL
     assert list(t._last)[:3] == [950, -1000000, 0]
     assert t.built is True
+    t.built = False
+    t.silenced[K_CRIT] = 1
+    assert _next(t, 5000)[0] == P.APID_HOUSEKEEPING and t.built is True
 
 
 def test_a_built_packet_has_the_stage_time_in_its_header():
@@ -446,6 +457,24 @@ def test_an_event_goes_first_with_its_time_code_and_argument():
     assert buf[12:22] == bytes([0, 0, 4, 0xD2, 0x03, 0x00, 0, 0, 0, 7])
     assert app.events_sent == 1 and events.count == 0 and t.built is True
     assert _next(t, 2000)[0] == P.APID_CRITICAL
+    events.post(0x0301, 0)
+    _next(t, 2000)
+    assert app.events_sent == 2
+
+
+def test_an_event_with_a_negative_argument_goes_down_signed():
+    t = _stage()
+    events.post(0x01A3, -2730)               # EV_ACU_LIMITED: the applied angle
+    apid, n, buf = _next(t, 0)
+    assert apid == P.APID_EVENT and t.ev_arg == -2730 == t.last_fault_arg
+    assert buf[18:22] == (-2730).to_bytes(4, "big", signed=True)
+
+
+def test_without_a_radio_an_event_with_a_negative_argument_is_drained_too():
+    t = _stage(radio=None)
+    events.post(0x01A3, -1)
+    t.update(0)
+    assert (events.count, t.events_unsent) == (0, 1)
 
 
 @pytest.mark.parametrize("code,fault", [
@@ -469,6 +498,18 @@ def test_at_most_three_events_in_a_row_while_the_critical_packet_is_due():
     E, C = P.APID_EVENT, P.APID_CRITICAL
     assert got == [E, E, E, C, E, E, E]
     assert t.ev_code == 0x0206
+
+
+def test_the_critical_packet_starts_a_new_burst_of_three():
+    t = _stage()
+    t.silenced[K_HK] = 1
+    for c in range(0x0201, 0x0204):
+        events.post(c, 0)
+    E, C = P.APID_EVENT, P.APID_CRITICAL
+    assert [_next(t, 0)[0] for _ in range(4)] == [E, E, E, C]
+    for c in range(0x0204, 0x0208):
+        events.post(c, 0)
+    assert [_next(t, 950)[0] for _ in range(4)] == [E, E, E, C]
 
 
 def test_events_are_not_limited_while_nothing_else_is_due():
@@ -576,6 +617,13 @@ def test_after_the_freeze_the_records_go_newest_first_a_second_apart():
     assert t.bb_sent == 4
 
 
+def test_a_single_record_is_sent_again_and_again():
+    t, st = _frozen_stage(count=1)
+    for _ in range(3):
+        apid, n, buf = _next(t, 20000)
+        assert apid == P.APID_BLACKBOX and buf[12:16] == b"\0\0\0\0"
+
+
 def test_a_record_that_does_not_read_back_is_skipped():
     t, st = _frozen_stage(count=12, bad=(11,))
     apid, n, buf = _next(t, 20000)
@@ -617,13 +665,20 @@ def test_start_dump_refuses_without_a_store_or_outside_the_records():
 
 
 @pytest.mark.parametrize("start,count,end", [
-    (0, 0, 12), (2, 3, 5), (11, 1, 12), (10, 2, 12), (10, 3, 12), (4, -1, 12), (0, 12, 12)])
+    (0, 0, 12), (2, 3, 5), (2, 1, 3), (11, 1, 12), (10, 2, 12), (10, 3, 12), (4, -1, 12), (0, 12, 12)])
 def test_start_dump_takes_the_range_to_the_last_record_at_most(start, count, end):
     t, st = _frozen_stage(count=12)
     t.dump_sent = t.dump_lost = 9
     assert t.start_dump(start, count) == 0
     assert (t.dump_next, t.dump_end, t.dump_sent, t.dump_lost, t.dumps) == (start, end, 0, 0, 1)
     assert drain_events() == [(EV_BB_DUMP, end - start)]
+
+
+def test_each_dump_is_counted():
+    t, st = _frozen_stage(count=12)
+    t.start_dump(0, 1)
+    t.start_dump(3, 1)
+    assert t.dumps == 2 and (t.dump_next, t.dump_end) == (3, 4)
 
 
 def test_a_dump_sends_its_range_oldest_first_ahead_of_the_rolling_pass():
@@ -722,10 +777,12 @@ def test_the_store_is_flushed_once_a_second_and_a_failed_flush_is_an_event():
     assert st.flushes == 0
     bb.step()
     assert st.flushes == 1 and drain_events() == []
+    for _ in range(24):
+        bb.step()
+    assert st.flushes == 1
     st.ok = False
     st.pending = 3
-    for _ in range(25):
-        bb.step()
+    bb.step()
     assert st.flushes == 2 and drain_events() == [(EV_BB_FLUSH_FAIL, 3)]
 
 
