@@ -78,7 +78,7 @@ def test_radio_chunk_is_capped_at_max_chunk():
 
 
 def test_radio_refuses_a_line_that_carries_nothing():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^radio budget$"):
         Radio(_Uart(), baudrate=0)
     r = Radio(_Uart(), baudrate=10, period_us=100000)       # 0.1 B a cycle: allowed
     assert (r.budget, r._frac, r._chunk) == (0, 100000, 1)
@@ -111,6 +111,24 @@ def test_radio_the_first_drop_after_a_queued_write_posts_one_event():
     assert r.write(b"x") == 1
     assert r.write(b"abcd") == 0
     assert drain_events() == [(rd.EV_RADIO_DROP, 4)]
+
+
+def test_radio_a_drop_on_a_fresh_radio_posts_the_event():
+    r = Radio(_Uart(), ring_size=8)
+    assert r.write(bytes(9)) == 0
+    assert drain_events() == [(rd.EV_RADIO_DROP, 9)]
+
+
+def test_radio_drops_are_summed():
+    r = Radio(_Uart(), ring_size=8)
+    r.write(bytes(9))
+    r.write(bytes(10))
+    assert (r.bytes_dropped, r.writes_dropped) == (19, 2)
+
+
+def test_radio_a_write_of_zero_octets_queues_nothing():
+    r = Radio(_Uart(), ring_size=8)
+    assert r.write(b"abc", 0) == 0 and r.queued == 0
 
 
 def test_radio_write_of_n_octets_takes_the_first_n():
@@ -196,6 +214,8 @@ def test_radio_a_uart_error_is_counted_and_nothing_leaves_the_ring():
     assert r.service() == 0
     assert (r.errors, r.short_writes, r.queued, r._head) == (1, 1, 6, 0)
     assert drain_events() == [(rd.EV_RADIO_UART_ERROR, 0)]
+    r.service()
+    assert (r.errors, r.short_writes) == (2, 2)
 
 
 def test_radio_a_uart_write_returning_none_sent_nothing():
@@ -250,6 +270,10 @@ def test_radio_receive_counts_what_arrived():
     assert r.receive(buf) == 0
     u.rx_fail = True
     assert r.receive(buf) == 0 and (r.errors, r.bytes_received) == (1, 5)
+    assert r.receive(buf) == 0 and r.errors == 2
+    u.rx_fail = u.rx_none = False
+    u.rx += b"abc"
+    assert r.receive(buf) == 3 and r.bytes_received == 8
 
 
 # ================================================================ storage
@@ -322,6 +346,13 @@ def _record(seq, payload, R=16):
     return body + bytes([c >> 8, c & 0xFF])
 
 
+def test_the_crc_table_is_the_crc_of_each_octet_from_zero():
+    # built at import, where a mutant cannot be switched on: build it again
+    t = sto._crc_table()
+    assert t.typecode == "H" and len(t) == 256
+    assert list(t) == [binascii.crc_hqx(bytes([i]), 0) for i in range(256)]
+
+
 def test_crc16_is_ccitt_false():
     assert crc16(b"123456789", 9) == 0x29B1
     assert crc16(b"123456789", 4) == binascii.crc_hqx(b"1234", 0xFFFF)
@@ -329,11 +360,26 @@ def test_crc16_is_ccitt_false():
     assert list(sto._TABLE[:3]) == [0, 0x1021, 0x2042] and sto._TABLE[255] == 0x1EF0
 
 
+def test_storage_defaults_64_octet_records_in_batches_of_4():
+    s = Storage("/s", opener=_Disk().open)
+    assert (s.record_size, s.payload_max, s._batch, len(s._pend)) == (64, 56, 4, 256)
+
+
+def test_storage_opens_the_filesystem_file_by_default(tmp_path):
+    path = str(tmp_path / "bb.bin")
+    s = Storage(path, record_size=16, batch=1)
+    s.append(b"abc")
+    s.close()
+    with open(path, "rb") as fh:
+        assert fh.read() == _record(0, b"abc")
+    assert Storage(path, record_size=16).count == 1
+
+
 def test_storage_refuses_a_record_under_16_octets_or_no_batch():
     d = _Disk()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^storage config$"):
         Storage("/s", record_size=15, opener=d.open)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="^storage config$"):
         Storage("/s", batch=0, opener=d.open)
     s = Storage("/s", record_size=16, batch=1, opener=d.open)
     assert (s.payload_max, s.record_size, s.max_records) == (8, 16, 4096)
@@ -365,6 +411,13 @@ def test_storage_append_of_n_octets_takes_the_first_n_and_pads_the_rest():
     s._pend[:] = b"\xEE" * 16                 # padding must overwrite what was there
     s.append(b"\x05\x06\x07\x08", 2)
     assert bytes(d.files["/s"]) == _record(0, b"\x05\x06")
+
+
+def test_storage_append_of_zero_octets_is_an_empty_record():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s.append(b"abc", 0)
+    assert bytes(d.files["/s"]) == _record(0, b"")
 
 
 def test_storage_the_sequence_number_keeps_its_30_bits():
@@ -428,6 +481,27 @@ def test_storage_a_write_error_is_counted_posted_and_the_batch_dropped():
     assert s.flush() is False
     assert (s.errors, s.pending, s.count) == (1, 0, 0)
     assert drain_events() == [(sto.EV_STORE_WRITE_ERROR, 2)]
+    s.append(b"c")
+    s.flush()
+    assert s.errors == 2
+
+
+def test_storage_a_record_written_by_a_failed_flush_is_not_read_back():
+    class Torn(_Disk):
+        def open(self, path, mode):
+            f = _Disk.open(self, path, mode)
+            w = f.write
+
+            def write(b):
+                w(b)
+                raise OSError(5)        # the octets reached the file, then the error
+            f.write = write
+            return f
+    d = Torn()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s.append(b"a")
+    assert s.count == 0 and bytes(d.files["/s"]) == _record(0, b"a")
+    assert s.read_record(0, bytearray(8)) == -1
 
 
 def test_storage_a_closed_store_flushes_nothing():
@@ -466,6 +540,15 @@ def test_storage_a_torn_tail_is_ignored_posted_and_overwritten():
     assert (s.count, s.seq, s.torn_bytes, s.corrupt) == (1, 1, 10, 0)
     assert drain_events() == [(sto.EV_STORE_RECOVERED, 10)]
     assert d.f.pos == 16
+
+
+def test_storage_each_corrupt_record_is_counted():
+    bad = bytearray(_record(1, b"b"))
+    bad[7] ^= 1
+    d = _Disk()
+    d.files["/s"] = bytearray(bytes(bad) + bytes(bad) + _record(2, b"c"))
+    s = Storage("/s", record_size=16, opener=d.open)
+    assert (s.count, s.corrupt) == (3, 2)
 
 
 def test_storage_a_whole_bad_record_before_a_good_one_is_corrupt_after_it_torn():
@@ -519,6 +602,12 @@ def test_storage_read_record_refuses_a_record_damaged_after_open():
     assert s.read_record(0, bytearray(8)) == -1
     del d.files["/s"][10:]
     assert s.read_record(0, bytearray(8)) == -1
+
+
+def test_storage_record_seq_of_an_empty_record():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(77, b""))
+    assert Storage("/s", record_size=16, opener=d.open).record_seq(0) == 77
 
 
 def test_storage_record_seq_reads_the_stored_sequence_number():
@@ -636,6 +725,126 @@ def test_acu_an_acknowledgement_of_another_sequence_is_not_taken():
     a.set_pitch(100)
     u.rx += _ack(0, 100)
     assert a.poll() == NOT_READY and a.acks == 0 and a.missed == 1
+
+
+@pytest.mark.parametrize("seq,status", [(0x37, 3), (0x81, 5), (0x03, 0x5A)])
+def test_acu_no_single_octet_corruption_of_an_acknowledgement_is_taken(seq, status):
+    # the check octet makes the frame sum to 0 mod 256: any one octet changed
+    # breaks it (the fast path of a lone acknowledgement included)
+    good = _frame(0x81, seq, [status, 0x34, 0x12])
+    for pos in range(8):
+        for v in range(256):
+            if v == good[pos]:
+                continue
+            a, u = _acu()
+            a.seq = seq - 1
+            a.set_pitch(0x1234)
+            f = bytearray(good)
+            f[pos] = v
+            u.rx += f
+            a.poll()
+            assert a.acks == 0 and a.applied == 0, (pos, v)
+    a, u = _acu()
+    a.seq = seq - 1
+    a.set_pitch(0x1234)
+    u.rx += good
+    assert a.poll() == OK and a.applied == 0x1234
+
+
+def test_acu_an_older_acknowledgement_is_not_taken_when_the_sequence_is_3():
+    a, u = _acu()
+    a.seq = 2
+    a.set_pitch(100)
+    u.rx += _ack(2, 100)
+    assert a.poll() == NOT_READY and a.acks == 0
+
+
+def test_acu_an_acknowledgement_followed_by_a_nak_in_one_read_counts_both():
+    a, u = _acu()
+    a.set_pitch(100)
+    u.rx += _ack(1, 100) + _frame(0x7F, 1, [1])
+    assert a.poll() == OK and (a.acks, a.naks) == (1, 1)
+
+
+def test_acu_acks_naks_and_errors_are_tallied():
+    a, u = _acu()
+    bad = bytearray(_frame(0x7F, 9, [1]))
+    bad[4] ^= 1
+    for k in (1, 2):
+        a.set_pitch(10)
+        u.rx += _ack(a.seq, 10) + _frame(0x7F, 1, [2]) + bytes(bad) + bytes(bad)
+        a.poll()
+        assert (a.acks, a.naks, a.errors) == (k, k, 2 * k)
+    u.read_fail = True
+    a.poll()
+    a.poll()
+    assert a.errors == 6
+    u.read_fail = False
+    u.write_fail = True
+    a.set_pitch(0)
+    a.set_pitch(0)
+    assert a.errors == 8
+
+
+def test_acu_an_acknowledgement_after_a_bad_frame_is_found_in_the_same_read():
+    a, u = _acu()
+    a.set_pitch(300)                                  # seq 1
+    # A5 then the ack: the first A5 reads as a frame of length 1 (the ack's
+    # seq) with a bad check; the parser moves on by one octet and finds the ack
+    u.rx += b"\xA5" + _ack(1, 300)
+    assert a.poll() == OK and a.applied == 300 and a.errors == 1
+
+
+def test_acu_a_bad_frame_after_other_octets_does_not_restart_the_scan():
+    a, u = _acu()
+    a.set_pitch(300)
+    bad = bytearray(_frame(0x7F, 1, [1]))
+    bad[4] ^= 1
+    u.rx += b"\x00" + bytes(bad) + _ack(1, 300)
+    assert a.poll() == OK and a.errors == 1
+
+
+def test_acu_a_positive_odd_angle_acknowledged_behind_other_octets():
+    a, u = _acu()
+    a.set_pitch(301)
+    u.rx += b"\x00" + _ack(1, 301)
+    assert a.poll() == OK and a.applied == 301 and drain_events() == []
+
+
+def test_acu_limited_behind_other_octets_posts_once_per_run():
+    a, u = _acu()
+    for k, applied in enumerate([2730, 2730, 3000, 2729]):
+        a.set_pitch(3000)
+        u.rx += b"\x00" + _ack(k + 1, applied)
+        a.poll()
+        assert a.applied == applied
+        ev = drain_events()
+        assert ev == ([(acu.EV_ACU_LIMITED, applied)] if k in (0, 3) else []), k
+
+
+def test_acu_a_partial_frame_of_length_8_is_kept_whole():
+    a, u = _acu()
+    u.rx += bytes([0xA5, 0x7F, 0x01, 0x08, 1, 2, 3, 4])
+    a.poll()
+    assert a._rx.n == 8
+
+
+def test_acu_back_after_exactly_five_misses():
+    a, u = _acu()
+    a.set_pitch(0)
+    for _ in range(5):
+        a.set_pitch(0)
+    drain_events()
+    u.rx += _ack(a.seq, 0)
+    a.set_pitch(0)
+    assert drain_events() == [(acu.EV_ACU_BACK, 5)]
+
+
+def test_acu_reads_a_single_octet_when_one_is_free():
+    a, u = _acu()
+    a._rx.n = 47
+    a.poll()
+    assert u.asks == [1]
 
 
 def test_acu_an_acknowledgement_with_a_wrong_check_is_an_error():
