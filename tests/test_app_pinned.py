@@ -140,6 +140,12 @@ def test_the_built_in_test_result_is_kept_and_posted():
     assert a.built_in_test() == 0 and _ev()[-1] == (A.EV_BIT, 0)
 
 
+def test_without_a_navigation_built_in_test_the_test_passes():
+    a = _app()
+    a.nav = type("N", (), {})()
+    assert a.built_in_test() == 0 and a.bit_result == 0
+
+
 def test_the_built_in_test_is_given_the_board():
     b = _Board()
     a = _app(b)
@@ -162,6 +168,7 @@ def test_arm_refusals_each_with_its_reason():
     a = _app()
     a.mode = POWERED
     assert a.arm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_ILLEGAL << 4 | ARMED)]
+    assert a.arm() is False and a.mode_refusals == 2
     a = App(_Board(), Config(), cfg_status=CFG_BAD_CRC)
     _ev()
     assert a.arm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_CONFIG << 4 | ARMED)]
@@ -594,6 +601,13 @@ def test_reset_imu_rewrites_the_configuration_of_the_part_asked():
     assert a.cmd_reset_imu(1) == 0 and b.imu2.calls == ["g", ("a", 3)]
 
 
+def test_reset_imu_on_a_board_without_a_spare_imu_attribute_is_refused():
+    class OneImu:
+        imu = altimeter = legs = engine = wdt = radio = None
+    a = _app(OneImu())
+    assert a.cmd_reset_imu(1) == 14
+
+
 def test_reset_imu_refused_for_a_missing_part_or_one_without_the_methods():
     a = _app()
     assert a.cmd_reset_imu(0) == 14 and a.cmd_reset_imu(1) == 14
@@ -695,6 +709,14 @@ def test_a_disabled_sensor_reads_disabled_and_keeps_its_driver():
     assert b.imu is imu and a.sensor_mask == 0xFF
 
 
+def test_a_missing_sensor_does_not_stop_the_mask_reaching_the_next_ones():
+    b = _Board()
+    b.altimeter = _Sensor()
+    a = _app(b)                                # no IMU, no spare IMU
+    a._apply_sensor_mask(0xFB)
+    assert isinstance(b.altimeter, A._SensorOff)
+
+
 def test_applying_the_same_mask_posts_nothing():
     a = _app()
     a._apply_sensor_mask(0xFF)
@@ -717,6 +739,7 @@ def test_cycles_of_a_period_at_least_one():
 def test_degrade_halves_the_rate_down_to_10_hz():
     a = _app(rate_hz=40)
     assert a.degrade() is True and (a.rate_hz, a.period_us, a._period_ms, a.degraded) == (20, 50000, 50, True)
+    assert type(a.period_us) is int and type(a._period_ms) is int
     assert a.degrade() is True and a.rate_hz == 10
     assert _ev() == [(A.EV_RATE_DEGRADED, 20), (A.EV_RATE_DEGRADED, 10)]
     assert a.degrade() is False and a.rate_hz == 10 and _ev() == []
@@ -725,6 +748,18 @@ def test_degrade_halves_the_rate_down_to_10_hz():
 def test_degrade_refused_at_the_start_below_20_hz():
     a = _app(rate_hz=19)
     assert a.degrade() is False and not a.degraded
+
+
+def test_the_estimate_stage_hands_navigation_the_samples_and_their_statuses():
+    b = _Board()
+    b.imu, b.imu2, b.altimeter = _Sensor(), _Sensor(), _Sensor()
+    a = _app(b)
+    got = []
+    a.nav.update = lambda *args: got.append(args)
+    a.imu_status, a.imu2_status, a.alt_status = 11, 12, 13
+    a.touchdown = True
+    a._estimate(4321)
+    assert got == [(4321, b.imu, 11, b.imu2, 12, b.altimeter, 13, a.ctrl, True)]
 
 
 def test_the_watchdog_is_fed_only_when_every_stage_reported():
