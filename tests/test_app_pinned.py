@@ -862,3 +862,318 @@ def test_the_first_command_time_is_set_once():
     assert t >= 0
     a.step(20000)
     assert a.first_command_us == t
+
+
+# ------------------------------------------------------------ warm restart, first cycle
+def _resumed(ck_ticks, boot_us, reboot_est_ms=500, hint=None):
+    """A powered App in the state _restore leaves after a warm restart: the
+    gap measured at the first step; stand-ins record what navigation is told."""
+    a = _powered(reboot_est_ms=reboot_est_ms)
+    a._gap_us = -1
+    a._ck_ticks = ck_ticks
+    a.boot_us = boot_us
+    a.told = {"gap": [], "pitch": [], "dt": []}
+    a._nav_gap = a.told["gap"].append
+    a._nav_pitch = a.told["pitch"].append
+    a._estimate = a.told["dt"].append
+    a._telemetry = lambda: None                # (it would drain the event ring: no radio)
+    a._hint_ok = hint is not None
+    if hint is not None:
+        for i, v in enumerate(hint):
+            a._hint[i] = v
+    return a
+
+
+def test_the_first_cycle_after_a_restart_takes_the_gap_since_the_checkpoint():
+    a = _resumed(1000000, 1200000)
+    a.step(1250000)
+    assert a.resume_age_us == 250000 and a.told["gap"] == [250000]
+    assert a.told["dt"] == [250000 * 1099512 >> 20]
+    assert _ev()[0] == (A.EV_WARM_RESTART, 250)
+    assert (a.started, a._gap_us) == (True, 0)
+    a.step(1275000)                            # then the measured period, no second restart
+    assert a.told["dt"][1] == 25000 * 1099512 >> 20 and a.told["gap"] == [250000]
+    assert A.EV_WARM_RESTART not in [c for c, _ in _ev()]
+
+
+@pytest.mark.parametrize("gap,kept", [(1, True), (3000000, True), (0, False), (-5, False),
+                                      (3000001, False)])
+def test_a_gap_outside_0_to_3_s_is_not_believed(gap, kept):
+    # not believed: the assumed reset time (500 ms) plus the time since boot (20 ms)
+    a = _resumed(100000000, 100000000 + gap - 20000)
+    a.step(100000000 + gap)
+    assert a.resume_age_us == (gap if kept else 520000)
+
+
+@pytest.mark.parametrize("est_ms,since_boot,age", [(0, 0, 20000), (0, 1, 1), (0, -1, 20000),
+                                                   (2900, 100000, 3000000), (2900, 100001, 20000)])
+def test_an_unbelievable_estimate_too_is_one_period(est_ms, since_boot, age):
+    a = _resumed(500000000, 500000000 - since_boot, reboot_est_ms=est_ms)
+    a.step(500000000)                          # gap 0: not believed
+    assert a.resume_age_us == age
+
+
+def _hint(ck_ticks, newer_us):
+    return (0, 0, ck_ticks + newer_us, 3000, 1000, 50000)   # restarts, cycle, ticks, hold, pitch, rate
+
+
+def test_the_pitch_is_coasted_from_the_hint_over_the_periods_since_it_rounded():
+    # gap 250 ms, the hint 40 ms newer than the record: 210 ms = 10.5 periods -> 11
+    a = _resumed(1000000, 1000000, hint=_hint(1000000, 40000))
+    a.step(1250000)
+    assert a.told["pitch"] == [A.coast_pitch(1000, 50000, 3000, 11, a.cfg, 50)]
+    assert A.coast_pitch(1000, 50000, 3000, 11, a.cfg, 50) != A.coast_pitch(1000, 50000, 3000, 10, a.cfg, 50)
+
+
+@pytest.mark.parametrize("newer,steps", [(240000, 1), (240001, None), (0, 13), (-2750000, 150),
+                                         (-2760000, None)])
+def test_the_coast_runs_over_1_to_150_periods(newer, steps):
+    # gap 250 ms; dt = 250 ms - newer; steps = round(dt / 20 ms), at most 3 s
+    a = _resumed(10000000, 10000000, hint=_hint(10000000, newer))
+    a.step(10250000)
+    exp = [] if steps is None else [A.coast_pitch(1000, 50000, 3000, steps, a.cfg, 50)]
+    assert a.told["pitch"] == exp
+
+
+def test_no_coast_without_a_hint_or_without_a_navigation_that_takes_it():
+    a = _resumed(1000000, 1000000)
+    a.step(1250000)
+    assert a.told["pitch"] == []
+    a = _resumed(1000000, 1000000, hint=_hint(1000000, 0))
+    a._nav_pitch = None
+    a.step(1250000)
+    assert a.resume_age_us == 250000
+
+
+def test_a_one_microsecond_step_is_taken_as_measured():
+    a = _powered()
+    got = _dts(a, [1000000, 1000001])
+    assert got == [20971, 1]
+
+
+# ------------------------------------------------------------ a sealed record stored
+class _Store:
+    def __init__(self, ok=True):
+        self.ok = ok
+        self.writes = []
+
+    def write(self, ck, slot):
+        self.writes.append((ck, slot))
+        return self.ok
+
+
+def _sealed(rtc_ok=True, file_ok=True, flash_due=False, cycles=3):
+    a = _powered()
+    a.ckpt = type("Ck", (), {"last": 1})()
+    a.ckpt_rtc = _Store(rtc_ok)
+    a.ckpt_file = _Store(file_ok)
+    a._flash_due = flash_due
+    a._snap_cycle = 100
+    a.cycle = 100 + cycles
+    return a
+
+
+def test_a_stored_record_goes_to_rtc_memory_and_its_age_counts_from_the_snapshot():
+    a = _sealed()
+    a._stored()
+    assert a.ckpt_rtc.writes == [(a.ckpt, 1)] and a.ckpt_file.writes == []
+    assert a.ckpt_age_ms == 80 and _ev() == []          # 4 cycles of 20 ms
+
+
+def test_a_stored_record_age_saturates_at_0xffff():
+    a = _sealed(cycles=5000)
+    a._stored()
+    assert a.ckpt_age_ms == 0xFFFF
+
+
+def test_a_due_flash_write_goes_with_the_stored_record():
+    a = _sealed(flash_due=True)
+    a._stored()
+    assert a.ckpt_file.writes == [(a.ckpt, 1)] and not a._flash_due and _ev() == []
+
+
+@pytest.mark.parametrize("rtc_ok,file_ok,ev", [(False, True, [(A.EV_CKPT_WRITE_ERROR, 1)]),
+                                               (True, False, [(A.EV_CKPT_WRITE_ERROR, 2)]),
+                                               (False, False, [(A.EV_CKPT_WRITE_ERROR, 1),
+                                                               (A.EV_CKPT_WRITE_ERROR, 2)])])
+def test_a_failed_store_write_is_an_event_naming_the_store(rtc_ok, file_ok, ev):
+    a = _sealed(rtc_ok, file_ok, flash_due=True)
+    a._stored()
+    assert _ev() == ev
+
+
+# ------------------------------------------------------------ coast_pitch
+class _AttCfg:
+    def __init__(self, tau, lag, mpr):
+        self.att_tau_ms, self.att_lag_ms, self.max_pitch_rate_bau_s = tau, lag, mpr
+
+
+@pytest.mark.parametrize("args,cfg,rate_hz,expect", [
+    # one period, no lag, tau at the period (kb = 2048): the set-point is reached, x16 then /16
+    ((0, 0, 10, 1), (20, 0, 3641), 50, 10),
+    # ... the rate command capped at 3622 * 16 // 50 = 1159 (1/16 bau): (1159 + 8) >> 4
+    ((0, 0, 1000, 1), (20, 0, 3622), 50, 72),
+    # tau 500 ms (kb = 81), lag 100 ms (ka = 6553), two periods: p = 126 then 352
+    ((0, 0, 1000, 2), (500, 100, 3641), 50, 22),
+    # 77 Hz: a 12 ms period, kb = 49: qc = 1600 * 49 >> 11 = 38
+    ((0, 0, 100, 1), (500, 0, 3641), 77, 2),
+    # tau below the period: kb stays 2048
+    ((0, 0, 10, 1), (1, 0, 3641), 50, 10),
+    # the error clamp (16383) holds the first period: p = 16383, then 16383 + 16433
+    ((0, 0, 2051, 2), (1, 0, 65536), 50, 2051),
+])
+def test_coast_pitch_by_hand(args, cfg, rate_hz, expect):
+    assert A.coast_pitch(*args, _AttCfg(*cfg), rate_hz) == expect
+
+
+@pytest.mark.parametrize("args,cfg,expect", [
+    # 40 periods at 10 Hz against the clamps of the error (+/-0x3FFF) and of
+    # the set-point error (0x3FFFF): values of a transcription of the
+    # docstring's recurrence (att_tau 1 ms / 21 s, 182 / 3641 bau/s)
+    ((-16384, -3000000, -16384, 40), (1, 0, 182), -18955),
+    ((-16384, 3000000, -16384, 40), (1, 0, 182), -13813),
+    ((-16384, -3000000, 0, 40), (21000, 0, 3641), -16966),
+])
+def test_coast_pitch_at_its_clamps(args, cfg, expect):
+    assert A.coast_pitch(*args, _AttCfg(*cfg), 10) == expect
+
+
+# ------------------------------------------------------------ restart hint choice
+def _hints(a, *hints):
+    """An RTC image holding the given hints (written in order: the last two
+    occupy the two slots)."""
+    ck = a.ckpt
+    for h in hints:
+        ck.hint(*h)
+    return bytes(ck.image)
+
+
+def _slot(a, blob, k):
+    from array import array
+    from lander import checkpoint as C
+    out = array("i", bytes(24))
+    assert C.parse_hint(blob, a.ckpt.n, k, out)
+    return list(out)
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_the_newer_hint_of_this_restart_count_is_taken(order):
+    a = _app()
+    hs = [(2, 110, 5, -300, -200, -1000), (2, 105, 7000, 300, 200, 1000)]
+    if order:
+        hs.reverse()
+    blob = _hints(a, *hs)
+    assert a._pick_hint(blob, 2, 100) is True
+    assert list(a._hint) == [2, 110, 5, -300, -200, -1000]
+
+
+def test_a_hint_of_another_restart_count_is_not_taken():
+    a = _app()
+    blob = _hints(a, (1, 110, 5, 1, 2, 3), (2, 105, 6, 4, 5, 6))
+    assert a._pick_hint(blob, 2, 100) is True and list(a._hint) == [2, 105, 6, 4, 5, 6]
+    assert a._pick_hint(blob, 3, 100) is False
+
+
+@pytest.mark.parametrize("cycle,ok", [(99, False), (100, True), (1100, True), (1101, False)])
+def test_a_hint_is_believed_from_its_record_cycle_to_1000_cycles_after(cycle, ok):
+    a = _app()
+    blob = _hints(a, (0, cycle, 1, 2, 3, 4))
+    assert a._pick_hint(blob, 0, 100) is ok
+    assert list(a._hint) == ([0, cycle, 1, 2, 3, 4] if ok else [0] * 6)
+
+
+def test_a_hint_at_cycle_0_is_taken():
+    a = _app()
+    assert a._pick_hint(_hints(a, (0, 0, 1, 2, 3, 4)), 0, 0) is True
+
+
+def test_of_two_hints_of_the_same_cycle_the_first_slot_is_kept():
+    a = _app()
+    blob = _hints(a, (0, 50, 1, 1, 1, 1), (0, 50, 2, 2, 2, 2))
+    assert a._pick_hint(blob, 0, 40) is True
+    assert list(a._hint) == _slot(a, blob, 0)
+
+
+def test_no_hint_no_pick():
+    a = _app()
+    assert a._pick_hint(b"", 0, 0) is False and list(a._hint) == [0] * 6
+
+
+# ------------------------------------------------------------ the board's schedule
+class _Clock:
+    """ticks_us that advances `per_call` us at every reading."""
+
+    def __init__(self, per_call, t0=1000000):
+        self.t = t0
+        self.per_call = per_call
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        self.t += self.per_call
+        return self.t
+
+
+def _scheduled(monkeypatch, per_call, cycles, **cfg):
+    b = _Board()
+    b.wdt = _Wdt()
+    a = _powered(b, **cfg)
+    a._telemetry = lambda: None                # keep the executive's events in the ring
+    clock = _Clock(per_call)
+    monkeypatch.setattr(A, "ticks_us", clock)
+    a.run_forever(cycles)
+    return a, b, clock
+
+
+def test_run_forever_runs_the_cycles_asked_on_time_without_overruns(monkeypatch):
+    # 1 us per clock reading: a cycle takes ~10 us of its 20 ms
+    a, b, clock = _scheduled(monkeypatch, 1, 7)
+    assert (a.cycle, a.overruns, a.degraded, a.rate_hz) == (7, 0, False, 50)
+    assert b.wdt.starts == 1 and b.wdt.feeds == 7
+    assert A.EV_OVERRUN not in [c for c, _ in _ev()]
+    # the loop waited for each deadline: 7 periods from the first reading
+    assert clock.t >= 1000000 + 7 * 20000
+
+
+def test_run_forever_counts_each_late_cycle_and_posts_how_late(monkeypatch):
+    # 3 ms per reading: each cycle (~11 readings) ends after its deadline
+    a, b, clock = _scheduled(monkeypatch, 3000, 3)
+    assert a.cycle == 3 and a.overruns == 3 and a.overrun_window == 3
+    lates = [arg for c, arg in _ev() if c == A.EV_OVERRUN]
+    assert len(lates) == 3 and all(x > 0 for x in lates)
+
+
+def test_run_forever_halves_the_rate_after_more_than_10_overruns_in_50_cycles(monkeypatch):
+    a, b, clock = _scheduled(monkeypatch, 3000, 50)
+    assert a.overruns == 50 and a.overrun_window == 0
+    assert (a.degraded, a.rate_hz) == (True, 25)
+    assert (A.EV_RATE_DEGRADED, 25) in _ev()
+
+
+@pytest.mark.parametrize("late,degraded", [(10, False), (11, True)])
+def test_run_forever_degrades_only_beyond_10_late_cycles_of_50(monkeypatch, late, degraded):
+    a = _powered()
+    a._telemetry = lambda: None
+    clock = _Clock(1)
+    monkeypatch.setattr(A, "ticks_us", clock)
+    step, n = a.step, [0]
+
+    def paced(now):
+        clock.per_call = 3000 if n[0] < late else 100    # the first `late` cycles overrun
+        n[0] += 1
+        step(now)
+    a.step = paced
+    a.run_forever(50)
+    assert a.overruns == late and a.degraded is degraded and a.overrun_window == 0
+
+
+def test_run_forever_contains_an_exception_of_the_cycle(monkeypatch):
+    b = _Board()
+    a = _powered(b)
+
+    def boom(now):
+        raise ValueError
+    a.step = boom
+    monkeypatch.setattr(A, "ticks_us", _Clock(1))
+    a.run_forever(2)
+    assert a.stage_faults == 2 and list(a.stage_fault_count) == [2, 0, 0, 0, 0, 0]
