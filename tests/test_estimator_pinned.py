@@ -567,16 +567,6 @@ def test_ranges_near_the_height_returns_were_lost_at_are_censored_for_a_while(cy
     assert nav.alt_updates == (0 if censored else 1)
 
 
-def test_the_first_cold_start_range_counts_one_even_near_zero():
-    # no range before it: a first range of 20 m (within 20 m + 1/16 of the
-    # "previous" 0) is still the first of N_CONFIRM
-    nav = _cold()
-    nav._cold_init(20000)
-    assert nav._init_n == 1
-    for _ in range(E.N_CONFIRM - 2):
-        nav._cold_init(20000)
-    assert not nav.initialised
-
 
 # --- the gate on known ground -----------------------------------------------
 # _nav() at x = 0: the datum bin (32) known (N_MAP samples, level 0, sigma 0);
@@ -1001,3 +991,134 @@ def test_an_incomplete_bin_far_from_the_last_level_is_no_terrain_step_yet():
     nav = _mapping(5, level=200000, t=200000, _t=0)
     _range(nav, 1000000)
     assert nav.terrain_steps == 0 and nav._t == 0
+
+
+# --- the trend test (Nav._slope) ------------------------------------------------
+# A ramp: sample k implies terrain 800 k mm (q = tm >> 3 = 100 k exactly), a
+# range every other cycle (cycle 2k + 2), the beam straight down (dx = 0), m =
+# 1 km (sn = the spec, 2253), the height's sigma 0, the velocity's 300 mm/s
+# (TR_SIG_V). The 65th sample (k = 64) is the first judged: the halves are
+# k = 33..64 and 1..32, their means 32 x 800 = 25600 mm apart, 64 cycles
+# apart: lim = 2253 + 300 x 64 x 3 / 50 = 3405; the footprint's travel
+# vx x 64 / 50 (dx constant).
+
+def _trend(step=800, vx=5000, n=65, vz_sig=300, alt_sig=0, dx=0, m=1000000, hold=0):
+    nav = _nav()
+    nav._mad = 0
+    nav.vz_sigma_mm_s, nav.alt_sigma_mm, nav.vx_mm_s = vz_sig, alt_sig, vx
+    nav._tr[E.TS_HOLD] = hold
+    out = []
+    for k in range(n):
+        nav._cycles = 2 * k + 2
+        out.append(nav._slope(step * k, dx, 20000, m))
+    return nav, out
+
+
+def test_the_trend_window_is_judged_only_once_full():
+    nav, out = _trend()
+    assert out[:64] == [False] * 64
+    assert out[64] is True and nav.slope is True
+    assert nav._tr[E.TS_N] == 64
+    assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == 25600
+
+
+@pytest.mark.parametrize("step", [800, -800])
+def test_terrain_drifting_faster_than_the_state_explains_is_a_slope_either_way(step):
+    nav, out = _trend(step=step)
+    assert out[64] is True
+
+
+@pytest.mark.parametrize("vx, slope, hold", [(5000, True, 0), (-5000, True, 0), (4999, False, E.TR_N)])
+def test_a_drift_steeper_than_4_to_1_over_the_footprint_s_travel_is_a_sweep_s_not_a_slope(vx, slope, hold):
+    # d / 4 = 6400 against the travel 5000 x 64 / 50 = 6400 (a slope) or 6398 (steeper: held)
+    nav, out = _trend(vx=vx)
+    assert out[64] is slope
+    assert nav._tr[E.TS_HOLD] == hold
+
+
+@pytest.mark.parametrize("alt_sig, slope", [(11097, True), (11098, False)])
+def test_a_drift_within_the_height_s_2_sigma_and_the_noise_is_no_slope(alt_sig, slope):
+    # lim = 2253 + 2 x 11097 + 1152 = 25599 < 25600; 2 x 11098: 25601
+    nav, out = _trend(alt_sig=alt_sig)
+    assert out[64] is slope
+
+
+@pytest.mark.parametrize("vz_sig, slope", [(6079, True), (6080, False)])
+def test_a_drift_within_3_sigma_of_the_velocity_over_the_halves_time_is_no_slope(vz_sig, slope):
+    # 6079 x 64 x 3 // 50 = 23343: lim 25596; 6080: 23347, lim 25600 (not beyond)
+    nav, out = _trend(vz_sig=vz_sig)
+    assert out[64] is slope
+
+
+def test_the_velocity_sigma_allowed_for_is_at_least_tr_sig_v():
+    # 0 counts as 300 mm/s: lim 3405 < d = 3456 (step 108: 32 x 108 = 3456)
+    nav, out = _trend(step=108, vz_sig=0, vx=10 ** 5)
+    assert out[64] is True
+    nav, out = _trend(step=106, vz_sig=0, vx=10 ** 5)     # 3392 <= 3405
+    assert out[64] is False
+
+
+@pytest.mark.parametrize("step, slope", [(71, False), (72, True)])
+def test_a_drift_within_the_range_noise_is_no_slope(step, slope):
+    # the velocity's sigma huge but only d <= sn short-cuts: 32 x 72 = 2304 > 2253
+    nav, out = _trend(step=step, vz_sig=0, vx=10 ** 5)
+    assert nav._tr[E.TS_HOLD] == 0
+    assert out[64] is (slope and 32 * step > 3405)
+
+
+def test_a_drift_within_the_noise_counts_a_hold_down():
+    nav, out = _trend(step=0, hold=5)
+    assert out[64] is False
+    assert nav._tr[E.TS_HOLD] == 5 - 1
+
+
+def test_a_slope_is_held_off_while_a_sweep_s_tail_is_in_the_window():
+    nav, out = _trend(hold=3)                        # judged a slope, but held: counts down
+    assert out[64] is False and nav._tr[E.TS_HOLD] == 2
+
+
+def test_the_noise_estimate_raises_the_noise_limit():
+    # the noise estimate 20000 x 5/4 = 25000 over the spec: d = 25600 is judged
+    # (beyond 25000) against lim = 25000 + 1152 = 26152: no slope (a slope at mad 0)
+    nav, out = _trend(n=64)
+    nav._mad = 20000
+    nav._cycles = 130
+    assert nav._slope(800 * 64, 0, 20000, 1000000) is False
+
+
+def test_the_beam_s_own_sweep_counts_against_a_slope():
+    # step 107: d = 32 x 107 = 3424 > 3405, a slope with the beam fixed; with
+    # the hit moving 128 mm ahead a sample, g = 8192 - (4096 >> 6 << 6) = 4096
+    # over the halves: lim + 4096 >> 7 = 3437 >= 3424, no slope (the footprint's
+    # travel, g, keeps it from being steeper)
+    nav, out = _trend(step=107, vx=10 ** 5)
+    assert out[64] is True
+    nav = _nav()
+    nav._mad = 0
+    nav.vz_sigma_mm_s, nav.alt_sigma_mm, nav.vx_mm_s = 300, 0, 0
+    res = []
+    for k in range(65):
+        nav._cycles = 2 * k + 2
+        res.append(nav._slope(107 * k, 128 * k, 20000, 1000000))
+    assert res[64] is False and nav._tr[E.TS_HOLD] == 0
+
+
+@pytest.mark.parametrize("jumps, restarted", [(1, False), (2, False), (3, True)])
+def test_jumps_beyond_tol_are_skipped_twice_then_restart_the_window(jumps, restarted):
+    nav, out = _trend()
+    for j in range(jumps):
+        nav._cycles += 2
+        r = nav._slope(800 * 65 + 30000, 0, 20000, 1000000)
+    assert nav._tr[E.TS_SKIP] == (0 if restarted else jumps)
+    if restarted:
+        assert r is False and nav._tr[E.TS_N] == 1
+    else:
+        assert r is True and nav._tr[E.TS_N] == 64
+
+
+@pytest.mark.parametrize("gap, restarted", [(100, False), (101, True)])
+def test_a_gap_of_more_than_stale_cycles_restarts_the_window(gap, restarted):
+    nav, out = _trend()
+    nav._cycles += gap
+    nav._slope(800 * 65, 0, 20000, 1000000)
+    assert nav._tr[E.TS_N] == (1 if restarted else 64)
