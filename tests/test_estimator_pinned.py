@@ -1122,3 +1122,111 @@ def test_a_gap_of_more_than_stale_cycles_restarts_the_window(gap, restarted):
     nav._cycles += gap
     nav._slope(800 * 65, 0, 20000, 1000000)
     assert nav._tr[E.TS_N] == (1 if restarted else 64)
+
+
+@pytest.mark.parametrize("x4, bn", [(E.MAP_X0_MM - 1, 0), (E.MAP_X0_MM - (5 << E.MAP_SHIFT), 0),
+                                    (E.MAP_X0_MM + (E.MAP_N << E.MAP_SHIFT), E.MAP_N - 1),
+                                    (E.MAP_X0_MM + ((E.MAP_N + 40) << E.MAP_SHIFT), E.MAP_N - 1),
+                                    (E.MAP_X0_MM + ((E.MAP_N - 1) << E.MAP_SHIFT), E.MAP_N - 1),
+                                    (E.MAP_X0_MM, 0), (E.MAP_X0_MM + (1 << E.MAP_SHIFT), 1)])
+def test_a_beam_hit_beyond_the_map_s_ends_is_binned_into_its_end_bins(x4, bn):
+    nav = _nav()
+    nav._x = x4 << 4
+    _range(nav, 1000000)
+    assert nav._last_bin == bn
+    assert nav._cnt[bn] > 0                           # mapped there (new ground, or level)
+
+
+@pytest.mark.parametrize("cen_h, censored", [(995000 + 3 * SPEC1 - 1, True), (995000 + 3 * SPEC1, False)])
+def test_the_censored_height_is_above_the_terrain_under_the_beam(cen_h, censored):
+    # hp 1000000, the terrain under the beam 5 m up: 995 m above it
+    nav = _nav()
+    nav._mad = 0
+    nav._t = 5000
+    nav._cycles, nav._cen_until, nav._cen_h = 10, 11, cen_h
+    _range(nav, 1000000)
+    assert (nav.alt_gate == E.G_RANGE) is censored
+
+
+# --- a sweep: the implied terrain moving one way sample after sample -----------
+# Over the datum bin (32, known at 0): hp = M1 + tm makes the sample imply tm;
+# the sweep words set by hand (the previous sample's terrain, the run so far,
+# its start and its largest single move).
+
+def _sweep(tm, prev, run, start=0, big=0, mad=0):
+    nav = _at(-tm, mad=mad)
+    sh = nav._sh
+    sh[E.SW_PREV], sh[E.SW_RUN], sh[E.SW_T], sh[E.SW_M] = prev, run, start, big
+    drain_events()
+    _range(nav, 1000000)
+    return nav
+
+
+@pytest.mark.parametrize("tm, prev, run, want", [
+    (1, 0, 3, 4), (1, 0, -3, 1), (1, 0, 0, 1),          # up: the run goes on, or starts
+    (-1, 0, -3, -4), (-1, 0, 3, -1), (-1, 0, 0, -1),    # down
+    (0, 0, 3, 0), (0, 0, -3, 0)])                       # no move: no run
+def test_a_run_counts_the_moves_in_a_row_one_way(tm, prev, run, want):
+    nav = _sweep(tm, prev, run)
+    assert nav._sh[E.SW_RUN] == want
+    assert nav._sh[E.SW_PREV] == tm
+
+
+@pytest.mark.parametrize("tm, run, start, big", [(700, 0, 0, 700), (-700, 0, 0, 700), (700, -4, 0, 700)])
+def test_a_run_starts_from_the_previous_sample_with_its_move(tm, run, start, big):
+    nav = _sweep(tm, 0, run, start=9999, big=9999)
+    assert (nav._sh[E.SW_T], nav._sh[E.SW_M]) == (start, big)
+
+
+@pytest.mark.parametrize("ae, big, want", [(700, 500, 700), (300, 500, 500)])
+def test_a_run_keeps_its_largest_single_move(ae, big, want):
+    nav = _sweep(1000 + ae, 1000, 3, start=77, big=big)
+    assert (nav._sh[E.SW_T], nav._sh[E.SW_M]) == (77, want)
+
+
+@pytest.mark.parametrize("tm, prev, run, start, big, mad, steep", [
+    (110000, 100000, 5, 0, 20000, 0, True),      # the 6th move up: 110 m in all, twice the largest
+    (-110000, -100000, -5, 0, 20000, 0, True),   # down
+    (110000, 100000, 4, 0, 20000, 0, False),     # the 5th only
+    (20000, 15000, 5, 0, 10000, 0, False),       # 20 m in all: not beyond q = max(6 sm, tol) = 20 m
+    (20001, 15001, 5, 0, 10000, 0, True),
+    (30000, 25000, 5, 0, 10000, 4000, False),    # sm 5000: q = 30 m
+    (30001, 25001, 5, 0, 10000, 4000, True),
+    (40000, 30000, 5, 0, 20000, 0, True),        # twice the largest move: enough
+    (40000, 30000, 5, 0, 20001, 0, False),
+    (100000, 95000, 5, 0, 20000, 0, True),       # this move a quarter of the largest: enough
+    (100000, 95000, 5, 0, 20001, 0, False),
+    (100000, 95000, 5, 1000, 20000, 0, True)])   # measured from the run's start
+def test_a_sweep_of_n_sweep_moves_beyond_the_noise_makes_the_bin_steep(tm, prev, run, start, big, mad, steep):
+    nav = _sweep(tm, prev, run, start=start, big=big, mad=mad)
+    assert nav._steep[32] == (1 if steep else 0)
+    if steep:
+        assert nav.steep_bins == 1 and nav.slopes == 0
+        assert (E.EV_NAV_STEEP, 32) in drain_events()
+        # a steep sample: the bin's level is this sample, the height untouched
+        assert nav._map[32] == tm and nav.alt_gate == E.G_MAPPED
+        assert nav.alt_updates == 0
+    else:
+        assert nav.steep_bins == 0
+
+
+def test_a_bin_already_steep_takes_the_sample_as_its_level_without_a_new_event():
+    nav = _at(-5000)
+    nav._steep[32] = 1
+    drain_events()
+    _range(nav, 1000000)
+    assert nav._map[32] == 5000 and nav.alt_gate == E.G_MAPPED and nav.alt_mapped == 1
+    assert nav.steep_bins == 0 and drain_events() == []
+
+
+def test_a_sample_that_does_not_move_restarts_the_run_with_no_move():
+    nav = _sweep(500, 500, 4, start=77, big=9999)
+    assert (nav._sh[E.SW_RUN], nav._sh[E.SW_T], nav._sh[E.SW_M]) == (0, 500, 0)
+
+
+@pytest.mark.parametrize("run, tm", [(1, 1700), (-1, 300)])
+def test_the_second_move_in_a_row_continues_the_run(run, tm):
+    # from 1000: a second move up (run 2) or down (run -2) of 700 keeps the
+    # run's start and takes the larger move
+    nav = _sweep(tm, 1000, run, start=77, big=500)
+    assert (nav._sh[E.SW_RUN], nav._sh[E.SW_T], nav._sh[E.SW_M]) == (2 * run, 77, 700)
