@@ -137,9 +137,7 @@ class Guidance:
         self._g = g
         self._period_ms = 1000 // cfg.rate_hz
         self._replan_ms = self._period_ms * cfg.replan_cycles
-        self._ramp_q20 = 0
-        self._term_ms = 0
-        self.configure(cfg)
+        self.configure(cfg)              # the terminal ramp, _ramp_q20 and _term_ms
         # exhaust speed in mm/s: isp * g0
         self._c_mm_s = cfg.isp_s * 9807
         # hover time bought by the whole mass, ms: c / g (a fraction of the mass
