@@ -428,6 +428,29 @@ def test_storage_the_sequence_number_keeps_its_30_bits():
     assert s.seq == 0x3FFFFFFF and bytes(d.files["/s"]) == _record(0x3FFFFFFE, b"x")
 
 
+def test_storage_the_sequence_wraps_to_zero_after_its_last_30_bit_value():
+    d = _Disk()
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    s.seq = 0x3FFFFFFF
+    s.append(b"x")
+    assert s.seq == 0 and bytes(d.files["/s"]) == _record(0x3FFFFFFF, b"x")
+
+
+def test_storage_reopened_after_the_last_30_bit_sequence_wraps_to_zero():
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0x3FFFFFFF, b"z"))
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert s.count == 1 and s.seq == 0 and s.record_seq(0) == 0x3FFFFFFF
+
+
+def test_storage_a_sequence_with_its_top_two_bits_set_reads_as_its_30_bits():
+    # a valid record the writer did not make: the counter stays a small int
+    d = _Disk()
+    d.files["/s"] = bytearray(_record(0xC0000005, b"q"))
+    s = Storage("/s", record_size=16, batch=1, opener=d.open)
+    assert s.record_seq(0) == 5 and s.seq == 6
+
+
 def test_storage_batches_records_into_one_write_and_one_flush():
     d = _Disk()
     s = Storage("/s", record_size=16, batch=3, opener=d.open)

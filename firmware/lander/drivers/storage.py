@@ -93,7 +93,9 @@ class Storage:
                 break
             if self._check(rec):
                 good_end = (index + 1) * R
-                last_seq = rec[2] | (rec[3] << 8) | (rec[4] << 16) | (rec[5] << 24)
+                # a 30-bit counter in 4 octets: the top two bits are not
+                # part of it (a record the writer did not make may set them)
+                last_seq = rec[2] | (rec[3] << 8) | (rec[4] << 16) | ((rec[5] & 0x3F) << 24)
                 self.count = index + 1
             else:
                 bad.append(index)
@@ -105,7 +107,7 @@ class Storage:
         self.torn_bytes = total - good_end
         if self.torn_bytes:
             events.post(EV_STORE_RECOVERED, self.torn_bytes)
-        self.seq = last_seq + 1
+        self.seq = last_seq + 1 if last_seq < 0x3FFFFFFF else 0
         f.seek(good_end)
         return f
 
@@ -148,7 +150,7 @@ class Storage:
             crc = ((crc << 8) & 0xFFFF) ^ t[((crc >> 8) ^ buf[i]) & 0xFF]
         buf[o + R - 2] = crc >> 8
         buf[o + R - 1] = crc & 0xFF
-        self.seq = (s + 1) & 0x3FFFFFFF
+        self.seq = s + 1 if s < 0x3FFFFFFF else 0     # 30 bits, never forming 2^30
         self.pending += 1
         if self.pending >= self._batch:
             self.flush()
@@ -196,7 +198,7 @@ class Storage:
         rec = self._rec
         if self.read_record(index, bytearray(self.payload_max)) < 0:
             return -1
-        return rec[2] | (rec[3] << 8) | (rec[4] << 16) | (rec[5] << 24)
+        return rec[2] | (rec[3] << 8) | (rec[4] << 16) | ((rec[5] & 0x3F) << 24)
 
     def close(self):
         if not self.closed:
