@@ -377,20 +377,7 @@ def test_state_words_of_a_missing_stage_are_zero():
 
 
 def test_serve_starts_steps_resends_a_lost_reply_echoes_and_quits(monkeypatch):
-    import lander.app
-    apps = []
-
-    class App(_App):
-        def __init__(self, board, cfg):
-            super().__init__()
-            self.board = board
-            self.cfg = cfg
-            apps.append(self)
-
-        def handover(self, *a):
-            self.handed = a
-
-    monkeypatch.setattr(lander.app, "App", App)
+    apps = _serve_rig(monkeypatch)
     boards = []
 
     def make_board(node, rate_hz):
@@ -534,6 +521,9 @@ def _serve_rig(monkeypatch, step=None):
             self.board = board
             self.cfg = cfg
             apps.append(self)
+
+        def handover(self, *a):
+            self.handed = a
 
         def step(self, now):
             _App.step(self, now)
