@@ -39,6 +39,13 @@ def _crc_table():
 _TABLE = _crc_table()
 
 
+def _seq(rec):
+    """A record's sequence number: 30 bits little-endian in octets 2..5 (the
+    top two bits are not part of it; a record the writer did not make may set
+    them). Start-up and reading back only."""
+    return rec[2] | (rec[3] << 8) | (rec[4] << 16) | ((rec[5] & 0x3F) << 24)
+
+
 def crc16(buf, n, crc=_CRC_INIT):
     """CRC-16/CCITT-FALSE over buf[0:n] (allocation-free)."""
     t = _TABLE
@@ -93,9 +100,7 @@ class Storage:
                 break
             if self._check(rec):
                 good_end = (index + 1) * R
-                # a 30-bit counter in 4 octets: the top two bits are not
-                # part of it (a record the writer did not make may set them)
-                last_seq = rec[2] | (rec[3] << 8) | (rec[4] << 16) | ((rec[5] & 0x3F) << 24)
+                last_seq = _seq(rec)
                 self.count = index + 1
             else:
                 bad.append(index)
@@ -198,7 +203,7 @@ class Storage:
         rec = self._rec
         if self.read_record(index, bytearray(self.payload_max)) < 0:
             return -1
-        return rec[2] | (rec[3] << 8) | (rec[4] << 16) | ((rec[5] & 0x3F) << 24)
+        return _seq(rec)
 
     def close(self):
         if not self.closed:
