@@ -55,6 +55,20 @@ class PartlessBoard:
     radio = None
 
 
+# The same board as guest source, named B (a guest program cannot import this
+# module): prepend it to code run by run_fw.
+PARTLESS_BOARD_GUEST = """
+class B:
+    imu = None
+    imu2 = None
+    altimeter = None
+    legs = None
+    engine = None
+    wdt = None
+    radio = None
+"""
+
+
 def fly_cycles(app, k0, n, uplink=None):
     """Step `app` n cycles of 20 ms from cycle k0 (bytes in `uplink` reach the
     radio before the first); returns the next cycle number."""

@@ -5,7 +5,7 @@ import pytest
 from host_tools.demo import fly_vertical
 from lander.app import App, ST_ALL, ST_SAMPLE
 from lander.config import Config
-from tests.app_fakes import PartlessBoard
+from tests.app_fakes import PARTLESS_BOARD_GUEST, PartlessBoard
 
 
 class _Board(PartlessBoard):
@@ -75,12 +75,7 @@ CYCLES = """
 from lander.compat import heap_lock, heap_unlock
 from lander.app import App
 from lander.config import Config
-class B:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
+""" + PARTLESS_BOARD_GUEST + """
 app = App(B(), Config())
 app.handover(500000, -20000, 3000, 0)
 def fly(app, n):

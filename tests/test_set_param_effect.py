@@ -11,21 +11,13 @@ from lander import commands as cm
 from lander import config as c
 from lander.app import App, MODE_POWERED, MODE_SAFE
 from lander.config import Config, index_of
-from tests.app_fakes import fresh_event_ring  # noqa: F401
+from tests.app_fakes import PARTLESS_BOARD_GUEST, PartlessBoard, fresh_event_ring  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 
-class _Board:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
-
-
 def _powered():
-    a = App(_Board(), Config())
+    a = App(PartlessBoard(), Config())
     a.handover(500000, -20000, 3000, 0)
     assert a.mode == MODE_POWERED
     return a
@@ -58,7 +50,7 @@ def test_the_low_gate_set_in_flight_moves_the_terminal_ramp_at_once():
 
 @pytest.mark.parametrize("name", c.AT_BOOT)
 def test_a_parameter_built_in_at_boot_is_refused_in_safe_and_nothing_changes(name):
-    a = App(_Board(), Config())
+    a = App(PartlessBoard(), Config())
     assert a.mode == MODE_SAFE
     i = index_of(name)
     _, default, lo, hi = c.FIELDS[i]
@@ -89,7 +81,7 @@ def test_the_in_flight_parameters_are_not_built_in_at_boot():
 @pytest.mark.parametrize("name", ["min_throttle_q15", "touchdown_vz_mm_s", "reserve_g", "hover_max_ms",
                                   "bench_mode", "att_tau_ms"])
 def test_a_parameter_read_each_cycle_is_set_in_safe_within_its_bounds(name):
-    a = App(_Board(), Config())
+    a = App(PartlessBoard(), Config())
     i = index_of(name)
     _, default, lo, hi = c.FIELDS[i]
     assert a.cmd_set_param(i, hi + 1) == cm.REJ_RANGE
@@ -107,12 +99,7 @@ SET_IN_FLIGHT = """
 from lander.compat import heap_lock, heap_unlock
 from lander.app import App
 from lander.config import Config, index_of
-class B:
-    imu = None
-    altimeter = None
-    legs = None
-    engine = None
-    wdt = None
+""" + PARTLESS_BOARD_GUEST + """
 app = App(B(), Config())
 app.handover(500000, -20000, 3000, 0)
 app.step(0)
