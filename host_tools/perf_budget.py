@@ -415,8 +415,8 @@ def record_scenario_flight(path: str | None = None) -> tuple[dict, dict]:
     A flight with a reboot cannot be replayed by one guest: refused."""
     from host_tools.emu import bench as bench_mod
     from host_tools.emu.record import tap
+    from host_tools.board import deploy
     from host_tools.sim import runner, scenario
-    from lander.config import FIELDS
 
     path = path or os.path.join(host_tools.SCENARIOS_DIR, "nominal.toml")
     sc = scenario.load(path)
@@ -444,7 +444,6 @@ def record_scenario_flight(path: str | None = None) -> tuple[dict, dict]:
         bench_mod.sim_bench, runner._Firmware.step, runner._Firmware.boot = orig_bench, orig_step, orig_boot
     if state["boots"] != 1:
         raise RuntimeError("%s: the firmware rebooted in flight; a recording replays one boot" % path)
-    cfg = runner.firmware_config(sc)
     ini = sc["initial"]
     import math
     handover = [int(round(ini["altitude_m"] * 1000)), int(round(ini["vz_mps"] * 1000)),
@@ -452,7 +451,7 @@ def record_scenario_flight(path: str | None = None) -> tuple[dict, dict]:
     data = {
         "rec.bin": bytes(state["rec"].data),
         "wiring.json": json.dumps(bench_mod.board_wiring("sim")).encode(),
-        "config.json": json.dumps({name: getattr(cfg, name) for name, *_ in FIELDS}).encode(),
+        "config.json": json.dumps(deploy.config_values_for(sc)).encode(),
         "handover.json": json.dumps(handover).encode(),
     }
     summary = {"scenario": sc["name"], "cycles": state["cycles"], "outcome": result.summary.get("outcome"),

@@ -57,25 +57,28 @@ def mpy_cross_path() -> str:
     return found
 
 
-def config_values(scenario: str | None) -> dict:
-    from lander.config import Config, FIELDS
+def config_values_of(cfg) -> dict:
+    """A firmware Config's parameters by name, in the packed order (config.json's "params")."""
+    from lander.config import FIELDS
 
-    if scenario is None:
-        cfg = Config()
-    else:
-        from host_tools.sim import runner, scenario as scenario_mod
-
-        cfg = runner.firmware_config(scenario_mod.load(scenario))
     return {name: getattr(cfg, name) for name, *_ in FIELDS}
+
+
+def config_values(scenario: str | None) -> dict:
+    if scenario is None:
+        from lander.config import Config
+
+        return config_values_of(Config())
+    from host_tools.sim import scenario as scenario_mod
+
+    return config_values_for(scenario_mod.load(scenario))
 
 
 def config_values_for(sc: dict) -> dict:
     """The firmware parameter set for a loaded scenario (as the simulator flies it)."""
     from host_tools.sim import runner
-    from lander.config import FIELDS
 
-    cfg = runner.firmware_config(sc)
-    return {name: getattr(cfg, name) for name, *_ in FIELDS}
+    return config_values_of(runner.firmware_config(sc))
 
 
 def mpy_cross_cmd(mpy_cross: str, arch: str | None, src: str, dst: str, opt: int = 0,

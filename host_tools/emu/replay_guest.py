@@ -137,8 +137,8 @@ def guest_program(cycles: int, heap_locked: bool) -> str:
 def recorded_demo_flight(altitude_m: float = 500.0, vz_mps: float = -10.0):
     """(recording dict, guest data files) for the demo's 1-D descent."""
     from host_tools.demo import fly_vertical
+    from host_tools.board.deploy import config_values_of
     from host_tools.emu.bench import board_wiring
-    from lander.config import FIELDS
 
     rec: dict = {}
     report = fly_vertical(altitude_m=altitude_m, vz_mps=vz_mps, recording=rec)
@@ -146,7 +146,7 @@ def recorded_demo_flight(altitude_m: float = 500.0, vz_mps: float = -10.0):
     data = {
         "rec.bin": rec["bytes"],
         "wiring.json": json.dumps(board_wiring("sim")).encode(),
-        "config.json": json.dumps({name: getattr(cfg, name) for name, *_ in FIELDS}).encode(),
+        "config.json": json.dumps(config_values_of(cfg)).encode(),
         "handover.json": json.dumps([round(altitude_m * 1000), round(vz_mps * 1000), 0, 0]).encode(),
     }
     rec["report"] = report
