@@ -92,7 +92,9 @@ def crc16_span(words, start, end, crc, t0=_T0, t1=_T1, t2=_T2, t3=_T3):
     return crc
 
 
-def _crc_word(crc, w):
+def crc16_word(crc, w):
+    """CRC-16/CCITT-FALSE continued over the 4 little-endian octets of the
+    32-bit two's-complement word w (allocation-free; config.py's CRC too)."""
     return (_T3[((crc >> 8) ^ w) & 0xFF] ^ _T2[(crc ^ (w >> 8)) & 0xFF]
             ^ _T1[(w >> 16) & 0xFF] ^ _T0[(w >> 24) & 0xFF])
 
@@ -158,7 +160,7 @@ class Checkpoint:
             for i in range(n):
                 pack_into("<i", view, off + 4 * i, words[i])
         # the CRC of the octets before the payload, from the values themselves
-        self._crc = _crc_word(_crc_word(_crc_word(0xFFFF, _MAGIC | (LAYOUT_VERSION << 16)), seq), n)
+        self._crc = crc16_word(crc16_word(crc16_word(0xFFFF, _MAGIC | (LAYOUT_VERSION << 16)), seq), n)
         self._k = k
         self._seq = seq
         self._pos = 0

@@ -14,7 +14,9 @@
 # reports it (EV_CONFIG_BAD); describe() words it for a person.
 import struct
 
+from lander.checkpoint import crc16_word
 from lander.compat import const
+from lander.drivers.storage import crc16
 
 CONFIG_VERSION = const(1)
 
@@ -158,9 +160,9 @@ class Config:
     def compute_crc(self):
         """CRC-16 of pack(), fed word by word without building it: a set_param
         recomputes it under heap_lock (pack() allocates its list and bytes)."""
-        crc = _crc16_word(0xFFFF, CONFIG_VERSION, 2)
+        crc = _CRC_VERSION
         for f in FIELDS:
-            crc = _crc16_word(crc, getattr(self, f[0]), 4)
+            crc = crc16_word(crc, getattr(self, f[0]))
         return crc
 
     def check(self):
@@ -255,21 +257,10 @@ def load_json(path=CONFIG_PATH):
     return from_json(data)
 
 
-def _crc16_word(crc, value, n):
-    """crc16_ccitt over the n little-endian two's-complement octets of value."""
-    for _ in range(n):
-        crc ^= (value & 0xFF) << 8
-        value >>= 8
-        for _ in range(8):
-            if crc & 0x8000:
-                crc = ((crc << 1) ^ 0x1021) & 0xFFFF
-            else:
-                crc = (crc << 1) & 0xFFFF
-    return crc
-
-
 def crc16_ccitt(data, crc=0xFFFF):
     """CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF), the CCSDS FECF CRC."""
-    for byte in data:
-        crc = _crc16_word(crc, byte, 1)
-    return crc
+    return crc16(data, len(data), crc)
+
+
+# the CRC after pack()'s first field, the version as a little-endian u16
+_CRC_VERSION = crc16_ccitt(struct.pack("<H", CONFIG_VERSION))
