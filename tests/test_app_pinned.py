@@ -1177,3 +1177,240 @@ def test_run_forever_contains_an_exception_of_the_cycle(monkeypatch):
     monkeypatch.setattr(A, "ticks_us", _Clock(1))
     a.run_forever(2)
     assert a.stage_faults == 2 and list(a.stage_fault_count) == [2, 0, 0, 0, 0, 0]
+
+
+# ------------------------------------------------------------ stage times on a scripted clock
+class _Script:
+    """ticks_us giving the listed readings in turn, then one microsecond more
+    at each reading after the last."""
+
+    def __init__(self, values):
+        self.values = list(values)
+        self.i = 0
+
+    def __call__(self):
+        i = self.i
+        self.i += 1
+        if i < len(self.values):
+            return self.values[i]
+        return self.values[-1] + i - len(self.values) + 1
+
+
+def _quiet(a):
+    """Every stage a stand-in that reads no clock (the step's own eight
+    readings are then the clock's first eight)."""
+    a._uplink = lambda: None
+    a._sample = lambda: None
+    a._estimate = lambda dt: None
+    a.guid.update = lambda nav, td: None
+    a._control = lambda: None
+    a._telemetry = lambda: None
+    a._checkpoint = lambda now=False: None
+
+
+# the readings of one cycle: start, then the end of uplink, sample, estimate,
+# guide, control, telemetry, and the cycle's end; the stages take 1, 2, 4, 8,
+# 16, 32 us and the cycle 127 us
+_READINGS = [1000, 1001, 1003, 1007, 1015, 1031, 1063, 1127]
+
+
+def test_each_stage_time_goes_to_its_own_slot_and_the_cycle_time_is_the_whole(monkeypatch):
+    a = _powered()
+    _quiet(a)
+    monkeypatch.setattr(A, "ticks_us", _Script(_READINGS))
+    a.step(0)
+    # slots: the bit numbers of ST_SAMPLE .. ST_TELEMETRY, then ST_UPLINK (5)
+    assert list(a.stage_us) == [2, 4, 8, 16, 32, 1] == list(a.stage_max_us)
+    assert (a.cycle_us, a.cycle_max_us) == (127, 127)
+
+
+def test_each_stage_keeps_its_own_maximum(monkeypatch):
+    a = _powered()
+    _quiet(a)
+    monkeypatch.setattr(A, "ticks_us", _Script(_READINGS))
+    a.step(0)
+    # uplink 3, sample 1, estimate 5, guide 9, control 20, telemetry 20; cycle 60:
+    # each time against its own stage's maximum (control's 20 above its 16 but
+    # below telemetry's 32; telemetry's 20 below its 32 but above uplink's 3)
+    monkeypatch.setattr(A, "ticks_us", _Script([2000, 2003, 2004, 2009, 2018, 2038, 2058, 2060]))
+    a.step(20000)
+    assert list(a.stage_us) == [1, 5, 9, 20, 20, 3]
+    assert list(a.stage_max_us) == [2, 5, 9, 20, 32, 3]
+    assert (a.cycle_us, a.cycle_max_us) == (60, 127)
+
+
+def test_the_first_command_time_is_measured_from_boot_to_the_end_of_control(monkeypatch):
+    a = _powered()
+    _quiet(a)
+    a.boot_us = 31
+    monkeypatch.setattr(A, "ticks_us", _Script(_READINGS))
+    a.step(0)
+    assert a.first_command_us == 1031 - 31
+
+
+def test_a_first_command_at_the_boot_instant_is_kept(monkeypatch):
+    a = _powered()
+    _quiet(a)
+    a.boot_us = 1031                           # the reading at the end of control
+    monkeypatch.setattr(A, "ticks_us", _Script(_READINGS))
+    a.step(0)
+    assert a.first_command_us == 0
+    monkeypatch.setattr(A, "ticks_us", _Script([t + 20000 for t in _READINGS]))
+    a.step(20000)
+    assert a.first_command_us == 0
+
+
+def test_guidance_is_given_navigation_and_the_touchdown_flag():
+    a = _powered()
+    got = []
+    a.guid.update = lambda nav, td: got.append((nav, td))
+    a.step(0)
+    a.touchdown = True
+    a.step(20000)
+    assert got == [(a.nav, False), (a.nav, True)]
+
+
+def test_the_watchdog_is_fed_at_every_cycle_where_all_reported():
+    b = _Board()
+    b.wdt = _Wdt()
+    a = _powered(b)
+    for i in range(3):
+        a.step(i * 20000)
+    assert (b.wdt.feeds, a.watchdog_feeds) == (3, 3)
+
+
+def test_a_2038_us_step_in_q20_seconds():
+    # the first dt where 50936 / 2^20 and 50937 / 2^20 floor apart
+    a = _powered()
+    assert _dts(a, [1000000, 1002038]) == [20971, 2038 * 1099512 >> 20] == [20971, 2136]
+
+
+# ------------------------------------------------------------ the record's contents
+@pytest.mark.parametrize("td,cut,mask,flags", [(False, False, 0xFF, 0), (True, False, 0xFF, 1),
+                                               (False, True, 0xFF, 2),
+                                               (True, True, 0xFA, 3 | (0x05 << 8))])
+def test_the_records_flags_word(td, cut, mask, flags):
+    a = _powered()
+    a.touchdown, a.engine_cut = td, cut
+    a._apply_sensor_mask(mask)
+    a._checkpoint(True)
+    assert a.ckpt.words[A._CK_FLAGS] == flags
+
+
+def test_the_records_app_words():
+    a = _powered()
+    a.cmd.set_counter(0x1234, 0xABCD)
+    a.last_us = 777
+    a.cycle = (1 << 30) + 9                    # the record keeps the cycle's low 30 bits
+    a.restarts = 2
+    a._checkpoint(True)
+    assert list(a.ckpt.words[:8]) == [POWERED, 777, 0x1234, 0xABCD, 0, 9, 2, a.cfg.crc]
+
+
+def _rtc_app():
+    from tests.app_fakes import FakeRtc
+    b = _Board()
+    b.rtc = FakeRtc()
+    return _powered(b)
+
+
+def test_the_hint_written_every_cycle_holds_the_cycles_low_30_bits():
+    from array import array
+
+    from lander import checkpoint as C
+    a = _rtc_app()
+    a.restarts, a.cycle, a.last_us = 2, (1 << 30) + 9, 777
+    a._checkpoint()
+    out = array("i", bytes(24))
+    assert C.parse_hint(bytes(a.ckpt.image), a.ckpt.n, a.ckpt._hint_k, out)
+    assert list(out) == [2, 9, 777, a.ctrl.pitch_cmd_bau, a.nav.pitch_bau, a.nav.pitch_rate_urad_s]
+
+
+def test_the_rtc_image_is_written_every_cycle_naming_the_last_sealed_slot():
+    a = _rtc_app()
+    a.ckpt.seal()                              # a record in slot 1
+    a.ckpt_rtc = _Store()
+    for _ in range(8):
+        a._checkpoint()
+        a.cycle += 1
+    # cycles 0-3 the hint, 4 the snapshot (slot 0 begun), 5-6 sealing, 7 sealed: slot 0,
+    # 4 cycles after its snapshot
+    assert [s for _, s in a.ckpt_rtc.writes] == [1] * 7 + [0]
+    assert a.ckpt.seq == 2 and a.ckpt_age_ms == 80
+
+
+def test_the_records_age_counts_a_period_a_cycle_and_saturates():
+    a = _powered()                             # no RTC memory: no record in 11 cycles
+    assert a.ckpt_age_ms == 0xFFFF
+    a._checkpoint()
+    assert a.ckpt_age_ms == 0xFFFF
+    a.ckpt_age_ms = 65514
+    a._checkpoint()
+    assert a.ckpt_age_ms == 65534
+    a._checkpoint()
+    assert a.ckpt_age_ms == 0xFFFF
+    a.ckpt_age_ms = 40
+    a._checkpoint()
+    assert a.ckpt_age_ms == 60
+
+
+def test_a_commanded_record_seals_the_one_begun_then_stores_its_own_on_flash_too():
+    a = _rtc_app()
+    a.ckpt_rtc = _Store()
+    a.ckpt_file = _Store()
+    for _ in range(5):
+        a._checkpoint()                        # the 5th begins a record (slot 1)
+    assert a.ckpt.sealing and a.ckpt.sealed == 0
+    a.cycle = 7
+    a._checkpoint(True)
+    assert (a.ckpt.sealed, a.ckpt.seq, a.ckpt.sealing, a._flash_due) == (2, 2, False, False)
+    # 4 hints, the snapshot's hint, then the record begun sealed (slot 1) and the new one (slot 0)
+    assert [s for _, s in a.ckpt_rtc.writes] == [0] * 5 + [1, 0]
+    assert [s for _, s in a.ckpt_file.writes] == [0]
+    assert a.ckpt_age_ms == 20
+
+
+# ------------------------------------------------------------ run_forever on a scripted clock
+def _loop(monkeypatch, readings, cycles):
+    """run_forever with a step that reads no clock (it records its `now`)."""
+    a = _powered()
+    nows = []
+    a.step = nows.append
+    monkeypatch.setattr(A, "ticks_us", _Script(readings))
+    a.run_forever(cycles)
+    return a, nows
+
+
+@pytest.mark.parametrize("end,overrun", [(20000, False), (20001, True)])
+def test_a_cycle_ending_at_its_deadline_is_on_time_one_us_after_is_late(monkeypatch, end, overrun):
+    # readings: the schedule's start 0, the cycle's now 0, its end
+    a, _ = _loop(monkeypatch, [0, 0, end, 20002], 1)
+    assert a.overruns == (1 if overrun else 0)
+    assert [e for e in _ev() if e[0] == A.EV_OVERRUN] == ([(A.EV_OVERRUN, 1)] if overrun else [])
+
+
+def test_the_loop_waits_until_the_deadline_is_reached(monkeypatch):
+    # cycle 1 ends at 5; the wait reads 19999 (1 us early), 20000 (due): the
+    # second cycle starts at the next reading
+    a, nows = _loop(monkeypatch, [0, 0, 5, 19999, 20000, 20001, 20002, 40001], 2)
+    assert nows == [0, 20001] and a.overruns == 0
+
+
+def test_a_raising_cycle_is_a_fault_of_stage_0(monkeypatch):
+    a = _powered()
+
+    def boom(now):
+        raise ValueError
+    a.step = boom
+    monkeypatch.setattr(A, "ticks_us", _Clock(1))
+    a.run_forever(1)
+    assert (A.EV_STAGE_FAULT, 0) in _ev()
+
+
+def test_the_overrun_window_restarts_after_each_50_cycles(monkeypatch):
+    # every cycle late (30 ms a reading): windows close at cycles 50 and 100
+    a = _powered()
+    a.step = lambda now: None
+    monkeypatch.setattr(A, "ticks_us", _Clock(30000))
+    a.run_forever(100)
+    assert (a.overruns, a.overrun_window, a.rate_hz) == (100, 0, 12)
