@@ -1230,3 +1230,12 @@ def test_the_second_move_in_a_row_continues_the_run(run, tm):
     # run's start and takes the larger move
     nav = _sweep(tm, 1000, run, start=77, big=500)
     assert (nav._sh[E.SW_RUN], nav._sh[E.SW_T], nav._sh[E.SW_M]) == (2 * run, 77, 700)
+
+
+@pytest.mark.parametrize("tm, prev, steep", [
+    (45000, 20000, False),    # the 6th move (25 m) the largest: 45 m in all is not twice it
+    (50000, 25000, True)])    # 50 m: twice the 6th move (the 20 m before it would need only 40)
+def test_the_sixth_move_counts_as_the_run_s_largest_when_it_is(tm, prev, steep):
+    nav = _sweep(tm, prev, 5, start=0, big=20000)
+    assert nav._sh[E.SW_M] == 25000
+    assert nav._steep[32] == (1 if steep else 0)
