@@ -109,6 +109,51 @@ def test_the_sigma_edges_end_with_an_unreachable_one():
     assert list(nav._edges) == list(navgains.SIGMA_EDGES_MM) + [0x3FFFFFFF]
 
 
+PUBLISHED_ZERO = ("altitude_mm", "height_mm", "terrain_mm", "terrain_under_mm", "site_terrain_mm",
+                  "site_alt_mm", "vz_mm_s", "vx_mm_s", "x_mm", "pitch_bau", "accel_thrust_mm_s2",
+                  "accel_bias_mm_s2", "free_fall_cycles", "alt_sigma_mm", "vz_sigma_mm_s", "vx_sigma_mm_s",
+                  "raw_range_mm", "meas_alt_mm", "beam_dx_mm", "alt_innov_mm", "alt_gate", "alt_gate_mm",
+                  "alt_rejects", "alt_offset_mm", "terrain_steps", "fault_flags", "alt_age_ms", "alt_updates",
+                  "imu_switches", "imu_rejects", "pitch_rate_urad_s", "alt_mapped", "steep_bins", "slopes",
+                  "shadow_dir", "shadows")
+
+
+def test_a_new_nav_publishes_zeros_before_its_first_state():
+    nav = _nav()
+    assert {k: getattr(nav, k) for k in PUBLISHED_ZERO} == dict.fromkeys(PUBLISHED_ZERO, 0)
+    assert nav.slope is False
+    assert list(nav.accel_cal_q4) == [0, 0, 0, 0] and list(nav.free_fall_n) == [0, 0]
+
+
+# A cold start's state (a restart without a checkpoint flies from it until the
+# altimeter initialises it): every scalar as __init__ writes it.
+COLD = {
+    "_h": 0, "_vz": 0, "_vx": 0, "_x": 0, "_bz": 0, "_pitch": 0, "_t": 0, "_k": 0, "_mad": 0,
+    "_cen_until": 0, "_cen_h": 0, "_cand_t": 0, "_cand_n": 0, "_cand_x": 0, "_acc_x": 0, "_acc_m": 0,
+    "_last_r": -1, "_stuck_n": 0, "_off_n": 0, "_init_n": 0, "_init_m": 0, "_ever_alt": False,
+    "_cycles": 0, "_age": 0, "_last_bin": -1, "_p_end": 0, "_p_end_set": False, "_prev1": 0,
+    "_same1": 0, "_same2": 0, "_prev2": 0, "_run1": E.IMU_READMIT, "_demoted": False, "_run2": 0,
+    "_dis_n": 0, "_bad": 0, "_cal_on": False, "_nb_bin": -1, "_nb_t": 0, "_tv_bin": -1,
+    "_mean_bin": -1, "_nu_mean": 0, "alt_sigma_meas_mm": 300, "imu_used": 1, "initialised": False,
+    "shadow_mm": 0x3FFFFFFF}
+
+
+def test_a_new_nav_is_in_its_cold_start_state():
+    nav = _nav()
+    assert {k: getattr(nav, k) for k in COLD} == COLD
+    for k in COLD:
+        assert type(getattr(nav, k)) is type(COLD[k]), k
+
+
+@pytest.mark.parametrize("name, n", [("accel_cal_q4", 4), ("free_fall_n", 2), ("alt_reject_counts", 7),
+                                     ("_ffs", 4), ("_ffq", 4), ("_cal", 4), ("_map", 256), ("_cnt", 256),
+                                     ("_conf", 256), ("_msig", 256), ("_steep", 256), ("_sh", 12),
+                                     ("_tr", 138)])
+def test_a_new_nav_s_tables_are_zero(name, n):
+    v = getattr(_nav(), name)
+    assert len(v) == n and not any(v)
+
+
 def test_a_new_nav_starts_from_the_published_defaults():
     nav = _nav()
     assert nav.alt_sigma_meas_mm == E.SIGMA_M0_MM and nav.shadow_mm == E.SHADOW_NONE
@@ -328,6 +373,16 @@ def test_the_significance_test_is_strict_at_3_sigma(q, removed):
     assert nav._cal[2] == (2 if removed else 0)
 
 
+@pytest.mark.parametrize("b, q, removed", [(28, 1599, True), (52, 5440, True), (52, 5504, False)])
+def test_the_significance_test_floors_the_variance_and_its_share(b, q, removed):
+    # b = 28: m2 = 7, variance 1599 // 64 - (784 >> 8) = 24 - 3 = 21 (21.98 unfloored):
+    # 21 * 144 // 64 = 47 < 49; b = 52: m2 = 13, 5440 // 64 - (2704 >> 8) = 85 - 10 = 75:
+    # 75 * 144 // 64 = 168 < 169 (with 145: 169); 5504 // 64 = 86: 76 * 144 // 64 = 171
+    nav = _cal(0, 64, b * 4, q)
+    assert nav.accel_cal_q4[0] == b
+    assert nav._cal[0] == (((b + 8) >> 4) if removed else 0)
+
+
 @pytest.mark.parametrize("n, removed", [(49, False), (50, True)])
 def test_no_bias_is_removed_before_ff_min_samples(n, removed):
     nav = _cal(0, n, 20 * n, 400 * n)
@@ -511,14 +566,23 @@ def test_an_imu_without_a_last_sample_is_read_again():
                                            ("gyro_urad_s", -524286, False), ("gyro_urad_s", -524287, True)])
 @pytest.mark.parametrize("which, code", [("imu", E.BIT_IMU_IMPLAUSIBLE), ("imu2", E.BIT_IMU2_IMPLAUSIBLE)])
 def test_an_imu_sample_at_its_limit_is_implausible(which, code, field, v, axis, bad):
+    # one IMU's sample at the limit (the plausibility test comes before the
+    # comparison of the two)
     b = Board()
     imu = getattr(b, which)
     getattr(imu, field)[axis] = v
-    getattr(b.imu if which == "imu2" else b.imu2, field)[axis] = v   # the two agree
     got = E.built_in_test(b)
-    if which == "imu2" and bad:
-        code = E.BIT_IMU_IMPLAUSIBLE           # the primary is tested first
-    assert got == (code if bad else E.BIT_OK)
+    if not bad and field == "accel_mm_s2":
+        assert got == E.BIT_IMU_DISAGREE       # plausible, 30 m/s^2 from the other
+    else:
+        assert got == (code if bad else E.BIT_OK)
+
+
+def test_the_primary_imu_is_tested_before_the_secondary():
+    b = Board()
+    b.imu.gyro_urad_s[1] = 600000
+    b.imu2.gyro_urad_s[1] = 600000
+    assert E.built_in_test(b) == E.BIT_IMU_IMPLAUSIBLE
 
 
 @pytest.mark.parametrize("axis", [0, 1, 2])
