@@ -38,7 +38,8 @@ bench: $(STAMP)
 #   make mutate GROUP=emu MUTANTS='host_tools.emu.legs*'   a part
 #   make mutate GROUP=emu FRESH=1                 forget earlier results (tests changed)
 # The firmware's tests run on CPython only here (mutmut's trampolines are CPython code).
-GROUP ?= emu fw-fixed fw-telemetry fw-commands fw-gnc fw-checkpoint sim sim-scenario sim-runner
+# every group pyproject.toml declares, in its order
+GROUP ?= $(shell sed -n 's/^\[tool\.lander\.mutate\.\(.*\)\]$$/\1/p' pyproject.toml)
 MUTANTS ?=
 FRESH ?=
 mutate: $(STAMP)

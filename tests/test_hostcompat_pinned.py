@@ -41,6 +41,10 @@ def test_ticks_diff_is_micropythons_on_a_2_30_counter(end, start, diff):
 @pytest.mark.parametrize("ticks, delta, out", [
     (10, 5, 15), (0, -1, PERIOD - 1), (5, -10, PERIOD - 5), (PERIOD - 1, -(PERIOD - 1), 0),
     (PERIOD - 1, 0, PERIOD - 1), (HALF, HALF - 1, PERIOD - 1), (0, 0, 0), (3, -HALF, HALF + 3),
+    # forward wraps: the sum reaches 2^30 and beyond, which the range rule
+    # (LANDER_RANGE_CHECK, on in the tests) forbids forming
+    (PERIOD - 1, 1, 0), (PERIOD - 5, 10, 5), (HALF, HALF, 0), (PERIOD - 1, HALF - 1, HALF - 2),
+    (PERIOD - 1, PERIOD - 1, PERIOD - 2),
 ])
 def test_ticks_add_wraps_at_2_30(ticks, delta, out):
     assert hc.ticks_add(ticks, delta) == out
@@ -96,3 +100,11 @@ def test_the_host_heap_lock_is_never_held():
 def test_const_is_the_value_itself():
     marker = object()
     assert hc.const(marker) is marker and hc.const(0x3FFFFFFF) == 0x3FFFFFFF
+
+
+def test_ticks_add_is_the_sum_modulo_2_30_at_every_edge_pair():
+    edges = (0, 1, 2, HALF - 1, HALF, HALF + 1, PERIOD - 2, PERIOD - 1)
+    deltas = (0, 1, -1, HALF - 1, -(HALF - 1), HALF, -HALF, PERIOD - 1, -(PERIOD - 1))
+    for t in edges:
+        for d in deltas:
+            assert hc.ticks_add(t, d) == (t + d) % PERIOD, (t, d)

@@ -59,7 +59,15 @@ def ticks_diff(end, start):
 
 
 def ticks_add(ticks, delta):
-    return (ticks + delta) & _TICKS_MASK
+    # (ticks + delta) mod 2^30 for |delta| < 2^30 without forming 2^30 or
+    # beyond (the range rule): a forward wrap subtracts before it adds
+    if delta >= 0:
+        if ticks > _TICKS_MASK - delta:
+            return ticks - (_TICKS_MASK - delta) - 1
+        return ticks + delta
+    if ticks < -delta:
+        return ticks + delta + _TICKS_MASK + 1
+    return ticks + delta
 
 
 def byte_view(buf, nbytes):
