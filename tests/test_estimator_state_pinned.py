@@ -71,6 +71,7 @@ def _state():
 WANT = [
     123456789, -23456789, 3456789, 80000000, -4567890, -345678, 222333,
     # 7: flags 89 | run -3 & 0xFF = 253 << 7 = 32384 | last bin + 1 = 201 << 15 = 6586368
+    #    | the site's bin 77 not seen: bit 24 clear
     6618841,
     -54321, -11111, 7777,
     # 11: sigma 4321 | (age & 63 = 40) << 24 = 671088640
@@ -416,6 +417,20 @@ def test_the_decoder_splits_word_7_at_bits_7_and_15():
     w[OFF + 7] = 0x7F | (1 << 7) | (0x1FF << 15)
     nav = _restored(w)
     assert nav.fault_flags == 0x7F and nav._sh[E.SW_RUN] == 1 and nav._last_bin == 0x1FE
+    assert nav._cnt[77] == 0                     # bit 24 clear: the site's bin stays unseen
+
+
+def test_the_decoder_reads_the_site_s_bin_seen_at_bit_24():
+    # the site (bin 77, outside the window 105..115) back as seen ground at
+    # word 6's level (tests/test_estimator_site_restart.py)
+    w = _blank()
+    w[OFF + 6] = 222333
+    w[OFF + 7] = 1 << 24
+    nav = _restored(w)
+    assert nav.fault_flags == 0 and nav._sh[E.SW_RUN] == 0 and nav._last_bin == -1
+    assert (nav._map[77], nav._cnt[77], nav._conf[77], nav._msig[77]) == \
+        (222333, E.N_SEEN, 1, E.SEEN_SIG_MIN_MM)
+    assert nav.site_terrain_mm == 222333
 
 
 def test_the_decoder_splits_the_height_sigma_from_the_age():

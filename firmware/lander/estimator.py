@@ -1368,7 +1368,8 @@ class Nav:
 
         Packed words (every field < 2^30): 7 fault flags (bits 0-6) | the
         sweep's run (8-bit two's complement, bits 7-14) | the last sample's
-        bin + 1 (bits 15-23); 11 the height sigma | cycles since the last
+        bin + 1 (bits 15-23) | the site's bin seen (N_SEEN samples: word 6
+        is its level; bit 24); 11 the height sigma | cycles since the last
         accepted range (12 bits, clamped: low 6 in bits 24-29, high 6 in word
         14's); 12 / 13 the velocity sigmas (17 bits, clamped) | the shadow's
         near / far level (m, 13-bit two's complement, bits 17-29); 14 IMU in
@@ -1403,7 +1404,8 @@ class Nav:
         words[offset + 4] = self._pitch
         words[offset + 5] = self._t
         words[offset + 6] = self.site_terrain_mm
-        words[offset + 7] = self.fault_flags | ((run & 0xFF) << 7) | ((self._last_bin + 1) << 15)
+        words[offset + 7] = self.fault_flags | ((run & 0xFF) << 7) | ((self._last_bin + 1) << 15) \
+            | ((1 if self._cnt[self._site_bin] >= N_SEEN else 0) << 24)
         words[offset + 8] = self._bz
         words[offset + 9] = self.terrain_under_mm
         words[offset + 10] = self.alt_offset_mm
@@ -1469,6 +1471,7 @@ class Nav:
         self.fault_flags = w & 0x7F
         run = _signed((w >> 7) & 0xFF, 8)
         self._last_bin = ((w >> 15) & 0x1FF) - 1
+        site_seen = (w >> 24) & 1
         self._bz = words[offset + 8]
         self.terrain_under_mm = words[offset + 9]
         self.alt_offset_mm = words[offset + 10]
@@ -1557,6 +1560,19 @@ class Nav:
             cf[j] = (w >> 24) & 1
             code = (w >> 25) & 31
             ms[j] = code << 9 if code <= 15 else (code - 15) << 13
+        # the site's measured terrain (word 6, when bit 24 says its bin was
+        # seen): _publish below takes site_terrain_mm from the site's bin, so a
+        # site bin outside the window would otherwise be forgotten and guidance
+        # fly to the terrain under the vehicle until the beam sees it again. It
+        # goes back in as seen ground (like a shadow's levels, bounded like a
+        # window bin's); a site bin in the window takes the window's word.
+        sb = self._site_bin
+        if site_seen and not b <= sb < b + CK_MAP:
+            mp[sb] = fixed.clamp(self.site_terrain_mm, -0x3FFFF << 5, 0x3FFFF << 5)
+            cnt[sb] = N_SEEN
+            st[sb] = 0
+            cf[sb] = 1
+            ms[sb] = SEEN_SIG_MIN_MM
         self._tv_bin = self._bin(self._x >> 4)     # the terrain under the vehicle is _tv
         self._nb_bin = -1
         self.accel_bias_mm_s2 = ((self._bz >> 4) * self._rate * self._rate) >> 12
@@ -1745,8 +1761,10 @@ _SIN = fixed._SIN_Q17
 
 
 def _sincos(angle, out):
-    """out[0] = sin, out[1] = cos (Q15, |.| <= 32767) of a binary angle: one
-    table walk for both."""
+    """out[0] = sin, out[1] = cos (Q15, |.| <= 32768) of a binary angle: one
+    table walk for both. Within 63 bau of an axis (504 angles) the
+    interpolation between table points 255 and 256 rounds to 32768 = 2^15,
+    not 32767; a Q15 product with it stays below 2^30 (32767 x 32768 + 2^14)."""
     a = angle & 0xFFFF
     q = a >> 14
     u = a & 0x3FFF
