@@ -1196,7 +1196,8 @@ def test_a_run_keeps_its_largest_single_move(ae, big, want):
     (40000, 30000, 5, 0, 20001, 0, False),
     (100000, 95000, 5, 0, 20000, 0, True),       # this move a quarter of the largest: enough
     (100000, 95000, 5, 0, 20001, 0, False),
-    (100000, 95000, 5, 1000, 20000, 0, True)])   # measured from the run's start
+    (100000, 95000, 5, 1000, 20000, 0, True),    # measured from the run's start
+    (50000, 45000, 5, 40000, 5000, 0, False)])   # 10 m from the run's start: within q
 def test_a_sweep_of_n_sweep_moves_beyond_the_noise_makes_the_bin_steep(tm, prev, run, start, big, mad, steep):
     nav = _sweep(tm, prev, run, start=start, big=big, mad=mad)
     assert nav._steep[32] == (1 if steep else 0)

@@ -257,6 +257,19 @@ def test_the_imus_disagree_beyond_1_5_m_s2_or_1_5_deg_s_on_any_axis(dz, dx, dg, 
     assert nav._dis_n == (4 if dis else 0)
 
 
+@pytest.mark.parametrize("fz", [G, 3500])
+def test_a_lone_imu_is_not_compared_with_the_absent_one(fz):
+    nav = _nav()
+    nav.accel_thrust_mm_s2 = fz
+    nav._dis_n, nav._bad = 9, 0
+    _cycle(nav, Imu(fz))
+    assert (nav._dis_n, nav._bad) == (9, 0) and nav.imu_used == 1
+    nav = _nav()
+    nav._dis_n, nav._bad = 5, 2
+    _cycle(nav, Imu(G))
+    assert (nav._dis_n, nav._bad) == (5, 2)
+
+
 def test_imus_that_agree_again_clear_the_vote():
     nav = _nav()
     nav._dis_n, nav._bad = 12, 2
