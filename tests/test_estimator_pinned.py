@@ -1002,7 +1002,7 @@ def test_an_incomplete_bin_far_from_the_last_level_is_no_terrain_step_yet():
 # apart: lim = 2253 + 300 x 64 x 3 / 50 = 3405; the footprint's travel
 # vx x 64 / 50 (dx constant).
 
-def _trend(step=800, vx=5000, n=65, vz_sig=300, alt_sig=0, dx=0, m=1000000, hold=0):
+def _trend(step=800, vx=5000, n=65, vz_sig=300, alt_sig=0, dx=0, m=1000000, hold=0, t0=0):
     nav = _nav()
     nav._mad = 0
     nav.vz_sigma_mm_s, nav.alt_sigma_mm, nav.vx_mm_s = vz_sig, alt_sig, vx
@@ -1010,16 +1010,29 @@ def _trend(step=800, vx=5000, n=65, vz_sig=300, alt_sig=0, dx=0, m=1000000, hold
     out = []
     for k in range(n):
         nav._cycles = 2 * k + 2
-        out.append(nav._slope(step * k, dx, 20000, m))
+        out.append(nav._slope(t0 + step * k, dx, 20000, m))
     return nav, out
 
 
 def test_the_trend_window_is_judged_only_once_full():
+    nav, out = _trend(n=64)
+    assert out == [False] * 64 and nav.slope is False
     nav, out = _trend()
     assert out[:64] == [False] * 64
     assert out[64] is True and nav.slope is True
     assert nav._tr[E.TS_N] == 64
     assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == 25600
+
+
+@pytest.mark.parametrize("t0", [50000, -7777, 123456])
+def test_the_trend_is_the_same_from_any_level(t0):
+    # the halves' means 25600 mm apart wherever the ramp starts: the window's
+    # sums move together (t0 a multiple of 8 or not: q = tm >> 3 floors each)
+    nav, out = _trend(t0=t0)
+    assert out[64] is True
+    assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == 25600
+    nav, out = _trend(t0=t0, step=0)
+    assert out[64] is False and nav._tr[E.TS_S1] == nav._tr[E.TS_S0] == (t0 >> 3) * E.TR_H
 
 
 @pytest.mark.parametrize("step", [800, -800])
@@ -1068,7 +1081,7 @@ def test_a_drift_within_the_range_noise_is_no_slope(step, slope):
 
 def test_a_drift_within_the_noise_counts_a_hold_down():
     nav, out = _trend(step=0, hold=5)
-    assert out[64] is False
+    assert out[64] is False and nav.slope is False
     assert nav._tr[E.TS_HOLD] == 5 - 1
 
 
@@ -1103,6 +1116,79 @@ def test_the_beam_s_own_sweep_counts_against_a_slope():
     assert res[64] is False and nav._tr[E.TS_HOLD] == 0
 
 
+def test_a_beam_sweeping_back_counts_against_a_slope_too():
+    # the hit moving 128 mm back a sample: g = -4096, |g| >> 7 = 32: lim 3437 >= 3424
+    nav = _nav()
+    nav._mad = 0
+    nav.vz_sigma_mm_s, nav.alt_sigma_mm, nav.vx_mm_s = 300, 0, 0
+    for k in range(65):
+        nav._cycles = 2 * k + 2
+        r = nav._slope(107 * k, -128 * k, 20000, 1000000)
+    assert r is False and nav._tr[E.TS_HOLD] == 0
+
+
+def _window(tm, dx=lambda k: 0, every=2, vx=0, vz_sig=300, alt_sig=0, tol=20000):
+    # 65 samples, one every `every` cycles, the noise estimate 0, m = 1 km (sn = 2253)
+    nav = _nav()
+    nav._mad = 0
+    nav.vz_sigma_mm_s, nav.alt_sigma_mm, nav.vx_mm_s = vz_sig, alt_sig, vx
+    for k in range(65):
+        nav._cycles = every * k + every
+        r = nav._slope(tm(k), dx(k), tol, 1000000)
+    return nav, r
+
+
+def test_the_footprint_s_travel_adds_the_vehicle_s_to_the_beam_s():
+    # the hit moving 128 mm ahead a sample (g = 4096 over the halves) and the
+    # vehicle 5 m/s (6400 mm over 64 cycles): 10496 against d / 4 = 6400: a
+    # slope, not steeper (the difference, 2304, would make it a sweep's)
+    nav, r = _window(lambda k: 800 * k, dx=lambda k: 128 * k, vx=5000)
+    assert r is True and nav._tr[E.TS_HOLD] == 0
+
+
+@pytest.mark.parametrize("last, d", [(0, 25608), (32, 25609)])
+def test_the_vehicle_s_travel_back_is_floored_before_its_size(last, d):
+    # the newer half 8 mm higher: d = (102400 + 32) >> 2 = 25608 (the last
+    # sample 32 mm more: + 4, 25609), d // 4 = 6402; vx = -5001: -5001 x 64 // 50
+    # = -6402 (floored from -6401.28): 6402, not steeper than d // 4: a slope
+    nav, r = _window(lambda k: 800 * k + (8 if k >= 33 else 0) + (last if k == 64 else 0), vx=-5001)
+    assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == d
+    assert r is True and nav._tr[E.TS_HOLD] == 0
+
+
+def test_a_drift_exactly_at_the_limit_is_neither_a_slope_nor_steeper():
+    # lim = 2253 + 6080 x 64 x 3 // 50 (23347) = 25600 = d; no travel
+    nav, r = _window(lambda k: 800 * k, vz_sig=6080)
+    assert r is False and nav._tr[E.TS_HOLD] == 0
+
+
+def test_the_time_between_the_halves_counts_at_most_255_cycles():
+    # a range every 8 cycles: 256 cycles between the halves, counted 255:
+    # lim = 2253 + 2 x 30 + 300 x 255 x 3 // 50 = 2253 + 60 + 4590 = 6903 < d =
+    # 32 x 216 = 6912 (256 cycles: 4608, 6921); the travel 1000 x 255 / 50 = 5100 > d / 4
+    nav, r = _window(lambda k: 216 * k, every=8, vx=1000, alt_sig=30)
+    assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == 6912
+    assert r is True
+
+
+def test_the_velocity_sigma_counts_at_most_2_pow_20_mm_s():
+    # vz sigma 2^20 counts 2^20 - 1: lim = 2253 + 2 x 72 + 1048575 x 64 x 3 //
+    # 50 = 2253 + 144 + 4026528 = 4028925 < d = 32 x 125904 = 4028928 (with
+    # 2^20: 4026531, lim 4028928, not beyond); no travel: steeper, held
+    nav, r = _window(lambda k: 125904 * k, vz_sig=1 << 20, alt_sig=72, tol=200000)
+    assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == 4028928
+    assert r is False and nav._tr[E.TS_HOLD] == E.TR_N
+
+
+def test_the_height_sigma_counts_at_most_2_pow_20_mm():
+    # alt sigma 2^20 counts 2^20 - 1: lim = 2253 + 2097150 + 347 x 192 // 50
+    # (1332) = 2100735 < d = 32 x 65648 = 2100736 (with 2^20: 2100737); no
+    # travel: steeper, held
+    nav, r = _window(lambda k: 65648 * k, vz_sig=347, alt_sig=1 << 20, tol=100000)
+    assert (nav._tr[E.TS_S1] - nav._tr[E.TS_S0]) >> 2 == 2100736
+    assert r is False and nav._tr[E.TS_HOLD] == E.TR_N
+
+
 @pytest.mark.parametrize("jumps, restarted", [(1, False), (2, False), (3, True)])
 def test_jumps_beyond_tol_are_skipped_twice_then_restart_the_window(jumps, restarted):
     nav, out = _trend()
@@ -1114,6 +1200,30 @@ def test_jumps_beyond_tol_are_skipped_twice_then_restart_the_window(jumps, resta
         assert r is False and nav._tr[E.TS_N] == 1
     else:
         assert r is True and nav._tr[E.TS_N] == 64
+
+
+@pytest.mark.parametrize("e", [20000, -20000])
+def test_a_sample_exactly_tol_from_the_last_is_no_jump(e):
+    nav, out = _trend()
+    nav._cycles += 2
+    nav._slope(800 * 64 + e, 0, 20000, 1000000)
+    assert nav._tr[E.TS_SKIP] == 0 and nav._tr[E.TS_LAST] == 800 * 64 + e
+
+
+@pytest.mark.parametrize("e", [20001, -20001])
+def test_a_jump_beyond_tol_either_way_is_skipped(e):
+    nav, out = _trend()
+    nav._cycles += 2
+    assert nav._slope(800 * 64 + e, 0, 20000, 1000000) is True      # the last verdict
+    assert nav._tr[E.TS_SKIP] == 1 and nav._tr[E.TS_LAST] == 800 * 64
+
+
+def test_a_sample_within_tol_after_a_jump_restarts_the_count_of_jumps():
+    nav, out = _trend()
+    for tm in (800 * 64 + 30000, 800 * 65, 800 * 65 + 30000, 800 * 65 + 30000):
+        nav._cycles += 2
+        nav._slope(tm, 0, 20000, 1000000)
+    assert nav._tr[E.TS_SKIP] == 2 and nav._tr[E.TS_N] == 64
 
 
 @pytest.mark.parametrize("gap, restarted", [(100, False), (101, True)])
