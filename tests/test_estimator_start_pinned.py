@@ -42,6 +42,22 @@ def test_the_acceleration_scale_at_10_hz_is_2_to_the_20_over_100_rounded():
     assert (nav._na, nav._ka) == (4, 10486)
 
 
+@pytest.mark.parametrize("rate, na, ka, ng, kg, period", [
+    # 11 Hz: 2^20 // 121 = 8665 < 16384: na = 4, KA = (2^20 + 60) // 121 = 8666 (8666.4);
+    # cr = 970973, * 2^6 / 15625 = 3977.1 (1988.6 at 2^5): ng = 11, KG = 3978 >> 1 = 1989;
+    # period 1000 // 11 = 90
+    (11, 4, 8666, 11, 1989, 90),
+    # 12 Hz: 2^21 // 144 = 14563: na = 5, KA = (2^21 + 72) // 144 = 14564 (14564.06);
+    # cr = 890058, * 2^6 / 15625 = 3645.7: ng = 11, KG = 3646 >> 1 = 1823; 83 ms
+    (12, 5, 14564, 11, 1823, 83),
+    # 16 Hz: 2^22 // 256 = 16384 exactly: na = 5, KA = (2^21 + 128) // 256 = 8192;
+    # cr = 667544, * 2^6 / 15625 = 2734.3: ng = 11, KG = 2735 >> 1 = 1367; 62 ms
+    (16, 5, 8192, 11, 1367, 62)])
+def test_the_per_cycle_scales_at_rates_where_their_roundings_and_bounds_are_exact(rate, na, ka, ng, kg, period):
+    nav = _nav(rate_hz=rate)
+    assert (nav._na, nav._ka, nav._ng, nav._kg, nav._period_ms) == (na, ka, ng, kg, period)
+
+
 def test_gravity_per_cycle_is_rounded_to_nearest():
     # 50 Hz: (1620 * 13422 + 256) >> 9 = 21743896 / 512 = 42468.5 -> 42468 (floored sum)
     # 10 Hz: (1620 * 10486 + 8) >> 4 = 16987328 / 16 = 1061708
