@@ -1350,3 +1350,65 @@ def test_the_sixth_move_counts_as_the_run_s_largest_when_it_is(tm, prev, steep):
     nav = _sweep(tm, prev, 5, start=0, big=20000)
     assert nav._sh[E.SW_M] == 25000
     assert nav._steep[32] == (1 if steep else 0)
+
+
+# --- new ground seen after a jump over unseen ground: a shadow candidate -------
+# The last sample (bin pb, terrain 0) and this one 60 m lower on unseen bin
+# 42 (or bin 2), the bin between never seen: the candidate is recorded
+# (_shadow_from) unless a shadow is already known.
+
+def _jump(pb=40, x=X42, known=0, **kw):
+    nav = _over_new(-60000, **kw)
+    nav._x = x << 4
+    for b in (pb + 1, pb + 2):
+        nav._cnt[b] = 0
+    nav._last_bin = pb
+    nav._sh[E.SW_PREV] = 0
+    nav._sh[E.SH_DIR] = known
+    _range(nav, 1000000)
+    return nav
+
+
+def test_new_ground_60_m_below_beyond_unseen_ground_is_a_shadow_candidate():
+    nav = _jump()
+    assert (nav._sh[E.SH_CDIR], nav._sh[E.SH_CBN], nav._sh[E.SH_CB1]) == (1, 40, 42)
+
+
+def test_no_new_candidate_while_a_shadow_is_known():
+    nav = _jump(known=-1)
+    assert nav._sh[E.SH_CDIR] == 0
+
+
+def test_a_shadow_candidate_from_the_map_s_first_bin():
+    nav = _jump(pb=0, x=E.MAP_X0_MM + (2 << E.MAP_SHIFT) + 100)
+    assert nav._last_bin == 2
+    assert (nav._sh[E.SH_CDIR], nav._sh[E.SH_CBN]) == (1, 0)
+
+
+def test_the_shadow_s_drop_threshold_is_1_32_of_the_height_above_the_ground_under_the_vehicle():
+    # the ground under the vehicle 2 km below the datum: 2.94 km above it,
+    # 1/32 = 91.9 m > the 60 m drop: no candidate
+    nav = _jump(terrain_under_mm=-2000000)
+    assert nav._sh[E.SH_CDIR] == 0
+
+
+def test_a_lone_sample_under_far_noisier_ranges_is_mapped_again():
+    # one sample at 10 m, sigma over 4 x the measurement's: restarted, then
+    # level with the ground under the vehicle (not a second sample)
+    nav = _mapping(1, level=10000, msig=4 * 2253 + 1)
+    _range(nav, 1000000)
+    assert nav._cnt[42] == E.N_MAP and nav._map[42] == 0
+
+
+def test_a_second_sample_exactly_tol_above_a_lone_first_is_its_second():
+    nav = _mapping(1, level=5000, t=25000)          # 20 m above: the second sample
+    _range(nav, 1000000)
+    assert nav._cnt[42] == 2 and nav._map[42] == 5000 + 20000 // 2
+
+
+def test_the_third_sample_beyond_tol_is_winsorised_too():
+    # two samples at 10 m, this one at 40 m: d clamped at tol, the mean
+    # 10000 + 20000 // 3 = 16666 over three samples
+    nav = _mapping(2, t=40000)
+    _range(nav, 1000000)
+    assert nav._cnt[42] == 3 and nav._map[42] == 16666
