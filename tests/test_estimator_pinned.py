@@ -1412,3 +1412,42 @@ def test_the_third_sample_beyond_tol_is_winsorised_too():
     nav = _mapping(2, t=40000)
     _range(nav, 1000000)
     assert nav._cnt[42] == 3 and nav._map[42] == 16666
+
+
+def test_a_completed_bin_s_terrain_step_is_from_the_last_level():
+    # the last level 50 m, the bin completed at 160 m: a 110 m step (150.001 m
+    # from 50 m above would not be one at -50 m)
+    nav = _mapping(E.N_MAP - 1, level=160000, t=160000, _t=50000, terrain_steps=4, alt_mapped=7)
+    _range(nav, 1000000)
+    assert nav.terrain_steps == 5 and nav.alt_mapped == 8
+    assert drain_events() == [(E.EV_NAV_TERRAIN_STEP, 110)]
+    nav = _mapping(E.N_MAP - 1, level=60000, t=60000, _t=-50000)    # 110 m up
+    _range(nav, 1000000)
+    assert drain_events() == [(E.EV_NAV_TERRAIN_STEP, 110)]
+
+
+def test_a_mapped_sample_moves_the_noise_estimate_by_1_32_of_the_difference():
+    # mad 3200: d = 3000, 3200 + ((3000 - 3200) >> 5) = 3200 - 7 = 3193
+    nav = _mapping(5, t=13000, mad=3200)
+    _range(nav, 1000000)
+    assert nav._cnt[42] == 6 and nav._mad == 3193
+
+
+def test_a_new_ground_sample_confirms_the_previous_one_in_bin_0():
+    nav = _over_new(60000)
+    nav._nb_bin, nav._nb_t = 0, 60000 - 20000
+    _range(nav, 1000000)
+    assert nav._conf[0] == 1 and nav._conf[42] == 1 and nav._nb_bin == 42
+
+
+def test_known_ground_on_a_slope_becomes_steep_and_maps_the_sample():
+    # the bin under the beam known (the datum, bin 32, level 0); the trend
+    # test says slope: steep, counted, an event, the sample its level
+    nav = _at(-5000, steep_bins=3, slopes=5)
+    nav._slope = lambda tm, dx, tol, m: True
+    drain_events()
+    _range(nav, 1000000)
+    assert nav._steep[32] == 1
+    assert (nav.steep_bins, nav.slopes) == (4, 6)
+    assert drain_events() == [(E.EV_NAV_STEEP, 32)]
+    assert nav._map[32] == 5000 and nav.alt_gate == E.G_MAPPED and nav.alt_updates == 0
