@@ -1451,3 +1451,16 @@ def test_known_ground_on_a_slope_becomes_steep_and_maps_the_sample():
     assert (nav.steep_bins, nav.slopes) == (4, 6)
     assert drain_events() == [(E.EV_NAV_STEEP, 32)]
     assert nav._map[32] == 5000 and nav.alt_gate == E.G_MAPPED and nav.alt_updates == 0
+
+
+@pytest.mark.parametrize("msig, dh", [(125, 344), (124, 344), (126, 296)])
+def test_known_ground_s_sigma_moves_the_bucket_past_each_edge_it_exceeds(msig, dh):
+    # sm = the spec 2253 + the bin's sigma: 2378 is edges[6] itself (row 6:
+    # Kh = 360283, 1000 x 360283 / 2^20 = 343.6 -> 344 in Q4); 2379 is
+    # beyond it (row 7: 310353 -> 296)
+    nav = _at(1000)
+    nav._msig[32] = msig
+    h0 = nav._h
+    _range(nav, 1000000)
+    assert nav.alt_gate == E.G_ACCEPT
+    assert nav._h - h0 == dh
