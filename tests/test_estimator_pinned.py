@@ -1464,3 +1464,33 @@ def test_known_ground_s_sigma_moves_the_bucket_past_each_edge_it_exceeds(msig, d
     _range(nav, 1000000)
     assert nav.alt_gate == E.G_ACCEPT
     assert nav._h - h0 == dh
+
+
+def test_a_remapped_bin_counts_as_mapped():
+    nav = _at(GATE1, _mean_bin=32, _nu_mean=4825, alt_mapped=6)
+    _range(nav, 1000000)
+    assert nav.alt_gate == E.G_MAPPED and nav.alt_mapped == 7
+
+
+def test_without_an_offset_accepted_ranges_end_none():
+    nav = _at(0)
+    nav._off_n = E.N_CONFIRM - 1
+    drain_events()
+    _range(nav, 1000000)
+    assert nav.alt_gate == E.G_ACCEPT and nav._off_n == E.N_CONFIRM - 1
+    assert drain_events() == []
+
+
+def test_a_first_rejected_sample_starts_a_candidate_at_its_own_level():
+    # a stale candidate level 10 m away but no samples in it: the new one is tm
+    nav = _at(-50000, _cand_t=40000, _cand_n=0)
+    _range(nav, 1000000)
+    assert (nav._cand_n, nav._cand_t) == (1, 50000)
+
+
+def test_a_step_is_measured_from_the_bin_s_level():
+    # the datum bin at 30 m, the samples 80 m up: a 50 m step, an offset of -50 m
+    nav = _at(-80000)
+    nav._map[32] = 30000
+    _step_then(nav)
+    assert nav.alt_offset_mm == -50000
