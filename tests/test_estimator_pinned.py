@@ -1494,3 +1494,19 @@ def test_a_step_is_measured_from_the_bin_s_level():
     nav._map[32] = 30000
     _step_then(nav)
     assert nav.alt_offset_mm == -50000
+
+
+def test_an_offset_down_is_an_event_in_whole_metres_and_adds_its_flag():
+    # the samples imply terrain 50 m below the datum: an offset of +50 m
+    nav = _at(50000)
+    nav.fault_flags = E.F_ALT_NEVER
+    _step_then(nav)
+    assert nav.alt_offset_mm == 50000
+    assert nav.fault_flags == E.F_ALT_NEVER | E.F_ALT_OFFSET
+    assert drain_events() == [(E.EV_NAV_ALT_OFFSET, 50)]
+
+
+def test_a_confirmed_terrain_step_is_counted():
+    nav = _at(-400000, terrain_steps=2)             # 400 m: terrain wherever the vehicle is
+    _step_then(nav)
+    assert nav.terrain_steps == 3
