@@ -491,6 +491,28 @@ def test_a_late_cycle_propagates_whole_periods_up_to_150(dt, n):
     assert nav._pitch == 2136 * n
 
 
+@pytest.mark.parametrize("rate, dt, n", [
+    # 100 Hz: one period is 10486 / 2^20 s; a 20 ms cycle (20972) is two
+    # periods (it was propagated as one while the bound was a fixed 30 ms)
+    (100, 10486, 1), (100, 15728, 1), (100, 15729, 2), (100, 20972, 2), (100, 31457, 3),
+    # 16 Hz: 1.5 periods is exactly 98304 / 2^20 s (16 x 98304 = 3 x 2^19):
+    # one period at the bound, two beyond it
+    (16, 98304, 1), (16, 98305, 2),
+    # 10 Hz: 1.5 periods is 157286.4 / 2^20 s; an early cycle (0.04 s, 0.4
+    # periods) is one period as at 50 Hz (under the fixed bound it was late
+    # and rounded to none)
+    (10, 41943, 1), (10, 104858, 1), (10, 157286, 1), (10, 157287, 2),
+])
+def test_a_cycle_is_late_beyond_one_and_a_half_periods_at_any_rate(rate, dt, n):
+    cfg = Config()
+    cfg.rate_hz = rate
+    nav = _nav(cfg)
+    inc = (10000 * nav._kg + nav._rg) >> nav._ng
+    assert inc != 0
+    _cycle(nav, Imu(G, 0, 10000), dt=dt)
+    assert nav._pitch == n * inc
+
+
 def test_a_late_cycle_s_periods_are_rounded_to_nearest():
     # at 25 Hz, 566231 / 2^20 s is 13.4999995 periods: 13 (566231 x 25 + 2^19 = 14 x 2^20 - 1)
     cfg = Config()
@@ -693,23 +715,6 @@ def test_the_pitch_is_rounded_to_a_binary_angle_for_the_rotation(frac, p):
     sc = array("i", (0, 0))
     E._sincos(p, sc)
     assert seen == [(sc[0], sc[1])]
-
-
-@pytest.mark.parametrize("frac, p", [(600, 1001), (511, 1000), (512, 1001)])
-def test_a_cycle_propagating_no_period_takes_the_pitch_s_sin_and_cos(frac, p):
-    # at 10 Hz a cycle under half a period early (dt = 0.04 s: (41943 x 10 +
-    # 2^19) >> 20 = 0) propagates nothing: the rotation is computed for the
-    # range, of the pitch rounded to a binary angle
-    cfg = Config()
-    cfg.rate_hz = 10
-    nav = _nav(cfg)
-    nav._pitch = (1000 << 10) + frac
-    h0, v0 = nav._h, nav._vz
-    seen = _sc_seen(nav, imu1=Imu(G), dt=41943)
-    sc = array("i", (0, 0))
-    E._sincos(p, sc)
-    assert seen == [(sc[0], sc[1])]
-    assert (nav._h, nav._vz) == (h0, v0)
 
 
 # --- uncertainty growth without an altimeter update ------------------------------------

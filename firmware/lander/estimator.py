@@ -557,8 +557,9 @@ class Nav:
         # products rounded to nearest (a floor loses half a unit per cycle:
         # ~1 mm/s^2 of vertical bias at pitch 0, a pitch drift)
         inc = (gy * self._kg + self._rg) >> self._ng      # pitch step per period
-        if dt_q20 > 31457:          # a late cycle or a warm restart's gap: whole periods
-            n = (dt_q20 * self._rate + 524288) >> 20
+        dr = dt_q20 * self._rate    # the cycle in periods, Q20
+        if dr > 1572864:            # over 1.5 periods (a late cycle, a warm restart's gap): whole periods
+            n = (dr + 524288) >> 20
             if n > MAX_STEPS:
                 n = MAX_STEPS
             if self._p_end_set:
