@@ -31,6 +31,36 @@ class FakeRadio:
         return n
 
 
+class FlashFile:
+    """A file on flash: a growable buffer written in place (counts its writes)."""
+
+    def __init__(self):
+        self.buf = bytearray()
+        self.pos = 0
+        self.writes = 0
+
+    def seek(self, p):
+        self.pos = p
+
+    def write(self, b):
+        n = len(b)
+        if len(self.buf) < self.pos + n:
+            self.buf.extend(bytes(self.pos + n - len(self.buf)))
+        self.buf[self.pos:self.pos + n] = bytes(b)
+        self.pos += n
+        self.writes += 1
+        return n
+
+    def flush(self):
+        pass
+
+    def read(self):
+        return bytes(self.buf)
+
+    def close(self):
+        pass
+
+
 class FakeRtc:
     """machine.RTC().memory(): bytes kept across a (simulated) reset."""
 

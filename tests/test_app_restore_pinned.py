@@ -18,51 +18,13 @@ from lander import app as A
 from lander import checkpoint as C
 from lander.app import App
 from lander.config import Config
-from tests.app_fakes import PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
+from tests.app_fakes import FakeRtc, FlashFile, PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 SAFE, BIT, ARMED, POWERED = 0, 1, 2, 3
 NAV, GUID, CTRL = A.APP_CHECKPOINT_WORDS, A.APP_CHECKPOINT_WORDS + 32, A.APP_CHECKPOINT_WORDS + 41
 N = NAV + 32 + 9 + 7                          # 56 words: app, nav, guidance, control
-
-
-class _File:
-    """A file on flash: a growable buffer written in place."""
-
-    def __init__(self):
-        self.buf = bytearray()
-        self.pos = 0
-
-    def seek(self, p):
-        self.pos = p
-
-    def write(self, b):
-        n = len(b)
-        if len(self.buf) < self.pos + n:
-            self.buf.extend(bytes(self.pos + n - len(self.buf)))
-        self.buf[self.pos:self.pos + n] = bytes(b)
-        self.pos += n
-        return n
-
-    def flush(self):
-        pass
-
-    def read(self):
-        return bytes(self.buf)
-
-    def close(self):
-        pass
-
-
-class _Rtc:
-    def __init__(self):
-        self.mem = b""
-
-    def memory(self, data=None):
-        if data is None:
-            return self.mem
-        self.mem = bytes(data)
 
 
 class _Engine:
@@ -106,8 +68,8 @@ class _Board(PartlessBoard):
     telecommand key file is absent)."""
 
     def __init__(self, rtc=True, flash=True):
-        self.rtc = _Rtc() if rtc else None
-        self.file = _File()
+        self.rtc = FakeRtc() if rtc else None
+        self.file = FlashFile()
         if flash:
             self.opener = self._opener
 

@@ -498,6 +498,8 @@ def test_a_late_cycle_propagates_whole_periods_up_to_150(dt, n):
     # 16 Hz: 1.5 periods is exactly 98304 / 2^20 s (16 x 98304 = 3 x 2^19):
     # one period at the bound, two beyond it
     (16, 98304, 1), (16, 98305, 2),
+    # 35 Hz: 35 x 44939 = 1572865, one past 1.5 periods in Q20
+    (35, 44938, 1), (35, 44939, 2),
     # 10 Hz: 1.5 periods is 157286.4 / 2^20 s; an early cycle (0.04 s, 0.4
     # periods) is one period as at 50 Hz (under the fixed bound it was late
     # and rounded to none)

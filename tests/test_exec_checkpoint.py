@@ -4,35 +4,7 @@ part of a checkpoint cycle: no seal that nothing stores), and a board with
 both seals at the RTC cadence and writes the flash from a seal of that cycle."""
 from lander.app import App
 from lander.config import Config
-from tests.app_fakes import PartlessBoard
-
-
-class _File:
-    def __init__(self):
-        self.buf = bytearray()
-        self.pos = 0
-        self.writes = 0
-
-    def seek(self, p):
-        self.pos = p
-
-    def write(self, b):
-        n = len(b)
-        if len(self.buf) < self.pos + n:
-            self.buf.extend(bytes(self.pos + n - len(self.buf)))
-        self.buf[self.pos:self.pos + n] = bytes(b)
-        self.pos += n
-        self.writes += 1
-        return n
-
-    def flush(self):
-        pass
-
-    def read(self):
-        return bytes(self.buf)
-
-    def close(self):
-        pass
+from tests.app_fakes import FlashFile, PartlessBoard
 
 
 class _Rtc:
@@ -50,7 +22,7 @@ class _Rtc:
 class _Board(PartlessBoard):
     def __init__(self, rtc):
         self.rtc = _Rtc() if rtc else None
-        self.file = _File()
+        self.file = FlashFile()
 
     def opener(self, path, mode):
         if path != "/ckpt.bin":

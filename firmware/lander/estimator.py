@@ -568,8 +568,7 @@ class Nav:
                 self._p_end_set = False
                 inc = ((self._p_end << 10) - self._pitch) // n
         tab = _SIN
-        a = -1
-        while n > 0:
+        while n > 0:                # n >= 1: the rotation below is always of this cycle's pitch
             n -= 1
             p = self._pitch + inc
             self._pitch = p
@@ -646,13 +645,6 @@ class Nav:
         if alt is not None:
             if st_alt == OK:
                 self._ever_alt = True
-                if a < 0:
-                    # no period propagated (a < 0): the pitch's sin and cos
-                    # here; else the propagation's, of the same angle
-                    sc = self._sc
-                    _sincos((self._pitch + 512) >> 10, sc)
-                    s = sc[0]
-                    c = sc[1]
                 self._correct(alt.range_mm, touchdown, flags, s, c)
                 flags = self.fault_flags
             elif st_alt != NOT_READY:
