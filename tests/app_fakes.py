@@ -61,6 +61,48 @@ class FlashFile:
         pass
 
 
+class CountingWdt:
+    """machine.WDT as the executive drives it: counts its starts."""
+
+    def __init__(self):
+        self.starts = 0
+
+    def start(self):
+        self.starts += 1
+
+    def feed(self):
+        pass
+
+
+class RecordingEngine:
+    """The engine driver's interface, each call recorded in order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def arm(self):
+        self.calls.append(("arm",))
+
+    def disarm(self):
+        self.calls.append(("disarm",))
+
+    def set_throttle(self, q):
+        self.calls.append(("thr", q))
+
+    def set_pitch(self, p):
+        self.calls.append(("pitch", p))
+
+
+class LevelPin:
+    """A digital input held at one level."""
+
+    def __init__(self, v):
+        self.v = v
+
+    def value(self):
+        return self.v
+
+
 class FakeRtc:
     """machine.RTC().memory(): bytes kept across a (simulated) reset."""
 

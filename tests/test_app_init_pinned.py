@@ -15,20 +15,9 @@ from lander.app import App
 from lander.build import BUILD_ID
 from lander.config import CFG_BAD_CRC, CFG_OUT_OF_RANGE, Config
 from lander.drivers import BUS_ERROR
-from tests.app_fakes import PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
+from tests.app_fakes import CountingWdt, PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
-
-
-class _Wdt:
-    def __init__(self):
-        self.starts = 0
-
-    def start(self):
-        self.starts += 1
-
-    def feed(self):
-        pass
 
 
 class _KeyFile:
@@ -50,7 +39,7 @@ class _Parts(PartlessBoard):
         self.imu2 = object()
         self.altimeter = object()
         self.attitude = object()
-        self.wdt = _Wdt()
+        self.wdt = CountingWdt()
         self.rtc = object()
         self.reset_cause = 5
         self.opened = []

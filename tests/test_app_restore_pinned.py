@@ -18,49 +18,14 @@ from lander import app as A
 from lander import checkpoint as C
 from lander.app import App
 from lander.config import Config
-from tests.app_fakes import FakeRtc, FlashFile, PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
+from tests.app_fakes import (CountingWdt, FakeRtc, FlashFile, LevelPin, PartlessBoard, RecordingEngine,
+                             drain_events, fresh_event_ring)  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
 SAFE, BIT, ARMED, POWERED = 0, 1, 2, 3
 NAV, GUID, CTRL = A.APP_CHECKPOINT_WORDS, A.APP_CHECKPOINT_WORDS + 32, A.APP_CHECKPOINT_WORDS + 41
 N = NAV + 32 + 9 + 7                          # 56 words: app, nav, guidance, control
-
-
-class _Engine:
-    def __init__(self):
-        self.calls = []
-
-    def arm(self):
-        self.calls.append(("arm",))
-
-    def disarm(self):
-        self.calls.append(("disarm",))
-
-    def set_throttle(self, q):
-        self.calls.append(("thr", q))
-
-    def set_pitch(self, p):
-        self.calls.append(("pitch", p))
-
-
-class _Wdt:
-    def __init__(self):
-        self.starts = 0
-
-    def start(self):
-        self.starts += 1
-
-    def feed(self):
-        pass
-
-
-class _Pin:
-    def __init__(self, v):
-        self.v = v
-
-    def value(self):
-        return self.v
 
 
 class _Board(PartlessBoard):
@@ -129,8 +94,8 @@ def _sealed_blob(words, seq, rtc=True):
 # ------------------------------------------------------------ no record to resume
 def test_without_a_record_the_boot_is_cold_and_says_so():
     b = _Board()
-    b.engine = _Engine()
-    b.wdt = _Wdt()
+    b.engine = RecordingEngine()
+    b.wdt = CountingWdt()
     a, ev = _reboot(b)
     assert (a.mode, a.warm, a.restarts, a.cycle, a.ckpt.seq) == (SAFE, False, 0, 0, 0)
     assert (A.EV_CKPT_NONE, 1) in ev and (A.EV_CKPT_NONE, 2) not in ev
@@ -144,7 +109,7 @@ def test_a_record_outside_powered_descent_is_not_resumed_but_its_sequence_goes_o
     a.arm()
     assert a.mode == ARMED
     _record(a)
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a2, ev = _reboot(b)
     assert (a2.mode, a2.warm, a2.restarts) == (SAFE, False, 0)
     assert (A.EV_CKPT_NONE, 2) in ev and (A.EV_CKPT_NONE, 1) not in ev
@@ -296,8 +261,8 @@ def test_the_engine_is_rearmed_and_recommanded_and_the_watchdog_started():
     b = _Board()
     a = _first_life(b)
     _record(a)
-    b.engine = _Engine()
-    b.wdt = _Wdt()
+    b.engine = RecordingEngine()
+    b.wdt = CountingWdt()
     a2, _ = _reboot(b)
     thr, pitch = a2.ctrl.throttle_q15, a2.ctrl.pitch_cmd_bau
     assert thr == a.ctrl.throttle_q15 > 0 and pitch == a.ctrl.pitch_cmd_bau
@@ -311,10 +276,10 @@ def test_the_engine_is_left_alone_when_cut_or_not_allowed(why):
     a = _first_life(b)
     a.engine_cut = why == "cut"
     _record(a)
-    b.engine = _Engine()
-    b.wdt = _Wdt()
+    b.engine = RecordingEngine()
+    b.wdt = CountingWdt()
     if why == "arm_input":
-        b.arm_input = _Pin(0)
+        b.arm_input = LevelPin(0)
     a2, _ = _reboot(b, bench_mode=1 if why == "bench" else 0)
     assert a2.warm is True and b.engine.calls == [] and b.wdt.starts == 1
 
