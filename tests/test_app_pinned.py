@@ -12,7 +12,7 @@ from lander.config import CFG_BAD_CRC, Config
 from lander.drivers import BUS_ERROR, DISABLED, NOT_READY, OK
 from lander.guidance import PH_LANDED
 from lander.telemetry.blackbox import EV_BB_DUMP
-from tests.app_fakes import PartlessBoard, drain_events, fresh_event_ring  # noqa: F401
+from tests.app_fakes import LevelPin, PartlessBoard, RecordingEngine, drain_events, fresh_event_ring  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
@@ -20,33 +20,6 @@ SAFE, BIT, ARMED, POWERED, LANDED, TIPPED, POST = range(7)
 # the transition table of the mode machine (app.py's header, DESIGN.md)
 LEGAL = {(SAFE, BIT), (BIT, SAFE), (BIT, ARMED), (ARMED, SAFE), (ARMED, POWERED),
          (POWERED, LANDED), (POWERED, TIPPED), (LANDED, POST), (LANDED, TIPPED), (TIPPED, POST)}
-
-
-class _Log:
-    def __init__(self):
-        self.calls = []
-
-
-class _Engine(_Log):
-    def arm(self):
-        self.calls.append(("arm",))
-
-    def disarm(self):
-        self.calls.append(("disarm",))
-
-    def set_throttle(self, q):
-        self.calls.append(("thr", q))
-
-    def set_pitch(self, p):
-        self.calls.append(("pitch", p))
-
-
-class _Pin:
-    def __init__(self, v):
-        self.v = v
-
-    def value(self):
-        return self.v
 
 
 class _Sensor:
@@ -117,12 +90,12 @@ def test_every_transition_of_the_table_is_taken_and_every_other_refused(old):
 def test_the_engine_interlocks_bench_mode_then_the_arm_input():
     b = _Board()
     assert _app(b)._engine_allowed() == 0
-    b.arm_input = _Pin(0)
+    b.arm_input = LevelPin(0)
     assert _app(b)._engine_allowed() == A.WHY_ARM_INPUT
-    b.arm_input = _Pin(1)
+    b.arm_input = LevelPin(1)
     assert _app(b)._engine_allowed() == 0
     assert _app(b, bench_mode=1)._engine_allowed() == A.WHY_BENCH
-    b.arm_input = _Pin(0)
+    b.arm_input = LevelPin(0)
     assert _app(b, bench_mode=1)._engine_allowed() == A.WHY_BENCH
 
 
@@ -173,7 +146,7 @@ def test_arm_refusals_each_with_its_reason():
     _ev()
     assert a.arm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_CONFIG << 4 | ARMED)]
     b = _Board()
-    b.arm_input = _Pin(0)
+    b.arm_input = LevelPin(0)
     a = _app(b)
     assert a.arm() is False and a.mode == SAFE
     assert _ev() == [(A.EV_MODE_REFUSED, A.WHY_ARM_INPUT << 4 | ARMED)]
@@ -191,7 +164,7 @@ def test_bench_mode_arms_the_executive():
 
 def test_disarm_only_from_armed_and_disarms_the_engine():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _app(b)
     assert a.disarm() is False and _ev() == [(A.EV_MODE_REFUSED, A.WHY_ILLEGAL << 4 | SAFE)]
     a.arm()
@@ -205,14 +178,14 @@ def test_disarm_only_from_armed_and_disarms_the_engine():
 
 def test_ignite_arms_the_engine_or_reports_the_interlock_and_flies_on():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _app(b)
     assert a.ignite() is False and b.engine.calls == []
     a.mode = ARMED
     _ev()
     assert a.ignite() is True and a.mode == POWERED and b.engine.calls == [("arm",)]
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _app(b, bench_mode=1)
     a.mode = ARMED
     _ev()
@@ -237,7 +210,7 @@ def test_handover_initialises_navigation_and_starts_the_watchdog_once():
 
 def test_handover_with_a_refused_arm_forces_the_preflight_modes_and_flies():
     b = _Board()
-    b.arm_input = _Pin(0)
+    b.arm_input = LevelPin(0)
     a = _app(b)
     a.handover(100000, -5000, 0, 0)
     assert a.mode == POWERED
@@ -273,7 +246,7 @@ def test_a_stage_fault_is_counted_under_its_bit_number_and_posted(stage, i):
 
 def test_a_control_fault_in_descent_holds_the_last_command():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _powered(b)
     a.ctrl.throttle_q15 = 12345
     a.ctrl.pitch_cmd_bau = -77
@@ -286,7 +259,7 @@ def test_a_control_fault_in_descent_holds_the_last_command():
 @pytest.mark.parametrize("mode,cut", [(ARMED, False), (LANDED, False), (POWERED, True)])
 def test_a_control_fault_outside_a_lit_descent_commands_nothing(mode, cut):
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _powered(b)
     a.mode = mode
     a.engine_cut = cut
@@ -298,7 +271,7 @@ def test_a_control_fault_outside_a_lit_descent_commands_nothing(mode, cut):
 
 def test_another_stage_fault_commands_nothing():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _powered(b)
     b.engine.calls = []
     a._stage_fault(A.ST_GUIDE)
@@ -350,7 +323,7 @@ def test_post_landing_after_five_seconds_of_cycles_with_the_beacon(mode):
 
 def test_the_arm_input_level_is_posted_when_it_changes():
     b = _Board()
-    b.arm_input = _Pin(1)
+    b.arm_input = LevelPin(1)
     a = _app(b)
     a._modes()
     a._modes()
@@ -452,7 +425,7 @@ def test_leg_contact_is_the_touchdown_posted_once_with_the_mask():
 # ------------------------------------------------------------ control
 def test_control_commands_the_throttle_and_the_gimbal_only_when_it_changes():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _powered(b)
     a.ctrl.update = lambda g, n: None
     a.ctrl.throttle_q15, a.ctrl.pitch_cmd_bau = 1000, 0
@@ -474,7 +447,7 @@ def test_with_an_attitude_unit_the_set_point_goes_to_it_and_the_gimbal_stays_cen
         def set_pitch(self, p):
             self.sp.append(p)
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     b.attitude = Acu()
     a = _powered(b)
     a.ctrl.update = lambda g, n: None
@@ -497,7 +470,7 @@ def test_control_is_given_guidance_and_navigation():
 
 def test_the_landed_phase_cuts_the_engine_once_and_disarms_it():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _powered(b)
     a.ctrl.throttle_q15 = 5000
     a.guid.phase = PH_LANDED
@@ -565,7 +538,7 @@ def test_reset_checkpoints_now_then_resets_or_is_refused_without_a_reset():
 
 def test_engine_off_cuts_and_disarms():
     b = _Board()
-    b.engine = _Engine()
+    b.engine = RecordingEngine()
     a = _powered(b)
     a.ctrl.throttle_q15 = 9000
     b.engine.calls = []
