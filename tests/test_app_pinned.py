@@ -1233,6 +1233,51 @@ def test_a_first_command_at_the_boot_instant_is_kept(monkeypatch):
     assert a.first_command_us == 0
 
 
+@pytest.mark.parametrize("stage,name", [(A.ST_SAMPLE, "_sample"), (A.ST_CONTROL, "_control"),
+                                        (A.ST_TELEMETRY, "_telemetry")])
+def test_a_raising_stage_is_timed_like_any_other(monkeypatch, stage, name):
+    # the stage raises at once: its time is still its slot's, from the same readings
+    a = _powered()
+    _quiet(a)
+
+    def boom(*args):
+        raise ValueError
+    setattr(a, name, boom)
+    monkeypatch.setattr(A, "ticks_us", _Script(_READINGS))
+    a.step(0)
+    assert list(a.stage_us) == [2, 4, 8, 16, 32, 1] == list(a.stage_max_us)
+    assert (a.cycle_us, a.report_mask, a.stage_faults) == (127, A.ST_ALL & ~stage, 1)
+
+
+def test_the_commands_go_out_after_five_readings_and_the_housekeeping_after_them(monkeypatch):
+    # step reads the clock at the cycle's start and after uplink, sample,
+    # estimate and guide before control writes the commands; telemetry, the
+    # modes, the checkpoint and the cycle's statistics follow the end-of-control
+    # reading
+    a = _powered()
+    _quiet(a)
+    clock = _Script(_READINGS)
+    seen = []
+    a._control = lambda: seen.append(("control", clock.i))
+    a._telemetry = lambda: seen.append(("telemetry", clock.i))
+    a._checkpoint = lambda now=False: seen.append(("checkpoint", clock.i, list(a.stage_us)))
+    monkeypatch.setattr(A, "ticks_us", clock)
+    a.step(0)
+    # the stage times are made before the modes and the checkpoint run
+    assert seen == [("control", 5), ("telemetry", 6), ("checkpoint", 7, [2, 4, 8, 16, 32, 1])]
+    assert clock.i == 8 and a.cycle == 1 and a.cycle_us == 127
+
+
+def test_lander_perf_counts_the_after_command_work_as_its_own_stage():
+    # the housekeeping is not on the control path (CONTROL_STAGES); telemetry
+    # and the checkpoint inside it keep their own figures
+    from host_tools import perf_budget as pb
+    hooks = pb.app_stage_hooks()
+    assert ("", "_housekeeping", "housekeeping", 1) in hooks
+    assert {("", "_telemetry", "telemetry", 0), ("", "_checkpoint", "checkpoint", 0)} <= set(hooks)
+    assert "housekeeping" not in pb.CONTROL_STAGES
+
+
 def test_guidance_is_given_navigation_and_the_touchdown_flag():
     a = _powered()
     got = []

@@ -216,6 +216,7 @@ class App:
         self.stage_us = array("i", bytes(4 * N_STAGES))      # this cycle, per stage
         self.stage_max_us = array("i", bytes(4 * N_STAGES))
         self.stage_fault_count = array("i", bytes(4 * N_STAGES))
+        self._ticks = array("i", bytes(4 * N_STAGES))         # this cycle's stage starts (step)
         self.cycle_us = 0                     # last cycle's duration
         self.cycle_max_us = 0
         self.overrun_window = 0
@@ -523,10 +524,19 @@ class App:
 
     # --- one cycle ----------------------------------------------------------
     def step(self, now_us):
-        if self._gap_us != 0:
+        # the control path: the clock, then uplink -> sample -> estimate ->
+        # guide -> control (the engine and attitude commands); everything after
+        # the command outputs is App._housekeeping's
+        if self.started:
+            dt_us = ticks_diff(now_us, self.last_us)
+            if dt_us <= 0 or dt_us > 4 * self.period_us:
+                dt_us = self.period_us   # clock glitch: assume the nominal period
+        elif self._gap_us != 0:
             # first cycle after a warm restart: dead-reckon over the gap since
             # the checkpoint (ticks continue across a reset on the sim bench; a
-            # port whose ticks restart gives an unbelievable gap: assume one)
+            # port whose ticks restart gives an unbelievable gap: assume one).
+            # (a gap is pending only before the first cycle: tested after
+            # `started`, an attribute load a cycle less)
             gap = ticks_diff(now_us, self._ck_ticks)
             if gap <= 0 or gap > _MAX_GAP_US:
                 gap = self.cfg.reboot_est_ms * 1000 + int(ticks_diff(now_us, self.boot_us))
@@ -551,10 +561,6 @@ class App:
             dt_us = gap
             self.started = True
             self._gap_us = 0
-        elif self.started:
-            dt_us = ticks_diff(now_us, self.last_us)
-            if dt_us <= 0 or dt_us > 4 * self.period_us:
-                dt_us = self.period_us   # clock glitch: assume the nominal period
         else:
             dt_us = self.period_us
             self.started = True
@@ -562,8 +568,9 @@ class App:
         events.now_ms = (now_us // 1000) & 0x3FFFFF
         # seconds in Q20: floor(dt_us * 1099512 / 2^20) (1099512 = 2^40 / 10^6 rounded)
         # = dt_us + floor(dt_us * 50936 / 2^20) since 1099512 = 2^20 + 50936: inline
-        # (~6 k fuel less than the call) while the product stays under 2^30
-        if 0 <= dt_us < 21000:
+        # (~6 k fuel less than the call) while the product stays under 2^30;
+        # dt_us > 0 on every branch above (no lower bound to test)
+        if dt_us < 21000:
             dt_q20 = dt_us + ((dt_us * 50936) >> 20)
         else:
             dt_q20 = fixed.mul_shift(dt_us, _US_TO_S_Q20, 20)
@@ -571,71 +578,92 @@ class App:
         # is fed only when all reported): one operation per fault, not one
         # per stage per cycle (~460 fuel each on the 32-bit interpreter)
         mask = ST_ALL
-        su = self.stage_us
-        mx = self.stage_max_us
-        tick = ticks_us                  # a local: the loop calls it 8 times
-        tdiff = ticks_diff
-        t0 = tick()
-        t_start = t0
+        # stage times: only the clock readings at the stage boundaries here
+        # (tk[i] = the start of stage i, i = bit number of ST_*; the uplink's
+        # is the cycle's start); App._housekeeping makes stage_us /
+        # stage_max_us of them after the command outputs (nothing reads
+        # those before): a reading and a store per stage on the control path
+        # instead of a reading, a difference, a store and a maximum (~1.2 k
+        # fuel less per stage; with the after-command work moved, the loop's
+        # own code 57.2 k -> 29.7 k fuel per cycle)
+        tk = self._ticks
+        tick = ticks_us                  # a local: read 6 times here
+        tk[5] = tick()
         try:
             self._uplink()
         except Exception:
             mask &= ~ST_UPLINK
             self._stage_fault(ST_UPLINK)
-        t1 = tick()
-        d = tdiff(t1, t0)
-        su[5] = d
-        if d > mx[5]:
-            mx[5] = d
+        tk[0] = tick()
         try:
             self._sample()
         except Exception:
             mask &= ~ST_SAMPLE
             self._stage_fault(ST_SAMPLE)
-        t0 = tick()
-        d = tdiff(t0, t1)
-        su[0] = d
-        if d > mx[0]:
-            mx[0] = d
+        tk[1] = tick()
         try:
             self._estimate(dt_q20)
         except Exception:
             mask &= ~ST_ESTIMATE
             self._stage_fault(ST_ESTIMATE)
-        t1 = tick()
-        d = tdiff(t1, t0)
-        su[1] = d
-        if d > mx[1]:
-            mx[1] = d
+        tk[2] = tick()
         try:
             self.guid.update(self.nav, self.touchdown)
         except Exception:
             mask &= ~ST_GUIDE
             self._stage_fault(ST_GUIDE)
-        t0 = tick()
-        d = tdiff(t0, t1)
-        su[2] = d
-        if d > mx[2]:
-            mx[2] = d
+        tk[3] = tick()
         try:
             self._control()
         except Exception:
             mask &= ~ST_CONTROL
             self._stage_fault(ST_CONTROL)
-        t1 = tick()
-        d = tdiff(t1, t0)
-        su[3] = d
-        if d > mx[3]:
-            mx[3] = d
+        tk[4] = tick()
+        self._housekeeping(mask)
+
+    def _housekeeping(self, mask):
+        """The rest of the cycle, after the engine and attitude commands went
+        out: telemetry, the mode machine, the checkpoint, and the cycle's
+        statistics (stage and cycle times, the cycle counter, the report mask,
+        the watchdog), in this order. Nothing here is needed by this cycle's
+        commands (the stage times are made of the readings step took), so it
+        is not on the control path: lander perf reports it as its own stage
+        (telemetry and the checkpoint inside it as theirs)."""
+        tk = self._ticks
+        tdiff = ticks_diff
+        t5 = tk[4]                       # the end of control: the commands are out
         if self.first_command_us < 0:
-            self.first_command_us = tdiff(t1, self.boot_us)
+            self.first_command_us = tdiff(t5, self.boot_us)
         try:
             self._telemetry()
         except Exception:
             mask &= ~ST_TELEMETRY
             self._stage_fault(ST_TELEMETRY)
-        t0 = tick()
-        d = tdiff(t0, t1)
+        t6 = ticks_us()
+        su = self.stage_us
+        mx = self.stage_max_us
+        t0 = tk[5]                       # the cycle's start
+        d = tdiff(tk[0], t0)             # uplink
+        su[5] = d
+        if d > mx[5]:
+            mx[5] = d
+        d = tdiff(tk[1], tk[0])          # sample
+        su[0] = d
+        if d > mx[0]:
+            mx[0] = d
+        d = tdiff(tk[2], tk[1])          # estimate
+        su[1] = d
+        if d > mx[1]:
+            mx[1] = d
+        d = tdiff(tk[3], tk[2])          # guide
+        su[2] = d
+        if d > mx[2]:
+            mx[2] = d
+        d = tdiff(t5, tk[3])             # control
+        su[3] = d
+        if d > mx[3]:
+            mx[3] = d
+        d = tdiff(t6, t5)                # telemetry
         su[4] = d
         if d > mx[4]:
             mx[4] = d
@@ -646,7 +674,7 @@ class App:
             events.post(EV_CKPT_WRITE_ERROR, 0)
         self.report_mask = mask
         self.cycle += 1
-        c = tdiff(tick(), t_start)
+        c = tdiff(ticks_us(), t0)
         self.cycle_us = c
         if c > self.cycle_max_us:
             self.cycle_max_us = c
