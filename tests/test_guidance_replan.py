@@ -54,6 +54,7 @@ def _guid(phase=G.PH_BRAKING, tgo_ms=20000, a=(0, 0, 0, 0), a_full=4000, look=Fa
 
     g._plan = plan
     g._look = lambda nav, vx: look
+    g.looking = look          # _replan asks _look only with a shadow named or the beam down
     drain_events()
     return g
 
@@ -414,3 +415,15 @@ def test_a_site_height_far_below_the_ground_stays_in_the_terminal_descent():
     g.update(nav, False)
     assert g.phase == G.PH_TERMINAL and g.replans == 0
     assert g.vz_ref_mm_s == -700                  # the ramp at the ground: touchdown speed
+
+
+def test_no_shadow_and_the_beam_not_down_does_not_ask_look():
+    g = _guid(phase=G.PH_BRAKING, a=(-2500, 1500, 0, 3000))
+    asked = []
+    g._look = lambda nav, vx: asked.append(vx) or True
+    g._replan(_nav(vx=700), H)
+    assert (asked, g.keep_horizontal, g.accel_x_cmd_mm_s2) == ([], True, -2500)
+    nav = _nav(vx=700)
+    nav.shadow_dir = 1
+    g._replan(nav, H)
+    assert asked == [700] and not g.keep_horizontal
