@@ -218,7 +218,7 @@ def test_an_unreadable_leg_switch_keeps_its_state_and_its_debounce_run(bench):
     drv, emu = legs_rig(bench, samples=3)
     emu.contacts[1] = True
     drv.update()                                     # leg 1: one sample of three
-    pin = drv._pins[1]
+    pin = drv._pins_rev[2]                           # leg 1 of 4 (kept last first)
     good = pin.value
 
     def broken(*a):

@@ -442,6 +442,16 @@ def test_legs_an_unreadable_switch_is_counted_and_keeps_its_state():
     assert g.update() == 0b01 and g.errors == 1 and g.raw_mask == 0b01
 
 
+def test_legs_an_unreadable_middle_switch_leaves_the_others_read_in_their_bits():
+    # switches 2 and 3 are read before switch 1 raises (the last is read
+    # first), switch 0 after it: each level still lands in its own bit
+    pins = [Pin(0), Pin(OSError), Pin(0), Pin(1)]
+    g = Legs(pins, samples=1)
+    assert g.update() == 0b0101 and g.errors == 1 and g.raw_mask == 0b0101
+    pins[0].v = OSError
+    assert g.update() == 0b0101 and g.errors == 3 and g.raw_mask == 0b0100
+
+
 def test_legs_an_unreadable_switch_keeps_its_run_going():
     p = Pin(0)
     g = Legs([p], samples=3)

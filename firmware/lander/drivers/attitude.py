@@ -69,12 +69,16 @@ class AttitudeUnit:
         interpreter)."""
         rx = self._rx
         uart = self._uart
+        seq = self.seq
         # rx.fill(self._uart) inline (a call costs ~2.5 k fuel a cycle): what
-        # the UART holds, at most _RX_CHUNK octets, after the unparsed tail
+        # the UART holds, at most _RX_CHUNK octets, after the unparsed tail.
+        # The parser below leaves at most 12 octets (an unfinished frame of
+        # at most 5 + 8, or 3 before one could start), so the room left is
+        # worked out only past _BUF_LEN - _RX_CHUNK (~1 k fuel a cycle)
         n = rx.n
-        space = _BUF_LEN - n
-        if space > _RX_CHUNK:
-            space = _RX_CHUNK
+        space = _RX_CHUNK
+        if n > _BUF_LEN - _RX_CHUNK:
+            space = _BUF_LEN - n
         if space > 0:
             try:
                 got = uart.readinto(rx._tails[n], space)
@@ -88,17 +92,19 @@ class AttitudeUnit:
         # fast path: exactly this cycle's acknowledgement and nothing else (the
         # nominal case); anything else goes through the general parser below
         if n == _ACK_LEN and buf[0] == SYNC and buf[1] == (ACK_BIT | CMD_SET) and buf[3] == 3 \
-                and buf[2] == self.seq \
-                and not ((ACK_BIT + CMD_SET + 3 + buf[2] + buf[4] + buf[5] + buf[6] + buf[7]) & 0xFF):
-            # (buf[1] and buf[3] are known here: their sum is folded in)
-            v = buf[5] | (buf[6] << 8)
-            applied = v - 0x10000 if v & 0x8000 else v
+                and buf[2] == seq \
+                and not ((ACK_BIT + CMD_SET + 3 + seq + buf[4] + buf[5] + buf[6] + buf[7]) & 0xFF):
+            # (buf[1], buf[2] and buf[3] are known here: seq and the folded sum
+            # stand for them); the int16 set-point: high octet sign-extended
+            applied = (((buf[6] ^ 0x80) - 0x80) << 8) + buf[5]
             self.applied = applied
             got = True
-            lim = applied != self.setpoint
-            if lim and not self._limited:
-                events.post(EV_ACU_LIMITED, applied)
-            self._limited = lim
+            if applied != self.setpoint:
+                if not self._limited:
+                    events.post(EV_ACU_LIMITED, applied)
+                self._limited = True
+            elif self._limited:
+                self._limited = False
             rx.n = 0                 # the window held exactly this frame: consumed
         else:
             i = 0
@@ -122,7 +128,7 @@ class AttitudeUnit:
                     continue
                 cmd = buf[i + 1]
                 if cmd == (ACK_BIT | CMD_SET) and ln == 3:
-                    if buf[i + 2] == self.seq:
+                    if buf[i + 2] == seq:
                         v = buf[i + 5] | (buf[i + 6] << 8)
                         self.applied = v - 0x10000 if v & 0x8000 else v
                         got = True
@@ -137,10 +143,10 @@ class AttitudeUnit:
             rx.consume(i)
         if got:
             self.acks += 1
-            if self.missed >= _MISS_EVENT:
-                events.post(EV_ACU_BACK, self.missed)
-            self.missed = 0
-            self._pending = False
+            if self.missed:
+                if self.missed >= _MISS_EVENT:
+                    events.post(EV_ACU_BACK, self.missed)
+                self.missed = 0
             self.status = OK
         elif self._pending:
             self.missed += 1
@@ -155,7 +161,7 @@ class AttitudeUnit:
             elif a < -lim:
                 a = -lim
             self.setpoint = a
-            seq = (self.seq + 1) & 0xFF
+            seq = (seq + 1) & 0xFF
             self.seq = seq
             tx = self._tx
             lo = a & 0xFF
@@ -163,12 +169,18 @@ class AttitudeUnit:
             tx[2] = seq
             tx[4] = lo
             tx[5] = hi
-            tx[6] = (-(CMD_SET + seq + 2 + lo + hi)) & 0xFF
+            # -(CMD_SET + seq + len 2 + lo + hi) mod 256, the constants folded
+            tx[6] = (-3 - seq - lo - hi) & 0xFF
             try:
                 uart.write(tx)
+                # pending: this set-point (an acknowledged one no longer is)
                 self._pending = True
             except OSError:
                 self.errors += 1
+                if got:
+                    self._pending = False
+        elif got:
+            self._pending = False
         return self.status
 
     def poll(self):
