@@ -19,7 +19,7 @@ def _sealed(n, values, seq0=0):
 
 def test_record_layout_and_crc_match_an_independent_crc16():
     c = _sealed(3, [7, -2, 0x3FFFFFFF])
-    rec = bytes(c.last_slot())
+    rec = bytes(c.slots[c.last])
     assert struct.unpack_from("<5i", rec) == (0x4B43 | (1 << 16), 1, 3, 7, -2)
     body = rec[:4 * 6]
     # CRC-16/CCITT-FALSE = binascii.crc_hqx with init 0xFFFF
@@ -173,7 +173,7 @@ def test_a_record_begun_is_not_a_record_until_its_last_crc_word():
     assert ck.best(bytes(c.image), 40, out) == 2 and out[5] == -5
     # the same record bytes as a seal in one go
     d = _sealed(40, [-i for i in range(40)], seq0=1)
-    assert bytes(c.last_slot()) == bytes(d.last_slot())
+    assert bytes(c.slots[c.last]) == bytes(d.slots[d.last])
 
 
 def test_rtc_image_cut_at_1000_random_points_of_a_spread_seal_leaves_a_valid_record():

@@ -19,7 +19,7 @@ def test_crc_of_words_is_the_octet_wise_crc16(words, init):
     from array import array
     a = array("i", words)
     raw = struct.pack("<%di" % len(words), *words)
-    assert ck.crc16_words(a, len(words), init) == binascii.crc_hqx(raw, init)
+    assert ck.crc16_span(a, 0, len(words), init) == binascii.crc_hqx(raw, init)
 
 
 @given(st.lists(WORD, min_size=1, max_size=48), st.integers(0, 2 ** 30 - 2))

@@ -116,7 +116,7 @@ def test_crc16_span_continues_over_the_words_from_start_to_end():
     raw = struct.pack("<4i", *words)
     assert ck.crc16_span(words, 1, 3, 0x1D0F) == binascii.crc_hqx(raw[4:12], 0x1D0F)
     assert ck.crc16_span(words, 2, 2, 0xABCD) == 0xABCD
-    assert ck.crc16_words(words, 3, 0xFFFF) == binascii.crc_hqx(raw[:12], 0xFFFF)
+    assert ck.crc16_span(words, 0, 3, 0xFFFF) == binascii.crc_hqx(raw[:12], 0xFFFF)
 
 
 # ------------------------------------------------------------------ parse

@@ -11,6 +11,7 @@ import json
 import crcmod.predefined
 import pytest
 
+from host_tools.board.deploy import config_json
 from lander import config as c
 from lander.config import (CFG_BAD_COUNT, CFG_BAD_CRC, CFG_BAD_MAGIC, CFG_BAD_VERSION,
                            CFG_MISSING, CFG_OK, CFG_OUT_OF_RANGE, CFG_SHORT, Config)
@@ -227,18 +228,18 @@ def test_index_of_gives_the_packed_position():
     assert c.index_of("warp_factor") == -1
 
 
-# ------------------------------------------------------------ to_json
+# ------------------------------------------------------------ config.json (host_tools/board/deploy.py)
 
-def test_to_json_writes_version_every_param_its_crc_and_an_empty_calibration():
+def test_config_json_writes_version_every_param_its_crc_and_an_empty_calibration():
     cfg = Config(site_x_mm=-4)
-    d = json.loads(cfg.to_json())
+    d = json.loads(config_json(cfg))
     assert sorted(d) == ["calibration", "crc", "params", "version"]
     assert d["version"] == 1 and d["crc"] == cfg.crc and d["calibration"] == {}
     assert list(d["params"].items()) == [(n, -4 if n == "site_x_mm" else v) for n, v in DEFAULTS]
 
 
-def test_to_json_carries_the_calibration_given():
-    d = json.loads(Config().to_json({"imu_bias": [1, -2, 3]}))
+def test_config_json_carries_the_calibration_given():
+    d = json.loads(config_json(Config(), {"imu_bias": [1, -2, 3]}))
     assert d["calibration"] == {"imu_bias": [1, -2, 3]}
 
 
@@ -246,7 +247,7 @@ def test_to_json_carries_the_calibration_given():
 
 def test_a_file_round_trips_every_value():
     over = {n: lo for n, _, lo, _ in BOUNDS}
-    cfg, why, arg = c.from_json(Config(**over).to_json())
+    cfg, why, arg = c.from_json(config_json(Config(**over)))
     assert (why, arg) == (CFG_OK, 0)
     assert [getattr(cfg, n) for n in over] == list(over.values())
     assert cfg.crc == _crc_ref(_image([over.get(n, v) for n, v in DEFAULTS]))

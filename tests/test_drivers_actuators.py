@@ -19,6 +19,7 @@ from lander.drivers.legs import Legs
 from lander.drivers.power import Power
 from lander.drivers.storage import Storage, crc16
 from lander.events import events
+from tests.test_drivers_links_pinned import record_seq
 
 DT = 0.02
 BAU_PER_DEG = 65536 / 360.0
@@ -302,7 +303,7 @@ def test_storage_reopen_continues_sequence():
     s2 = store(fs, batch=1)
     assert s2.count == 3 and s2.seq == 3 and s2.torn_bytes == 0
     s2.append(b"d")
-    assert s2.record_seq(3) == 3
+    assert record_seq(s2, 3) == 3
 
 
 def test_storage_recovers_after_power_cut_mid_record():

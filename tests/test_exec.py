@@ -3,6 +3,7 @@ timing and fault containment, configuration file, and the nominal cycle with
 checkpointing allocation-free on the 32-bit interpreter."""
 import pytest
 
+from host_tools.board.deploy import config_json
 from lander import app as app_mod
 from lander.app import (App, MODE_ARMED, MODE_BIT, MODE_LANDED, MODE_POST, MODE_POWERED,
                         MODE_SAFE, ST_ALL, ST_GUIDE)
@@ -215,7 +216,7 @@ def test_config_file_round_trips_and_names_what_is_wrong():
     import json
 
     from lander.config import CFG_BAD_COUNT, describe, from_json
-    good = Config(site_x_mm=1234).to_json()
+    good = config_json(Config(site_x_mm=1234))
     cfg, why, arg = from_json(good)
     assert why == CFG_OK and cfg.site_x_mm == 1234 and cfg.crc == Config(site_x_mm=1234).crc
     assert from_json("[1, 2]")[1] == CFG_BAD_MAGIC
@@ -229,7 +230,7 @@ def test_config_file_round_trips_and_names_what_is_wrong():
     d["params"]["rate_hz"] = "fast"               # not an integer: named
     cfg, why, arg = from_json(json.dumps(d))
     assert why == CFG_OUT_OF_RANGE and FIELDS[arg][0] == "rate_hz" and cfg.rate_hz == 50
-    bad = Config(rate_hz=500).to_json()
+    bad = config_json(Config(rate_hz=500))
     cfg, why, arg = from_json(bad)
     assert why == CFG_OUT_OF_RANGE and FIELDS[arg][0] == "rate_hz"
     assert describe(why, arg) == "config key rate_hz not an integer in 10..100"

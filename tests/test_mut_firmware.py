@@ -43,12 +43,6 @@ def test_mul_shift_is_the_saturated_floor_at_every_edge(s):
             assert fx.mul_shift(a, b, s) == sat(floor_div(a * b, 1 << s)), (a, b, s)
 
 
-def test_mul_q15_is_a_times_k_over_32768_floor():
-    for a in EDGES:
-        for k in (0, 1, -1, 16384, -16384, 32767, 32768, -32768, 65536):
-            assert fx.mul_q15(a, k) == sat(floor_div(a * k, 32768)), (a, k)
-
-
 @pytest.mark.parametrize("s", [0, 1, 5, 8, 14, 15, 16, 20, 29, 30, 31, 40])
 def test_div_shift_is_the_saturated_floor_at_every_edge(s):
     for a in EDGES:
@@ -82,15 +76,6 @@ def test_isqrt_at_squares_and_powers_of_four():
 ])
 def test_hypot_pinned_cases(a, b, r):
     assert fx.hypot(a, b) == r
-
-
-@pytest.mark.parametrize("state,sample,shift,out", [
-    (0, 100, 2, 25), (0, -100, 2, -25), (100, 0, 3, 87), (7, 7, 5, 7),
-    (-LIM, LIM, 1, -LIM + (LIM >> 1)),                   # the difference saturates first
-    (LIM, -LIM, 0, 0),                                    # LIM + (-LIM) after saturation
-])
-def test_lowpass_pinned_cases(state, sample, shift, out):
-    assert fx.lowpass(state, sample, shift) == out
 
 
 def test_sin_table_is_its_generating_formula():

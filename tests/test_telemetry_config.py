@@ -9,6 +9,7 @@ import os
 import pytest
 
 import host_tools
+from host_tools.board.deploy import config_json
 from host_tools.ground import decode as ground
 from host_tools.sim import runner, scenario
 from lander.app import App
@@ -65,7 +66,7 @@ def test_defaults_are_2000_bits_128_octet_frames_and_e8():
 def test_a_bad_telemetry_value_is_refused_naming_the_key(key, value):
     c = Config(**{key: value})
     assert FIELDS[c.check()][0] == key
-    cfg, why, arg = from_json(Config(**{key: value}).to_json())
+    cfg, why, arg = from_json(config_json(Config(**{key: value})))
     assert why == CFG_OUT_OF_RANGE and FIELDS[arg][0] == key
     assert cfg.tlm_rs_e == 8 and cfg.tlm_frame_len == 128      # the defaults fly
     assert key in describe(why, arg)
@@ -79,8 +80,8 @@ def test_the_frame_must_fit_the_e16_codeblock():
 
 
 def test_a_good_telemetry_file_round_trips():
-    cfg, why, _ = from_json(Config(tlm_bitrate_bps=4800, tlm_frame_len=64,
-                                   tlm_rs_e=16).to_json())
+    cfg, why, _ = from_json(config_json(Config(tlm_bitrate_bps=4800, tlm_frame_len=64,
+                                   tlm_rs_e=16)))
     assert why == CFG_OK
     assert (cfg.tlm_bitrate_bps, cfg.tlm_frame_len, cfg.tlm_rs_e) == (4800, 64, 16)
 

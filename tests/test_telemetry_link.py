@@ -18,6 +18,7 @@ from host_tools.sim import runner, scenario
 from lander.drivers.storage import Storage
 from lander.telemetry import packets as P
 from lander.telemetry import rs
+from tests.test_drivers_links_pinned import record_seq
 
 _crc = crcmod.predefined.mkCrcFun("crc-ccitt-false")
 
@@ -99,7 +100,7 @@ def test_a_thousand_power_cuts_never_read_back_a_corrupt_record_as_valid():
             seen = set()
             for i in range(st.count):
                 n = st.read_record(i, out)
-                seq = st.record_seq(i)
+                seq = record_seq(st, i)
                 assert bytes(out[:n]) == written[seq]
                 seen.add(seq)
             assert seen == set(written)

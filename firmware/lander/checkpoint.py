@@ -76,12 +76,6 @@ _T2 = _advance(_T1)
 _T3 = _advance(_T2)
 
 
-def crc16_words(words, n, crc):
-    """CRC-16/CCITT-FALSE continued over the little-endian octets of
-    words[0:n] (allocation-free)."""
-    return crc16_span(words, 0, n, crc)
-
-
 def crc16_span(words, start, end, crc, t0=_T0, t1=_T1, t2=_T2, t3=_T3):
     """CRC-16/CCITT-FALSE continued over the little-endian octets of
     words[start:end] (allocation-free)."""
@@ -207,9 +201,6 @@ class Checkpoint:
             return -1
         self.last = 0 if s0 >= s1 else 1
         return s0 if s0 >= s1 else s1
-
-    def last_slot(self):
-        return self.slots[self.last]
 
     def hint(self, restarts, cycle, ticks, hold, pitch, rate):
         """Write the restart hint into the hint slot not holding the last one

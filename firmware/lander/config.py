@@ -7,6 +7,7 @@
 # at boot by load_json():
 #   {"version": CONFIG_VERSION, "params": {name: int, ...}, "crc": CRC-16 of
 #    Config.pack() (optional), "calibration": {...}}
+# The host writes the file (host_tools/board/deploy.py config_json).
 # A key absent from "params" keeps its default. A missing file, bad JSON, a
 # wrong version, an unknown key, a non-integer value, a CRC that disagrees or
 # a value out of range gives the defaults and a reason code (+ the index of the
@@ -179,13 +180,6 @@ class Config:
         if self.tlm_frame_len + 2 * e > 255:
             return index_of("tlm_frame_len")
         return -1
-
-    def to_json(self, calibration=None):
-        """The text of config.json for this parameter set (ground tools)."""
-        import json
-        return json.dumps({"version": CONFIG_VERSION,
-                           "params": {f[0]: getattr(self, f[0]) for f in FIELDS},
-                           "crc": self.crc, "calibration": calibration or {}})
 
 
 def index_of(name):

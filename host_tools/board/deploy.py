@@ -26,6 +26,7 @@ boards/hil/board.py there (said on the output).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -62,6 +63,17 @@ def config_values_of(cfg) -> dict:
     from lander.config import FIELDS
 
     return {name: getattr(cfg, name) for name, *_ in FIELDS}
+
+
+def config_json(cfg, calibration: dict | None = None) -> str:
+    """The text of config.json for a firmware Config (lander/config.py reads
+    it at boot): the version, every parameter by name in the packed order,
+    the parameter set's CRC and the calibration (`lander bench`). The host
+    writes the file, so the writer is the host's, not the board's."""
+    from lander.config import CONFIG_VERSION
+
+    return json.dumps({"version": CONFIG_VERSION, "params": config_values_of(cfg),
+                       "crc": cfg.crc, "calibration": calibration or {}})
 
 
 def config_values(scenario: str | None) -> dict:
@@ -228,7 +240,7 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
 
     dst = os.path.join(out_dir, "config.json")
     with open(dst, "w") as fh:
-        fh.write(Config(**config_values(scenario)).to_json(calibration))
+        fh.write(config_json(Config(**config_values(scenario)), calibration))
     files["config.json"] = dst
     return files
 

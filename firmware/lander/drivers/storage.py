@@ -199,12 +199,6 @@ class Storage:
             out[i] = rec[_HDR + i]
         return n
 
-    def record_seq(self, index):
-        rec = self._rec
-        if self.read_record(index, bytearray(self.payload_max)) < 0:
-            return -1
-        return _seq(rec)
-
     def close(self):
         if not self.closed:
             self.flush()
