@@ -226,6 +226,20 @@ def test_throttle_pulse_is_min_plus_floor_of_q_times_span_over_32768(q, ns):
     assert (thr.pulses, eng.throttle_ns, eng.throttle) == ([ns], ns, q)
 
 
+@pytest.mark.parametrize("lo, hi, q, ns", [
+    # span 2,000,000 ns = 61 * 32768 + 1,152: both parts of the product count
+    (500000, 2500000, 32767, 2499938),       # 2e6 - 2e6 / 32768 = 1,999,938.96
+    (500000, 2500000, 12345, 1253479),       # 12345 * 61.03515625 = 753,479.004
+    # a limit off the whole us: the span is whole us (999 us)
+    (1000000, 1999999, 32767, 1998969),      # 999,000 - 30.49
+    (1000000, 1999999, 1, 1000030),          # 999,000 / 32768 = 30.49
+])
+def test_throttle_pulse_is_exact_for_wide_and_odd_spans(lo, hi, q, ns):
+    eng, thr, _, _ = armed_rig(throttle_min_ns=lo, throttle_max_ns=hi)
+    eng.set_throttle(q)
+    assert thr.pulses == [ns]
+
+
 def test_throttle_pulse_scales_to_configured_limits():
     # 1100..1900 us: span 800 us; 8192 / 32768 of it = 200 us
     eng, thr, _, _ = armed_rig(throttle_min_ns=1100000, throttle_max_ns=1900000)

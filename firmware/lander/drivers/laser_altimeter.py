@@ -126,14 +126,16 @@ class LaserAltimeter:
     # --- cycle path -----------------------------------------------------
     def read(self):
         """Parse what has arrived; returns the status of this cycle. Never raises."""
-        buf = self._buf
         rx = self._rx
         # rx.fill(self._uart) inline (a call costs ~2.5 k fuel a cycle): what
-        # the UART holds, at most _RX_CHUNK octets, after the unparsed tail
+        # the UART holds, at most _RX_CHUNK octets, after the unparsed tail.
+        # The parser below leaves at most 21 octets (an unfinished range
+        # frame), so the room left is worked out only past _BUF_LEN -
+        # _RX_CHUNK (~1 k fuel a cycle)
         n = rx.n
-        space = _BUF_LEN - n
-        if space > _RX_CHUNK:
-            space = _RX_CHUNK
+        space = _RX_CHUNK
+        if n > _BUF_LEN - _RX_CHUNK:
+            space = _BUF_LEN - n
         if space > 0:
             try:
                 got = self._uart.readinto(rx._tails[n], space)
@@ -143,13 +145,16 @@ class LaserAltimeter:
             except OSError:
                 self.errors += 1
         result = NOT_READY
-        if n == _LEN_RANGE and buf[0] == _SYNC and buf[1] == _CMD_RANGE \
-                and ((sum(self._sum_views[0]) & 0xFF) ^ _CHK_XOR) == buf[_LEN_RANGE - 1]:
+        if n < 2:
+            pass                          # nothing to parse (most cycles)
+        elif n == _LEN_RANGE and self._buf[0] == _SYNC and self._buf[1] == _CMD_RANGE \
+                and ((sum(self._sum_views[0]) & 0xFF) ^ _CHK_XOR) == self._buf[_LEN_RANGE - 1]:
             # fast path: the window holds exactly one good range frame (the
             # nominal frame cycle); anything else goes through the parser
             result = self._decode(self._sum_views[0])
             rx.n = 0
-        elif n >= 2:
+        else:
+            buf = self._buf
             s = 0
             while n - s >= 2:
                 if buf[s] != _SYNC:
@@ -251,17 +256,19 @@ class LaserAltimeter:
         b3 = f[5]
         b2 = f[4]
         exp = ((b3 & 0x7F) << 1) | (b2 >> 7)
-        if st & _ST_FAULT or exp == 0xFF or (b3 & 0x80 and exp != 0) or exp > _EXP_MAX:
+        # (exp > _EXP_MAX also rejects exp 0xFF, infinity and NaN)
+        if st & _ST_FAULT or (b3 & 0x80 and exp != 0) or exp > _EXP_MAX:
             self.invalid += 1
             return INVALID
         if st & _ST_NO_TARGET or exp < _EXP_MIN or strength == 0:
             self.range_mm = 0
             self.out_of_range += 1
             return OUT_OF_RANGE
-        m = 0x800000 | ((b2 & 0x7F) << 16) | (f[3] << 8) | f[2]
-        # mm = floor(m * 1000 / 2^(150 - exp)); split m so |x| < 2^30
+        # mantissa m = 1.b2[6:0] f[3] f[2] (24 bits) as its high 16 bits and
+        # its low octet f[2]: mm = floor(m * 1000 / 2^(150 - exp)), split so
+        # |x| < 2^30 (m >> 8 and m & 0xFF straight from the octets)
         sh = _EXP_BIAS_MM - exp - 8
-        mm = (m >> 8) * 1000 + (((m & 0xFF) * 1000) >> 8)
+        mm = (0x8000 | ((b2 & 0x7F) << 8) | f[3]) * 1000 + ((f[2] * 1000) >> 8)
         if sh >= 0:
             mm >>= sh
         else:
