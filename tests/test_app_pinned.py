@@ -809,6 +809,15 @@ def test_a_clock_glitch_counts_as_one_nominal_period():
     assert got == [20971] * 4 + [80000 * 1099512 >> 20, 79999 * 1099512 >> 20]
 
 
+def test_at_100_hz_a_step_below_21_ms_is_kept_and_one_beyond_4_periods_is_a_glitch():
+    # the inline path (0 < dt < 21 ms) is never a glitch: 4 periods >= 40 ms
+    a = _powered(rate_hz=100)
+    got = _dts(a, [1000000, 1000001, 1021000, 1061001, 1101001])
+    # first cycle: the nominal 10 ms; 1 us; 20.999 ms; 40.001 ms (> 4 periods): nominal; 40 ms
+    assert got == [10000 * 1099512 >> 20, 1, 20999 + (20999 * 50936 >> 20),
+                   10000 * 1099512 >> 20, 40000 * 1099512 >> 20] == [10485, 1, 22019, 10485, 41943]
+
+
 def test_the_event_clock_is_the_cycle_time_in_ms():
     from lander.events import events
     a = _powered()
