@@ -150,9 +150,48 @@ class LaserAltimeter:
         elif n == _LEN_RANGE and self._buf[0] == _SYNC and self._buf[1] == _CMD_RANGE \
                 and ((sum(self._sum_views[0]) & 0xFF) ^ _CHK_XOR) == self._buf[_LEN_RANGE - 1]:
             # fast path: the window holds exactly one good range frame (the
-            # nominal frame cycle); anything else goes through the parser
-            result = self._decode(self._sum_views[0])
+            # nominal frame cycle); anything else goes through the parser.
+            # _decode inline, step for step (a call costs ~2 k fuel; the
+            # tests check both give the same on the same frames), then the
+            # enabled result path below (_decode leaves the part enabled)
             rx.n = 0
+            f = self._sum_views[0]
+            self.frames += 1
+            self._chk_armed = True
+            if not self.enabled:
+                self.enabled = True
+                self._wait = 0
+                events.post(EV_ALT_ENABLED, self.enable_attempts)
+            st = f[20]
+            self.status_byte = st
+            strength = f[6] | (f[7] << 8)
+            self.strength = strength
+            b3 = f[5]
+            b2 = f[4]
+            exp = ((b3 & 0x7F) << 1) | (b2 >> 7)
+            if st & _ST_FAULT or (b3 & 0x80 and exp != 0) or exp > _EXP_MAX:
+                self.invalid += 1
+                result = INVALID
+            elif st & _ST_NO_TARGET or exp < _EXP_MIN or strength == 0:
+                self.range_mm = 0
+                self.out_of_range += 1
+                result = OUT_OF_RANGE
+            else:
+                sh = _EXP_BIAS_MM - exp - 8
+                mm = (0x8000 | ((b2 & 0x7F) << 8) | f[3]) * 1000 + ((f[2] * 1000) >> 8)
+                if sh >= 0:
+                    mm >>= sh
+                else:
+                    mm <<= -sh
+                self.range_mm = mm
+                if mm >= self.max_range_mm:
+                    self.out_of_range += 1
+                    result = OUT_OF_RANGE
+                else:
+                    result = OK
+            self._quiet = 0
+            self.status = result
+            return result
         else:
             buf = self._buf
             s = 0
