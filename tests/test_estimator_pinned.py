@@ -904,9 +904,9 @@ def test_level_ground_is_relative_to_the_ground_under_the_vehicle():
     assert nav._map[42] == 55000 and nav._cnt[42] == E.N_MAP
 
 
-def test_a_slope_maps_even_level_ground_as_new():
+def test_a_slope_maps_even_level_ground_as_new(monkeypatch):
     nav = _over_new(0)
-    nav._slope = lambda tm, dx, tol, m: True
+    monkeypatch.setattr(E, "_slope", lambda nav, tm, dx, tol, m: True)
     _range(nav, 1000000)
     assert nav._cnt[42] == 1 and nav.alt_gate == E.G_MAPPED
 
@@ -1440,11 +1440,11 @@ def test_a_new_ground_sample_confirms_the_previous_one_in_bin_0():
     assert nav._conf[0] == 1 and nav._conf[42] == 1 and nav._nb_bin == 42
 
 
-def test_known_ground_on_a_slope_becomes_steep_and_maps_the_sample():
+def test_known_ground_on_a_slope_becomes_steep_and_maps_the_sample(monkeypatch):
     # the bin under the beam known (the datum, bin 32, level 0); the trend
     # test says slope: steep, counted, an event, the sample its level
     nav = _at(-5000, steep_bins=3, slopes=5)
-    nav._slope = lambda tm, dx, tol, m: True
+    monkeypatch.setattr(E, "_slope", lambda nav, tm, dx, tol, m: True)
     drain_events()
     _range(nav, 1000000)
     assert nav._steep[32] == 1

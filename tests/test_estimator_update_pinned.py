@@ -659,9 +659,9 @@ def test_the_downrange_position_is_clamped_at_its_bound(x0, vx, want):
 
 # --- the rotation handed to the altimeter: the inline table walk ---------------------
 
-def _sc_seen(nav, **kw):
+def _sc_seen(monkeypatch, nav, **kw):
     seen = []
-    nav._correct = lambda r, td, flags, s, c: seen.append((s, c))
+    monkeypatch.setattr(E, "_correct", lambda nav, r, td, flags, s, c: seen.append((s, c)))
     _cycle(nav, alt=Alt(1000000), st_alt=OK, **kw)
     return seen
 
@@ -669,21 +669,21 @@ def _sc_seen(nav, **kw):
 @pytest.mark.parametrize("p", [0, 1, 63, 64, 65, 1000, 5461, 0x3FFF, 0x4000, 0x4001, 0x4000 + 1000,
                                0x7FFF, 0x8000, 0x8000 + 37, 0xBFFF, 0xC000, 0xC000 + 5000, 0xFFFF,
                                0x10000 + 100, -1000, -0x4000 - 7])
-def test_the_propagation_s_sin_and_cos_are_the_table_s(p):
+def test_the_propagation_s_sin_and_cos_are_the_table_s(monkeypatch, p):
     nav = _nav()
     nav._pitch = p << 10
-    seen = _sc_seen(nav, imu1=Imu(G))
+    seen = _sc_seen(monkeypatch, nav, imu1=Imu(G))
     sc = array("i", (0, 0))
     E._sincos(p, sc)
     assert seen == [(sc[0], sc[1])]
 
 
-def test_the_propagation_s_sin_and_cos_are_the_table_s_at_every_table_point_and_between():
+def test_the_propagation_s_sin_and_cos_are_the_table_s_at_every_table_point_and_between(monkeypatch):
     # every angle on a table entry (f = 0 in both walks) and a stride of 61
     # between them, each quadrant
     nav = _nav()
     seen = []
-    nav._correct = lambda r, td, flags, s, c: seen.append((s, c))
+    monkeypatch.setattr(E, "_correct", lambda nav, r, td, flags, s, c: seen.append((s, c)))
     imu, alt = Imu(G), Alt(1000000)
     sc = array("i", (0, 0))
     want = []
@@ -699,21 +699,21 @@ def test_the_propagation_s_sin_and_cos_are_the_table_s_at_every_table_point_and_
 
 @pytest.mark.parametrize("p, s, c", [(0, 0, 32767), (0x4000, 32767, 0), (0x8000, 0, -32767),
                                      (0xC000, -32767, 0), (0x2000, 23170, 23170)])
-def test_the_propagation_s_sin_and_cos_at_the_quadrants_and_45_deg(p, s, c):
+def test_the_propagation_s_sin_and_cos_at_the_quadrants_and_45_deg(monkeypatch, p, s, c):
     # 32768 sin 45 deg = 23170.5: the table's Q17 entry 92682 quartered
     nav = _nav()
     nav._pitch = p << 10
-    seen = _sc_seen(nav, imu1=Imu(G))
+    seen = _sc_seen(monkeypatch, nav, imu1=Imu(G))
     assert abs(seen[0][0] - s) <= 1 and abs(seen[0][1] - c) <= 1
     if p % 0x4000 == 0:
         assert seen == [(s, c)]
 
 
 @pytest.mark.parametrize("frac, p", [(511, 100), (512, 101), (-512, 100), (-513, 99)])
-def test_the_pitch_is_rounded_to_a_binary_angle_for_the_rotation(frac, p):
+def test_the_pitch_is_rounded_to_a_binary_angle_for_the_rotation(monkeypatch, frac, p):
     nav = _nav()
     nav._pitch = (100 << 10) + frac
-    seen = _sc_seen(nav, imu1=Imu(G))
+    seen = _sc_seen(monkeypatch, nav, imu1=Imu(G))
     sc = array("i", (0, 0))
     E._sincos(p, sc)
     assert seen == [(sc[0], sc[1])]
@@ -776,11 +776,11 @@ def test_the_velocity_sigma_saturates():
 
 # --- the altimeter's status ----------------------------------------------------------
 
-def test_a_fresh_range_goes_to_the_correction_with_the_cycle_s_flags():
+def test_a_fresh_range_goes_to_the_correction_with_the_cycle_s_flags(monkeypatch):
     nav = _nav()
     got = []
     nav.fault_flags = E.F_ALT_OFFSET | E.F_IMU2
-    nav._correct = lambda r, td, flags, s, c: got.append((r, td, flags))
+    monkeypatch.setattr(E, "_correct", lambda nav, r, td, flags, s, c: got.append((r, td, flags)))
     _cycle(nav, Imu(G), Imu(G), alt=Alt(123456), st_alt=OK, touchdown=True)
     assert got == [(123456, True, E.F_ALT_OFFSET)]
     assert nav._ever_alt is True
@@ -1065,12 +1065,12 @@ def test_both_sides_with_the_beam_looking_back():
     assert nav.terrain_under_mm == -20001
 
 
-def test_a_shadow_is_looked_at_with_the_height_above_the_terrain_under_the_vehicle():
+def test_a_shadow_is_looked_at_with_the_height_above_the_terrain_under_the_vehicle(monkeypatch):
     nav = _map_nav()
     nav._sh[E.SH_DIR] = 1
     _seen(nav, 40, 5000)
     got = []
-    nav._shadow = lambda x, bv, alt: got.append((x, bv, alt))
+    monkeypatch.setattr(E, "_shadow", lambda nav, x, bv, alt: got.append((x, bv, alt)))
     nav._publish()
     assert got == [(E.MAP_X0_MM + (40 << E.MAP_SHIFT) + 100, 40, 1000000 - 5000)]
     nav._sh[E.SH_DIR] = 0

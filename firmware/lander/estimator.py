@@ -415,7 +415,7 @@ class Nav:
         self._cnt[b] = N_MAP
         self.initialised = True
         events.post(EV_NAV_INIT, 0)
-        self._publish()
+        _publish(self)
 
     def _v_from_mm_s(self, v):
         # mm/s -> mm/cycle * 2^16 (start-up / restore path)
@@ -490,7 +490,7 @@ class Nav:
                         or q > IMU_DIS_GYRO or q < -IMU_DIS_GYRO:
                     self._dis_n += 1
                     if self._dis_n == IMU_DIS_CYCLES:
-                        self._vote(fz1, fz2, ctrl)
+                        _vote(self, fz1, fz2, ctrl)
                 else:
                     self._dis_n = 0
                     self._bad = 0
@@ -522,7 +522,7 @@ class Nav:
             gy = g2
         else:
             pick = 0
-            fz = self._commanded(ctrl)
+            fz = _commanded(self, ctrl)
             fx = 0
             gy = 0
             flags |= F_NO_IMU
@@ -535,9 +535,9 @@ class Nav:
         if (ok1 or ok2) and ctrl is not None and ctrl.throttle_q15 == 0 and not touchdown \
                 and ctrl.thrust_model_q15 < FF_THRUST_OFF:
             if ok1:
-                ff = self._free_fall(0, fx1, fz1)
+                ff = _free_fall(self, 0, fx1, fz1)
             if ok2:
-                ff = self._free_fall(1, fx2, fz2) or ff
+                ff = _free_fall(self, 1, fx2, fz2) or ff
             if ff:
                 # free fall on the Moon: no force but gravity, whatever the
                 # accelerometer's bias and noise say
@@ -645,7 +645,7 @@ class Nav:
         if alt is not None:
             if st_alt == OK:
                 self._ever_alt = True
-                self._correct(alt.range_mm, touchdown, flags, s, c)
+                _correct(self, alt.range_mm, touchdown, flags, s, c)
                 flags = self.fault_flags
             elif st_alt != NOT_READY:
                 self.alt_gate = G_STATUS
@@ -663,7 +663,7 @@ class Nav:
         else:
             flags &= ~F_ALT_STALE
         self.fault_flags = flags
-        self._publish()
+        _publish(self)
 
     def _free_fall(self, j, fx, fz):
         """IMU j (0 primary, 1 secondary) while the engine is out: within
@@ -688,8 +688,8 @@ class Nav:
             if n & 15 == 0 or n == FF_MIN:
                 # the means and their significance every 16 samples (a coast
                 # cycle stays cheap: the sums only)
-                self._cal_axis(i, n)
-                self._cal_axis(i + 1, n)
+                _cal_axis(self, i, n)
+                _cal_axis(self, i + 1, n)
         return True
 
     def _cal_axis(self, i, n):
@@ -723,7 +723,7 @@ class Nav:
 
     def _vote(self, fz1, fz2, ctrl):
         # Two IMUs disagree: the one further from the commanded thrust is wrong.
-        model = self._commanded(ctrl)
+        model = _commanded(self, ctrl)
         e1 = fz1 - model
         e2 = fz2 - model
         if e1 < 0:
@@ -739,7 +739,7 @@ class Nav:
         pitch ((self._pitch + 512) >> 10)."""
         self.raw_range_mm = r
         if r <= 0 or r >= MAX_RANGE_MM:
-            self._reject(G_RANGE)
+            _reject(self, G_RANGE)
             return
         # stuck: the same millimetre value again and again
         if r == self._last_r:
@@ -748,7 +748,7 @@ class Nav:
                 if self._stuck_n == N_STUCK:
                     events.post(EV_NAV_ALT_STUCK, r // 1000)
                 self.fault_flags = flags | F_ALT_STUCK
-                self._reject(G_STUCK)
+                _reject(self, G_STUCK)
                 return
         else:
             self._stuck_n = 0
@@ -762,7 +762,7 @@ class Nav:
         cb = ((cob * c) >> 15) + ((sib * s) >> 15)
         sb = ((sib * c) >> 15) + ((-cob * s) >> 15)
         if cb < 8192:                                         # beyond 75 deg: not a height
-            self._reject(G_RANGE)
+            _reject(self, G_RANGE)
             return
         rh = r >> 13                                          # < 2^12
         rl = r & 8191
@@ -780,7 +780,7 @@ class Nav:
         elif bn >= MAP_N:
             bn = MAP_N - 1
         if not self.initialised:
-            self._cold_init(m)
+            _cold_init(self, m)
             return
         # measurement sigma: spec (0.3 m + 0.2 %) plus the slant geometry
         # (a pitch error of ~0.2 deg moves the height by |dx| / 256), or what
@@ -806,7 +806,7 @@ class Nav:
             # returns lost at this height moments ago: a range here is one of
             # those that happened to come back short (museum 04: 5 % noise at
             # the 10 km reach, a -130 m mean the filter took for 20 s)
-            self._reject(G_RANGE)
+            _reject(self, G_RANGE)
             return
         tm = hp - m                     # terrain height at the hit point this sample implies
         mp = self._map
@@ -815,7 +815,7 @@ class Nav:
         tol = 4 * sm
         if tol < CONFIRM_TOL_MM:
             tol = CONFIRM_TOL_MM
-        slope = self._slope(tm, dx, tol, m)
+        slope = _slope(self, tm, dx, tol, m)
         pb = self._last_bin
         self._last_bin = bn
         sh = self._sh
@@ -840,7 +840,7 @@ class Nav:
             r = 0
         sh[SW_RUN] = r
         if sh[SH_CDIR]:
-            self._shadow_confirm(tm, tol)
+            _shadow_confirm(self, tm, tol)
         st = self._steep
         s = st[bn]
         if -2 < r < 2:
@@ -864,7 +864,7 @@ class Nav:
                     self.steep_bins += 1
                     events.post(EV_NAV_STEEP, bn)
         if s:
-            self._steep_sample(bn, tm)
+            _steep_sample(self, bn, tm)
             return
         msig = self._msig
         if n > 0 and sm * 4 < msig[bn]:
@@ -878,7 +878,7 @@ class Nav:
                 n = 0
         if n == 0:
             if sh[SH_DIR] == 0 and pb >= 0:
-                self._shadow_from(pb, pt, bn, tm, hp - self.terrain_under_mm, tol)
+                _shadow_from(self, pb, pt, bn, tm, hp - self.terrain_under_mm, tol)
             # Ground never seen: level with the terrain under the vehicle (the
             # usual case)? Then it is that terrain and the range measures the
             # height; a different level is mapped as new ground. Not on a
@@ -954,7 +954,7 @@ class Nav:
             self.steep_bins += 1
             self.slopes += 1
             events.post(EV_NAV_STEEP, bn)
-            self._steep_sample(bn, tm)
+            _steep_sample(self, bn, tm)
             return
         # known ground: its own uncertainty adds to the measurement's
         sm += msig[bn]
@@ -1015,7 +1015,7 @@ class Nav:
                 self._off_n = 0
         if anu <= gate:
             self._t = tb
-            self._accept(nu, k)
+            _accept(self, nu, k)
             return
         # Rejected on known ground: a self-consistent new terrain level, or an offset?
         ct = self._cand_t
@@ -1027,7 +1027,7 @@ class Nav:
             self._cand_t = tm
             self._cand_n = 1
         if self._cand_n < N_CONFIRM:
-            self._reject(G_OUTLIER)
+            _reject(self, G_OUTLIER)
             return
         self._cand_n = 0
         step = self._cand_t - tb
@@ -1049,7 +1049,7 @@ class Nav:
             self._t = t
             self.terrain_steps += 1
             events.post(EV_NAV_TERRAIN_STEP, step // 1000)
-            self._accept(m - (hp - t), k)
+            _accept(self, m - (hp - t), k)
             return
         # the same place seen differently: an altimeter offset, removed
         off = self.alt_offset_mm - step
@@ -1057,7 +1057,7 @@ class Nav:
         self._off_n = 0
         self.fault_flags |= F_ALT_OFFSET
         events.post(EV_NAV_ALT_OFFSET, off // 1000)
-        self._reject(G_OUTLIER)
+        _reject(self, G_OUTLIER)
 
     def _slope(self, tm, dx, tol, m):
         """The trend test, every range the geometry accepts: is the terrain the
@@ -1329,7 +1329,7 @@ class Nav:
             self._init_n = 1
         self._init_m = m
         if self._init_n < N_CONFIRM:
-            self._reject(G_NOINIT)
+            _reject(self, G_NOINIT)
             return
         self._h = m << 4
         self._t = 0
@@ -1574,7 +1574,7 @@ class Nav:
         self._ever_alt = True
         self.initialised = True
         events.post(EV_NAV_INIT, 2)
-        self._publish()
+        _publish(self)
 
     def _usable(self, i, lim):
         """Map bin i as the terrain under the vehicle: well seen (N_SEEN
@@ -1624,7 +1624,7 @@ class Nav:
                     e = -1
                 i = bv
                 while i != e:
-                    if cnt[i] and self._usable(i, lim):
+                    if cnt[i] and _usable(self, i, lim):
                         ahead = i
                         break
                     i += step
@@ -1637,7 +1637,7 @@ class Nav:
                         e = -1
                     i = bv - step
                     while i != e:
-                        if cnt[i] and self._usable(i, lim):
+                        if cnt[i] and _usable(self, i, lim):
                             behind = i
                             break
                         i -= step
@@ -1657,7 +1657,7 @@ class Nav:
         self._tv_bin = bv
         self.terrain_under_mm = tv
         if self._sh[SH_DIR]:
-            self._shadow(x, bv, h - tv)
+            _shadow(self, x, bv, h - tv)
         self.height_mm = h
         self.altitude_mm = h - tv
         self.terrain_mm = self._t
@@ -1671,6 +1671,28 @@ class Nav:
         self.x_mm = x
         self.pitch_bau = self._pitch >> 10
         self.alt_age_ms = self._age * self._period_ms
+
+
+# The cycle's calls go through these module names (_publish(self)), not
+# self._publish(): a method looked up on a Nav instance first misses in the
+# instance's dict (117 attributes in 127 slots: an unsuccessful lookup probes
+# to the next free slot, 1-5 k fuel by the name's hash) before the class
+# has it; a module name is one cached global load.
+_vote = Nav._vote
+_commanded = Nav._commanded
+_free_fall = Nav._free_fall
+_cal_axis = Nav._cal_axis
+_correct = Nav._correct
+_publish = Nav._publish
+_reject = Nav._reject
+_cold_init = Nav._cold_init
+_slope = Nav._slope
+_shadow_confirm = Nav._shadow_confirm
+_steep_sample = Nav._steep_sample
+_shadow_from = Nav._shadow_from
+_accept = Nav._accept
+_usable = Nav._usable
+_shadow = Nav._shadow
 
 
 # --- pre-descent built-in test ------------------------------------------------
