@@ -1088,3 +1088,55 @@ def test_the_site_s_terrain_is_its_bin_s_once_seen_else_the_terrain_under_the_ve
     nav._publish()
     assert nav.site_terrain_mm == st
     assert nav.site_alt_mm == 1000000 - st
+
+
+# --- the published fields on a cycle without a range (update's own, not _publish) --------
+
+def test_without_a_range_over_the_same_bin_the_terrain_under_the_vehicle_stands():
+    # only a range changes the map: over the bin the last publication found
+    # (_tv_bin), a cycle without one keeps the terrain under the vehicle, the
+    # beam's and the site's (here a map changed behind its back: not looked at)
+    nav = _map_nav(tu=-7000)
+    nav._tv_bin = 40
+    _seen(nav, 40, 5000)
+    nav.site_terrain_mm, nav._t = 123, 4321
+    _cycle(nav, Imu())
+    assert (nav._tv_bin, nav.terrain_under_mm, nav.terrain_mm, nav.site_terrain_mm) == (40, -7000, 0, 123)
+    assert (nav.height_mm, nav.altitude_mm, nav.site_alt_mm) == (1000000, 1007000, 999877)
+
+
+def test_without_a_range_a_new_bin_under_the_vehicle_finds_its_terrain():
+    nav = _map_nav(tu=-7000)
+    nav._tv_bin = 39
+    _seen(nav, 40, 5000)
+    _cycle(nav, Imu())
+    assert (nav._tv_bin, nav.terrain_under_mm, nav.altitude_mm) == (40, 5000, 995000)
+
+
+def test_a_range_s_cycle_publishes_the_terrain_under_the_vehicle_again_in_the_same_bin():
+    nav = _map_nav(tu=-7000)
+    nav._tv_bin = 40
+    _seen(nav, 40, 5000)
+    _cycle(nav, Imu(), alt=Alt(0), st_alt=OK)          # rejected, but a range's cycle
+    assert nav.alt_gate == E.G_RANGE
+    assert (nav.terrain_under_mm, nav.altitude_mm) == (5000, 995000)
+
+
+_PUB = ("altitude_mm", "height_mm", "terrain_mm", "terrain_under_mm", "site_terrain_mm", "site_alt_mm",
+        "vz_mm_s", "vx_mm_s", "x_mm", "pitch_bau", "alt_age_ms", "shadow_dir", "shadow_mm", "_tv_bin")
+
+
+def test_a_cycle_without_a_range_publishes_what_publish_does():
+    # 40 m/s downrange (a bin every ~82 cycles) over seen and unseen bins, a
+    # range every 5th cycle: after each cycle, _publish changes nothing
+    nav = _nav()
+    nav._vx = 800 << 16
+    for b in range(32, 40, 2):
+        _seen(nav, b, 1000 * b)
+    alt = Alt(1000000)
+    for i in range(500):
+        _cycle(nav, Imu(G, 30, 1000), alt=alt if i % 5 == 0 else None, st_alt=OK if i % 5 == 0 else NOT_READY)
+        got = [getattr(nav, f) for f in _PUB]
+        nav._publish()
+        assert got == [getattr(nav, f) for f in _PUB]
+    assert nav._tv_bin == 38

@@ -642,28 +642,60 @@ class Nav:
             self.vx_sigma_mm_s += grow
 
         # ---- altimeter ----------------------------------------------------------
-        if alt is not None:
+        # (NOT_READY tested first: the 3 cycles of 5 without a frame test one thing)
+        if st_alt != NOT_READY and alt is not None:
             if st_alt == OK:
-                self._ever_alt = True
+                self._ever_alt = True            # (so F_ALT_NEVER is not for this cycle)
                 _correct(self, alt.range_mm, touchdown, flags, s, c)
                 flags = self.fault_flags
-            elif st_alt != NOT_READY:
-                self.alt_gate = G_STATUS
-                self.alt_reject_counts[G_STATUS] += 1
-                self.alt_rejects += 1
-                # no return: near the end of the part's reach, the returns
-                # that still come are the short half of the noise (censored)
-                self._cen_until = cyc + CEN_HOLD
-                self._cen_h = self.meas_alt_mm       # the last valid height
+                if self._age >= STALE_CYCLES:
+                    flags |= F_ALT_STALE
+                else:
+                    flags &= ~F_ALT_STALE
+                self.fault_flags = flags
+                _publish(self)
+                return
+            self.alt_gate = G_STATUS
+            self.alt_reject_counts[G_STATUS] += 1
+            self.alt_rejects += 1
+            # no return: near the end of the part's reach, the returns
+            # that still come are the short half of the noise (censored)
+            self._cen_until = cyc + CEN_HOLD
+            self._cen_h = self.meas_alt_mm       # the last valid height
         if cyc == NEVER_VALID_CYCLES and not self._ever_alt:
             flags |= F_ALT_NEVER
             events.post(EV_NAV_ALT_NEVER_VALID, cyc)
-        if self._age >= STALE_CYCLES:
+        if age >= STALE_CYCLES:
             flags |= F_ALT_STALE
         else:
             flags &= ~F_ALT_STALE
         self.fault_flags = flags
-        _publish(self)
+
+        # ---- published fields ---------------------------------------------------
+        # No range this cycle: the map, the terrain under the beam (terrain_mm)
+        # and the site's terrain are as the last _publish left them (only a
+        # range changes them), so over the same map bin the terrain under the
+        # vehicle and site_terrain_mm stand too; the rest is this cycle's state,
+        # from the propagation's locals (~10 k less than _publish; a bin
+        # changed, or off the map, _publish finds the terrain under it)
+        h >>= 4
+        x >>= 4
+        bv = (x - MAP_X0_MM) >> MAP_SHIFT          # self._bin(x), unclamped: off the map it is not _tv_bin
+        if bv != self._tv_bin:
+            _publish(self)
+            return
+        tv = self.terrain_under_mm
+        if self._sh[SH_DIR]:
+            _shadow(self, x, bv, h - tv)
+        self.height_mm = h
+        self.altitude_mm = h - tv
+        self.site_alt_mm = h - self.site_terrain_mm
+        rate = self._rate
+        self.vz_mm_s = ((vz >> 6) * rate) >> 10
+        self.vx_mm_s = ((vx >> 6) * rate) >> 10
+        self.x_mm = x
+        self.pitch_bau = p >> 10
+        self.alt_age_ms = age * self._period_ms
 
     def _free_fall(self, j, fx, fz):
         """IMU j (0 primary, 1 secondary) while the engine is out: within
