@@ -144,10 +144,17 @@ class LaserAltimeter:
                     rx.n = n
             except OSError:
                 self.errors += 1
-        result = NOT_READY
         if n < 2:
-            pass                          # nothing to parse (most cycles)
-        elif n == _LEN_RANGE and self._buf[0] == _SYNC and self._buf[1] == _CMD_RANGE \
+            # nothing to parse (most cycles): the enabled no-result path below
+            # straight away (~0.6 k fuel)
+            if self.enabled:
+                q = self._quiet + 1
+                if q < self._lost_reads:
+                    self._quiet = q
+                    return NOT_READY
+            return self._finish(NOT_READY)
+        result = NOT_READY
+        if n == _LEN_RANGE and self._buf[0] == _SYNC and self._buf[1] == _CMD_RANGE \
                 and ((sum(self._sum_views[0]) & 0xFF) ^ _CHK_XOR) == self._buf[_LEN_RANGE - 1]:
             # fast path: the window holds exactly one good range frame (the
             # nominal frame cycle); anything else goes through the parser.
