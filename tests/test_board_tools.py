@@ -301,3 +301,55 @@ def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_
     call = next(c for c in seen if c[c.index("-s") + 1] == "lander/telemetry/packets.py")
     assert call[-1] != os.path.join(deploy.host_tools.FIRMWARE_DIR, "lander", "telemetry", "packets.py")
     assert "  " not in open(call[-1], encoding="utf-8").read().split("_CRITICAL = \"\"\"", 1)[1].split("# One", 1)[0]
+
+
+def test_private_const_renames_a_const_used_only_after_its_definition():
+    # the uses after the definition are folded by the compiler either way;
+    # strings, comments and other objects' attributes keep the name
+    text = "A = const(3)\n\n\ndef f(x):\n    return A + x.A  # A\n\n\nS = 'A'\n"
+    assert deploy.private_const(text, "A") == (
+        "_A = const(3)\n\n\ndef f(x):\n    return _A + x.A  # A\n\n\nS = 'A'\n")
+
+
+@pytest.mark.parametrize("text", [
+    "def f():\n    return A\n\n\nA = const(3)\n",     # used before it is defined: not folded there
+    "A = const(3)\nA = 4\n",                           # assigned again
+    "A = const(3)\n_A = 1\n",                          # the private name is taken
+    "A = const(3)\nf(A=1)\n",                          # a keyword argument
+    "A = const(3)\n\n\ndef g():\n    global A\n",     # declared global
+    "B = A\n",                                         # no const definition
+])
+def test_private_const_leaves_a_name_it_cannot_rename_safely(text):
+    assert deploy.private_const(text, "A") is None
+
+
+def test_board_sources_keep_the_consts_another_module_or_board_code_names():
+    texts = {"a.py": "X = const(1)\nY = const(2)\nZ = const(3)\nv = X + Y + Z\n",
+             "b.py": "from lander.a import X\n"}
+    out = deploy.board_sources(texts, "import lander.a\nprint(lander.a.Y)\n")
+    assert out["a.py"] == "X = const(1)\nY = const(2)\n_Z = const(3)\nv = X + Y + _Z\n"
+    assert out["b.py"] == texts["b.py"]
+
+
+def test_board_sources_privatise_a_const_another_module_defines_for_itself():
+    # two drivers each with their own CAUSE: neither uses the other's, so
+    # both go private; a module that reads a.CAUSE as an attribute keeps it
+    texts = {"a.py": "CAUSE = const(1)\nv = CAUSE\n", "b.py": "CAUSE = const(2)\nw = CAUSE\n"}
+    out = deploy.board_sources(texts)
+    assert out == {"a.py": "_CAUSE = const(1)\nv = _CAUSE\n", "b.py": "_CAUSE = const(2)\nw = _CAUSE\n"}
+    texts["b.py"] = "import a\nCAUSE = const(2)\nw = CAUSE + a.CAUSE\n"
+    assert deploy.board_sources(texts)["a.py"] == texts["a.py"]
+
+
+def test_deploy_compiles_each_module_with_its_host_only_consts_private(tmp_path, mpy_cross_calls):
+    # commands.py's opcodes and most reasons are named only by the host and
+    # the tests: the board's copy has them private, line for line, compiled
+    # under the module's own name
+    deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
+    call = next(c for c in mpy_cross_calls if "-s" in c and c[c.index("-s") + 1] == "lander/commands.py")
+    src = os.path.join("firmware", "lander", "commands.py")
+    text = open(src, encoding="utf-8").read()
+    board = open(call[-1], encoding="utf-8").read()
+    assert board != text and board.count("\n") == text.count("\n")
+    assert "\n_REJ_TAG = const(7)" in board and "\nREJ_TAG = const(7)" not in board
+    assert "\n_OP_ABORT = const(0x01)" in board
