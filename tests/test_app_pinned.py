@@ -1282,7 +1282,7 @@ def test_lander_perf_counts_the_after_command_work_as_its_own_stage():
     # and the checkpoint inside it keep their own figures
     from host_tools import perf_budget as pb
     hooks = pb.app_stage_hooks()
-    assert ("", "_housekeeping", "housekeeping", 1) in hooks
+    assert ("", "_housekeeping", "housekeeping", 2) in hooks
     assert {("", "_telemetry", "telemetry", 0), ("", "_checkpoint", "checkpoint", 0)} <= set(hooks)
     assert "housekeeping" not in pb.CONTROL_STAGES
 
