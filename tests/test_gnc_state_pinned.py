@@ -38,7 +38,9 @@ def test_new_guidance_coasts_with_nothing_commanded():
 def test_new_guidance_first_plan_assumes_150_s_to_go_and_replans_on_its_first_cycle():
     g = G.Guidance(Config())
     assert g.tgo_ms == 150000                     # a quarter of the 600 s cap
-    assert g._k == 4                              # replan_cycles - 1: the next cycle re-plans
+    # replan_cycles + 2 - 1: the next cycle is the 2nd past due, a re-plan
+    # with or without an altimeter frame
+    assert g._k == 6 and not g._margin_due
 
 
 def test_new_guidance_derives_its_periods_and_terminal_constants_from_the_configuration():
@@ -51,7 +53,6 @@ def test_new_guidance_derives_its_periods_and_terminal_constants_from_the_config
     assert g._term_ms == 18518
     assert g._c_mm_s == 3089205
     assert g._hover_ms == (3089205 // 1620) * 1000 == 1906000
-    assert list(g._pm) == [2, 0, 0, 0, 0]
 
 
 def test_guidance_ramp_is_flat_when_the_gate_is_not_faster_than_touchdown():
@@ -77,11 +78,6 @@ def test_guidance_terminal_time_guard_against_a_zero_mean_speed():
     assert g._term_ms == 0
     g = G.Guidance(Config(terminal_vz_mm_s=2000, touchdown_vz_mm_s=-1999))
     assert g._term_ms == 2000 * 25000
-
-
-@pytest.mark.parametrize("cycles, k", [(2, 1), (3, 2), (4, 2), (5, 2), (9, 2)])
-def test_plan_margin_cycle_is_the_third_of_the_period_or_its_last(cycles, k):
-    assert G.Guidance(Config(replan_cycles=cycles))._pm[G._PM_K] == k
 
 
 @pytest.mark.parametrize("braking, limit", [
@@ -183,7 +179,7 @@ def test_burn_scales_with_the_measured_thrust_ratio():
     c = Control(Config())
     c.thrust_ratio_q15 = 16384
     c._n, c._s_meas, c._s_exp = 0, 0, 0
-    c._slow()
+    c._slow(5)
     assert c._flow_eff_q24 == 108618 >> 1
     c._burn(5 * 32768)
     assert c.mass_mg == FULL_MG - ((15000000 * 54309) >> 24)
@@ -205,10 +201,10 @@ def test_burn_of_nothing_changes_nothing_and_the_mass_stops_at_dry():
 
 # --- the thrust ratio (10 Hz) -----------------------------------------------------------
 
-def _window(c, meas, exp, n=5):
+def _window(c, meas, exp, n=5, cycles=5):
     c._n, c._s_meas, c._s_exp = n, meas, exp
     drain_events()
-    c._slow()
+    c._slow(cycles)
     return drain_events()
 
 
@@ -254,6 +250,18 @@ def test_thrust_ratio_waits_for_a_full_window_with_a_modelled_force():
     assert _window(c, 300000, 100000, n=6) != []   # more samples than cycles still count
 
 
+def test_thrust_ratio_takes_the_actual_window_length():
+    # a window of 6 cycles (the re-plan waited a cycle for a frame): 5 burning
+    # cycles of 6 do not count, 6 do; a window of 4 counts with 4
+    c = Control(Config())
+    assert _window(c, 300000, 100000, n=5, cycles=6) == []
+    assert c.thrust_ratio_q15 == 32768
+    assert _window(c, 300000, 100000, n=6, cycles=6) == [(EV_THRUST_RATIO, 32768 + ((65536 - 32768) >> 1))]
+    c = Control(Config())
+    assert _window(c, 115000, 100000, n=4, cycles=4) == []
+    assert c.thrust_ratio_q15 == 32768 + 2457
+
+
 def test_thrust_ratio_counts_a_modelled_force_of_one():
     c = Control(Config())
     _window(c, 0, 1)                              # r = 0: clamped to 0.3, half-way there
@@ -267,15 +275,15 @@ def test_available_acceleration_is_clamped_to_256_and_32767_mm_s2():
     c = Control(Config(dry_mass_g=1000, propellant_g=0))             # 3 kN on 1 kg
     assert (c._afull_nom, c.a_full_mm_s2) == (32767, 32767)
     c.thrust_ratio_q15 = 65536
-    c._slow()
+    c._slow(5)
     assert c.a_full_mm_s2 == 32767
 
 
 def test_available_acceleration_uses_a_mass_of_at_least_one_gram():
     c = Control(Config(max_thrust_mn=1000, dry_mass_g=1000, propellant_g=0))
     c.mass_mg = 999                               # 0 g: taken as 1 g (1 N / 1 g, clamped)
-    c._slow()
+    c._slow(5)
     assert c.a_full_mm_s2 == 32767
     c.mass_mg = 0
-    c._slow()
+    c._slow(5)
     assert c.a_full_mm_s2 == 32767

@@ -148,11 +148,11 @@ def test_replan_time_to_go_is_at_least_2_1_s():
 def test_replan_at_or_below_the_low_gate_enters_the_terminal_descent_without_a_plan():
     g = _guid(tgo_ms=20000)
     g._iz, g.keep_horizontal, g.engine_on = 55, True, False
-    g._pm[G._PM_OK] = 1
+    g._margin_due = False
     g._replan(_nav(), 25000)                      # exactly at the gate: dh = 0
     assert g.plans == [] and g.phase == G.PH_TERMINAL
     assert (g._iz, g.keep_horizontal, g.engine_on, g.pitch_limit_bau) == (0, False, True, 1820)
-    assert g.replans == 0 and g.tgo_ms == 20000 and g._pm[G._PM_OK] == 0
+    assert g.replans == 0 and g.tgo_ms == 20000 and g._margin_due
     assert drain_events() == [(G.EV_PHASE, G.PH_TERMINAL)]
     g = _guid()
     g._replan(_nav(), 25001)                      # 1 mm above: a plan
@@ -335,12 +335,12 @@ def test_braking_passes_the_high_gate_at_the_approach_time_to_go():
 
 def test_powered_replan_publishes_the_plan_start_and_the_rate_it_leads_to():
     g = _guid(phase=G.PH_BRAKING, a=(-2500, 1000, 0, 3000))
-    g._pm[G._PM_OK] = 1
+    g._margin_due = False
     g._replan(_nav(vz=-20000), H)
     assert (g.accel_x_cmd_mm_s2, g.accel_z_cmd_mm_s2) == (-2500, 1000)
     assert g.vz_ref_mm_s == -20000 + (1000 - 1620) * 100 // 1000 == -20062
     assert (g.engine_on, g.keep_horizontal, g.pitch_limit_bau) == (True, True, 7282)
-    assert (g.cmd_seq, g.replans, g._pm[G._PM_OK]) == (1, 1, 0)
+    assert (g.cmd_seq, g.replans, g._margin_due) == (1, 1, True)   # the new plan's margin due
 
 
 def test_replan_counts_every_plan_and_steps_the_rate_by_the_plan_over_a_period():

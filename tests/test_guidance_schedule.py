@@ -1,7 +1,10 @@
-"""Guidance's slow work spread over the re-plan period (lander perf's
-maximum): the plan's propellant margin is computed two cycles after the
-re-plan and published, unchanged, on the period's last cycle, where it was
-computed before."""
+"""The schedule that follows the altimeter (guidance.py's Schedule): the
+re-plan falls due replan_cycles cycles after the last one and runs on the
+first cycle from then on that brought an accepted altimeter frame
+(nav.alt_age_ms == 0), at the latest 2 cycles after it fell due; the plan's
+margin and the control stage's slow terms run on the first frame cycle after
+the re-plan, at the latest on the last cycle before the next one is due; the
+re-plan and the slow terms use the period that actually passed."""
 import pytest
 
 from host_tools.sim import gncref
@@ -12,6 +15,8 @@ from lander.control import Control
 from lander.guidance import Guidance
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
+
+NO_FRAME = 20          # alt_age_ms of a cycle without an accepted range (one period old)
 
 
 def _braking():
@@ -24,9 +29,16 @@ def _braking():
     nav.vz_mm_s = -40_000
     nav.vx_mm_s = 80_000
     nav.x_mm = 0
+    nav.alt_age_ms = NO_FRAME
     g.phase = G.PH_BRAKING
     g.engine_on = True
     return cfg, g, c, nav
+
+
+def _step(g, c, nav, frame):
+    nav.alt_age_ms = 0 if frame else NO_FRAME
+    g.update(nav, False)
+    c.update(g, nav)
 
 
 def _mag(x, z):
@@ -38,7 +50,6 @@ def _mag(x, z):
 
 
 def _margin_now(g):
-    # the margin as computed at the publishing cycle (the former schedule):
     # the plan's delta-v against the control stage's mass of now
     a = g._a
     s = _mag(a[0], a[1]) + _mag(a[2], a[3])
@@ -49,74 +60,163 @@ def _margin_now(g):
     return prop_g - (((g._ctrl.mass_mg // 1000) * frac) >> 15)
 
 
-def test_the_margin_is_published_on_the_last_cycle_of_the_period_only():
+# --- the re-plan ------------------------------------------------------------------------
+
+def test_a_new_guidance_replans_on_its_first_cycle_without_a_frame():
     cfg, g, c, nav = _braking()
-    assert cfg.replan_cycles == 5
-    g.propellant_margin_g = -123                  # a value from before
-    g.update(nav, False)                          # k = 0: the re-plan
-    assert g.replans == 1
-    for k in (1, 2, 3):
-        g.update(nav, False)
-        assert g.propellant_margin_g == -123, k   # computed at k = 2, not shown yet
-    g.update(nav, False)                          # k = 4
-    assert g.propellant_margin_g == _margin_now(g) != -123
+    _step(g, c, nav, False)
+    assert (g.replans, g._k) == (1, 0)
 
 
-def test_a_mass_change_between_computing_and_publishing_is_taken_into_the_margin():
+def test_a_frame_before_the_replan_is_due_does_not_replan():
     cfg, g, c, nav = _braking()
+    _step(g, c, nav, False)                       # the first re-plan
+    for k in (1, 2, 3, 4):
+        _step(g, c, nav, True)
+        assert (g.replans, g._k) == (1, k)
+
+
+def test_a_due_replan_waits_for_the_next_frame():
+    cfg, g, c, nav = _braking()
+    _step(g, c, nav, False)
+    for _ in range(5):                            # k = 1..5: due at 5, no frame
+        _step(g, c, nav, False)
+    assert (g.replans, g._k) == (1, 5)
+    _step(g, c, nav, True)                        # k = 6 brings a frame: re-plan
+    assert (g.replans, g._k) == (2, 0)
+    assert (g._replan_ms, g._replan_q10) == (120, 122)    # 6 cycles of 20 ms; 120 x 1024 // 1000
+
+
+def test_a_due_replan_without_a_frame_runs_two_cycles_late():
+    cfg, g, c, nav = _braking()
+    _step(g, c, nav, False)
+    for _ in range(6):
+        _step(g, c, nav, False)
+    assert (g.replans, g._k) == (1, 6)
+    _step(g, c, nav, False)                       # k = 7 = 5 + 2: forced
+    assert (g.replans, g._k, g._replan_ms, g._replan_q10) == (2, 0, 140, 143)
+
+
+def test_a_frame_on_the_due_cycle_replans_at_the_nominal_period():
+    cfg, g, c, nav = _braking()
+    _step(g, c, nav, False)                       # forced first: 7 cycles (140 ms) assumed
     for _ in range(4):
-        g.update(nav, False)                      # re-plan, then k = 1..3
-    c.mass_mg -= 7_000_000                        # 7 kg burnt after k = 2
-    g.update(nav, False)
-    assert g.propellant_margin_g == _margin_now(g)
+        _step(g, c, nav, False)
+    _step(g, c, nav, True)                        # k = 5
+    assert (g.replans, g._replan_ms, g._replan_q10) == (2, 100, 102)
 
 
-def test_a_plan_restored_mid_period_is_margined_again_before_publishing():
+def test_the_time_to_go_counts_down_by_the_actual_period():
     cfg, g, c, nav = _braking()
-    for _ in range(3):
-        g.update(nav, False)                      # re-plan, k = 1, 2 (computed)
-    g.tgo_ms += 20_000                            # as a re-plan out of period would
-    g._pm[1] = 0                                  # not valid for this plan
-    g.update(nav, False)
-    g.update(nav, False)                          # k = 4
-    assert g.propellant_margin_g == _margin_now(g)
+    _step(g, c, nav, False)
+    got = []
+    g._plan = lambda dx, dh, vx, vz, t_ms: got.append(t_ms)
+    g.tgo_ms = 30000
+    for _ in range(5):
+        _step(g, c, nav, False)
+    _step(g, c, nav, True)                        # 6 cycles after the last re-plan
+    assert got == [30000 - 120]
 
 
-# ------------------------------------------- the margin's arithmetic, inline
-
-from hypothesis import given, strategies as st  # noqa: E402
-
-from lander import fixed  # noqa: E402
-
-
-def _margin_by_fixed(g, dv):
-    c = g._ctrl
-    frac = fixed.div_shift(fixed.clamp(dv, 0, 0x3FFFFF), g._c_mm_s, 15)
-    return (c.mass_mg - c.dry_mass_mg) // 1000 - fixed.mul_shift(c.mass_mg // 1000, frac, 15)
-
-
-@given(dv=st.integers(-2 ** 29, 2 ** 29), mass_kg=st.integers(1, 1073), isp=st.integers(50, 500))
-def test_the_margin_is_fixed_div_shift_and_mul_shift_bit_for_bit(dv, mass_kg, isp):
-    cfg = Config(isp_s=isp, dry_mass_g=1000, propellant_g=0)
-    g = Guidance(cfg)
-    c = Control(cfg)
-    g.attach_control(c)
-    c.mass_mg = mass_kg * 1_000_000 - 1 if mass_kg < 1073 else 0x3FFFFFFF
-    g._margin(dv)
-    assert g.propellant_margin_g == _margin_by_fixed(g, dv)
-
-
-@given(a=st.lists(st.integers(-100_000, 100_000), min_size=4, max_size=4),
-       t=st.integers(0, 2 ** 21))
-def test_the_plan_delta_v_is_fixed_mul_shift_bit_for_bit(a, t):
+def test_the_height_gate_predicts_over_the_actual_period():
+    # the last re-plan's height 2,000 m, vz -40 m/s, 6 cycles (0.12 s, 122/1024 s):
+    # predicted 2,000,000 - 40,000 x 122 / 1024 = 1,995,235 mm; a height 1 mm
+    # under prediction - tolerance is held at the prediction
     cfg, g, c, nav = _braking()
-    for i in range(4):
-        g._a[i] = a[i]
-    g.tgo_ms = t
-    g._plan_margin()
-    s = _mag(a[0], a[1]) + _mag(a[2], a[3])
-    want = fixed.add_sat(fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10), (g._g * g._term_ms) // 1000)
-    assert g._pm[3] == want                       # the delta-v kept
-    g.propellant_margin_g = 0
-    g._margin(want)
-    assert g._pm[2] == g.propellant_margin_g       # the margin kept
+    _step(g, c, nav, False)
+    pred = 2_000_000 + ((-40_000 * 122) >> 10)
+    assert pred == 1_995_234
+    tol = 150_000 + (pred >> 2)
+    nav.site_alt_mm = pred - tol - 1
+    for _ in range(5):
+        _step(g, c, nav, False)
+    _step(g, c, nav, True)
+    assert (g.h_jumps, g._h_mm, g._jump_ms) == (1, pred, 120)
+
+
+# --- the plan's margin ------------------------------------------------------------------
+
+def test_the_margin_is_published_on_the_first_frame_cycle_after_the_replan():
+    cfg, g, c, nav = _braking()
+    g.propellant_margin_g = -123                  # a value from before
+    _step(g, c, nav, True)                        # the re-plan (a frame too): not here
+    assert (g.replans, g.propellant_margin_g, g._margin_due) == (1, -123, True)
+    _step(g, c, nav, False)
+    assert g.propellant_margin_g == -123
+    want = _margin_now(g)
+    _step(g, c, nav, True)                        # k = 2: the frame
+    assert g.propellant_margin_g == want != -123 and not g._margin_due
+
+
+def test_the_margin_is_computed_once_per_plan():
+    cfg, g, c, nav = _braking()
+    _step(g, c, nav, False)
+    _step(g, c, nav, True)                        # k = 1: computed
+    g.propellant_margin_g = 77
+    _step(g, c, nav, True)
+    _step(g, c, nav, False)
+    assert g.propellant_margin_g == 77
+
+
+def test_without_a_frame_the_margin_comes_on_the_last_cycle_before_the_replan_is_due():
+    cfg, g, c, nav = _braking()
+    g.propellant_margin_g = -123
+    _step(g, c, nav, False)
+    for k in (1, 2, 3):
+        _step(g, c, nav, False)
+        assert g.propellant_margin_g == -123, k
+    want = _margin_now(g)
+    _step(g, c, nav, False)                       # k = 4
+    assert g.propellant_margin_g == want
+
+
+# --- the control stage's slow terms -----------------------------------------------------
+
+def test_the_slow_terms_run_on_the_first_frame_cycle_after_the_replan_not_on_its_own():
+    cfg, g, c, nav = _braking()
+    c._ysum = 12345                               # a window's modelled throttle
+    m0 = c.mass_mg
+    _step(g, c, nav, True)                        # the re-plan's cycle, with a frame
+    _step(g, c, nav, False)
+    assert (c._k, c.mass_mg) == (2, m0)
+    _step(g, c, nav, True)                        # k = 2: burn and slow terms
+    assert c._k == 0 and c.mass_mg < m0
+
+
+def test_the_slow_terms_are_forced_on_the_last_cycle_before_the_replan_is_due():
+    cfg, g, c, nav = _braking()
+    c._ysum = 12345
+    m0 = c.mass_mg
+    for _ in range(4):                            # re-plan, then k = 1..3
+        _step(g, c, nav, False)
+    assert c.mass_mg == m0
+    _step(g, c, nav, False)                       # k = 4
+    assert c._k == 0 and c.mass_mg < m0
+
+
+def test_the_slow_terms_run_once_per_period():
+    cfg, g, c, nav = _braking()
+    _step(g, c, nav, False)
+    _step(g, c, nav, True)                        # k = 1: slow terms
+    c._ysum = 12345
+    m0 = c.mass_mg
+    _step(g, c, nav, True)                        # k = 2, 3: frames, already run
+    _step(g, c, nav, True)
+    assert (c._k, c.mass_mg) == (2, m0)
+
+
+def test_the_thrust_ratio_window_is_the_actual_number_of_cycles():
+    # slow terms at k = 1 of one period and k = 1 of the next (the re-plan
+    # waited for the frame at 6): a window of 7 cycles, every one burning,
+    # the measured force far above the modelled one (ratio clamped to 2)
+    cfg, g, c, nav = _braking()
+    c.thrust_model_q15 = 30000
+    nav.accel_thrust_mm_s2 = 30000
+    _step(g, c, nav, False)
+    _step(g, c, nav, True)                        # k = 1: the first window (2 cycles) closes
+    assert (c._n, c._k, c.thrust_ratio_q15) == (0, 0, 32768 + (32768 >> 1))
+    for frame in (False, False, False, False, True, False):    # the re-plan at k = 6
+        _step(g, c, nav, frame)
+    assert (g.replans, c._n, c._k) == (2, 6, 6)
+    _step(g, c, nav, True)                        # k = 1: 7 cycles, 7 burning
+    assert (c._n, c._k, c.thrust_ratio_q15) == (0, 0, 49152 + (16384 >> 1))

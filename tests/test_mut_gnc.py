@@ -40,13 +40,13 @@ def test_guidance_restore_takes_the_words_and_replans_at_once():
     w = array("i", [0, G.PH_APPROACH, -2000000, -900, 555, 7000, 33, 450, 2, 8000])
     g._k = 0
     g._h_valid = True
-    g._pm[G._PM_OK] = 1
+    g._margin_due = True
     g.restore_from(w, 1)
     assert (g.phase, g.site_x_mm, g.vz_ref_mm_s, g.propellant_margin_g, g.tgo_ms, g._iz,
             g.hover_ms, g.engine_on, g.aborted, g.pitch_limit_bau) == \
         (G.PH_APPROACH, -2000000, -900, 555, 7000, 33, 450, False, True, 8000)
-    assert g._k == cfg.replan_cycles - 1 and g._h_valid is False
-    assert g._pm[G._PM_OK] == 0                       # the plan margin is computed again
+    assert g._k == cfg.replan_cycles + 1 and g._h_valid is False   # re-plans on the next cycle
+    assert g._margin_due is False                     # margined after that re-plan
     w[8] = 1
     g.restore_from(w, 1)
     assert g.engine_on is True and g.aborted is False

@@ -2,12 +2,15 @@
 # throttle (fraction of max thrust, Q15) and a pitch attitude set-point (binary
 # angle), within the engine's and the vehicle's limits.
 #
-# - Thrust-to-mass from the measured acceleration: over each re-plan window
-#   (replan_cycles cycles) the IMU's specific force along the thrust axis is
-#   summed beside the one the engine model predicts (lagged throttle * max
-#   thrust / estimated mass); their ratio, low-passed and clamped to [0.3, 2],
-#   scales the available acceleration a_full_mm_s2 and the propellant flow, so
-#   an overthrust (+15 %) or a lost nozzle (half thrust) is absorbed at once
+# - Thrust-to-mass from the measured acceleration: over each window between
+#   two runs of the slow terms (one re-plan period, see guidance.py's
+#   Schedule: on the first altimeter-frame cycle after guidance's re-plan, at
+#   the latest on the last cycle before the next one is due; the period
+#   follows the frames, ~replan_cycles cycles) the IMU's specific force along
+#   the thrust axis is summed beside the one the engine model predicts
+#   (lagged throttle * max thrust / estimated mass); their ratio, low-passed
+#   and clamped to [0.3, 2], scales the available acceleration a_full_mm_s2
+#   and the propellant flow, so an overthrust (+15 %) or a lost nozzle (half thrust) is absorbed at once
 #   instead of being flown open loop.
 # - Geometry (atan2 + hypot, ~60 k fuel) only when guidance posts a new command
 #   (cmd_seq, 10 Hz); per cycle the vertical command's change is passed through
@@ -96,7 +99,7 @@ class Control:
         rate = cfg.max_pitch_rate_bau_s // cfg.rate_hz
         self._rate_step = rate if rate > 0 else 1
         self._seq = -1
-        self._k = 0
+        self._k = 0                   # cycles since the slow terms last ran
         self._s_meas = 0
         self._s_exp = 0
         self._n = 0
@@ -112,12 +115,14 @@ class Control:
         self._tmax_hi = t >> 15       # max thrust split at bit 15: u * T >> 15 exactly,
         self._tmax_lo = t & 0x7FFF    # |u| <= 2^15 keeps both products < 2^30
         self._update_mass_q()
-        self._slow()
+        self._slow(self.cfg.replan_cycles)
 
     # --- 10 Hz: available acceleration, thrust ratio ----------------------------
-    def _slow(self):
+    def _slow(self, k):
+        # k: the cycles of the window closing now (the ratio only when the
+        # engine burned in every one of them)
         n = self._n
-        if n >= self.cfg.replan_cycles and self._s_exp > 0:
+        if n >= k and self._s_exp > 0:
             r = fixed.clamp(fixed.div_shift(self._s_meas, self._s_exp, 15), _RATIO_LO, _RATIO_HI)
             old = self.thrust_ratio_q15
             new = old + ((r - old) >> 1)
@@ -225,13 +230,19 @@ class Control:
             self._s_meas += f if 0 < f < 0x7FFF else (0x7FFF if f > 0 else 0)
             self._s_exp += (y * self._afull_nom) >> 15
             self._n += 1
+        # the slow terms (see guidance.py's Schedule): once per re-plan period
+        # (not yet since guidance's last re-plan: k > gk), not on the
+        # re-plan's own cycle (gk 0), on the first cycle whose altimeter
+        # update was accepted, at the latest the last before the next
+        # re-plan is due
         k = self._k + 1
-        if k >= cfg.replan_cycles:
-            k = 0
+        gk = guid._k
+        if k > gk > 0 and (gk >= cfg.replan_cycles - 1 or (nav is not None and nav.alt_age_ms == 0)):
             # the window's burn taken from the mass, then the slow terms from it
             self._burn(self._ysum)
             self._ysum = 0
-            self._slow()
+            self._slow(k)
+            k = 0
         self._k = k
         if guid.cmd_seq != self._seq:
             self._seq = guid.cmd_seq
@@ -293,8 +304,8 @@ class Control:
         tl = self._tmax_lo
         self.thrust_cmd_mn = u * th + ((u * tl) >> 15)       # T u / 2^15, u in 0..2^15
         # propellant: the modelled throttle summed per cycle, burnt from the
-        # mass once per re-plan window (the mass is read at 10 Hz)
-        self._ysum += y                                 # <= replan_cycles * 2^15
+        # mass once per window (the mass is read at 10 Hz)
+        self._ysum += y       # < 2 * (replan_cycles + 2) cycles * 2^15 < 2^22
 
     def _burn(self, ys):
         if ys <= 0:
@@ -340,7 +351,8 @@ class Control:
 
     def checkpoint_into(self, words, offset):
         # the burn of the current window is not in the mass yet: at most
-        # replan_cycles - 1 cycles of flow (78 g at full thrust, nominal vehicle)
+        # 2 * replan_cycles cycles of flow (~160 g at full thrust, nominal
+        # vehicle; replan_cycles - 1 cycles as a rule)
         words[offset] = self.mass_mg
         words[offset + 1] = self.throttle_q15
         words[offset + 2] = self.pitch_cmd_bau
@@ -359,4 +371,4 @@ class Control:
         self._mag_geo = words[offset + 6]
         self.thrust_cmd_mn = fixed.mul_shift(self.cfg.max_thrust_mn, self.throttle_q15, 15)
         self._update_mass_q()
-        self._slow()
+        self._slow(self.cfg.replan_cycles)

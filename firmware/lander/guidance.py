@@ -8,9 +8,9 @@
 #             vz = -gate_vz. The plan's acceleration is linear in time,
 #                 a(0)   =  6 ZEM/T^2 - 2 ZEV/T
 #                 a(T)   = -6 ZEM/T^2 + 4 ZEV/T
-#             re-planned every replan_cycles cycles (10 Hz at 50 Hz), and the
-#             time-to-go T is walked so that the larger end of the plan sits just
-#             under accel_band_q15 of the available acceleration (near full
+#             re-planned every replan_cycles cycles (10 Hz at 50 Hz) or a little
+#             later (see Schedule), and the time-to-go T is walked so that the
+#             larger end of the plan sits just under accel_band_q15 of the available acceleration (near full
 #             thrust: small gravity losses) with thrust never pointing down.
 #   APPROACH  from the high gate (T <= approach_tgo_ms): the same law, T only
 #             counts down (re-optimised only when the plan would saturate).
@@ -42,6 +42,23 @@
 #             over the hover time the propellant (above reserve_g) buys, so the
 #             descent always ends before the tanks do. Never hover until empty:
 #             also entered from TERMINAL when the propellant margin goes negative.
+#
+# Schedule (a cyclic executive that follows the altimeter): the slow work of
+# guidance and control runs on the cycles that carry an altimeter frame, which
+# already cost the most (sample + estimate ~430 k fuel of the 600 k maximum),
+# so that the other cycles stay light (the median of DESIGN.md's budget). The
+# re-plan (terminal and hover/safe: their 10 Hz terms) becomes due
+# replan_cycles cycles after the last one and runs on the first cycle from then
+# on whose altimeter update was accepted (nav.alt_age_ms == 0: the plan starts
+# from the newest height), at the latest _FRAME_WAIT cycles after it fell due
+# (no altimeter, dropouts, rejected ranges). The plan's margin (and the control
+# stage's slow terms, Control.update) run on the first such cycle after the
+# re-plan, at the latest on the last cycle before the next re-plan is due. The
+# altimeter (20 Hz) drifts against the loop, so the period is not fixed: _k
+# counts the cycles since the last re-plan and the re-plan uses that actual
+# period (_replan_ms: the time-to-go's count-down, the height gate's
+# prediction, the hold's duration). At 50 Hz with frames every 2 or 3 cycles the
+# period locks to 5 cycles (two frames).
 #
 # Inputs: nav.site_alt_mm (height above the site's terrain), nav.x_mm (0 at
 # handover), nav.vz_mm_s, nav.vx_mm_s; the control stage's available
@@ -86,12 +103,8 @@ _XPOS_H_MM = const(5000)       # terminal: no position term below 5 m
 _JUMP_MIN_MM = const(150000)   # height gate: tolerance 150 m + |h| / 4
 _JUMP_HOLD_MS = const(3000)    # a height jump is believed after 3 s
 _LOOK_SETTLE_MS = const(2000)  # shadow: attitude settling allowed beyond the slew itself
-_MARGIN_K = const(2)          # re-plan period cycle the plan margin is computed on (0: the re-plan)
-_PM_K = const(0)               # Guidance._pm: that cycle, the margin computed there is
-_PM_OK = const(1)              # valid (1) for the current plan, the margin (g), its
-_PM_G = const(2)               # delta-v (mm/s) and the control stage's mass (mg) it
-_PM_DV = const(3)              # was computed with
-_PM_MASS = const(4)
+_FRAME_WAIT = const(2)         # a due re-plan waits at most 2 cycles for an altimeter frame
+                               # (frames come every 2 or 3 cycles at 20 Hz / 50 Hz)
 
 
 def _abs(x):
@@ -125,7 +138,10 @@ class Guidance:
         self.hover_ms = 0
         self.aborted = False
         self._ctrl = None                # the control stage (available acceleration, mass)
-        self._k = cfg.replan_cycles - 1  # cycle counter within a re-plan period (plan at once)
+        # cycles since the last re-plan (0 on the re-plan's cycle); this value
+        # forces a re-plan on the first cycle
+        self._k = cfg.replan_cycles + _FRAME_WAIT - 1
+        self._margin_due = False         # the plan's margin not computed yet
         self._iz = 0                     # terminal integrator, mm/s^2
         self._a = array("i", (0, 0, 0, 0))   # plan: a0x, a0z, aex, aez
         self._h_mm = 0                   # height gate: last height used by a re-plan
@@ -136,6 +152,7 @@ class Guidance:
         g = cfg.gravity_mm_s2
         self._g = g
         self._period_ms = 1000 // cfg.rate_hz
+        # the last re-plan period (actual: set by each re-plan; see update)
         self._replan_ms = self._period_ms * cfg.replan_cycles
         self.configure(cfg)              # the terminal ramp, _ramp_q20 and _term_ms
         # exhaust speed in mm/s: isp * g0
@@ -143,15 +160,8 @@ class Guidance:
         # hover time bought by the whole mass, ms: c / g (a fraction of the mass
         # in propellant buys that fraction of it, to first order)
         self._hover_ms = (self._c_mm_s // (g if g > 0 else 1)) * 1000
-        # re-plan period in s * 1024 (height prediction)
+        # the same period in s * 1024 (height prediction)
         self._replan_q10 = (self._replan_ms * 1024) // 1000
-        # the plan margin: computed at cycle pm[_PM_K] of the re-plan period
-        # (for the mass of then), published at its last cycle (see update);
-        # one array, not five attributes (each attribute is heap in the
-        # instance's dict): [cycle, valid for the current plan, margin g,
-        # delta-v mm/s, control mass mg]
-        r = cfg.replan_cycles
-        self._pm = array("i", (_MARGIN_K if r > _MARGIN_K + 1 else r - 1, 0, 0, 0, 0))
 
     def configure(self, cfg):
         """The terms built from the parameters a set_param telecommand may
@@ -202,21 +212,22 @@ class Guidance:
             return
         r = self.cfg.replan_cycles
         k = self._k + 1
-        if k >= r:
+        if k >= r and (nav.alt_age_ms == 0 or k >= r + _FRAME_WAIT):
+            # the re-plan's cycle (see Schedule): the period it closes
+            ms = k * self._period_ms
+            if ms != self._replan_ms:
+                self._replan_ms = ms
+                self._replan_q10 = (ms * 1024) // 1000
             k = 0
         self._k = k
         plan = phase == PH_COAST or phase == PH_BRAKING or phase == PH_APPROACH
         if plan and k != 0:
-            # the plan's propellant margin (telemetry only), published
-            # the cycle before the next re-plan; computed earlier, on a
-            # cycle with nothing else slow in it: not beside the re-plan,
-            # nor beside the control stage's slow terms, which close their
-            # window on the publishing cycle (lander perf's maximum)
-            # (the height is read only by the re-plan and the terminal law)
-            if k == self._pm[_PM_K]:
+            # the plan's propellant margin (telemetry only): on the first
+            # frame cycle after the re-plan (with the control stage's slow
+            # terms), at the latest on the last cycle before the next re-plan
+            # is due (the height is read only by the re-plan and the terminal law)
+            if self._margin_due and (k >= r - 1 or nav.alt_age_ms == 0):
                 self._plan_margin()
-            if k == r - 1:
-                self._publish_margin()
             return
         h = nav.site_alt_mm
         h = -_POS_LIM if h < -_POS_LIM else (_POS_LIM if h > _POS_LIM else h)
@@ -282,7 +293,7 @@ class Guidance:
 
     def _replan(self, nav, h):
         cfg = self.cfg
-        self._pm[_PM_OK] = 0
+        self._margin_due = True
         ctrl = self._ctrl
         afull = ctrl.a_full_mm_s2 if ctrl is not None else 2 * self._g
         dh = h - cfg.terminal_alt_mm
@@ -411,7 +422,7 @@ class Guidance:
 
     def _plan_margin(self):
         """Propellant margin of the current plan (for telemetry; the terminal
-        descent computes its own before deciding), kept for _publish_margin:
+        descent computes its own before deciding), published at once:
         plan delta-v ~ mean |a| * T (alpha-max-beta-min |a|) + terminal."""
         a = self._a
         # |a| of both ends by alpha-max-beta-min (max - max/32 + 3/8 min),
@@ -436,30 +447,8 @@ class Guidance:
             dv = d + 25 * (d >> 10) + ((25 * (d & 0x3FF)) >> 10)
         else:
             dv = fixed.mul_shift(fixed.mul_shift(s, t, 11), 1049, 10)
-        dv = fixed.add_sat(dv, (self._g * self._term_ms) // 1000)
-        published = self.propellant_margin_g
-        self._margin(dv)
-        pm = self._pm
-        pm[_PM_G] = self.propellant_margin_g
-        self.propellant_margin_g = published
-        ctrl = self._ctrl
-        pm[_PM_MASS] = ctrl.mass_mg if ctrl is not None else 0
-        pm[_PM_DV] = dv
-        pm[_PM_OK] = 1
-
-    def _publish_margin(self):
-        # what _plan_margin() computed, unless the plan or the mass changed
-        # since (then computed again now): the same value as computing it here
-        ctrl = self._ctrl
-        if ctrl is None:
-            return
-        pm = self._pm
-        if not pm[_PM_OK]:
-            self._plan_margin()
-        if ctrl.mass_mg == pm[_PM_MASS]:
-            self.propellant_margin_g = pm[_PM_G]
-        else:
-            self._margin(pm[_PM_DV])
+        self._margin_due = False
+        self._margin(fixed.add_sat(dv, (self._g * self._term_ms) // 1000))
 
     def _margin(self, dv):
         ctrl = self._ctrl
@@ -629,6 +618,6 @@ class Guidance:
         self.engine_on = (flags & 1) != 0
         self.aborted = (flags & 2) != 0
         self.pitch_limit_bau = words[offset + 8]
-        self._k = self.cfg.replan_cycles - 1     # re-plan on the first cycle back
-        self._pm[_PM_OK] = 0
+        self._k = self.cfg.replan_cycles + _FRAME_WAIT - 1   # re-plan on the first cycle back
+        self._margin_due = False
         self._h_valid = False                    # the height gate starts from nav's

@@ -88,6 +88,7 @@ class NavInput:
         self.vx_mm_s = 0
         self.pitch_bau = 0
         self.accel_thrust_mm_s2 = 0
+        self.alt_age_ms = 0             # truth-fed: a fresh height every cycle (guidance's schedule)
         self.shadow_dir = 0             # no unseen ground behind an edge ahead
         self.shadow_mm = 0x3FFFFFFF
 
