@@ -1083,3 +1083,51 @@ def test_regbus_spi_write_releases_chip_select_on_a_bus_error():
     with pytest.raises(OSError):
         write_reg(b, 0x6A, _Cs(b.log), 0x12, 1, bytearray(1), bytearray(2))
     assert b.log[-1] == ("cs", 1)
+
+
+# --- the ACU's fast path (one acknowledgement alone) and its parser agree ----------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.integers(-12000, 12000), max_size=3), st.sampled_from([0, 0, 0, 1, 255]),
+       st.one_of(st.sampled_from([0, 0, 0, 1, -1, 256]), st.integers(-70000, 70000)),
+       st.integers(0, 255), st.one_of(st.sampled_from([0, 0, 0, 3]), st.integers(0, 255)),
+       st.sampled_from([0x81, 0x81, 0x82, 0x7F]), st.sampled_from([3, 3, 3, 1, 4]),
+       st.one_of(st.none(), st.integers(-12000, 12000)), st.booleans())
+def test_acu_an_acknowledgement_alone_and_behind_a_stray_octet_end_alike(sent, dseq, dapplied, status,
+                                                                         dchk, cmd, ln, angle, forge):
+    # alone (8 octets), an acknowledgement of the last set-point as sent takes
+    # set_pitch's fast path; behind one stray octet, the general parser: the
+    # same state, events and next frame either way, for acknowledgements as
+    # sent and off by a seq, a set-point, a check, a command or a length
+    seen = []
+    for stray in (b"", b"\x00"):
+        drain_events()
+        a, u = _acu()
+        for p in sent:
+            a.set_pitch(p)
+        f = bytearray(_frame(cmd, (a.seq + dseq) & 0xFF, [status, 0, 0]))
+        v = (a.setpoint + dapplied) & 0xFFFF
+        f[3], f[5], f[6] = ln, v & 0xFF, v >> 8
+        f[7] = ((-sum(f[1:7])) + dchk) & 0xFF
+        if forge:                    # the check octet the fast path expects, whatever the rest
+            f[7] = (a._tx[6] - 0x81 - status) & 0xFF
+        u.rx += stray + f
+        st_ = a.set_pitch(angle)
+        seen.append((st_, a.applied, a.acks, a.naks, a.missed, a.errors, a.status, a._limited,
+                     a._pending, a.seq, a.setpoint, a._rx.n, u.tx[len(sent):], drain_events()))
+    assert seen[0] == seen[1]
+
+
+def test_acu_an_acknowledgement_as_sent_with_a_status_and_a_check_off_by_twice_it_is_an_error():
+    # A5 81 01 03 05 E8 03 chk: the sum from 81 (0x175) must be 0 mod 256, so chk = 0x8B;
+    # 0x8B + 10 (twice the status octet) is a bad frame, not an acknowledgement
+    a, u = _acu()
+    a.set_pitch(1000)
+    f = bytearray(_ack(1, 1000, status=5))
+    assert f[7] == 0x8B
+    f[7] = (f[7] + 10) & 0xFF
+    u.rx += f
+    a.set_pitch(1000)
+    assert (a.acks, a.errors, a.missed, a.status) == (0, 1, 1, NOT_READY)

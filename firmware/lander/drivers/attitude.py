@@ -49,6 +49,10 @@ class AttitudeUnit:
         self._tx[0] = SYNC
         self._tx[1] = CMD_SET
         self._tx[3] = 2
+        # the frame of set-point 0 with seq 0 (what setpoint and seq say was
+        # sent last): set_pitch's fast path checks an acknowledgement
+        # against it. Check octet -(CMD_SET + 0 + 2 + 0 + 0) & 0xFF
+        self._tx[6] = (-(CMD_SET + 2)) & 0xFF
         self._rx = RxWindow(_BUF_LEN, _RX_CHUNK)
         self.setpoint = 0          # last set-point sent, binary angle
         self.applied = 0           # last set-point the unit acknowledged
@@ -88,22 +92,20 @@ class AttitudeUnit:
             except OSError:
                 self.errors += 1
         buf = rx.buf
+        tx = self._tx                # the frame of the set-point sent last
         got = False
-        # fast path: exactly this cycle's acknowledgement and nothing else (the
-        # nominal case); anything else goes through the general parser below
-        if n == _ACK_LEN and buf[0] == SYNC and buf[1] == (ACK_BIT | CMD_SET) and buf[3] == 3 \
-                and buf[2] == seq \
-                and not ((ACK_BIT + CMD_SET + 3 + seq + buf[4] + buf[5] + buf[6] + buf[7]) & 0xFF):
-            # (buf[1], buf[2] and buf[3] are known here: seq and the folded sum
-            # stand for them); the int16 set-point: high octet sign-extended
-            applied = (((buf[6] ^ 0x80) - 0x80) << 8) + buf[5]
-            self.applied = applied
+        # fast path: exactly the acknowledgement of the set-point sent last,
+        # applied as sent, and nothing else (the nominal case): A5 81 seq 03
+        # st lo hi chk with lo, hi = tx[4], tx[5]; its check octet then
+        # follows from ours: -(0x81 + seq + 3 + st + lo + hi) = tx[6] - 0x81
+        # - st (mod 256). No set-point to decode, none limited (~1 k fuel).
+        # Anything else goes through the general parser below.
+        if n == _ACK_LEN and buf[0] == SYNC and buf[1] == (ACK_BIT | CMD_SET) and buf[2] == seq \
+                and buf[3] == 3 and buf[5] == tx[4] and buf[6] == tx[5] \
+                and buf[7] == (tx[6] - (ACK_BIT | CMD_SET) - buf[4]) & 0xFF:
+            self.applied = self.setpoint
             got = True
-            if applied != self.setpoint:
-                if not self._limited:
-                    events.post(EV_ACU_LIMITED, applied)
-                self._limited = True
-            elif self._limited:
+            if self._limited:
                 self._limited = False
             rx.n = 0                 # the window held exactly this frame: consumed
         else:
@@ -163,7 +165,6 @@ class AttitudeUnit:
             self.setpoint = a
             seq = (seq + 1) & 0xFF
             self.seq = seq
-            tx = self._tx
             lo = a & 0xFF
             hi = (a >> 8) & 0xFF
             tx[2] = seq

@@ -154,15 +154,15 @@ class LaserAltimeter:
                     return NOT_READY
             return self._finish(NOT_READY)
         result = NOT_READY
-        if n == _LEN_RANGE and self._buf[0] == _SYNC and self._buf[1] == _CMD_RANGE \
-                and ((sum(self._sum_views[0]) & 0xFF) ^ _CHK_XOR) == self._buf[_LEN_RANGE - 1]:
+        f = self._sum_views[0]            # the window's first 21 octets
+        if n == _LEN_RANGE and f[0] == _SYNC and f[1] == _CMD_RANGE \
+                and ((sum(f) & 0xFF) ^ _CHK_XOR) == self._buf[_LEN_RANGE - 1]:
             # fast path: the window holds exactly one good range frame (the
             # nominal frame cycle); anything else goes through the parser.
             # _decode inline, step for step (a call costs ~2 k fuel; the
             # tests check both give the same on the same frames), then the
             # enabled result path below (_decode leaves the part enabled)
             rx.n = 0
-            f = self._sum_views[0]
             self.frames += 1
             self._chk_armed = True
             if not self.enabled:
