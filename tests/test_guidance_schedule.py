@@ -220,3 +220,42 @@ def test_the_thrust_ratio_window_is_the_actual_number_of_cycles():
     assert (g.replans, c._n, c._k) == (2, 6, 6)
     _step(g, c, nav, True)                        # k = 1: 7 cycles, 7 burning
     assert (c._n, c._k, c.thrust_ratio_q15) == (0, 0, 49152 + (16384 >> 1))
+
+
+@pytest.mark.parametrize("ppm, want_periods, want_replans", [
+    (-20000, {5, 7}, 276),     # a fast altimeter: now and then frames 2, 2 apart, the third at 7
+    (-3000, {5, 7}, 297),
+    (0, {5}, 300),
+    (3000, {5, 6}, 299),       # a slow one: now and then 3, 3 apart
+    (20000, {5, 6}, 294),
+])
+def test_with_a_drifting_altimeter_the_slow_work_stays_on_frame_cycles(ppm, want_periods, want_replans):
+    # a 20 Hz altimeter whose clock runs ppm off the 50 Hz loop's: its frames
+    # slide through every phase of the re-plan period; after the first forced
+    # re-plan every re-plan, margin and slow-terms run is on a frame cycle,
+    # the slow terms never on the re-plan's
+    cfg, g, c, nav = _braking()
+    period_us = 50_000 * (1_000_000 + ppm) // 1_000_000
+    t_frame = 27_000                              # the first frame in the second cycle
+    replans, slow, periods = [], [], []
+    for i in range(1500):
+        frame = False
+        while t_frame < (i + 1) * 20_000:
+            frame = True
+            t_frame += period_us
+        margin = g.propellant_margin_g
+        g.propellant_margin_g = -999_999          # (sentinel: a margin published this cycle)
+        _step(g, c, nav, frame)
+        if g.propellant_margin_g == -999_999:
+            g.propellant_margin_g = margin
+        elif i > 0:
+            assert frame and g._k != 0, i
+        if g._k == 0:
+            replans.append((i, frame))
+        if c._k == 0:
+            slow.append((i, frame, g._k))
+    assert replans[0] == (0, False)               # the first: forced
+    assert all(f for _, f in replans[1:]) and len(replans) == want_replans
+    assert all(f and k != 0 for _, f, k in slow)
+    periods = {b[0] - a[0] for a, b in zip(replans[1:], replans[2:])}
+    assert periods == want_periods
