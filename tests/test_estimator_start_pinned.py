@@ -4,8 +4,9 @@ derives from the rate (worked by hand at 50 and 10 Hz), the boresight terms
 (configure), the hand-over state (init_from), the map's bin, the free-fall
 calibration's sums, mean and significance (_free_fall, _cal_axis), the
 commanded specific force and the IMU vote, the warm restart's pitch, the
-pre-descent built-in test at each of its checks, and the sin/cos table walks
-(_sincos, _sincos_q15) against math.sin with the rounding worked out."""
+pre-descent built-in test at each of its checks, and the boresight's sin/cos
+(_sincos_q15) against math.sin (the propagation's table walk:
+test_estimator_sincos.py)."""
 import math
 from array import array
 
@@ -207,61 +208,6 @@ def test_the_boresight_terms_are_q15_sin_and_cos_clamped_to_32767(beam, s, c):
 def test_a_new_nav_takes_the_boresight_from_its_configuration():
     nav = _nav(altimeter_beam_bau=0x1000)
     assert (nav._sin_b, nav._cos_b) == (12540, 30274)
-
-
-# --- _sincos: one table walk for both ------------------------------------------
-
-# the quarter-wave table, Q17, from math.sin: round(2^17 sin(i pi / 512))
-TABLE = [round(131072 * math.sin(i * math.pi / 512)) for i in range(257)]
-
-
-def test_the_sine_table_is_math_sin_rounded_to_q17():
-    assert list(fixed._SIN_Q17) == TABLE
-
-
-def _walk(t, u):
-    # sin of u (0 <= u <= 0x4000, a quarter turn) as _sincos gives it:
-    # between table points the interpolation rounded half up (Q23 -> Q15),
-    # on a table point the entry floored to Q15, 1.0 as 32767
-    i, f = u >> 6, u & 63
-    if f:
-        return (t[i] * (64 - f) + t[i + 1] * f + 128) // 256
-    return min(t[i] // 4, 32767)
-
-
-def _want(a):
-    t = TABLE
-    a &= 0xFFFF
-    q, u = a >> 14, a & 0x3FFF
-    su, sw = _walk(t, u), _walk(t, 0x4000 - u)
-    return [(su, sw), (sw, -su), (-su, -sw), (-sw, su)][q]
-
-
-@pytest.mark.parametrize("a, want", [
-    (0, (0, 32767)), (0x4000, (32767, 0)), (0x8000, (0, -32767)), (0xC000, (-32767, 0)),
-    # 1 bau: sin (804 + 128) >> 8 = 3 (3.14); cos (131070 * 64 + 2 * 63 + 128) >> 8
-    # = 8388734 / 256 = 32768.5 -> 32768 (2^15: the interpolation reaches it)
-    (1, (3, 32768)),
-    # 64 bau, table point 1: 804 // 4 = 201 (201.0); cos at point 255: 131070 // 4 = 32767
-    (64, (201, 32767)),
-    # 96 bau: between points 1 and 2: (804 * 32 + 1608 * 32 + 128) >> 8 = 302 (301.5 -> 302)
-    # cos: between points 254 and 255: (131062 * 32 + 131070 * 32 + 128) >> 8 = 32767
-    (96, (302, 32767)),
-    (0x4000 + 64, (32767, -201)), (0x8000 + 64, (-201, -32767)), (0xC000 + 64, (-32767, 201)),
-    (0x10000 + 96, (302, 32767)), (-64, (-201, 32767))])
-def test_sincos_at_hand_worked_angles(a, want):
-    out = array("i", (7, 7))
-    E._sincos(a, out)
-    assert tuple(out) == want
-
-
-def test_sincos_is_the_table_walk_at_every_angle_and_within_one_unit_of_math_sin():
-    out = array("i", (0, 0))
-    for a in range(0, 65536, 5):
-        E._sincos(a, out)
-        assert (out[0], out[1]) == _want(a), a
-        x = a * math.pi / 32768
-        assert abs(out[0] - 32768 * math.sin(x)) <= 1 and abs(out[1] - 32768 * math.cos(x)) <= 1, a
 
 
 # --- the hand-over state (init_from) -----------------------------------------------

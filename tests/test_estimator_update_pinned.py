@@ -22,6 +22,7 @@ from lander import estimator as E
 from lander.config import Config
 from lander.drivers import DISABLED, INVALID, NOT_READY, OK, REINIT
 from tests.app_fakes import drain_events, fresh_event_ring  # noqa: F401
+from tests.test_estimator_sincos import sincos
 
 pytestmark = pytest.mark.usefixtures("fresh_event_ring")
 
@@ -591,7 +592,7 @@ def test_the_horizontal_specific_force_rotates_into_the_world_frame_at_pitch_30_
     nav = _nav()
     nav._pitch = 5461 << 10
     sc = array("i", (0, 0))
-    E._sincos(5461, sc)
+    sincos(5461, sc)
     s, c = sc[0], sc[1]
     assert abs(s - 16384) <= 2 and abs(c - 28378) <= 2
     nav.accel_thrust_mm_s2 = 2000
@@ -674,7 +675,7 @@ def test_the_propagation_s_sin_and_cos_are_the_table_s(monkeypatch, p):
     nav._pitch = p << 10
     seen = _sc_seen(monkeypatch, nav, imu1=Imu(G))
     sc = array("i", (0, 0))
-    E._sincos(p, sc)
+    sincos(p, sc)
     assert seen == [(sc[0], sc[1])]
 
 
@@ -690,7 +691,7 @@ def test_the_propagation_s_sin_and_cos_are_the_table_s_at_every_table_point_and_
     for p in list(range(0, 0x10000, 64)) + list(range(5, 0x10000, 61)):
         nav._pitch = p << 10
         nav.update(DT, imu, OK, None, NOT_READY, alt, OK, None, False)
-        E._sincos(p, sc)
+        sincos(p, sc)
         want.append((sc[0], sc[1]))
         x = 2 * math.pi * p / 65536          # and within 1 of 32768 sin, cos (Q15)
         assert abs(seen[-1][0] - 32768 * math.sin(x)) <= 1 and abs(seen[-1][1] - 32768 * math.cos(x)) <= 1
@@ -715,7 +716,7 @@ def test_the_pitch_is_rounded_to_a_binary_angle_for_the_rotation(monkeypatch, fr
     nav._pitch = (100 << 10) + frac
     seen = _sc_seen(monkeypatch, nav, imu1=Imu(G))
     sc = array("i", (0, 0))
-    E._sincos(p, sc)
+    sincos(p, sc)
     assert seen == [(sc[0], sc[1])]
 
 

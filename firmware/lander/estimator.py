@@ -428,10 +428,12 @@ class Nav:
         cyc = self._cycles + 1
         self._cycles = cyc
         # ---- IMU selection: plausibility, stuck, redundancy ----------------
+        # (fz1, fx1, g1 and fz2, fx2, g2 are read only where ok1 / ok2 says
+        # they were set; F_IMU2 stands until the secondary is found usable:
+        # it is not read on most cycles)
         ok1 = False
         ok2 = False
-        fz1 = fx1 = g1 = fz2 = fx2 = g2 = 0
-        flags = self.fault_flags & ~(F_IMU1 | F_IMU2 | F_NO_IMU)
+        flags = self.fault_flags & ~(F_IMU1 | F_NO_IMU) | F_IMU2
         if imu1 is not None and st1 == OK:
             a = imu1.accel_mm_s2
             fz1 = a[2]
@@ -456,7 +458,7 @@ class Nav:
                 self._demoted = True
         elif st1 == REINIT:
             self._demoted = True         # the primary was found reset: re-admit after a check
-        if imu2 is not None and st2 == OK:
+        if st2 == OK and imu2 is not None:
             a = imu2.accel_mm_s2
             fz2 = a[2]
             fx2 = a[0]
@@ -476,8 +478,9 @@ class Nav:
                     self._same2 = 0
                 self._prev2 = s
         # a frozen IMU (the same bits for IMU_STUCK_CYCLES) yields to a live one
-        # (one test of both for the two checks below: the single-IMU cycle)
-        if ok1 and ok2:
+        # (one test of both for the two checks below: the single-IMU cycle;
+        # ok2 first, False on most cycles)
+        if ok2 and ok1:
             if self._same1 >= IMU_STUCK_CYCLES and self._same2 < IMU_STUCK_CYCLES:
                 ok1 = False
             elif self._same2 >= IMU_STUCK_CYCLES and self._same1 < IMU_STUCK_CYCLES:
@@ -501,27 +504,37 @@ class Nav:
                 self._demoted = True
             if bad & 2:
                 ok2 = False
+        if ok2:
+            flags &= ~F_IMU2
+        # the primary unless it was dropped on evidence: it then waits
+        # IMU_READMIT good cycles in a row while the secondary is usable
+        # (_run1 counts only then: the cycle that drops it has ok1 False,
+        # so the count starts from 0)
+        pick = 0
         if ok1:
-            self._run1 += 1
+            pick = 1
+            if self._demoted:
+                run = self._run1 + 1
+                self._run1 = run
+                if run < IMU_READMIT and ok2:
+                    pick = 2
+                else:
+                    self._demoted = False
         else:
             self._run1 = 0
             flags |= F_IMU1
-        if not ok2:
-            flags |= F_IMU2
+            if ok2:
+                pick = 2
         used = self.imu_used
-        if ok1 and (not self._demoted or self._run1 >= IMU_READMIT or not ok2):
-            self._demoted = False
-            pick = 1
+        if pick == 1:
             fz = fz1
             fx = fx1
             gy = g1
-        elif ok2:
-            pick = 2
+        elif pick == 2:
             fz = fz2
             fx = fx2
             gy = g2
         else:
-            pick = 0
             fz = _commanded(self, ctrl)
             fx = 0
             gy = 0
@@ -572,7 +585,12 @@ class Nav:
             n -= 1
             p = self._pitch + inc
             self._pitch = p
-            # _sincos((p + 512) >> 10) inline (every cycle): one table walk for both
+            # sin and cos (Q15) of the binary angle (p + 512) >> 10: one walk of
+            # the quarter-wave table for both (pinned against the reference walk
+            # of tests/test_estimator_sincos.py and math.sin). Within 63 bau of an
+            # axis (504 angles) the interpolation between table points 255 and
+            # 256 rounds to 32768 = 2^15, not 32767; a Q15 product with it
+            # stays below 2^30 (32767 x 32768 + 2^14)
             a = ((p + 512) >> 10) & 0xFFFF
             q = a >> 14
             u = a & 0x3FFF
@@ -1805,34 +1823,3 @@ def built_in_test(board):
 
 
 _SIN = fixed._SIN_Q17
-
-
-def _sincos(angle, out):
-    """out[0] = sin, out[1] = cos (Q15, |.| <= 32768) of a binary angle: one
-    table walk for both. Within 63 bau of an axis (504 angles) the
-    interpolation between table points 255 and 256 rounds to 32768 = 2^15,
-    not 32767; a Q15 product with it stays below 2^30 (32767 x 32768 + 2^14)."""
-    a = angle & 0xFFFF
-    q = a >> 14
-    u = a & 0x3FFF
-    w = 0x4000 - u
-    i = u >> 6
-    f = u & 63
-    b0 = _SIN[i]
-    su = ((b0 << 6) + (_SIN[i + 1] - b0) * f + 128) >> 8 if f else (b0 >> 2) - (b0 >> 17)
-    i = w >> 6
-    f = w & 63
-    b0 = _SIN[i]
-    sw = ((b0 << 6) + (_SIN[i + 1] - b0) * f + 128) >> 8 if f else (b0 >> 2) - (b0 >> 17)
-    if q == 0:
-        out[0] = su
-        out[1] = sw
-    elif q == 1:
-        out[0] = sw
-        out[1] = -su
-    elif q == 2:
-        out[0] = -su
-        out[1] = -sw
-    else:
-        out[0] = -sw
-        out[1] = su
