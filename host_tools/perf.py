@@ -61,9 +61,10 @@ STANDARD = {
 }
 
 
-def mpy_sizes(board: str = "pico", opt: int = 0) -> dict:
+def mpy_sizes(board: str = "pico", opt: int | None = None) -> dict:
     """Bytes of each module `lander deploy --board BOARD [--opt N]` puts on the
-    board: deploy's own build (the board's import closure, its architecture), sized."""
+    board: deploy's own build (the board's import closure, its architecture,
+    its default -O level unless opt is given), sized."""
     from host_tools.board import deploy
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,10 +154,10 @@ def _budget_text(b: dict) -> str:
         % (b["heap_from_source"]["startup_bytes"], b["heap_from_source"]["code_bytes"]),
         "  stage faults       %d in the heap-locked fuel run, %d in the heap run (must be 0: a faulted"
         " stage's cost is missing)" % (b["stage_faults"]["heap_locked_fuel_run"], b["stage_faults"]["heap_run"]),
-        "  .mpy bytes         %s (budget <= %d each)"
+        "  .mpy bytes         %s (budget <= %d each; as deployed: mpy-cross -O3, no line numbers)"
         % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
-        "                     with mpy-cross -O3 (deploy --opt 3: no line numbers): %s"
-        % ", ".join("%s %d" % kv for kv in b["mpy_bytes_O3"].items()),
+        "                     with the line numbers (deploy --opt 0): %s"
+        % ", ".join("%s %d" % kv for kv in b["mpy_bytes_O0"].items()),
     ]
     if "sim_speed_x_realtime" in b:
         lines.append("  simulator speed    %.1fx real time by the wall clock, %.1fx by this process's CPU time"

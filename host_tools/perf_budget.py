@@ -738,7 +738,9 @@ def measure_firmware_imports(romfs: bytes) -> dict:
     return {"code_bytes": int(code), "qstrs": q[1] - q[0], "imported_from": where}
 
 
-def mpy_bytes(opt: int = 0) -> dict:
+def mpy_bytes(opt: int | None = None) -> dict:
+    """The .mpy bytes `lander deploy` sends to each flight board (its import
+    closure, at its default -O level unless opt is given)."""
     from host_tools.perf import mpy_sizes
 
     from host_tools.board.deploy import ARCH
@@ -819,8 +821,10 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         "stage_hooks": ["%s%s -> %s" % (o + "." if o else "", a, n) for o, a, n, _ in hooks],
         "budget": BUDGET,
     }
+    # as `lander deploy` sends it (-O3 on the flight boards: no line-number
+    # tables), and with the line numbers (--opt 0)
     out["mpy_bytes"] = mpy_bytes()
-    out["mpy_bytes_O3"] = mpy_bytes(3)
+    out["mpy_bytes_O0"] = mpy_bytes(0)
     if speed:
         from host_tools.sim import speed as speed_mod
 

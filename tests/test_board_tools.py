@@ -272,9 +272,11 @@ def test_deploy_passes_the_optimisation_level_to_mpy_cross():
     assert "-O0" not in deploy.mpy_cross_cmd("mpy-cross", None, "firmware/lander/app.py", "app.mpy")
 
 
-def test_board_packet_tables_read_the_same_rows_without_their_alignment():
-    # the board's packets.py: the same field tuples (name ... exp10) for
-    # every packet, the same line count (tracebacks), fewer octets
+def test_board_packet_tables_read_the_same_fields_without_the_grounds_columns():
+    # the board's packets.py: for every packet the same (format, source,
+    # attribute, index) the encoder compiles and the same lengths, the
+    # ground's columns (name, unit, exp10) left out; the same line count
+    # (tracebacks), fewer octets
     import types
 
     from lander.telemetry import packets
@@ -284,15 +286,24 @@ def test_board_packet_tables_read_the_same_rows_without_their_alignment():
     board = deploy.board_source(text)
     mod = types.ModuleType("packets_on_the_board")
     exec(compile(board, path, "exec"), mod.__dict__)
-    assert mod.PACKETS == packets.PACKETS and mod.BB_RECORD == packets.BB_RECORD
+
+    def encoder_view(pkts):
+        return [(apid, pname, [f[1:5] for f in fields]) for apid, pname, fields in pkts]
+
+    assert encoder_view(mod.PACKETS) == encoder_view(packets.PACKETS)
+    assert [f[1:5] for f in mod.BB_RECORD] == [f[1:5] for f in packets.BB_RECORD]
+    assert [mod.packet_len(f) for _, _, f in mod.PACKETS] == [packets.packet_len(f) for _, _, f in packets.PACKETS]
+    named = [f[0] for _, _, fields in mod.PACKETS for f in fields if (f[0], f[5], f[6]) != ("", "", 0)]
+    assert named == ["bb_seq"]           # the one-line _BB_SEQ is not a table string: sent whole
     assert board.count("\n") == text.count("\n")
-    assert len(board) < len(text) - 2000
-    assert "  " not in board[board.index("_CRITICAL = \"\"\""):board.index("# One event")]
+    assert len(board) < len(text) - 3500
+    table = board[board.index("_CRITICAL = \"\"\""):board.index("# One event")]
+    assert "  " not in table and "\nI APP cycle -1\n" in table and "altitude_mm" in table and " m " not in table
 
 
 def test_board_source_leaves_strings_that_are_not_tables_alone():
     text = 'A = """\na  b  c\n"""\nB = """\nn I APP  x -1 -  0  # note\n"""\n'
-    assert deploy.board_source(text) == 'A = """\na  b  c\n"""\nB = """\nn I APP x -1 - 0\n"""\n'
+    assert deploy.board_source(text) == 'A = """\na  b  c\n"""\nB = """\nI APP x -1\n"""\n'
 
 
 def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_path, mpy_cross_calls):
@@ -353,3 +364,16 @@ def test_deploy_compiles_each_module_with_its_host_only_consts_private(tmp_path,
     assert board != text and board.count("\n") == text.count("\n")
     assert "\n_REJ_TAG = const(7)" in board and "\nREJ_TAG = const(7)" not in board
     assert "\n_OP_ABORT = const(0x01)" in board
+
+
+def test_deploy_compiles_a_flight_board_at_O3_and_the_sim_board_with_line_numbers(tmp_path, mpy_cross_calls):
+    # -O3 leaves out the line-number tables (the flight boards' default);
+    # the sim and hil boards (bench, virtual board) keep them, as --opt 0 does
+    deploy.build("pico", str(tmp_path / "p"), deploy.ARCH["pico"])
+    pico = list(mpy_cross_calls)
+    deploy.build("sim", str(tmp_path / "s"), None)
+    sim = mpy_cross_calls[len(pico):]
+    deploy.build("pico", str(tmp_path / "q"), deploy.ARCH["pico"], opt=0)
+    pico0 = mpy_cross_calls[len(pico) + len(sim):]
+    assert pico and all("-O3" in c for c in pico)
+    assert sim and pico0 and not any(a.startswith("-O") for c in sim + pico0 for a in c)

@@ -65,3 +65,10 @@ def test_the_encoder_packs_types_saturation_indices_and_reserved_fields():
     # B saturated at 0; h = v[1] = -300; H saturated at 0xFFFF; None -> 0;
     # an attribute missing at start-up and a missing source: reserved, 0
     assert bytes(buf) == bytes([0, 0xFE, 0xD4, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_fields_reads_a_boards_four_column_row_without_the_grounds_columns():
+    # `lander deploy` sends the tables with format, source, attribute and
+    # index only (host_tools/board/deploy.py board_source)
+    assert P.fields("I APP cycle -1\n\nh NAV  pitch_bau 2") == (
+        ("", "I", P.S_APP, "cycle", -1, "", 0), ("", "h", P.S_NAV, "pitch_bau", 2, "", 0))

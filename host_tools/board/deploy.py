@@ -41,6 +41,16 @@ from host_tools.board import venv_tool
 
 ARCH = {"pico": "armv6m", "esp32": "xtensawin", "pyboard": "armv7emsp", "sim": None, "hil": None}
 BOARDS = tuple(ARCH)
+# mpy-cross -O level by board (--opt overrides). The flight boards get -O3:
+# no line-number tables (7% less .mpy); -O1 and up also drop `assert` and
+# make __debug__ False, and the firmware has neither. What is lost is the
+# line in a traceback, and in flight nobody reads one: every stage runs in a
+# try that counts and reports the fault as an event (app.py), and an
+# exception that escaped run_forever would print to a console no one is
+# attached to before the watchdog resets the board. On the bench, deploy
+# with --opt 0 to get the lines back. The sim and hil boards (the bench and
+# the virtual board, where tracebacks are read) keep them.
+DEFAULT_OPT = {"pico": 3, "esp32": 3, "pyboard": 3, "sim": 0, "hil": 0}
 
 
 class DeployError(Exception):
@@ -175,12 +185,20 @@ def _table_rows(text: str) -> list[list[str]]:
     return [w for w in (line.split("#", 1)[0].split() for line in text.split("\n")) if w]
 
 
+# the columns of a table row the board reads (format, source, attribute,
+# index); the name, unit and exp10 are the ground's (decoder, XTCE export)
+BOARD_COLUMNS = slice(1, 5)
+
+
 def board_source(text: str) -> str:
     """The source a board gets for a module of COMPACT_TABLES: each triple-
     quoted string whose every row has the table's seven columns is written
-    with one space between columns and no comments (fields() reads the same
-    rows; every line break is kept, so a traceback names the same line).
-    The field tables' alignment was 2.5 k of the board's bytecode."""
+    with only the columns the encoder reads (BOARD_COLUMNS: format, source,
+    attribute, index), one space between them and no comments; fields()
+    reads such a four-column row as the same field with an empty name, no
+    unit and exp10 0. Every line break is kept, so a traceback names the same
+    line. The alignment was 2.5 k of the board's bytecode, the ground's
+    columns 1.5 k."""
     out = []
     pos = 0
     while True:
@@ -193,8 +211,9 @@ def board_source(text: str) -> str:
         body = text[i + 3:j]
         rows = _table_rows(body)
         if rows and all(len(r) == _TABLE_COLUMNS for r in rows):
-            compact = "\n".join(" ".join(line.split("#", 1)[0].split()) for line in body.split("\n"))
-            if _table_rows(compact) != rows:           # cannot happen: same rows, by construction
+            compact = "\n".join(" ".join(line.split("#", 1)[0].split()[BOARD_COLUMNS])
+                                 for line in body.split("\n"))
+            if _table_rows(compact) != [r[BOARD_COLUMNS] for r in rows]:   # cannot happen, by construction
                 raise DeployError("board_source changed a table's rows")
             out.append(text[pos:i + 3] + compact + '"""')
         else:
@@ -333,9 +352,12 @@ def board_sources(texts: dict, board_side: str = "") -> dict:
 
 
 def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
-          calibration: dict | None = None, opt: int = 0, extra: tuple = ()) -> dict:
-    """Compile and lay out the files; returns {remote path: local path}."""
+          calibration: dict | None = None, opt: int | None = None, extra: tuple = ()) -> dict:
+    """Compile and lay out the files; returns {remote path: local path}.
+    opt: the mpy-cross -O level (None: the board's DEFAULT_OPT)."""
     src_board = "hil" if board == "sim-virtual" else board
+    if opt is None:
+        opt = DEFAULT_OPT[src_board]
     if os.path.isdir(out_dir):
         shutil.rmtree(out_dir)
     lib = os.path.join(out_dir, "lib", "lander")
@@ -535,8 +557,9 @@ def add_arguments(parser):
     parser.add_argument("--arch", default=None, help="override the mpy-cross architecture")
     parser.add_argument("--out", default=os.path.join("build", "deploy"), help="build folder")
     parser.add_argument("--root", default=None, help="virtual board filesystem (with --port virtual)")
-    parser.add_argument("--opt", type=int, default=0, choices=(0, 1, 2, 3),
-                        help="mpy-cross -O level (3: no line numbers in tracebacks, smaller .mpy)")
+    parser.add_argument("--opt", type=int, default=None, choices=(0, 1, 2, 3),
+                        help="mpy-cross -O level (default: 3 for pico, esp32 and pyboard, 0 for sim and hil; "
+                             "3 has no line numbers in tracebacks and a 7%% smaller .mpy: --opt 0 on the bench)")
     parser.add_argument("--romfs", action="store_true",
                         help="put the modules in a ROMFS image (build/deploy/<board>/lander.romfs) and write it "
                              "to the board's ROMFS partition with `mpremote romfs deploy` (MicroPython >= 1.25 "

@@ -25,8 +25,11 @@
 # ROMFS image is flash): fields() turns one into (name, format, source,
 # attribute, index, unit, exp10) tuples at start-up and the encoder keeps only
 # its compiled form. As constant tuples the .mpy loader built them on the heap
-# (8.5 k of it, `lander perf`). The host reads the same tuples as CRITICAL,
-# EVENT, HOUSEKEEPING, BB_RECORD, BLACKBOX, BEACON and PACKETS (__getattr__).
+# (8.5 k of it, `lander perf`). A board's copy keeps only the columns the
+# encoder reads (format source attribute index): `lander deploy` leaves the
+# ground's out (host_tools/board/deploy.py board_source). The host reads the
+# same tuples as CRITICAL, EVENT, HOUSEKEEPING, BB_RECORD, BLACKBOX, BEACON
+# and PACKETS (__getattr__).
 from lander.compat import const
 
 VERSION = const(2)                # bump when a layout changes (2: executive fields)
@@ -212,7 +215,11 @@ def fields(text):
     out = []
     for line in text.split("\n"):
         w = line.split("#", 1)[0].split()
-        if w:
+        if len(w) == 4:
+            # a board's copy: `lander deploy` leaves the ground's columns
+            # (name, unit, exp10) out of the tables it sends
+            out.append(("", w[0], sources.index(w[1]), w[2], int(w[3]), "", 0))
+        elif w:
             out.append((w[0], w[1], sources.index(w[2]), w[3], int(w[4]),
                         "" if w[5] == "-" else w[5], int(w[6])))
     return tuple(out)
