@@ -1114,13 +1114,35 @@ def test_without_a_range_a_new_bin_under_the_vehicle_finds_its_terrain():
     assert (nav._tv_bin, nav.terrain_under_mm, nav.altitude_mm) == (40, 5000, 995000)
 
 
-def test_a_range_s_cycle_publishes_the_terrain_under_the_vehicle_again_in_the_same_bin():
+@pytest.mark.parametrize("last_bin, tu", [(40, 5000), (41, -7000), (-1, -7000)])
+def test_a_range_that_wrote_the_vehicle_s_bin_publishes_its_terrain_again(last_bin, tu):
+    # a range writes one map bin at most (_last_bin; one rejected at once, as
+    # here, leaves it as it was): the vehicle's, its terrain is read again
+    nav = _map_nav(tu=-7000)
+    nav._tv_bin, nav._last_bin = 40, last_bin
+    _seen(nav, 40, 5000)
+    _cycle(nav, Imu(), alt=Alt(0), st_alt=OK)
+    assert nav.alt_gate == E.G_RANGE
+    assert (nav.terrain_under_mm, nav.altitude_mm) == (tu, 1000000 - tu)
+
+
+@pytest.mark.parametrize("last_bin, st", [(77, 33000), (41, 123)])
+def test_a_range_that_wrote_the_site_s_bin_publishes_its_terrain_again(last_bin, st):
+    nav = _map_nav(tu=-7000)
+    nav._tv_bin, nav._last_bin = 40, last_bin
+    nav.site_terrain_mm = 123
+    _seen(nav, 77, 33000)                               # the site's bin (3 km)
+    _cycle(nav, Imu(), alt=Alt(0), st_alt=OK)
+    assert (nav.site_terrain_mm, nav.site_alt_mm) == (st, 1000000 - st)
+
+
+def test_a_range_s_cycle_publishes_the_beam_s_terrain_and_the_range_s_state():
     nav = _map_nav(tu=-7000)
     nav._tv_bin = 40
-    _seen(nav, 40, 5000)
-    _cycle(nav, Imu(), alt=Alt(0), st_alt=OK)          # rejected, but a range's cycle
-    assert nav.alt_gate == E.G_RANGE
-    assert (nav.terrain_under_mm, nav.altitude_mm) == (5000, 995000)
+    nav._t, nav._h, nav._vz, nav._age = 4321, 999000 << 4, 2048 << 6, 150
+    _cycle(nav, Imu(), alt=Alt(0), st_alt=OK)           # (hovering: h moves (131072 + 2048) >> 12 = 32 / 16 = 2 mm)
+    assert (nav.terrain_mm, nav.height_mm, nav.altitude_mm, nav.vz_mm_s) == (4321, 999002, 1006002, 100)
+    assert nav.alt_age_ms == 151 * 20 and nav.fault_flags & E.F_ALT_STALE
 
 
 _PUB = ("altitude_mm", "height_mm", "terrain_mm", "terrain_under_mm", "site_terrain_mm", "site_alt_mm",
@@ -1129,7 +1151,8 @@ _PUB = ("altitude_mm", "height_mm", "terrain_mm", "terrain_under_mm", "site_terr
 
 def test_a_cycle_without_a_range_publishes_what_publish_does():
     # 40 m/s downrange (a bin every ~82 cycles) over seen and unseen bins, a
-    # range every 5th cycle: after each cycle, _publish changes nothing
+    # range every 5th cycle (mapping bins ahead, under the vehicle, level with
+    # it and not): after each cycle, _publish changes nothing
     nav = _nav()
     nav._vx = 800 << 16
     for b in range(32, 40, 2):

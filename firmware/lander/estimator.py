@@ -666,12 +666,37 @@ class Nav:
                 self._ever_alt = True            # (so F_ALT_NEVER is not for this cycle)
                 _correct(self, alt.range_mm, touchdown, flags, s, c)
                 flags = self.fault_flags
-                if self._age >= STALE_CYCLES:
+                age = self._age
+                if age >= STALE_CYCLES:
                     flags |= F_ALT_STALE
                 else:
                     flags &= ~F_ALT_STALE
                 self.fault_flags = flags
-                _publish(self)
+                # published: a range writes one map bin at most, _last_bin (a
+                # range that wrote none leaves it as it was); another bin than
+                # the vehicle's and the site's leaves the terrain under the
+                # vehicle and the site's as they were (the light publication
+                # below, ~6 k less than _publish); the state is the range's
+                x >>= 4
+                bv = (x - MAP_X0_MM) >> MAP_SHIFT      # self._bin(x), unclamped (see below)
+                lb = self._last_bin
+                if bv != self._tv_bin or lb == bv or lb == self._site_bin:
+                    _publish(self)
+                    return
+                h = self._h >> 4
+                tv = self.terrain_under_mm
+                if self._sh[SH_DIR]:
+                    _shadow(self, x, bv, h - tv)
+                self.height_mm = h
+                self.altitude_mm = h - tv
+                self.terrain_mm = self._t
+                self.site_alt_mm = h - self.site_terrain_mm
+                rate = self._rate
+                self.vz_mm_s = ((self._vz >> 6) * rate) >> 10
+                self.vx_mm_s = ((vx >> 6) * rate) >> 10
+                self.x_mm = x
+                self.pitch_bau = p >> 10
+                self.alt_age_ms = age * self._period_ms
                 return
             self.alt_gate = G_STATUS
             self.alt_reject_counts[G_STATUS] += 1
