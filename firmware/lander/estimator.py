@@ -486,9 +486,10 @@ class Nav:
             elif self._same2 >= IMU_STUCK_CYCLES and self._same1 < IMU_STUCK_CYCLES:
                 ok2 = False
             if ok1 and ok2:
-                d = fz1 - fz2
-                e = fx1 - fx2
-                q = g1 - g2
+                # (both read: ok1 and ok2; pyright cannot see it)
+                d = fz1 - fz2       # pyright: ignore[reportOperatorIssue]
+                e = fx1 - fx2       # pyright: ignore[reportOperatorIssue]
+                q = g1 - g2         # pyright: ignore[reportOperatorIssue]
                 if d > IMU_DIS_ACC or d < -IMU_DIS_ACC or e > IMU_DIS_ACC or e < -IMU_DIS_ACC \
                         or q > IMU_DIS_GYRO or q < -IMU_DIS_GYRO:
                     self._dis_n += 1
