@@ -94,8 +94,11 @@ class Engine:
         """Throttle 0..32768 of max thrust; clamped to the part's range."""
         q = throttle_q
         # one test for the nominal command (in range: no clamp state to write
-        # unless a clamped run ends), ~1 k fuel a cycle less than flagging
-        if q < 0 or q > _THROTTLE_FULL or 0 < q < self.min_throttle:
+        # unless a clamped run ends), ~1 k fuel a cycle less than flagging.
+        # q < min and q != 0 is 0 < q < min once q >= 0 (and q < 0 is
+        # tested last): two compares less than the chained form for a q in
+        # 1..32768 with min 0
+        if q > _THROTTLE_FULL or (q < self.min_throttle and q != 0) or q < 0:
             if q < 0:
                 q = 0
             elif q > _THROTTLE_FULL:
