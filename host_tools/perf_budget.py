@@ -258,6 +258,12 @@ def flash_open(path, mode):
 gc.collect()
 base = gc.mem_alloc()
 from lander.board import Board, Watchdog, build_drivers
+# the drivers build_drivers() imports on demand (the sim board has every
+# part), in the order lander.board imported them before it did so: code too
+import lander.drivers.attitude, lander.drivers.bmi088, lander.drivers.bmp390
+import lander.drivers.engine, lander.drivers.laser_altimeter, lander.drivers.legs
+import lander.drivers.lsm6dsox, lander.drivers.power, lander.drivers.radio
+import lander.drivers.storage, lander.drivers.tfluna
 from lander.app import App
 from lander.config import Config
 import lander.commands                    # imported by App() on demand: count it as code
@@ -702,6 +708,12 @@ gc.collect()
 micropython.qstr_info()
 base = gc.mem_alloc()
 from lander.board import Board, Watchdog, build_drivers
+# the drivers build_drivers() imports on demand (the sim board has every
+# part), in the order lander.board imported them before it did so: code too
+import lander.drivers.attitude, lander.drivers.bmi088, lander.drivers.bmp390
+import lander.drivers.engine, lander.drivers.laser_altimeter, lander.drivers.legs
+import lander.drivers.lsm6dsox, lander.drivers.power, lander.drivers.radio
+import lander.drivers.storage, lander.drivers.tfluna
 from lander.app import App
 from lander.config import Config
 import lander.commands

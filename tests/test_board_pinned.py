@@ -42,9 +42,13 @@ def _recorder(kind):
 @pytest.fixture(autouse=True)
 def _fresh_log(monkeypatch):
     LOG.calls = []
-    for name in ("Lsm6dsox", "Bmi088", "Bmp390", "LaserAltimeter", "TfLuna", "Engine",
-                 "AttitudeUnit", "Legs", "Radio", "Power", "Storage"):
-        monkeypatch.setattr(bd, name, _recorder(name))
+    # each builder imports its driver class from the driver's module when it
+    # runs (lander/board.py), so the recorders stand in there
+    for module, name in (("lsm6dsox", "Lsm6dsox"), ("bmi088", "Bmi088"), ("bmp390", "Bmp390"),
+                         ("laser_altimeter", "LaserAltimeter"), ("tfluna", "TfLuna"),
+                         ("engine", "Engine"), ("attitude", "AttitudeUnit"), ("legs", "Legs"),
+                         ("radio", "Radio"), ("power", "Power"), ("storage", "Storage")):
+        monkeypatch.setattr("lander.drivers.%s.%s" % (module, name), _recorder(name))
     yield
 
 
@@ -247,7 +251,7 @@ def test_the_ready_event_counts_the_parts_built():
 def test_a_part_that_fails_at_start_up_is_recorded_posted_and_left_none(monkeypatch):
     def broken(*a, **k):
         raise OSError("no ACK at 0x77")
-    monkeypatch.setattr(bd, "Bmp390", broken)
+    monkeypatch.setattr("lander.drivers.bmp390.Bmp390", broken)
     b = _build()
     assert b.baro is None and b.failed == [("baro", "no ACK at 0x77")]
     out = [0, 0, 0]
@@ -323,3 +327,14 @@ def test_the_parts_list_is_the_board_attributes_in_telemetry_order():
     assert bd.PARTS == ("imu", "imu2", "altimeter", "rangefinder", "baro", "engine", "legs",
                         "radio", "power", "storage", "attitude")
     assert (bd.EV_BOARD_PART_FAILED, bd.EV_BOARD_READY) == (0x01F0, 0x01F1)
+
+
+def test_a_part_whose_driver_module_is_not_on_the_board_fails_like_a_broken_part(monkeypatch):
+    # deploy leaves out the driver of a part the board's WIRING does not
+    # list; should a WIRING list it anyway, the missing module is that
+    # part's start-up failure, not the board's
+    import sys
+    monkeypatch.setitem(sys.modules, "lander.drivers.tfluna", None)   # import raises ImportError
+    b = _build()
+    assert b.rangefinder is None and [p for p, _ in b.failed] == ["rangefinder"]
+    assert b.imu is not None

@@ -192,12 +192,25 @@ def test_deploy_sends_the_import_closure_of_the_board_and_nothing_host_only():
     # the CPython stand-ins go nowhere
     pico = deploy.firmware_modules("pico")
     hil = deploy.firmware_modules("hil")
-    for rel in ("app.py", "commands.py", "drivers/tfluna.py", "telemetry/rs.py", "__init__.py",
+    for rel in ("app.py", "commands.py", "drivers/lsm6dsox.py", "telemetry/rs.py", "__init__.py",
                 "drivers/__init__.py", "telemetry/__init__.py"):
         assert rel in pico
     for rel in ("hil.py", "replay.py", "_hostcompat.py"):
         assert rel not in pico
-    assert set(hil) - set(pico) == {"hil.py"}
+    # the pico's WIRING has no attitude unit and no TF-Luna: their drivers stay
+    # home (lander/board.py imports each in the builder of its part)
+    assert set(hil) - set(pico) == {"hil.py", "drivers/attitude.py", "drivers/tfluna.py"}
+    assert set(deploy.firmware_modules("pyboard")) - set(pico) == {"drivers/tfluna.py"}
+
+
+def test_unused_part_drivers_are_the_parts_the_wiring_leaves_out_or_sets_to_none(tmp_path):
+    board_py = tmp_path / "board.py"
+    board_py.write_text("WIRING = {'imu': ('i2c', 'i2c0', 0x6A), 'rangefinder': None, 'storage': '/bb'}\n")
+    unused = deploy.unused_part_drivers(str(board_py))
+    assert "lander.drivers.tfluna" in unused and "lander.drivers.attitude" in unused
+    assert "lander.drivers.lsm6dsox" not in unused and "lander.drivers.storage" not in unused
+    board_py.write_text("WIRING = make()\n")
+    assert deploy.unused_part_drivers(str(board_py)) == set()
 
 
 def test_deploy_romfs_writes_the_image_then_copies_only_the_root_files(tmp_path, monkeypatch):

@@ -6,19 +6,30 @@
 # Start-up only: this allocates and may catch a part's start-up exception. A
 # part that fails at start-up is left None and recorded in board.failed (and as
 # an event): the flight software degrades instead of refusing to boot.
+#
+# Each driver module is imported by the builder of its part, so a board whose
+# WIRING has no such part never loads it, and `lander deploy` does not send
+# it (host_tools/board/deploy.py PART_DRIVERS: the attitude unit and the
+# TF-Luna are 2.3 k of .mpy the pico and esp32 do not use).
 from lander.compat import const
-from lander.drivers.attitude import AttitudeUnit
-from lander.drivers.bmi088 import Bmi088
-from lander.drivers.bmp390 import Bmp390
-from lander.drivers.engine import Engine
-from lander.drivers.laser_altimeter import LaserAltimeter
-from lander.drivers.legs import Legs
-from lander.drivers.lsm6dsox import Lsm6dsox
-from lander.drivers.power import Power
-from lander.drivers.radio import Radio
-from lander.drivers.storage import Storage
-from lander.drivers.tfluna import TfLuna
 from lander.events import events
+
+try:
+    from typing import TYPE_CHECKING
+except ImportError:
+    TYPE_CHECKING = False
+if TYPE_CHECKING:        # the type checker's view of the parts (never on a board)
+    from lander.drivers.attitude import AttitudeUnit
+    from lander.drivers.bmi088 import Bmi088
+    from lander.drivers.bmp390 import Bmp390
+    from lander.drivers.engine import Engine
+    from lander.drivers.laser_altimeter import LaserAltimeter
+    from lander.drivers.legs import Legs
+    from lander.drivers.lsm6dsox import Lsm6dsox
+    from lander.drivers.power import Power
+    from lander.drivers.radio import Radio
+    from lander.drivers.storage import Storage
+    from lander.drivers.tfluna import TfLuna
 
 EV_BOARD_PART_FAILED = const(0x01F0)   # arg: index in PARTS
 EV_BOARD_READY = const(0x01F1)         # arg: number of parts built
@@ -145,11 +156,13 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
 
     if w.get("imu"):
         def mk_imu():
+            from lander.drivers.lsm6dsox import Lsm6dsox
             b, addr, cs = spi_or_i2c("imu")
             return Lsm6dsox(b, addr if addr is not None else 0x6A, cs=cs)
         board.part("imu", mk_imu)
     if w.get("imu2_acc"):
         def mk_imu2():
+            from lander.drivers.bmi088 import Bmi088
             ab, aaddr, acs = spi_or_i2c("imu2_acc")
             gb, gaddr, gcs = spi_or_i2c("imu2_gyro")
             return Bmi088(ab, gb, acc_addr=aaddr if aaddr is not None else 0x18,
@@ -158,20 +171,24 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
         board.part("imu2", mk_imu2)
     if w.get("baro"):
         def mk_baro():
+            from lander.drivers.bmp390 import Bmp390
             return Bmp390(bus[w["baro"][1]], w["baro"][2])
         board.part("baro", mk_baro)
     if w.get("altimeter"):
         def mk_alt():
+            from lander.drivers.laser_altimeter import LaserAltimeter
             a = LaserAltimeter(bus[w["altimeter"][1]])
             a.enable()            # explicit enable; acknowledged over the first reads
             return a
         board.part("altimeter", mk_alt)
     if w.get("rangefinder"):
         def mk_rf():
+            from lander.drivers.tfluna import TfLuna
             return TfLuna(bus[w["rangefinder"][1]])
         board.part("rangefinder", mk_rf)
     if w.get("throttle_pwm") is not None:
         def mk_engine():
+            from lander.drivers.engine import Engine
             thr = PWM(Pin(w["throttle_pwm"]))
             gim = PWM(Pin(w["gimbal_pwm"])) if w.get("gimbal_pwm") is not None else None
             arm = Pin(w["arm_pin"], Pin.OUT)
@@ -179,25 +196,30 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
         board.part("engine", mk_engine)
     if w.get("attitude"):
         def mk_acu():
+            from lander.drivers.attitude import AttitudeUnit
             return AttitudeUnit(bus[w["attitude"][1]])
         board.part("attitude", mk_acu)
     if w.get("legs"):
         def mk_legs():
+            from lander.drivers.legs import Legs
             return Legs([Pin(p, Pin.IN, Pin.PULL_UP) for p in w["legs"]])
         board.part("legs", mk_legs)
     if w.get("radio"):
         def mk_radio():
+            from lander.drivers.radio import Radio
             r = w["radio"]
             cts = Pin(r[3], Pin.IN) if len(r) > 3 and r[3] is not None else None
             return Radio(bus[r[1]], baudrate=r[2], period_us=1000000 // rate_hz, cts=cts)
         board.part("radio", mk_radio)
     if w.get("power_adc") is not None:
         def mk_power():
+            from lander.drivers.power import Power
             vref, rt, rb = w.get("power_divider", (3300, 100000, 10000))
             return Power(ADC(Pin(w["power_adc"])), vref_mv=vref, r_top=rt, r_bottom=rb)
         board.part("power", mk_power)
     if w.get("storage"):
         def mk_store():
+            from lander.drivers.storage import Storage
             return Storage(w["storage"], batch=8, opener=opener)
         board.part("storage", mk_store)
     events.post(EV_BOARD_READY, len([p for p in PARTS if getattr(board, p) is not None]))

@@ -134,6 +134,34 @@ def _module_file(root: str, name: str) -> str | None:
     return None
 
 
+# the driver module lander/board.py's builder of each WIRING part imports
+PART_DRIVERS = {"imu": "lander.drivers.lsm6dsox", "imu2_acc": "lander.drivers.bmi088",
+                "baro": "lander.drivers.bmp390", "altimeter": "lander.drivers.laser_altimeter",
+                "rangefinder": "lander.drivers.tfluna", "throttle_pwm": "lander.drivers.engine",
+                "attitude": "lander.drivers.attitude", "legs": "lander.drivers.legs",
+                "radio": "lander.drivers.radio", "power_adc": "lander.drivers.power",
+                "storage": "lander.drivers.storage"}
+
+
+def unused_part_drivers(board_py: str) -> set[str]:
+    """The driver modules of the parts a board's WIRING (a dict literal in its
+    board.py) leaves out or sets to None: lander/board.py builds no such part,
+    so its import there is not followed (another module importing the driver
+    still brings it). A board.py without a literal WIRING: none."""
+    import ast
+
+    with open(board_py, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), board_py)
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["WIRING"]:
+            try:
+                wiring = ast.literal_eval(node.value)
+            except ValueError:
+                return set()
+            return {mod for part, mod in PART_DRIVERS.items() if wiring.get(part) is None}
+    return set()
+
+
 def firmware_modules(board: str) -> list[str]:
     """Paths (relative to firmware/lander) of the modules `board` imports,
     directly or not, from main.py and boards/<board>/board.py: every import
@@ -142,8 +170,9 @@ def firmware_modules(board: str) -> list[str]:
     import ast
 
     root = os.path.join(host_tools.FIRMWARE_DIR, "lander")
-    todo = [os.path.join(host_tools.FIRMWARE_DIR, "main.py"),
-            os.path.join(host_tools.BOARDS_DIR, board, "board.py")]
+    board_py = os.path.join(host_tools.BOARDS_DIR, board, "board.py")
+    todo = [os.path.join(host_tools.FIRMWARE_DIR, "main.py"), board_py]
+    unused = unused_part_drivers(board_py)
     seen: set[str] = set()
     found: set[str] = set()
     while todo:
@@ -160,6 +189,9 @@ def firmware_modules(board: str) -> list[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
                 names.append(node.module)
                 names += [node.module + "." + a.name for a in node.names]   # from pkg import module
+        if path == os.path.join(root, "board.py"):
+            # the builders of parts the board's WIRING does not list never run
+            names = [n for n in names if n not in unused and n.rsplit(".", 1)[0] not in unused]
         for name in names:
             parts = name.split(".")
             for k in range(1, len(parts) + 1):          # lander, lander.x, lander.x.y
