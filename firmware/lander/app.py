@@ -594,7 +594,7 @@ class App:
         # fuel less per stage; with the after-command work moved, the loop's
         # own code 57.2 k -> 28.2 k fuel per cycle)
         # (`# type: ignore` below: the port stubs type ticks_us as _TicksUs,
-        # an int below 2^30 on every port, which an array('i') holds)
+        # an int below 2^30 on every port: a small int in the list)
         tk = self._ticks
         tick = ticks_us                  # a local: read 6 times here
         tk[5] = tick()  # type: ignore
