@@ -8,7 +8,8 @@ MicroPython WASI guest by the same drivers and loop on replay buses
 
 - a fuel run: a host call `m(code)` reads the wasmtime fuel counter at marks
   placed around each cycle, around each stage call of the App (hooks set on
-  the instance, found from App.step's source, so the figures follow whatever
+  the instance's class, so the instance's dict keeps the size it has on a
+  board; found from App.step's source, so the figures follow whatever
   stages the App has) and around every replay-bus method. Fuel between two
   consecutive marks, less the measured cost of one mark, goes to the frame on
   top of the mark stack: a stage, the replay buses, or the loop itself. The
@@ -307,38 +308,40 @@ def fly_marked(app, rec, n):
 if MEASURE:
     from lander.compat import heap_lock, heap_unlock
     def stage_hook(obj, name, k, nargs):
-        f = getattr(obj, name)
-        pin = P[10 + k]
-        pout = P[40 + k]
+        # the hook replaces the method on the object's class, not on the
+        # instance: an attribute set on the instance would grow its dict and
+        # so change the cost of every other lookup on it (a near-full
+        # MicroPython dict probes more slots); the lookup the board makes
+        # (the instance's dict missed, then the class's) is kept. Two values
+        # closed over, f and the marks: a closure called with more than 5
+        # values in all (its own and the arguments) allocates
+        cls = type(obj)
+        f = getattr(cls, name)
+        pq = (P[10 + k], P[40 + k])
         if nargs == 0:
-            def hooked():
-                _w(pin)
+            def hooked(s):
+                _w(pq[0])
                 try:
-                    f()
+                    f(s)
                 finally:
-                    _w(pout)
+                    _w(pq[1])
         elif nargs == 1:
-            def hooked(a):
-                _w(pin)
+            def hooked(s, a):
+                _w(pq[0])
                 try:
-                    f(a)
+                    f(s, a)
                 finally:
-                    _w(pout)
+                    _w(pq[1])
         elif nargs == 2:
-            def hooked(a, b):
-                _w(pin)
+            def hooked(s, a, b):
+                _w(pq[0])
                 try:
-                    f(a, b)
+                    f(s, a, b)
                 finally:
-                    _w(pout)
+                    _w(pq[1])
         else:
-            def hooked(a, b, c):
-                _w(pin)
-                try:
-                    f(a, b, c)
-                finally:
-                    _w(pout)
-        setattr(obj, name, hooked)
+            raise ValueError('a stage hook takes at most 2 arguments')
+        setattr(cls, name, hooked)
     class _Nop:
         def nop(self):
             pass
