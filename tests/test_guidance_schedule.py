@@ -259,3 +259,23 @@ def test_with_a_drifting_altimeter_the_slow_work_stays_on_frame_cycles(ppm, want
     assert all(f and k != 0 for _, f, k in slow)
     periods = {b[0] - a[0] for a, b in zip(replans[1:], replans[2:])}
     assert periods == want_periods
+
+
+def test_the_height_prediction_period_is_the_exact_floor_of_ms_1024_over_1000():
+    # 40 Hz (25 ms), re-plan every 4 cycles: the first re-plan forced (6
+    # cycles, 150 ms), the next waits one cycle for its frame: 5 x 25 = 125 ms,
+    # 125 x 1024 / 1000 = 128 exactly (x 1023 or / 1001 give 127.9 -> 127;
+    # the 6-cycle test above pins x 1025 and / 999: 123, not 122)
+    cfg = Config(max_pitch_bau=10923, rate_hz=40, replan_cycles=4)
+    g = Guidance(cfg)
+    c = Control(cfg)
+    g.attach_control(c)
+    nav = gncref.NavInput()
+    nav.site_alt_mm, nav.vz_mm_s, nav.vx_mm_s, nav.x_mm = 2_000_000, -40_000, 80_000, 0
+    g.phase = G.PH_BRAKING
+    g.engine_on = True
+    _step(g, c, nav, False)                       # forced: 6 cycles
+    assert (g.replans, g._replan_ms, g._replan_q10) == (1, 150, 153)
+    for frame in (False, False, False, False, True):
+        _step(g, c, nav, frame)                   # due at 4, the frame at 5
+    assert (g.replans, g._replan_ms, g._replan_q10) == (2, 125, 128)
