@@ -215,6 +215,18 @@ def test_an_enabled_part_silent_for_50_reads_is_lost_and_enabled_again():
     assert drain_events() == [(EV_RETRY, 2)]                # the handshake from attempt 1
 
 
+def test_an_enabled_part_sending_only_noise_for_50_reads_is_lost_and_enabled_again():
+    # 01 02 each read: the parser skips all but the last octet (never a
+    # frame, never a result), so each read counts as a silent one
+    d, u = acked(*([bytes([0x01, 0x02])] * 50))
+    assert [d.read() for _ in range(49)] == [NOT_READY] * 49
+    assert drain_events() == [] and d.skipped_bytes == 1 + 2 * 48
+    assert d.read() == DISABLED                              # the 50th read of noise
+    assert (d.enabled, d.status, d.enable_attempts) == (False, DISABLED, 1)
+    assert drain_events() == [(EV_LOST, 50)]
+    assert bytes(u.written) == START_20HZ * 2
+
+
 def test_a_frame_restarts_the_silence_count():
     d, u = acked(*([None] * 30 + [frame()] + [None] * 49))
     for _ in range(30):
@@ -353,6 +365,20 @@ def test_a_lone_bad_frame_skips_all_but_its_last_octet():
     d, u = acked(bad)
     assert d.read() == INVALID
     assert (d.checksum_errors, d.skipped_bytes) == (1, 20)
+
+
+def test_a_stray_octet_and_a_frame_short_of_its_check_waits_for_the_check():
+    # 100 m, strength 33, status 0: the 21 octets before the check sum 0x59 +
+    # 0xCC + 0xC8 + 0x42 + 0x21 = 0x250, so the check is 0x50 ^ 0x50 = 0x00,
+    # the status octet's value. A stray octet and those 21 make 22 octets
+    # whose last 21 (sum 0x250) look checked by their last (0x00): the window
+    # holds no whole frame yet; the frame is decoded once its check arrives
+    b = body(amp=33)
+    assert check(b) == 0x00 and b[20] == 0x00
+    d, u = acked(bytes([0x00]) + b, bytes([0x00]))
+    assert d.read() == NOT_READY
+    assert (d.frames, d.skipped_bytes, d._rx.n) == (1, 1, 21)
+    assert d.read() == OK and (d.range_mm, d.strength, d.frames, d._rx.n) == (100_000, 33, 2, 0)
 
 
 def test_junk_then_a_whole_frame_leaves_no_tail():

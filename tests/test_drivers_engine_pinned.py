@@ -271,6 +271,12 @@ def test_throttle_between_zero_and_the_minimum_is_raised_to_the_minimum():
     assert (eng.throttle, eng.throttle_clamps) == (100, 1)
 
 
+def test_negative_throttle_is_clamped_to_zero_thrust_not_raised_to_the_minimum():
+    eng, thr, _, _ = armed_rig(min_throttle=100)
+    eng.set_throttle(-5)
+    assert (thr.pulses, eng.throttle, eng.throttle_clamps) == ([1000000], 0, 1)
+
+
 def test_throttle_at_the_minimum_is_not_a_clamp():
     eng, _, _, _ = armed_rig(min_throttle=100)
     eng.set_throttle(100)

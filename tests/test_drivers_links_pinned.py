@@ -888,6 +888,33 @@ def test_acu_an_acknowledgement_with_a_wrong_check_is_an_error():
     assert a.poll() == NOT_READY and (a.acks, a.errors) == (0, 1)
 
 
+def test_acu_a_lone_acknowledgement_with_any_other_check_octet_is_not_taken():
+    # set_pitch(100) sends A5 01 01 02 64 00 98 (-(1 + 1 + 2 + 0x64) = 0x98);
+    # its acknowledgement A5 81 01 03 00 64 00 chk sums 0x81 + 1 + 3 + 0x64 =
+    # 0xE9 from cmd, so chk = 0x17; each of the 255 other check octets is a
+    # bad frame (0x00 and 0xFF included), alone in the window
+    for v in range(256):
+        a, u = _acu()
+        a.set_pitch(100)
+        assert u.tx[0][6] == 0x98
+        u.rx += bytes([0xA5, 0x81, 0x01, 0x03, 0x00, 0x64, 0x00, v])
+        st_ = a.poll()
+        if v == 0x17:
+            assert (st_, a.acks, a.errors, a.applied) == (OK, 1, 0, 100)
+        else:
+            assert (st_, a.acks, a.errors, a.applied) == (NOT_READY, 0, 1, 0), v
+
+
+def test_acu_a_lone_acknowledgement_with_another_high_octet_is_not_taken_when_the_check_equals_it():
+    # set_pitch(123) = 0x007B, seq 1: the acknowledgement A5 81 01 03 00 7B 00
+    # sums 0x81 + 1 + 3 + 0x7B = 0x100 from cmd, so its check octet is 00,
+    # the high octet sent; with the high octet 01 instead it sums 0x101: bad
+    a, u = _acu()
+    a.set_pitch(123)
+    u.rx += bytes([0xA5, 0x81, 0x01, 0x03, 0x00, 0x7B, 0x01, 0x00])
+    assert a.poll() == NOT_READY and (a.acks, a.errors, a.applied) == (0, 1, 0)
+
+
 @pytest.mark.parametrize("i,v", [(0, 0xA4), (1, 0x82), (3, 4)])
 def test_acu_a_frame_not_the_ack_of_set_is_not_taken(i, v):
     a, u = _acu()
@@ -978,6 +1005,19 @@ def test_acu_a_uart_write_error_is_counted_and_nothing_is_pending():
     assert (a.errors, a._pending, a.setpoint, a.seq) == (1, False, 100, 1)
     a.poll()
     assert a.missed == 0
+
+
+def test_acu_a_uart_write_error_after_an_acknowledgement_leaves_nothing_pending():
+    # the ack of set-point 100 (seq 1) is read, then the next set-point's
+    # write fails: nothing sent is unacknowledged, so a quiet poll misses none
+    a, u = _acu()
+    a.set_pitch(100)
+    u.rx += _ack(1, 100)
+    u.write_fail = True
+    assert a.set_pitch(200) == OK
+    assert (a.errors, a._pending, a.acks, a.seq) == (1, False, 1, 2)
+    u.write_fail = False
+    assert a.poll() == OK and a.missed == 0
 
 
 def test_acu_missing_acknowledgements_go_invalid_at_five_and_back_posts_the_run():
