@@ -202,6 +202,17 @@ def test_the_first_frame_acknowledges_the_enable():
     assert drain_events() == [(EV_ENABLED, 1)]
 
 
+def test_the_first_frame_behind_a_stray_octet_acknowledges_the_enable_after_a_retry():
+    # the parser's path (not a lone frame): enabled, the event names attempt 2
+    u = Uart(*([None] * 25), bytes([0x01]) + frame())
+    d = LaserAltimeter(u)
+    d.enable()
+    assert [d.read() for _ in range(25)] == [DISABLED] * 25
+    assert drain_events() == [(EV_RETRY, 2)]
+    assert d.read() == OK and (d.enabled, d.range_mm, d.skipped_bytes) == (True, 100_000, 1)
+    assert drain_events() == [(EV_ENABLED, 2)]
+
+
 def test_an_enabled_part_silent_for_50_reads_is_lost_and_enabled_again():
     d, u = acked()
     assert [d.read() for _ in range(49)] == [NOT_READY] * 49
@@ -447,6 +458,37 @@ def test_frames_are_counted_each():
     for _ in range(3):
         d.read()
     assert d.frames == 4
+
+
+def test_fault_frames_behind_a_stray_octet_are_invalid_and_counted_each():
+    # the parser's path (_decode): status 0x01 twice
+    d, u = acked(*([bytes([0x01]) + frame(status=0x01)] * 2))
+    assert d.read() == INVALID and d.read() == INVALID
+    assert (d.invalid, d.out_of_range, d.range_mm) == (2, 0, 100_000)
+
+
+def test_the_maximum_range_and_no_target_behind_a_stray_octet_are_out_of_range_and_counted_each():
+    # the parser's path (_decode): 20000 m twice (at the limit), then no target
+    d, u = acked(*[bytes([0x01]) + f for f in (frame(rng=R_20000), frame(rng=R_20000), frame(status=0x20))])
+    assert d.read() == OUT_OF_RANGE and (d.range_mm, d.out_of_range) == (20_000_000, 1)
+    assert d.read() == OUT_OF_RANGE and d.out_of_range == 2
+    assert d.read() == OUT_OF_RANGE and (d.range_mm, d.out_of_range) == (0, 3)
+
+
+def test_the_lowest_mantissa_octet_behind_a_stray_octet_counts_to_the_last_mm():
+    # the parser's path (_decode): 0x477FFFFF = (2^24 - 1) * 2^-8 m =
+    # 65535.99609375 m (exponent 142, unshifted): 65,535,996 mm, of which
+    # floor(0xFF * 1000 / 256) = 996 from the lowest mantissa octet
+    d, u = acked(bytes([0x01]) + frame(rng=bytes([0xFF, 0xFF, 0x7F, 0x47])), max_range_mm=2**30 - 1)
+    assert d.read() == OK and d.range_mm == 65_535_996
+
+
+def test_frames_behind_other_octets_are_counted_each():
+    # the parser's path: a stray octet before each of three frames
+    d, u = acked(*([bytes([0x01]) + frame()] * 3))
+    for _ in range(3):
+        assert d.read() == OK
+    assert (d.frames, d.skipped_bytes) == (4, 3)
 
 
 # --- the fast path (one whole frame in the window) and the parser agree ------------
