@@ -25,3 +25,17 @@ def test_a_window_with_no_throttle_burns_nothing():
         c._ysum = ys
         c.cut()
         assert c.mass_mg == m0
+
+
+def test_a_window_with_a_partial_unit_limb_burns_the_exact_floor():
+    # the nominal vehicle (3 kN, 50 Hz, Isp 315 s): flow 20 ms / (315 x
+    # 9807 mm/s) in Q24 = 108,618; a window of 3 x 32767 throttle units
+    # (the low limb 32765, not a multiple of 2^15): impulse floor(3e6 x
+    # 98301 / 32768) = 8,999,725 mN cycles, burnt floor(8999725 x 108618 /
+    # 2^24) = 58,265 mg
+    c = Control(Config())
+    assert c._flow_eff_q24 == 108_618
+    m0 = c.mass_mg
+    c._ysum = 98_301
+    c.cut()
+    assert m0 - c.mass_mg == 58_265
