@@ -279,3 +279,15 @@ def test_the_height_prediction_period_is_the_exact_floor_of_ms_1024_over_1000():
     for frame in (False, False, False, False, True):
         _step(g, c, nav, frame)                   # due at 4, the frame at 5
     assert (g.replans, g._replan_ms, g._replan_q10) == (2, 125, 128)
+
+
+def test_the_height_gate_predicts_an_upward_speed_clamped_to_1_km_s():
+    # 2 km/s up from 0 over 100 ms (102/1024 s): the prediction uses 1 km/s
+    # (0xFFFFF mm/s): 1,048,575 x 102 >> 10 = 104,447 mm, tolerance 150,000 +
+    # 26,111; a height of 104,447 - 176,111 = -71,664 mm is not below it: taken
+    # (unclamped, the prediction 199,218 would hold it)
+    g = Guidance(Config())
+    g._h_valid, g._h_mm, g._jump_ms = True, 0, 0
+    assert g._replan_q10 == 102
+    assert g._gate_h(-71_664, 2_000_000) == -71_664
+    assert (g.h_jumps, g._h_mm) == (0, -71_664)
