@@ -42,32 +42,6 @@ _AFULL_MIN = const(256)       # mm/s^2: floor of the available acceleration
 _THROTTLE_FULL = const(32768)  # units.THROTTLE_FULL (a constant here, not a global lookup per use)
 
 
-def _hypot(a, b):
-    """fixed.hypot(a, b) for |a|, |b| <= 0x7FFF, the same value: the same
-    scaling, then floor(sqrt) by Newton's iteration from above (exact: it
-    stops at floor(sqrt(n)) from any start >= it) instead of fixed.isqrt's
-    15 digit steps: ~15 k fuel less on the re-plan's cycle."""
-    if a < 0:
-        a = -a
-    if b < 0:
-        b = -b
-    k = 0
-    if a >= 0x5A82 or b >= 0x5A82:       # 23170^2 * 2 < 2^30 (one halving is enough here)
-        a >>= 1
-        b >>= 1
-        k = 1
-    n = a * a + b * b
-    if n == 0:
-        return 0
-    # max + min / 2 + 1 >= sqrt(max^2 + min^2)
-    x = a + (b >> 1) + 1 if a > b else b + (a >> 1) + 1
-    y = (x + n // x) >> 1
-    while y < x:
-        x = y
-        y = (x + n // x) >> 1
-    return x << k
-
-
 def _mg(grams):
     return grams * _MG_PER_G if grams < _MAX_MG // _MG_PER_G else _MAX_MG
 
@@ -196,7 +170,7 @@ class Control:
                 c = fixed.cos_q15(lim)
                 mag = fixed.div_shift(az, c if c > 0 else 1, 15)      # vertical kept
         else:
-            mag = _hypot(ax, az)
+            mag = fixed.hypot(ax, az)
         if mag > avail:
             # give up the horizontal channel first
             if az >= avail:

@@ -183,7 +183,17 @@ def hypot(a, b):
         a >>= 1
         b >>= 1
         k += 1
-    r = isqrt(a * a + b * b)
+    n = a * a + b * b
+    if n == 0:
+        return 0
+    # floor(sqrt(n)) by Newton's iteration from above: exact from any start
+    # >= it, and max + min / 2 + 1 >= sqrt(max^2 + min^2); a few steps where
+    # isqrt's digit loop takes 15 (~15 k fuel less on control's geometry)
+    r = a + (b >> 1) + 1 if a > b else b + (a >> 1) + 1
+    y = (r + n // r) >> 1
+    while y < r:
+        r = y
+        y = (r + n // r) >> 1
     if r > (INT_MAX >> k):
         return INT_MAX
     return r << k
