@@ -50,9 +50,12 @@ class DeviceError(Exception):
     """Raised at start-up only: wrong id, configuration not accepted."""
 
 
-def device_error(part, bus, addr, what, expected, seen):
-    # Start-up path only (allocates): part, bus, address, expected, seen.
-    return DeviceError(
-        "%s on %s addr 0x%02x: %s expected 0x%02x, seen 0x%02x"
-        % (part, bus, addr, what, expected, seen)
-    )
+def device_error(part, bus, cs, addr, what, expected=None, seen=0):
+    """Start-up path only (allocates): the error naming the part, its bus
+    (I2C, or SPI with its chip select when cs is not None), its address and
+    what is wrong; with `expected`, `what` is a register read back as `seen`.
+    One function for every driver's start-up checks (the messages once)."""
+    if expected is not None:
+        what = "%s expected 0x%02x, seen 0x%02x" % (what, expected, seen)
+    where = "I2C " + repr(bus) if cs is None else "SPI " + repr(bus) + " cs " + repr(cs)
+    return DeviceError("%s on %s addr 0x%02x: %s" % (part, where, addr, what))

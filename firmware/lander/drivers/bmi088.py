@@ -38,7 +38,6 @@ from lander.drivers import (
     NOT_READY,
     OK,
     REINIT,
-    DeviceError,
     device_error,
 )
 from lander.drivers.regbus import read_regs, write_reg
@@ -215,65 +214,51 @@ class Bmi088(Part):
         self._startup()
 
     # -- start-up (may allocate and raise) -----------------------------------
-    def _where(self, gyro):
+    def _error(self, gyro, what, expected=None, seen=0, state=""):
         if gyro:
-            bus, cs = self._gb, self._gcs
-        else:
-            bus, cs = self._ab, self._acs
-        if cs is None:
-            return "I2C " + repr(bus)
-        return "SPI " + repr(bus) + " cs " + repr(cs)
+            return device_error(self.PART + " gyro", self._gb, self._gcs, self._gaddr,
+                                what, expected, seen)
+        return device_error(self.PART + " accel" + state, self._ab, self._acs, self._aaddr,
+                            what, expected, seen)
 
     def _startup(self):
-        part_a = self.PART + " accel"
-        part_g = self.PART + " gyro"
         try:
             gid = self._g_reg(_GYRO_CHIP_ID)
         except OSError as exc:
-            raise DeviceError("%s on %s addr 0x%02x: no answer (%s)"
-                              % (part_g, self._where(True), self._gaddr, exc))
+            raise self._error(True, "no answer (%s)" % exc)
         if gid != _GYRO_CHIP_ID_VALUE:
-            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_CHIP_ID",
-                               _GYRO_CHIP_ID_VALUE, gid)
+            raise self._error(True, "GYRO_CHIP_ID", _GYRO_CHIP_ID_VALUE, gid)
         try:
             if self._acs is not None:
                 self._a_reg(_ACC_CHIP_ID)         # dummy read: switch the accel to SPI
             aid = self._a_reg(_ACC_CHIP_ID)
         except OSError as exc:
-            raise DeviceError("%s on %s addr 0x%02x: no answer (%s)"
-                              % (part_a, self._where(False), self._aaddr, exc))
+            raise self._error(False, "no answer (%s)" % exc)
         if aid != _ACC_CHIP_ID_VALUE:
-            raise device_error(part_a, self._where(False), self._aaddr, "ACC_CHIP_ID",
-                               _ACC_CHIP_ID_VALUE, aid)
+            raise self._error(False, "ACC_CHIP_ID", _ACC_CHIP_ID_VALUE, aid)
         bad = self._acc_setup()
         if (bad == 1 or bad == 2) and not self._require_accel:
             # Keep the gyro: report the accelerometer as off, retry in flight.
             events.post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
             bad = -1
         if bad == 1:
-            raise device_error(part_a + " not enabled", self._where(False), self._aaddr,
-                               "ACC_PWR_CTRL", _PWR_ON, self._a2[1])
+            raise self._error(False, "ACC_PWR_CTRL", _PWR_ON, self._a2[1], " not enabled")
         if bad == 2:
-            raise device_error(part_a + " not enabled", self._where(False), self._aaddr,
-                               "ACC_PWR_CONF", _PWR_ACTIVE, self._a2[0])
+            raise self._error(False, "ACC_PWR_CONF", _PWR_ACTIVE, self._a2[0], " not enabled")
         if bad == 3:
-            raise device_error(part_a, self._where(False), self._aaddr, "ACC_CONF",
-                               _ACC_CONF_400HZ, self._a2[0])
+            raise self._error(False, "ACC_CONF", _ACC_CONF_400HZ, self._a2[0])
         if bad == 4:
-            raise device_error(part_a, self._where(False), self._aaddr, "ACC_RANGE",
-                               self._acc_range, self._a2[1])
+            raise self._error(False, "ACC_RANGE", self._acc_range, self._a2[1])
         self.accel_enabled = bad == 0
         self._gyro_setup()
         self._rd_g(_RATE_X_LSB, self._g16_tx, self._g16_rx)
         d = self._gdata
         if d[_G_RANGE] != self._gyro_range:
-            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_RANGE",
-                               self._gyro_range, d[_G_RANGE])
+            raise self._error(True, "GYRO_RANGE", self._gyro_range, d[_G_RANGE])
         if d[_G_BW] != _GYRO_BW_400HZ:
-            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_BANDWIDTH",
-                               _GYRO_BW_400HZ, d[_G_BW])
+            raise self._error(True, "GYRO_BANDWIDTH", _GYRO_BW_400HZ, d[_G_BW])
         if d[_G_LPM1] != 0:
-            raise device_error(part_g, self._where(True), self._gaddr, "GYRO_LPM1", 0, d[_G_LPM1])
+            raise self._error(True, "GYRO_LPM1", 0, d[_G_LPM1])
 
     # -- bus primitives (no allocation) --------------------------------------
     def _rd_a(self, reg, tx, rx):

@@ -28,7 +28,6 @@ from lander.drivers import (
     OK,
     OUT_OF_RANGE,
     REINIT,
-    DeviceError,
     device_error,
 )
 from lander.events import events
@@ -120,8 +119,8 @@ class Bmp390(Part):
         self._startup()
 
     # -- start-up --------------------------------------------------------------
-    def _where(self):
-        return "I2C " + repr(self._i2c)
+    def _error(self, what, expected=None, seen=0):
+        return device_error(self.PART, self._i2c, None, self._addr, what, expected, seen)
 
     def _reg(self, reg):
         self._i2c.readfrom_mem_into(self._addr, reg, self._b1)
@@ -135,29 +134,25 @@ class Bmp390(Part):
         try:
             cid = self._reg(_CHIP_ID)
         except OSError as exc:
-            raise DeviceError("%s on %s addr 0x%02x: no answer (%s)"
-                              % (self.PART, self._where(), self._addr, exc))
+            raise self._error("no answer (%s)" % exc)
         if cid != _CHIP_ID_VALUE:
-            raise device_error(self.PART, self._where(), self._addr, "CHIP_ID", _CHIP_ID_VALUE, cid)
+            raise self._error("CHIP_ID", _CHIP_ID_VALUE, cid)
         for _ in range(_RESET_POLLS):
             if self._reg(_STATUS) & _CMD_RDY:
                 break
             _wait_us(_RESET_WAIT_US)
         else:
-            raise DeviceError("%s on %s addr 0x%02x: command decoder never ready (STATUS.cmd_rdy)"
-                              % (self.PART, self._where(), self._addr))
+            raise self._error("command decoder never ready (STATUS.cmd_rdy)")
         self._wr(_CMD, _SOFTRESET)
         _wait_us(_RESET_WAIT_US)
         if self._reg(_ERR_REG) & _CMD_ERR:
-            raise DeviceError("%s on %s addr 0x%02x: soft reset refused (ERR_REG.cmd_err)"
-                              % (self.PART, self._where(), self._addr))
+            raise self._error("soft reset refused (ERR_REG.cmd_err)")
         for _ in range(_RESET_POLLS):
             if self._reg(_EVENT) & 1:       # por_detected: reset done (read clears it)
                 break
             _wait_us(_RESET_WAIT_US)
         else:
-            raise DeviceError("%s on %s addr 0x%02x: soft reset not confirmed (EVENT.por_detected)"
-                              % (self.PART, self._where(), self._addr))
+            raise self._error("soft reset not confirmed (EVENT.por_detected)")
         self._i2c.readfrom_mem_into(self._addr, _NVM_PAR_T1, self._nvm)
         self._load_calibration(self._nvm)
         self._write_config()
@@ -166,18 +161,16 @@ class Bmp390(Part):
         for i in range(3):
             if self._cfg_rx[i] != self._cfg[i]:
                 err = self._reg(_ERR_REG)
-                raise device_error(self.PART, self._where(), self._addr,
-                                   names[i] + (" (conf_err)" if err & 4 else ""),
-                                   self._cfg[i], self._cfg_rx[i])
+                raise self._error(names[i] + (" (conf_err)" if err & 4 else ""),
+                                  self._cfg[i], self._cfg_rx[i])
         cfg = self._reg(_CONFIG)
         if cfg != self._cfg[3]:
-            raise device_error(self.PART, self._where(), self._addr, "CONFIG", self._cfg[3], cfg)
+            raise self._error("CONFIG", self._cfg[3], cfg)
 
     def _load_calibration(self, n):
         """NVM_PAR_* (0x31-0x45) -> integer coefficients in the scales used by _compensate."""
         if all(b == 0 for b in n) or all(b == 0xFF for b in n):
-            raise DeviceError("%s on %s addr 0x%02x: NVM calibration blank"
-                              % (self.PART, self._where(), self._addr))
+            raise self._error("NVM calibration blank")
         self._coef = (
             (n[0] | (n[1] << 8)) << 8,           # PAR_T1 = NVM_PAR_T1 / 2^-8
             n[2] | (n[3] << 8),                  # PAR_T2 = NVM_PAR_T2 / 2^30

@@ -26,7 +26,6 @@ from lander.drivers import (
     NOT_READY,
     OK,
     REINIT,
-    DeviceError,
     device_error,
 )
 from lander.drivers.regbus import read_regs, write_reg
@@ -164,20 +163,16 @@ class Lsm6dsox(Part):
         self._startup()
 
     # -- start-up (may allocate and raise) -----------------------------------
-    def _where(self):
-        if self._cs is None:
-            return "I2C " + repr(self._bus)
-        return "SPI " + repr(self._bus) + " cs " + repr(self._cs)
+    def _error(self, what, expected=None, seen=0):
+        return device_error(self.PART, self._bus, self._cs, self._addr, what, expected, seen)
 
     def _startup(self):
         try:
             who = self._read_reg(_WHO_AM_I)
         except OSError as exc:
-            raise DeviceError(
-                "%s on %s addr 0x%02x: no answer (%s)" % (self.PART, self._where(), self._addr, exc)
-            )
+            raise self._error("no answer (%s)" % exc)
         if who != _WHO_AM_I_VALUE:
-            raise device_error(self.PART, self._where(), self._addr, "WHO_AM_I", _WHO_AM_I_VALUE, who)
+            raise self._error("WHO_AM_I", _WHO_AM_I_VALUE, who)
         # Software reset to a known state (9.14: SW_RESET self-clears).
         self._write_reg(_CTRL3_C, _CTRL3_SW_RESET | _CTRL3_IF_INC)
         for _ in range(_RESET_POLLS):
@@ -185,15 +180,13 @@ class Lsm6dsox(Part):
             if not self._read_reg(_CTRL3_C) & _CTRL3_SW_RESET:
                 break
         else:
-            raise DeviceError("%s on %s addr 0x%02x: SW_RESET did not complete"
-                              % (self.PART, self._where(), self._addr))
+            raise self._error("SW_RESET did not complete")
         self._write_config()
         self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
         names = ("CTRL1_XL", "CTRL2_G", "CTRL3_C", "CTRL4_C")
         for i in range(4):
             if self._cfg_seen[i] != self._cfg[i]:
-                raise device_error(self.PART, self._where(), self._addr, names[i],
-                                   self._cfg[i], self._cfg_seen[i])
+                raise self._error(names[i], self._cfg[i], self._cfg_seen[i])
 
     def _read_reg(self, reg):
         self._rd(reg, self._st_tx, self._st_rx)
