@@ -48,7 +48,7 @@ def test_the_low_gate_set_in_flight_moves_the_terminal_ramp_at_once():
     assert a.guid._term_ms == 80000000 // 1900 == 42105
 
 
-@pytest.mark.parametrize("name", c.AT_BOOT)
+@pytest.mark.parametrize("name", [c.FIELDS[i][0] for i in c.AT_BOOT])
 def test_a_parameter_built_in_at_boot_is_refused_in_safe_and_nothing_changes(name):
     a = App(PartlessBoard(), Config())
     assert a.mode == MODE_SAFE
@@ -64,7 +64,7 @@ def test_the_parameters_built_in_at_boot_are_these():
     # each is read only while the stages are built (the period, gain tables,
     # mass and flow model, re-plan period, checkpoint and telemetry schedules)
     # or by nothing at all (the last three of the first line's kind)
-    assert sorted(c.AT_BOOT) == sorted([
+    assert sorted(c.FIELDS[i][0] for i in c.AT_BOOT) == sorted([
         "rate_hz", "gravity_mm_s2", "dry_mass_g", "propellant_g", "max_thrust_mn", "isp_s",
         "max_pitch_bau", "site_x_mm", "replan_cycles", "max_pitch_rate_bau_s", "engine_lag_ms",
         "braking_pitch_bau", "safe_vz_mm_s", "ckpt_period_ms", "ckpt_flash_ms",
@@ -74,7 +74,7 @@ def test_the_parameters_built_in_at_boot_are_these():
 
 def test_the_in_flight_parameters_are_not_built_in_at_boot():
     assert not set(c.IN_FLIGHT) & set(c.AT_BOOT)
-    assert set(c.IN_FLIGHT) == {"terminal_alt_mm", "terminal_vz_mm_s", "altimeter_beam_bau",
+    assert {c.FIELDS[i][0] for i in c.IN_FLIGHT} == {"terminal_alt_mm", "terminal_vz_mm_s", "altimeter_beam_bau",
                                 "max_divert_mm"}
 
 

@@ -902,9 +902,9 @@ class App:
         if pid >= len(fields):
             return 11
         name, _, lo, hi = fields[pid]
-        if name in config_mod.AT_BOOT:
+        if pid in config_mod.AT_BOOT:
             return 12                     # built into the stages at boot: config.json only
-        if self.mode != MODE_SAFE and name not in config_mod.IN_FLIGHT:
+        if self.mode != MODE_SAFE and pid not in config_mod.IN_FLIGHT:
             return 12
         if not lo <= value <= hi:
             return 11

@@ -75,21 +75,25 @@ FIELDS = (
     ("att_lag_ms", 100, 0, 10000),
 )
 
-# Parameters a set_param telecommand may change in flight. Each takes effect
-# at once: the stages read it each cycle or re-derive what they built from it
+# Parameters a set_param telecommand may change in flight, by their index in
+# FIELDS (the set_param id; indices, not names: a tuple of names kept a second
+# copy of each name in the .mpy and on the heap). Each takes effect at once:
+# the stages read it each cycle or re-derive what they built from it
 # (Nav.configure, Guidance.configure, called by App.cmd_set_param).
-IN_FLIGHT = ("terminal_alt_mm", "terminal_vz_mm_s", "altimeter_beam_bau", "max_divert_mm")
+IN_FLIGHT = (8, 9, 10, 31)   # altimeter_beam_bau, terminal_alt_mm, terminal_vz_mm_s, max_divert_mm
 # Parameters fixed when the stages are built at boot (the loop period, the
 # gain tables, the mass and flow model, the re-plan period, the telemetry
 # framer): only config.json sets them. A set_param is refused in every mode
 # (REJ_MODE) rather than accepted and flown without effect. descent_tau_ms,
 # max_descent_mm_s and vel_gain_q15 are read by nothing since the ZEM/ZEV
 # guidance; they stay in FIELDS so the packed order and the CRC do not move.
-AT_BOOT = ("rate_hz", "gravity_mm_s2", "dry_mass_g", "propellant_g", "max_thrust_mn", "isp_s",
-           "max_pitch_bau", "descent_tau_ms", "max_descent_mm_s", "vel_gain_q15", "site_x_mm",
-           "replan_cycles", "max_pitch_rate_bau_s", "engine_lag_ms", "braking_pitch_bau",
-           "safe_vz_mm_s", "ckpt_period_ms", "ckpt_flash_ms", "tlm_bitrate_bps", "tlm_frame_len",
-           "tlm_rs_e")
+AT_BOOT = (0, 1, 2, 3, 4,    # rate_hz, gravity_mm_s2, dry_mass_g, propellant_g, max_thrust_mn
+           6, 7,             # isp_s, max_pitch_bau
+           11, 12, 13, 14,   # descent_tau_ms, max_descent_mm_s, vel_gain_q15, site_x_mm
+           17, 21, 22,       # replan_cycles, max_pitch_rate_bau_s, engine_lag_ms
+           24, 25,           # braking_pitch_bau, safe_vz_mm_s
+           28, 29,           # ckpt_period_ms, ckpt_flash_ms
+           33, 34, 35)       # tlm_bitrate_bps, tlm_frame_len, tlm_rs_e
 
 CONFIG_PATH = "config.json"
 
@@ -105,52 +109,55 @@ CFG_OUT_OF_RANGE = const(7)   # the index of the first bad field goes with it (a
 
 
 class Config:
+    # One attribute per FIELDS entry, set from the table (a statement per
+    # parameter cost ~25 bytes of .mpy each); declared here for the type
+    # checker (annotations alone compile to nothing).
+    rate_hz: int
+    gravity_mm_s2: int
+    dry_mass_g: int
+    propellant_g: int
+    max_thrust_mn: int
+    min_throttle_q15: int
+    isp_s: int
+    max_pitch_bau: int
+    altimeter_beam_bau: int
+    terminal_alt_mm: int
+    terminal_vz_mm_s: int
+    descent_tau_ms: int
+    max_descent_mm_s: int
+    vel_gain_q15: int
+    site_x_mm: int
+    touchdown_vz_mm_s: int
+    approach_tgo_ms: int
+    replan_cycles: int
+    accel_band_q15: int
+    approach_band_q15: int
+    ignite_q15: int
+    max_pitch_rate_bau_s: int
+    engine_lag_ms: int
+    terminal_pitch_bau: int
+    braking_pitch_bau: int
+    safe_vz_mm_s: int
+    hover_max_ms: int
+    reserve_g: int
+    ckpt_period_ms: int
+    ckpt_flash_ms: int
+    reboot_est_ms: int
+    max_divert_mm: int
+    bench_mode: int
+    tlm_bitrate_bps: int
+    tlm_frame_len: int
+    tlm_rs_e: int
+    sensor_mask: int
+    att_tau_ms: int
+    att_lag_ms: int
+
     def __init__(self, **overrides):
         for name in overrides:
             if index_of(name) < 0:
                 raise ValueError("unknown config key: %s" % name)
-        values = {}
         for f in FIELDS:
-            values[f[0]] = overrides.get(f[0], f[1])
-        self.rate_hz = values["rate_hz"]
-        self.gravity_mm_s2 = values["gravity_mm_s2"]
-        self.dry_mass_g = values["dry_mass_g"]
-        self.propellant_g = values["propellant_g"]
-        self.max_thrust_mn = values["max_thrust_mn"]
-        self.min_throttle_q15 = values["min_throttle_q15"]
-        self.isp_s = values["isp_s"]
-        self.max_pitch_bau = values["max_pitch_bau"]
-        self.altimeter_beam_bau = values["altimeter_beam_bau"]
-        self.terminal_alt_mm = values["terminal_alt_mm"]
-        self.terminal_vz_mm_s = values["terminal_vz_mm_s"]
-        self.descent_tau_ms = values["descent_tau_ms"]
-        self.max_descent_mm_s = values["max_descent_mm_s"]
-        self.vel_gain_q15 = values["vel_gain_q15"]
-        self.site_x_mm = values["site_x_mm"]
-        self.touchdown_vz_mm_s = values["touchdown_vz_mm_s"]
-        self.approach_tgo_ms = values["approach_tgo_ms"]
-        self.replan_cycles = values["replan_cycles"]
-        self.accel_band_q15 = values["accel_band_q15"]
-        self.approach_band_q15 = values["approach_band_q15"]
-        self.ignite_q15 = values["ignite_q15"]
-        self.max_pitch_rate_bau_s = values["max_pitch_rate_bau_s"]
-        self.engine_lag_ms = values["engine_lag_ms"]
-        self.terminal_pitch_bau = values["terminal_pitch_bau"]
-        self.braking_pitch_bau = values["braking_pitch_bau"]
-        self.safe_vz_mm_s = values["safe_vz_mm_s"]
-        self.hover_max_ms = values["hover_max_ms"]
-        self.reserve_g = values["reserve_g"]
-        self.ckpt_period_ms = values["ckpt_period_ms"]
-        self.ckpt_flash_ms = values["ckpt_flash_ms"]
-        self.reboot_est_ms = values["reboot_est_ms"]
-        self.max_divert_mm = values["max_divert_mm"]
-        self.bench_mode = values["bench_mode"]
-        self.tlm_bitrate_bps = values["tlm_bitrate_bps"]
-        self.tlm_frame_len = values["tlm_frame_len"]
-        self.tlm_rs_e = values["tlm_rs_e"]
-        self.sensor_mask = values["sensor_mask"]
-        self.att_tau_ms = values["att_tau_ms"]
-        self.att_lag_ms = values["att_lag_ms"]
+            setattr(self, f[0], overrides.get(f[0], f[1]))
         self.version = CONFIG_VERSION
         self.crc = self.compute_crc()
 
