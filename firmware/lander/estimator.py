@@ -345,9 +345,14 @@ class Nav:
         # gains per cycle from the table (Q24 / Q20 per second -> per cycle)
         g = navgains.GAINS
         n = navgains.NK
-        self._kh = array("i", [g[5 * k] for k in range(n)])
-        self._kv = array("i", [(g[5 * k + 1] << 10) // rate for k in range(n)])
-        self._kb = array("i", [(g[5 * k + 2] << 12) // (rate * rate) for k in range(n)])
+        # row k of the table: Kh, Kv, Kb (per cycle), then the sigma terms;
+        # filled in one loop (a list comprehension each was a code object)
+        z = bytes(4 * n)
+        kh = array("i", z)
+        kv = array("i", z)
+        kb = array("i", z)
+        ksh = array("i", z)
+        ksv = array("i", z)
         # the same gains as 10-bit limbs, row k at 6k: Kh >> 10, Kh & 1023, Kv..,
         # Kb.. (Kb < 0: a negative high limb, a low limb in 0..1023), for
         # _accept's inline products: nu * K = (nu * hi << 10) + nu * lo, floored
@@ -359,8 +364,14 @@ class Nav:
         kl = array("h", bytes(2 * 6 * n))
         top = 1024
         for k in range(n):
+            r = 5 * k
+            kh[k] = g[r]
+            kv[k] = (g[r + 1] << 10) // rate
+            kb[k] = (g[r + 2] << 12) // (rate * rate)
+            ksh[k] = g[r + 3]
+            ksv[k] = g[r + 4]
             j = 0
-            for kk in (self._kh[k], self._kv[k], self._kb[k]):
+            for kk in (kh[k], kv[k], kb[k]):
                 kl[6 * k + j] = kk >> 10
                 kl[6 * k + j + 1] = kk & 1023
                 a = kk >> 10
@@ -369,10 +380,13 @@ class Nav:
                 if a > top:
                     top = a
                 j += 2
+        self._kh = kh                    # (the attributes in their old order:
+        self._kv = kv                    # the instance's map, and the cycle's
+        self._kb = kb                    # look-ups, stay as they were)
         self._klimb = kl
         self._nu_fast = (1 << 29) // top
-        self._ksh = array("i", [g[5 * k + 3] for k in range(n)])
-        self._ksv = array("i", [g[5 * k + 4] for k in range(n)])
+        self._ksh = ksh
+        self._ksv = ksv
         self._edges = array("i", list(navgains.SIGMA_EDGES_MM) + [0x3FFFFFFF])
         self._sc = array("i", (0, 0))
         self.configure(cfg)

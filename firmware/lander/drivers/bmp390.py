@@ -20,7 +20,9 @@
 # them consistent, 3.10.1). A reset is seen as EVENT.por_detected or as a
 # configuration read-back mismatch when data-ready stays clear; the driver then
 # rewrites the configuration (NVM coefficients are the part's own, kept).
-from lander.compat import const, sleep_us
+# _wait_us: start-up waits (the host's emulators are told of each, lander.compat;
+# the tests replace it to record them)
+from lander.compat import const, sleep_us as _wait_us
 from lander.drivers import (
     Part,
     INVALID,
@@ -75,10 +77,6 @@ EV_BMP_ERR = const(0x0123)           # arg: ERR_REG value
 
 CAUSE_CONFIG = const(1)
 CAUSE_STUCK = const(2)
-
-def _wait_us(us):
-    # start-up only; the host's emulators are told of the wait (lander.compat)
-    sleep_us(us)
 
 
 def _s8(b):

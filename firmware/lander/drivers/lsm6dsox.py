@@ -18,7 +18,9 @@
 # episodes back off (doubling, capped) so events cannot flood telemetry.
 from array import array
 
-from lander.compat import const, sleep_us
+# _wait_us: start-up waits (the host's emulators are told of each, lander.compat;
+# the tests replace it to record them)
+from lander.compat import const, sleep_us as _wait_us
 from lander.drivers import (
     Part,
     BUS_ERROR,
@@ -87,10 +89,6 @@ _ACCEL_FS = {  # g: (CTRL1_XL FS bits, K, S)
     8: (0x0C, 19602, 13),        # 0.244 -> 2.393
     16: (0x04, 19602, 12),       # 0.488 -> 4.786
 }
-
-def _wait_us(us):
-    # start-up only; the host's emulators are told of the wait (lander.compat)
-    sleep_us(us)
 
 
 class Lsm6dsox(Part):
