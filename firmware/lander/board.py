@@ -222,5 +222,9 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
             from lander.drivers.storage import Storage
             return Storage(w["storage"], batch=8, opener=opener)
         board.part("storage", mk_store)
-    events.post(EV_BOARD_READY, len([p for p in PARTS if getattr(board, p) is not None]))
+    built = 0
+    for p in PARTS:
+        if getattr(board, p) is not None:
+            built += 1
+    events.post(EV_BOARD_READY, built)
     return board

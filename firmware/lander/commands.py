@@ -88,11 +88,14 @@ class Hmac:
     def __init__(self, key):
         if len(key) > _BLOCK:
             key = hashlib.sha256(key).digest()
-        k = bytearray(_BLOCK)
+        # the key zero-padded to the block, xor'ed with each pad octet
+        ipad = bytearray(b"\x36" * _BLOCK)
+        opad = bytearray(b"\x5c" * _BLOCK)
         for i in range(len(key)):
-            k[i] = key[i]
-        self._ipad = bytes(b ^ 0x36 for b in k)
-        self._opad = bytes(b ^ 0x5C for b in k)
+            ipad[i] ^= key[i]
+            opad[i] ^= key[i]
+        self._ipad = bytes(ipad)
+        self._opad = bytes(opad)
 
     def digest(self, msg):
         h = hashlib.sha256(self._ipad)

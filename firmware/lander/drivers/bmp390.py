@@ -167,7 +167,7 @@ class Bmp390(Part):
 
     def _load_calibration(self, n):
         """NVM_PAR_* (0x31-0x45) -> integer coefficients in the scales used by _compensate."""
-        if all(b == 0 for b in n) or all(b == 0xFF for b in n):
+        if min(n) == max(n) and (n[0] == 0 or n[0] == 0xFF):     # all 0x00 or all 0xFF
             raise self._error("NVM calibration blank")
         self._coef = (
             (n[0] | (n[1] << 8)) << 8,           # PAR_T1 = NVM_PAR_T1 / 2^-8

@@ -70,7 +70,12 @@ class LaserAltimeter:
         # the 21 bytes costs ~27 k, measured on the 32-bit interpreter) and
         # allocates nothing (slicing on the cycle path would)
         mv = memoryview(self._buf)
-        self._sum_views = [mv[i:i + _LEN_RANGE - 1] for i in range(_BUF_LEN - _LEN_RANGE + 1)]
+        # (a list of its exact size filled in a loop: a comprehension's list
+        # grows by doubling, and the comprehension is a code object of its own)
+        views = [None] * (_BUF_LEN - _LEN_RANGE + 1)  # type: list
+        for i in range(_BUF_LEN - _LEN_RANGE + 1):
+            views[i] = mv[i:i + _LEN_RANGE - 1]
+        self._sum_views = views
         self._cmd = bytearray(5)
         self._brk = bytearray(2)
         # outputs

@@ -18,7 +18,10 @@ class Legs:
         n = len(pins)
         # the switches last first: update() shifts each level in from the
         # right, so switch i ends at bit i
-        self._pins_rev = [pins[n - 1 - i] for i in range(n)]
+        rev = [None] * n  # type: list
+        for i in range(n):
+            rev[i] = pins[n - 1 - i]
+        self._pins_rev = rev
         self._n = n
         self._samples = samples
         # update() reads into a 1 (a sentinel above the levels: it tells how

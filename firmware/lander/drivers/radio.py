@@ -38,7 +38,11 @@ class Radio:
         self._stage = bytearray(chunk)
         mv = memoryview(self._stage)
         # one view per possible write length, made now: no slicing per cycle
-        self._views = [mv[0:k] for k in range(chunk + 1)]
+        # (a list of its exact size filled in a loop, no comprehension)
+        views = [None] * (chunk + 1)  # type: list
+        for k in range(chunk + 1):
+            views[k] = mv[0:k]
+        self._views = views
         self._ring = bytearray(ring_size)
         self._size = ring_size
         self._head = 0                            # next byte to send

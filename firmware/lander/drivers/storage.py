@@ -66,7 +66,10 @@ class Storage:
         self._batch = batch
         self._pend = bytearray(record_size * batch)
         mv = memoryview(self._pend)
-        self._views = [mv[0:k * record_size] for k in range(batch + 1)]
+        views = [None] * (batch + 1)  # type: list
+        for k in range(batch + 1):
+            views[k] = mv[0:k * record_size]
+        self._views = views
         self._rec = bytearray(record_size)
         self.pending = 0
         self.count = 0            # whole, valid records in the file

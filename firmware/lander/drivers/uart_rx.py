@@ -11,7 +11,11 @@ class RxWindow:
         self.chunk = chunk          # most bytes taken from the UART per fill
         self.buf = bytearray(size)
         mv = memoryview(self.buf)
-        self._tails = [mv[i:] for i in range(size)]
+        # one view per start offset (a list of its exact size, filled in a loop)
+        tails = [None] * size  # type: list
+        for i in range(size):
+            tails[i] = mv[i:]
+        self._tails = tails
         self.n = 0                  # bytes held, from buf[0]
 
     def fill(self, uart):

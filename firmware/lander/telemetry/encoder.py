@@ -31,10 +31,11 @@ class PacketEncoder:
         """sources: a list of N_SOURCES objects (None where absent)."""
         self.sources = sources
         n = len(P.LAYOUTS)
-        self.apids = array("H", [p[0] for p in P.LAYOUTS])
+        self.apids = array("H", bytes(2 * n))
         self.lengths = array("H", bytes(2 * n))
         self._fields = []
         for k in range(n):
+            self.apids[k] = P.LAYOUTS[k][0]
             fields = P.fields(P.LAYOUTS[k][2])
             self.lengths[k] = P.packet_len(fields)
             self._compile(fields)
