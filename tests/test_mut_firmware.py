@@ -90,6 +90,28 @@ def test_atan_table_is_its_generating_formula():
         assert v == round(16 * 65536 / (2 * math.pi) * math.atan(i / 256)), i
 
 
+# The tables' builder, called here at test time: the two tables above are
+# built at import, before a mutant of _table is switched on, so the formula
+# checks cannot see a wrong builder. Each case worked by hand (digit - 6 is
+# the change of the step; ord("6") = 54).
+def test_the_table_builder_starts_at_zero_then_the_first_step():
+    assert fx._table(804, b"") == (0, 804)
+
+
+def test_the_table_builder_adds_each_digit_minus_six_to_the_step():
+    # step 804; "6": +0, 804 + 804 = 1608; "7": +1 -> 805, 1608 + 805 = 2413
+    assert fx._table(804, b"67") == (0, 804, 1608, 2413)
+
+
+def test_the_table_builder_takes_digit_0_as_a_step_down_by_six():
+    # step 10; "0": -6 -> 4, 10 + 4 = 14; "5": -1 -> 3, 14 + 3 = 17
+    assert fx._table(10, b"05") == (0, 10, 14, 17)
+
+
+def test_the_table_builder_returns_a_tuple():
+    assert type(fx._table(804, b"6")) is tuple
+
+
 @pytest.mark.parametrize("angle,s", [(0, 0), (0x4000, 32768), (0x8000, 0), (0xC000, -32768),
                                      (0x10000, 0), (-0x4000, -32768),
                                      (0x2000, 23171),  # table point 128: (92682 + 2) >> 2
