@@ -46,27 +46,28 @@ class Telemetry:
             bitrate_bps = cfg_bps
         frame_len = getattr(cfg, "tlm_frame_len", 0) or frame_len
         rs_e = getattr(cfg, "tlm_rs_e", rs_e)
-        src = [None] * P.N_SOURCES  # type: list
-        src[P.S_APP] = app
-        src[P.S_NAV] = app.nav
-        src[P.S_GUID] = app.guid
-        src[P.S_CTRL] = app.ctrl
         # the real drivers (a sensor the executive disabled is a stand-in
         # holding its driver: its last values stay readable)
         imu = getattr(board, "imu", None)
         alt = getattr(board, "altimeter", None)
-        src[P.S_IMU] = getattr(imu, "driver", imu)
-        src[P.S_ALT] = getattr(alt, "driver", alt)
-        src[P.S_POWER] = getattr(board, "power", None)
-        src[P.S_BARO] = getattr(board, "baro", None)
-        src[P.S_TLM] = self
-        src[P.S_EVENTS] = events
-        src[P.S_RADIO] = getattr(board, "radio", None)
-        src[P.S_STORE] = getattr(board, "storage", None)
-        src[P.S_CFG] = cfg
-        src[P.S_CMD] = getattr(app, "cmd", None)
-        src[P.S_CKPT] = getattr(app, "ckpt", None)
         radio = getattr(board, "radio", None)
+        # the packet table's sources, in the order of packets.S_* (one list
+        # literal: an item store per source cost ~8 bytes of .mpy each)
+        src = [app,                                  # S_APP
+               app.nav,                              # S_NAV
+               app.guid,                             # S_GUID
+               app.ctrl,                             # S_CTRL
+               getattr(imu, "driver", imu),          # S_IMU
+               getattr(alt, "driver", alt),          # S_ALT
+               getattr(board, "power", None),        # S_POWER
+               getattr(board, "baro", None),         # S_BARO
+               self,                                 # S_TLM
+               events,                               # S_EVENTS
+               radio,                                # S_RADIO
+               getattr(board, "storage", None),      # S_STORE
+               cfg,                                  # S_CFG
+               getattr(app, "cmd", None),            # S_CMD
+               getattr(app, "ckpt", None)]           # S_CKPT
         if radio is not None and not (hasattr(radio, "write") and hasattr(radio, "free")
                                       and hasattr(radio, "service")):
             radio = None                 # an uplink-only stand-in: nothing to send with
