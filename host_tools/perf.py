@@ -64,7 +64,8 @@ STANDARD = {
 def mpy_sizes(board: str = "pico", opt: int | None = None) -> dict:
     """Bytes of each module `lander deploy --board BOARD [--opt N]` puts on the
     board: deploy's own build (the board's import closure, its architecture,
-    its default -O level unless opt is given), sized."""
+    its default -O level unless opt is given, minified as deploy does it:
+    on the flight boards unless opt is 0), sized."""
     from host_tools.board import deploy
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -154,9 +155,9 @@ def _budget_text(b: dict) -> str:
         % (b["heap_from_source"]["startup_bytes"], b["heap_from_source"]["code_bytes"]),
         "  stage faults       %d in the heap-locked fuel run, %d in the heap run (must be 0: a faulted"
         " stage's cost is missing)" % (b["stage_faults"]["heap_locked_fuel_run"], b["stage_faults"]["heap_run"]),
-        "  .mpy bytes         %s (budget <= %d each; as deployed: mpy-cross -O3, no line numbers)"
+        "  .mpy bytes         %s (budget <= %d each; as deployed: mpy-cross -O3, no line numbers, minified)"
         % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
-        "                     with the line numbers (deploy --opt 0): %s"
+        "                     with the line numbers and every name (deploy --opt 0): %s"
         % ", ".join("%s %d" % kv for kv in b["mpy_bytes_O0"].items()),
     ]
     if "sim_speed_x_realtime" in b:

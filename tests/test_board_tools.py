@@ -55,7 +55,7 @@ def mpy_cross_calls(monkeypatch):
 
 def test_deploy_builds_for_the_boards_architecture(tmp_path, mpy_cross_calls):
     seen = mpy_cross_calls
-    files = deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
+    files = deploy.build("pico", str(tmp_path), deploy.ARCH["pico"], minify=False)
     assert all("-march=armv6m" in c for c in seen)
     assert {"board.py", "main.py", "config.json", "lib/lander/app.mpy"} <= set(files)
     # a module is named on the board by its package path, not the host's path
@@ -321,7 +321,7 @@ def test_board_source_leaves_strings_that_are_not_tables_alone():
 
 def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_path, mpy_cross_calls):
     seen = mpy_cross_calls
-    deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
+    deploy.build("pico", str(tmp_path), deploy.ARCH["pico"], minify=False)
     call = next(c for c in seen if c[c.index("-s") + 1] == "lander/telemetry/packets.py")
     assert call[-1] != os.path.join(deploy.host_tools.FIRMWARE_DIR, "lander", "telemetry", "packets.py")
     assert "  " not in open(call[-1], encoding="utf-8").read().split("_CRITICAL = \"\"\"", 1)[1].split("# One", 1)[0]
@@ -368,8 +368,8 @@ def test_board_sources_privatise_a_const_another_module_defines_for_itself():
 def test_deploy_compiles_each_module_with_its_host_only_consts_private(tmp_path, mpy_cross_calls):
     # commands.py's opcodes and most reasons are named only by the host and
     # the tests: the board's copy has them private, line for line, compiled
-    # under the module's own name
-    deploy.build("pico", str(tmp_path), deploy.ARCH["pico"])
+    # under the module's own name (the names left as they are: minify=False)
+    deploy.build("pico", str(tmp_path), deploy.ARCH["pico"], minify=False)
     call = next(c for c in mpy_cross_calls if "-s" in c and c[c.index("-s") + 1] == "lander/commands.py")
     src = os.path.join("firmware", "lander", "commands.py")
     text = open(src, encoding="utf-8").read()

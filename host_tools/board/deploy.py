@@ -12,6 +12,13 @@
    alignment, and the public consts nothing else on the board names made
    private, so that the compiler leaves them out (5.8 k of .mpy, 3.8 k of
    heap after the imports); line numbers unchanged.
+   On the flight boards (MINIFY_BOARDS; not with --opt 0 or --no-minify)
+   the sources are also minified (host_tools/board/minify.py): the names the
+   firmware defines and nothing outside the modules needs spelled so made
+   1-2 characters, the `const` imports the compiler does not need left out,
+   each module named by its file name (pico 82,951 -> 76,034 B of .mpy);
+   build/deploy/<board>/names.json (not deployed) maps the short names back
+   for reading a traceback.
    With --romfs the modules go into one ROMFS image instead (MicroPython
    >= 1.25 on a build with a ROMFS partition: the stock RPI_PICO, PYBV11
    and ESP32_GENERIC builds have none; rp2 MICROPY_HW_ROMFS_BYTES, stm32
@@ -29,6 +36,7 @@ boards/hil/board.py there (said on the output).
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -51,6 +59,14 @@ BOARDS = tuple(ARCH)
 # with --opt 0 to get the lines back. The sim and hil boards (the bench and
 # the virtual board, where tracebacks are read) keep them.
 DEFAULT_OPT = {"pico": 3, "esp32": 3, "pyboard": 3, "sim": 0, "hil": 0}
+# Boards whose modules are minified (host_tools/board/minify.py: the
+# firmware's own names shortened, the `const` imports the compiler does not
+# need left out, the source name a module's file name) unless --no-minify,
+# or --opt 0: the bench's deploy, where a traceback is read, keeps every
+# name. The sim and hil boards keep them too (tests/test_deploy_minify.py
+# flies the renamed hil closure against the plain one).
+MINIFY_BOARDS = ("pico", "esp32", "pyboard")
+MINIFY_PASSES = ("names", "const", "source")
 
 
 class DeployError(Exception):
@@ -269,10 +285,11 @@ def board_side_text(board: str) -> str:
     import glob
 
     out = []
+    here = os.path.dirname(os.path.abspath(__file__))
     for pattern in BOARD_SIDE:
         for path in sorted(glob.glob(os.path.join(host_tools.REPO_ROOT, pattern.format(board=board)))):
-            if os.path.abspath(path) == os.path.abspath(__file__):
-                continue                      # this file: its board code names no firmware global
+            if os.path.abspath(path) in (os.path.join(here, "deploy.py"), os.path.join(here, "minify.py")):
+                continue                      # the build itself: its board code names no firmware global
             with open(path, encoding="utf-8") as fh:
                 out.append(fh.read())
     return "\n".join(out)
@@ -384,10 +401,14 @@ def board_sources(texts: dict, board_side: str = "") -> dict:
 
 
 def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
-          calibration: dict | None = None, opt: int | None = None, extra: tuple = ()) -> dict:
+          calibration: dict | None = None, opt: int | None = None, extra: tuple = (),
+          minify: bool | None = None) -> dict:
     """Compile and lay out the files; returns {remote path: local path}.
-    opt: the mpy-cross -O level (None: the board's DEFAULT_OPT)."""
+    opt: the mpy-cross -O level (None: the board's DEFAULT_OPT).
+    minify: apply MINIFY_PASSES (None: on a MINIFY_BOARDS board unless opt is 0)."""
     src_board = "hil" if board == "sim-virtual" else board
+    if minify is None:
+        minify = src_board in MINIFY_BOARDS and opt != 0
     if opt is None:
         opt = DEFAULT_OPT[src_board]
     if os.path.isdir(out_dir):
@@ -402,7 +423,24 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
     for rel_py in modules:
         with open(os.path.join(root, rel_py), encoding="utf-8") as fh:
             texts[rel_py.replace(os.sep, "/")] = fh.read()
-    board_texts = board_sources(texts, board_side_text(src_board))
+    side = board_side_text(src_board)
+    board_texts = board_sources(texts, side)
+    passes = MINIFY_PASSES if minify else ()
+    if "names" in passes:
+        from host_tools.board import minify as minify_mod
+
+        try:
+            board_texts, renamed = minify_mod.rename(board_texts, side)
+        except minify_mod.MinifyError as exc:
+            raise DeployError("minify: %s" % exc)
+        # not deployed: the table to read a traceback of this build with
+        with open(os.path.join(out_dir, "names.json"), "w") as fh:
+            json.dump({new: old for old, new in sorted(renamed.items())}, fh, indent=0, sort_keys=True)
+    if "const" in passes:
+        from host_tools.board.minify import drop_const_import
+
+        board_texts = {k: drop_const_import(v) for k, v in board_texts.items()}
+    basenames = [os.path.basename(m) for m in modules]
     for rel_py in modules:
         src = os.path.join(root, rel_py)
         rel = rel_py[:-3] + ".mpy"
@@ -410,9 +448,14 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         name = None
         key = rel_py.replace(os.sep, "/")
-        if board_texts[key] != texts[key]:
+        if board_texts[key] != texts[key] or "source" in passes:
             # a copy made for the board, compiled under the module's own name
             name = os.path.relpath(src, host_tools.FIRMWARE_DIR).replace(os.sep, "/")
+            if "source" in passes and basenames.count(os.path.basename(rel_py)) == 1:
+                # the file name alone (engine.py, not lander/drivers/engine.py):
+                # still says which module a traceback is in; the three
+                # __init__.py keep their package's path
+                name = os.path.basename(rel_py)
             src = os.path.join(out_dir, "board-source", "lander", rel_py)
             os.makedirs(os.path.dirname(src), exist_ok=True)
             with open(src, "w", encoding="utf-8") as fh:
@@ -592,6 +635,11 @@ def add_arguments(parser):
     parser.add_argument("--opt", type=int, default=None, choices=(0, 1, 2, 3),
                         help="mpy-cross -O level (default: 3 for pico, esp32 and pyboard, 0 for sim and hil; "
                              "3 has no line numbers in tracebacks and a 7%% smaller .mpy: --opt 0 on the bench)")
+    parser.add_argument("--minify", action=argparse.BooleanOptionalAction, default=None,
+                        help="shorten the firmware's own names, leave out the const imports and name each "
+                             "module by its file name (host_tools/board/minify.py; the table of the new names "
+                             "in build/deploy/<board>/names.json): default on for pico, esp32 and pyboard "
+                             "unless --opt 0 (the bench's deploy, where tracebacks are read), off for sim and hil")
     parser.add_argument("--romfs", action="store_true",
                         help="put the modules in a ROMFS image (build/deploy/<board>/lander.romfs) and write it "
                              "to the board's ROMFS partition with `mpremote romfs deploy` (MicroPython >= 1.25 "
@@ -615,7 +663,7 @@ def run(args) -> int:
             print("virtual board: the sim board's parts are the host's emulators over the HIL link "
                   "(boards/hil/board.py deployed as board.py)")
         out_dir = os.path.join(args.out, board)
-        files = build(src_board, out_dir, arch, args.scenario, opt=args.opt)
+        files = build(src_board, out_dir, arch, args.scenario, opt=args.opt, minify=args.minify)
         print("built %d files for %s (%s) in %s" % (len(files), board, arch or "bytecode", out_dir))
         if args.romfs:
             image = os.path.join(out_dir, "lander.romfs")

@@ -1,0 +1,281 @@
+"""The deploy's minify passes (host_tools/board/minify.py): the firmware's own
+names shortened, the const imports left out, a module named by its file.
+The renamer on hand-written tricky sources (run on the real MicroPython
+binary against the original), the flight boards' renamed closures compiled
+and imported, and the hil board's renamed closure flown over HIL on the
+virtual board bit-identical to the plain firmware in-process."""
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from host_tools.board import deploy, hil, minify, virtual
+
+SCENARIOS = os.path.join(os.path.dirname(__file__), "..", "scenarios")
+
+
+def _micropython(tmp_path, files: dict, main: str) -> str:
+    """Run `main` on the unix port with `files` ({path: text}) as its
+    filesystem; returns stdout (stderr on a failure)."""
+    for path, text in files.items():
+        p = tmp_path / path
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text)
+    (tmp_path / "main_.py").write_text(main)
+    proc = subprocess.run([virtual.micropython_binary(), "main_.py"], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+# Tricky on purpose: a name used through a string, a method a stream also
+# has, the bus API, keywords to the firmware's own function and to a callback,
+# an attribute set in one module and read in another, a private const.
+WIDGET = '''\
+from lander.compat import const
+
+_GAIN_SHIFT = const(2)
+
+
+class Widget:
+    def __init__(self, bus, gain_q15=1):
+        self._bus = bus
+        self._scratch = bytearray(2)
+        self.speed_mm_s = 7
+        self.level_raw = 0
+        self.gain_q15 = gain_q15
+
+    def readinto(self, buf):
+        buf[0] = self.level_raw
+        return 1
+
+    def sample_level(self):
+        self._bus.readfrom_mem_into(0x10, 3, self._scratch)
+        self.level_raw = self._scratch[0] << _GAIN_SHIFT
+        return getattr(self, "speed_mm_s") * self.gain_q15
+
+
+def make_widget(bus, gain_q15=1):
+    return Widget(bus, gain_q15=gain_q15)
+'''
+APP = '''\
+from lander.drivers.widget import make_widget
+
+
+def run(bus, callback):
+    w = make_widget(bus, gain_q15=3)
+    callback(level_hint=2)
+    got = w.sample_level()
+    buf = bytearray(1)
+    w.readinto(buf)
+    return got + w.level_raw + buf[0]
+
+
+def level_hint_of(level_hint):
+    return level_hint
+'''
+COMPAT = "from micropython import const\n"
+BOARD_SIDE = '''\
+from lander.app import run
+
+
+class Bus:
+    def readfrom_mem_into(self, addr, reg, buf):
+        buf[0] = addr + reg
+
+
+def cb(**kw):
+    print(sorted(kw.items()))
+
+
+print(run(Bus(), cb))
+'''
+TEXTS = {"compat.py": COMPAT, "drivers/__init__.py": "", "drivers/widget.py": WIDGET, "app.py": APP,
+         "__init__.py": ""}
+
+
+def _renamed():
+    return minify.rename(TEXTS, BOARD_SIDE)
+
+
+def test_a_name_the_code_uses_through_a_string_keeps_its_spelling():
+    out, names = _renamed()
+    assert "speed_mm_s" not in names
+    assert "self.speed_mm_s = 7" in out["drivers/widget.py"]
+
+
+def test_a_method_an_outside_api_also_has_and_the_bus_api_keep_their_names():
+    out, names = _renamed()
+    assert "readinto" not in names and "readfrom_mem_into" not in names
+    assert "def readinto(self, buf)" in out["drivers/widget.py"]
+    assert "w.readinto(buf)" in out["app.py"]
+
+
+def test_an_attribute_set_in_one_module_and_read_in_another_is_renamed_in_both():
+    out, names = _renamed()
+    new = names["level_raw"]
+    assert "self.%s = 0" % new in out["drivers/widget.py"] and "w.%s + buf[0]" % new in out["app.py"]
+    assert "level_raw" not in out["drivers/widget.py"] + out["app.py"]
+    assert "def %s(self)" % names["sample_level"] in out["drivers/widget.py"]
+
+
+def test_a_keyword_to_the_firmwares_own_function_is_renamed_with_its_parameter():
+    out, names = _renamed()
+    g, mk = names["gain_q15"], names["make_widget"]
+    assert "def %s(bus, %s=1)" % (mk, g) in out["drivers/widget.py"]
+    assert "%s(bus, %s=3)" % (mk, g) in out["app.py"]
+    assert "from lander.drivers.widget import %s" % mk in out["app.py"]
+
+
+def test_a_keyword_to_a_callee_the_firmware_does_not_define_keeps_its_name():
+    # level_hint is also a parameter of the firmware's level_hint_of, but the
+    # call passes it to a callback the board side hands in
+    out, names = _renamed()
+    assert "level_hint" not in names
+    assert "callback(level_hint=2)" in out["app.py"]
+
+
+def test_names_the_board_side_uses_module_names_and_dunders_keep_their_spelling():
+    out, names = _renamed()
+    assert not {"run", "Bus", "cb", "app", "drivers", "widget", "compat", "__init__"} & set(names)
+
+
+def test_new_names_are_short_fresh_and_a_private_name_stays_private():
+    out, names = _renamed()
+    words = set()
+    for text in list(TEXTS.values()) + [BOARD_SIDE]:
+        words |= minify._name_tokens(text)
+    assert all(len(new) < len(old) for old, new in names.items())
+    assert not set(names.values()) & (words | minify.external_names())
+    assert names["_bus"].startswith("_") and names["_GAIN_SHIFT"].startswith("_")
+    assert not names["Widget"].startswith("_")
+    assert "%s = const(2)" % names["_GAIN_SHIFT"] in out["drivers/widget.py"]
+
+
+def test_the_renamed_modules_compute_what_the_originals_do_on_micropython(tmp_path):
+    out, names = _renamed()
+    assert len(names) >= 8
+    run = {}
+    for tag, texts in (("orig", TEXTS), ("renamed", out)):
+        files = {"lander/" + p: t for p, t in texts.items()}
+        run[tag] = _micropython(tmp_path / tag, files, BOARD_SIDE)
+    assert run["orig"] == "[('level_hint', 2)]\n%d\n" % (7 * 3 + (19 << 2) + ((19 << 2) & 0xFF))
+    assert run["renamed"] == run["orig"]
+
+
+def test_a_renaming_that_touches_more_than_names_is_refused():
+    minify.check("a.py", "x = 1\n", "y = 1\n", {"x": "y"})
+    with pytest.raises(minify.MinifyError):
+        minify.check("a.py", "x = 'x'\n", "y = 'y'\n", {"x": "y"})
+    with pytest.raises(minify.MinifyError):
+        minify.check("a.py", "x = 1\n", "y = 2\n", {"x": "y"})
+
+
+def test_the_const_import_is_dropped_where_the_compiler_folds_every_const(tmp_path):
+    text = ("from lander.compat import const\n_A = const(3)\nB = const(_A * 2)\n\n\n"
+            "def f(x):\n    return x + _A + B\n")
+    out = minify.drop_const_import(text)
+    assert out == text.replace("from lander.compat import const", "")
+    assert out.count("\n") == text.count("\n")
+    got = _micropython(tmp_path, {"m.py": out}, "import m\nprint(m.f(1), m.B)\n")
+    assert got == "10 6\n"
+
+
+def test_the_const_import_keeps_the_other_names_imported():
+    text = "from lander.compat import const, sleep_us\nA = const(1)\n"
+    assert minify.drop_const_import(text) == "from lander.compat import sleep_us\nA = const(1)\n"
+
+
+@pytest.mark.parametrize("text", [
+    "from lander.compat import const\n\n\ndef f():\n    A = const(1)\n    return A\n",    # not top level
+    "from lander.compat import const\nk = const\n",                                # const as a value
+    "from lander.compat import const\nA = 1 + const(2)\n",                          # not NAME = const(
+])
+def test_the_const_import_stays_where_const_would_be_looked_up(tmp_path, text):
+    assert minify.drop_const_import(text) == text
+
+
+def test_without_the_import_const_named_as_a_value_is_looked_up_on_micropython(tmp_path):
+    # why the import stays unless every use is a folded definition
+    (tmp_path / "m.py").write_text("A = const(1)\nk = const\n")
+    (tmp_path / "main_.py").write_text("import m\nprint(m.A)\n")
+    proc = subprocess.run([virtual.micropython_binary(), "main_.py"], cwd=str(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert "NameError" in proc.stdout + proc.stderr
+
+
+def test_minify_is_on_for_the_flight_boards_and_off_for_the_bench_and_the_hil_board():
+    assert deploy.MINIFY_BOARDS == ("pico", "esp32", "pyboard")
+    args = __import__("argparse").ArgumentParser()
+    deploy.add_arguments(args)
+    assert args.parse_args(["--board", "pico", "--port", "x"]).minify is None
+    assert args.parse_args(["--board", "pico", "--port", "x", "--no-minify"]).minify is False
+
+
+@pytest.mark.parametrize("board", ["pico", "esp32", "pyboard"])
+def test_a_flight_boards_renamed_closure_compiles_and_imports_on_micropython(board, tmp_path):
+    # every module compiled by mpy-cross for the board's architecture (pure
+    # bytecode: the unix port loads it), imported, and config.json read back
+    # through the renamed Config: the keys keep their names
+    files = deploy.build(board, str(tmp_path / "b"), deploy.ARCH[board])
+    names = json.load(open(str(tmp_path / "b" / "names.json")))
+    assert len(names) > 500
+    mods = sorted(r[len("lib/"):-len(".mpy")].replace("/", ".") for r in files if r.endswith(".mpy"))
+    mods = [m[:-len(".__init__")] if m.endswith(".__init__") else m for m in mods]
+    main = ("import sys\nsys.path.insert(0, 'lib')\n" + "".join("import %s\n" % m for m in mods)
+            + "from lander.config import load_json, CFG_OK\ncfg, why, arg = load_json('config.json')\n"
+            + "print(why == CFG_OK, cfg.rate_hz, cfg.crc)\n")
+    (tmp_path / "b" / "main_.py").write_text(main)
+    proc = subprocess.run([virtual.micropython_binary(), "main_.py"], cwd=str(tmp_path / "b"),
+                          capture_output=True, text=True, timeout=60)
+    cfg = json.load(open(files["config.json"]))
+    assert proc.stdout.split() == ["True", "50", str(cfg["crc"])], proc.stdout + proc.stderr
+
+
+def test_a_flight_board_deploys_smaller_with_each_module_named_by_its_file(tmp_path):
+    sizes = {}
+    for tag, minified in (("plain", False), ("minified", True)):
+        files = deploy.build("pico", str(tmp_path / tag), "armv6m", minify=minified)
+        sizes[tag] = sum(os.path.getsize(f) for r, f in files.items() if r.endswith(".mpy"))
+    assert sizes["minified"] < sizes["plain"] - 5000
+    with open(str(tmp_path / "minified" / "lib" / "lander" / "drivers" / "engine.mpy"), "rb") as fh:
+        data = fh.read()
+    assert b"engine.py" in data and b"lander/drivers/engine.py" not in data
+
+
+def test_the_renamed_hil_closure_flies_bit_identical_to_the_plain_firmware_in_process(tmp_path):
+    # the pass must not change what the firmware computes: the hil board's
+    # closure, renamed as the flight boards' are, on the virtual board (the
+    # real MicroPython), against the unrenamed firmware in-process: the
+    # actuator command stream and the downlink, bit for bit, on a nominal
+    # start and on a flight with an IMU reset and two telecommands
+    root = str(tmp_path / "fs")
+    files = deploy.build("sim-virtual", str(tmp_path / "build"), None, minify=True)
+    names = json.load(open(str(tmp_path / "build" / "names.json")))
+    old = set(names.values())
+    assert {"Nav", "set_throttle", "pack_fields"} <= old and len(names) > 500
+    # a config.json key, a name hil.state_words reads through a string, the
+    # bus API, what the host's START_SERVE calls: kept
+    assert not {"rate_hz", "fault_flags", "readfrom_mem_into", "serve", "make_board"} & old
+    with virtual.VirtualBoard(root) as vb:
+        deploy.deploy_files(vb.port, files)
+    text = open(os.path.join(SCENARIOS, "museum", "07_imu_reset_then_command.toml")).read()
+    early = tmp_path / "imu_reset_early.toml"
+    early.write_text(text.replace("t_s = 40.0", "t_s = 0.6").replace("t_s = 45.0", "t_s = 1.0")
+                     .replace("t_s = 50.0", "t_s = 1.6"))
+    for k, (scenario, seconds, cycles) in enumerate(((os.path.join(SCENARIOS, "nominal.toml"), 2.0, 101),
+                                                     (str(early), 3.0, 151))):
+        # each flight on a board as deployed (a flight leaves its files on
+        # the board's flash, the in-process board starts without any)
+        fresh = str(tmp_path / ("fs%d" % k))
+        shutil.copytree(root, fresh)
+        out = hil.fly(scenario, "virtual", max_time_s=seconds, root=fresh)
+        ref = hil.fly(scenario, "inprocess", max_time_s=seconds)
+        assert out["summary"]["hil"]["crc_errors"] == 0
+        assert len(out["commands"]) == cycles
+        assert out["commands"] == ref["commands"]
+        assert out["result"].downlink == ref["result"].downlink and len(ref["result"].downlink) > 400
+        assert out["summary"]["events"] == ref["summary"]["events"]
+    assert ref["summary"]["events"]["command_reset_imu"] == 1
