@@ -194,13 +194,11 @@ class Checkpoint:
         if len(blob) < 2 * sb:
             return -1
         self.image[0:2 * sb] = blob[0:2 * sb]
-        tmp = array("i", bytes(4 * self.n))
-        s0 = parse(blob, 0, self.n, tmp)
-        s1 = parse(blob, sb, self.n, tmp)
-        if s0 < 0 and s1 < 0:
+        k = newer(blob, self.n)
+        if k < 0:
             return -1
-        self.last = 0 if s0 >= s1 else 1
-        return s0 if s0 >= s1 else s1
+        self.last = k
+        return unpack_from("<i", blob, k * sb + 4)[0]     # its word 1, the seq
 
     def hint(self, restarts, cycle, ticks, hold, pitch, rate):
         """Write the restart hint into the hint slot not holding the last one
@@ -251,20 +249,23 @@ def parse(blob, offset, n_words, out):
     return seq
 
 
-def best(blob, n_words, out):
-    """The newer valid record of a two-slot blob into out; its seq or -1."""
+def newer(blob, n_words):
+    """Which slot (0, 1) of a two-slot blob holds the newer valid record (slot
+    0 on a tie); -1 if neither does. Start-up only (allocates)."""
     if not blob:
         return -1
-    sb = slot_bytes(n_words)
     tmp = array("i", bytes(4 * n_words))
-    best_seq = -1
-    for k in range(2):
-        s = parse(blob, k * sb, n_words, tmp)
-        if s > best_seq:
-            best_seq = s
-            for i in range(n_words):
-                out[i] = tmp[i]
-    return best_seq
+    s0 = parse(blob, 0, n_words, tmp)
+    s1 = parse(blob, slot_bytes(n_words), n_words, tmp)
+    if s0 < 0 and s1 < 0:
+        return -1
+    return 0 if s0 >= s1 else 1
+
+
+def best(blob, n_words, out):
+    """The newer valid record of a two-slot blob into out; its seq or -1."""
+    k = newer(blob, n_words)
+    return parse(blob, k * slot_bytes(n_words), n_words, out) if k >= 0 else -1
 
 
 class RtcStore:
@@ -350,14 +351,7 @@ class FileStore:
 
     def newest_slot(self, n_words):
         """Which of the file's slots holds the newer valid record (-1: none)."""
-        blob = self.read()
-        tmp = array("i", bytes(4 * n_words))
-        sb = slot_bytes(n_words)
-        s0 = parse(blob, 0, n_words, tmp)
-        s1 = parse(blob, sb, n_words, tmp)
-        if s0 < 0 and s1 < 0:
-            return -1
-        return 0 if s0 >= s1 else 1
+        return newer(self.read(), n_words)
 
     def clear(self):
         try:
