@@ -85,9 +85,9 @@ class Board:
         self.failed = []          # [(part, message)] from start-up
         self.buses = {}           # name -> bus object, for tools and HIL
 
-    def part(self, name, build):
+    def part(self, name, build, *args):
         try:
-            obj = build()
+            obj = build(*args)
         except Exception as e:    # start-up only: record, degrade, go on
             self.failed.append((name, str(e)))
             events.post(EV_BOARD_PART_FAILED, PARTS.index(name) if name in PARTS else -1)
@@ -134,6 +134,14 @@ def make_buses(table, I2C, SPI, UART, Pin, pin_numbers=()):
     return buses
 
 
+# The parts build_drivers() makes, in this order: (part, its WIRING key); a
+# part is made when its key is present and not None, False or empty (a pin
+# number may be 0).
+_BUILD = (("imu", "imu"), ("imu2", "imu2_acc"), ("baro", "baro"), ("altimeter", "altimeter"),
+          ("rangefinder", "rangefinder"), ("engine", "throttle_pwm"), ("attitude", "attitude"),
+          ("legs", "legs"), ("radio", "radio"), ("power", "power_adc"), ("storage", "storage"))
+
+
 def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
     """Construct every driver from the wiring table `w` and buses `bus`.
 
@@ -148,84 +156,73 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
         entry = w.get(key)
         if entry and entry[0] == "spi":
             cs_pins[key] = Pin(entry[2], Pin.OUT, value=1)
-
-    def spi_or_i2c(key):
-        entry = w[key]
-        if entry[0] == "spi":
-            return bus[entry[1]], None, cs_pins[key]
-        return bus[entry[1]], entry[2], None
-
-    if w.get("imu"):
-        def mk_imu():
-            from lander.drivers.lsm6dsox import Lsm6dsox
-            b, addr, cs = spi_or_i2c("imu")
-            return Lsm6dsox(b, addr if addr is not None else 0x6A, cs=cs)
-        board.part("imu", mk_imu)
-    if w.get("imu2_acc"):
-        def mk_imu2():
-            from lander.drivers.bmi088 import Bmi088
-            ab, aaddr, acs = spi_or_i2c("imu2_acc")
-            gb, gaddr, gcs = spi_or_i2c("imu2_gyro")
-            return Bmi088(ab, gb, acc_addr=aaddr if aaddr is not None else 0x18,
-                          gyro_addr=gaddr if gaddr is not None else 0x68,
-                          acc_cs=acs, gyro_cs=gcs)
-        board.part("imu2", mk_imu2)
-    if w.get("baro"):
-        def mk_baro():
-            from lander.drivers.bmp390 import Bmp390
-            return Bmp390(bus[w["baro"][1]], w["baro"][2])
-        board.part("baro", mk_baro)
-    if w.get("altimeter"):
-        def mk_alt():
-            from lander.drivers.laser_altimeter import LaserAltimeter
-            a = LaserAltimeter(bus[w["altimeter"][1]])
-            a.enable()            # explicit enable; acknowledged over the first reads
-            return a
-        board.part("altimeter", mk_alt)
-    if w.get("rangefinder"):
-        def mk_rf():
-            from lander.drivers.tfluna import TfLuna
-            return TfLuna(bus[w["rangefinder"][1]])
-        board.part("rangefinder", mk_rf)
-    if w.get("throttle_pwm") is not None:
-        def mk_engine():
-            from lander.drivers.engine import Engine
-            thr = PWM(Pin(w["throttle_pwm"]))
-            gim = PWM(Pin(w["gimbal_pwm"])) if w.get("gimbal_pwm") is not None else None
-            arm = Pin(w["arm_pin"], Pin.OUT)
-            return Engine(thr, arm, gim)
-        board.part("engine", mk_engine)
-    if w.get("attitude"):
-        def mk_acu():
-            from lander.drivers.attitude import AttitudeUnit
-            return AttitudeUnit(bus[w["attitude"][1]])
-        board.part("attitude", mk_acu)
-    if w.get("legs"):
-        def mk_legs():
-            from lander.drivers.legs import Legs
-            return Legs([Pin(p, Pin.IN, Pin.PULL_UP) for p in w["legs"]])
-        board.part("legs", mk_legs)
-    if w.get("radio"):
-        def mk_radio():
-            from lander.drivers.radio import Radio
-            r = w["radio"]
-            cts = Pin(r[3], Pin.IN) if len(r) > 3 and r[3] is not None else None
-            return Radio(bus[r[1]], baudrate=r[2], period_us=1000000 // rate_hz, cts=cts)
-        board.part("radio", mk_radio)
-    if w.get("power_adc") is not None:
-        def mk_power():
-            from lander.drivers.power import Power
-            vref, rt, rb = w.get("power_divider", (3300, 100000, 10000))
-            return Power(ADC(Pin(w["power_adc"])), vref_mv=vref, r_top=rt, r_bottom=rb)
-        board.part("power", mk_power)
-    if w.get("storage"):
-        def mk_store():
-            from lander.drivers.storage import Storage
-            return Storage(w["storage"], batch=8, opener=opener)
-        board.part("storage", mk_store)
+    for name, key in _BUILD:
+        v = w.get(key)
+        if v or v == 0:
+            # one function makes each part (Board.part records what it raises)
+            board.part(name, _make, name, w, bus, cs_pins, Pin, PWM, ADC, rate_hz, opener)
     built = 0
     for p in PARTS:
         if getattr(board, p) is not None:
             built += 1
     events.post(EV_BOARD_READY, built)
     return board
+
+
+def _spi_or_i2c(w, bus, cs_pins, key):
+    entry = w[key]
+    if entry[0] == "spi":
+        return bus[entry[1]], None, cs_pins[key]
+    return bus[entry[1]], entry[2], None
+
+
+def _make(name, w, bus, cs_pins, Pin, PWM, ADC, rate_hz, opener):
+    """The driver of part `name` from the wiring (start-up only; may raise)."""
+    if name == "imu":
+        from lander.drivers.lsm6dsox import Lsm6dsox
+        b, addr, cs = _spi_or_i2c(w, bus, cs_pins, "imu")
+        return Lsm6dsox(b, addr if addr is not None else 0x6A, cs=cs)
+    if name == "imu2":
+        from lander.drivers.bmi088 import Bmi088
+        ab, aaddr, acs = _spi_or_i2c(w, bus, cs_pins, "imu2_acc")
+        gb, gaddr, gcs = _spi_or_i2c(w, bus, cs_pins, "imu2_gyro")
+        return Bmi088(ab, gb, acc_addr=aaddr if aaddr is not None else 0x18,
+                      gyro_addr=gaddr if gaddr is not None else 0x68,
+                      acc_cs=acs, gyro_cs=gcs)
+    if name == "baro":
+        from lander.drivers.bmp390 import Bmp390
+        return Bmp390(bus[w["baro"][1]], w["baro"][2])
+    if name == "altimeter":
+        from lander.drivers.laser_altimeter import LaserAltimeter
+        a = LaserAltimeter(bus[w["altimeter"][1]])
+        a.enable()            # explicit enable; acknowledged over the first reads
+        return a
+    if name == "rangefinder":
+        from lander.drivers.tfluna import TfLuna
+        return TfLuna(bus[w["rangefinder"][1]])
+    if name == "engine":
+        from lander.drivers.engine import Engine
+        thr = PWM(Pin(w["throttle_pwm"]))
+        gim = PWM(Pin(w["gimbal_pwm"])) if w.get("gimbal_pwm") is not None else None
+        arm = Pin(w["arm_pin"], Pin.OUT)
+        return Engine(thr, arm, gim)
+    if name == "attitude":
+        from lander.drivers.attitude import AttitudeUnit
+        return AttitudeUnit(bus[w["attitude"][1]])
+    if name == "legs":
+        from lander.drivers.legs import Legs
+        pins = []
+        for p in w["legs"]:
+            pins.append(Pin(p, Pin.IN, Pin.PULL_UP))
+        return Legs(pins)
+    if name == "radio":
+        from lander.drivers.radio import Radio
+        r = w["radio"]
+        cts = Pin(r[3], Pin.IN) if len(r) > 3 and r[3] is not None else None
+        return Radio(bus[r[1]], baudrate=r[2], period_us=1000000 // rate_hz, cts=cts)
+    if name == "power":
+        from lander.drivers.power import Power
+        vref, rt, rb = w.get("power_divider", (3300, 100000, 10000))
+        return Power(ADC(Pin(w["power_adc"])), vref_mv=vref, r_top=rt, r_bottom=rb)
+    from lander.drivers.storage import Storage
+    return Storage(w["storage"], batch=8, opener=opener)
