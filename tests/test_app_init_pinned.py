@@ -109,7 +109,7 @@ def test_the_not_yet_values():
 
 
 @pytest.mark.parametrize("name,n", [("stage_us", 6), ("stage_max_us", 6), ("stage_fault_count", 6),
-                                    ("_event", 3), ("_hint", 6)])
+                                    ("_hint", 6)])
 def test_the_arrays_start_zeroed_as_signed_words(name, n):
     a, _ = _fresh()
     v = getattr(a, name)

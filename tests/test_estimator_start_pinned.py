@@ -146,10 +146,10 @@ def test_a_new_nav_publishes_zeros_before_its_first_state():
 # altimeter initialises it): every scalar as __init__ writes it.
 COLD = {
     "_h": 0, "_vz": 0, "_vx": 0, "_x": 0, "_bz": 0, "_pitch": 0, "_t": 0, "_k": 0, "_mad": 0,
-    "_cen_until": 0, "_cen_h": 0, "_cand_t": 0, "_cand_n": 0, "_cand_x": 0, "_acc_x": 0, "_acc_m": 0,
+    "_cen_until": 0, "_cen_h": 0, "_cand_t": 0, "_cand_n": 0, "_acc_x": 0,
     "_last_r": -1, "_stuck_n": 0, "_off_n": 0, "_init_n": 0, "_init_m": 0, "_ever_alt": False,
     "_cycles": 0, "_age": 0, "_last_bin": -1, "_p_end": 0, "_p_end_set": False, "_prev1": 0,
-    "_same1": 0, "_same2": 0, "_prev2": 0, "_run1": E.IMU_READMIT, "_demoted": False, "_run2": 0,
+    "_same1": 0, "_same2": 0, "_prev2": 0, "_run1": E.IMU_READMIT, "_demoted": False,
     "_dis_n": 0, "_bad": 0, "_cal_on": False, "_nb_bin": -1, "_nb_t": 0, "_tv_bin": -1,
     "_mean_bin": -1, "_nu_mean": 0, "alt_sigma_meas_mm": 300, "imu_used": 1, "initialised": False,
     "shadow_mm": 0x3FFFFFFF}

@@ -208,7 +208,6 @@ class App:
         self._sensor_drv = [getattr(board, "imu", None), self._imu2,
                             getattr(board, "altimeter", None)]
         self.events_sent = 0
-        self._event = array("i", (0, 0, 0))   # (time_ms, code, arg) drained by telemetry
         # executive state
         self.mode = MODE_SAFE
         self.mode_refusals = 0

@@ -259,9 +259,7 @@ class Nav:
         self._cen_h = 0
         self._cand_t = 0
         self._cand_n = 0
-        self._cand_x = 0
         self._acc_x = 0              # vehicle x (mm) at the last accepted sample
-        self._acc_m = 0
         self._last_r = -1
         self._stuck_n = 0
         self._off_n = 0
@@ -280,7 +278,6 @@ class Nav:
         self._prev2 = 0
         self._run1 = IMU_READMIT
         self._demoted = False        # primary dropped on evidence: needs IMU_READMIT good cycles
-        self._run2 = 0
         self._dis_n = 0
         self._bad = 0                # IMUs judged wrong by the vote (bits 1, 2)
         self._ffs = array("i", (0, 0, 0, 0))   # free-fall sums [imu1 x, z, imu2 x, z] (mm/s^2)

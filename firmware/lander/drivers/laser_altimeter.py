@@ -59,7 +59,6 @@ class LaserAltimeter:
                  ack_reads=25, max_enable_attempts=3, lost_reads=50):
         self._uart = uart
         self.max_range_mm = max_range_mm
-        self._rate_code = rate_code
         self._ack_reads = ack_reads              # reads to wait for the first frame
         self._max_attempts = max_enable_attempts
         self._lost_reads = lost_reads
