@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -279,3 +280,102 @@ def test_the_renamed_hil_closure_flies_bit_identical_to_the_plain_firmware_in_pr
         assert out["result"].downlink == ref["result"].downlink and len(ref["result"].downlink) > 400
         assert out["summary"]["events"] == ref["summary"]["events"]
     assert ref["summary"]["events"]["command_reset_imu"] == 1
+
+
+# --- the outside API rule, against the host's emulated parts --------------------------
+def _emulated_api() -> set:
+    """The names the host's emulated parts define on their classes (methods
+    and attributes: I2C.readfrom_mem_into, UART.read, Pin.value, ...): the
+    machine API as the sim board's firmware meets it, spelled as a port's."""
+    import ast
+    import glob
+
+    out = set()
+    for path in glob.glob(os.path.join(deploy.host_tools.REPO_ROOT, "host_tools", "emu", "*.py")):
+        for cls in ast.walk(ast.parse(open(path, encoding="utf-8").read())):
+            if isinstance(cls, ast.ClassDef):
+                for node in ast.walk(cls):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        out.add(node.name)
+                    elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                        out.add(node.attr)
+    return out
+
+
+def _renamed_firmware(dst: str) -> dict:
+    """Every firmware module renamed by minify.rename into dst/lander (the
+    host stand-ins _host*.py copied as they are), with the host's own code
+    (simulator, bench, ground) as board side, less the emulated API names:
+    those keep their spelling only by the renamer's outside-API rule."""
+    import glob
+
+    fw = os.path.join(deploy.host_tools.FIRMWARE_DIR, "lander")
+    texts, host_only = {}, []
+    for path in glob.glob(os.path.join(fw, "**", "*.py"), recursive=True):
+        rel = os.path.relpath(path, fw).replace(os.sep, "/")
+        if os.path.basename(rel).startswith("_host"):
+            host_only.append(rel)
+        else:
+            texts[rel] = open(path, encoding="utf-8").read()
+    side = [deploy.board_side_text("sim")]
+    for path in glob.glob(os.path.join(deploy.host_tools.REPO_ROOT, "host_tools", "**", "*.py"), recursive=True):
+        side.append(open(path, encoding="utf-8").read())
+    api = _emulated_api()
+    words = set(minify._WORD.findall("\n".join(side))) - api
+    renamed, names = minify.rename(texts, " ".join(sorted(words)))
+    for rel, text in list(renamed.items()) + [(r, open(os.path.join(fw, r)).read()) for r in host_only]:
+        p = os.path.join(dst, "lander", rel)
+        os.makedirs(os.path.dirname(p), exist_ok=True)
+        with open(p, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return names
+
+
+FLY = '''
+import hashlib, json, sys
+import host_tools
+if sys.argv[1]:
+    # the renamed copy first, and not host_tools' cached finder of firmware/
+    sys.meta_path = [f for f in sys.meta_path if type(f).__module__ != "host_tools.codecache"]
+    sys.path.insert(0, sys.argv[1])
+from host_tools.board import hil
+from host_tools.sim import runner, scenario
+import lander
+cmds, marks, orig = [], {}, runner._Firmware.step
+def step(self, now_us):
+    orig(self, now_us)
+    cmds.append(hil.actuator_state(self.bench, hil.actuator_uarts(self.bench), marks))
+runner._Firmware.step = step
+res = runner.fly(scenario.load(sys.argv[2]), record=False, max_time_s=float(sys.argv[3]))
+print(json.dumps({"from": lander.__file__, "cycles": len(cmds), "commands": repr(cmds),
+                  "downlink": res.downlink.hex(), "summary": repr(res.summary)}))
+'''
+
+
+def test_renamed_firmware_meets_the_emulated_machine_api_by_its_own_names(tmp_path):
+    # the sim board's parts are the host's emulators (the machine API by its
+    # ports' names, not renamed): every name the firmware reaches on a bus,
+    # pin or PWM must keep its spelling, also where the firmware defines the
+    # same name itself (a driver's read(), the mirror buses of lander/hil.py)
+    names = _renamed_firmware(str(tmp_path / "fw"))
+    api = _emulated_api()
+    assert {"readfrom_mem_into", "read", "write", "value", "duty_ns", "feed"} <= api
+    assert not {"readfrom_mem_into", "read", "write", "value", "duty_ns", "feed"} & set(names)
+    assert len(names) > 800
+    (tmp_path / "fly.py").write_text(FLY)
+    early = tmp_path / "imu_reset_early.toml"
+    text = open(os.path.join(SCENARIOS, "museum", "07_imu_reset_then_command.toml")).read()
+    early.write_text(text.replace("t_s = 40.0", "t_s = 0.6").replace("t_s = 45.0", "t_s = 1.0")
+                     .replace("t_s = 50.0", "t_s = 1.6"))
+    for scenario, seconds in ((os.path.join(SCENARIOS, "nominal.toml"), "3.0"), (str(early), "3.0")):
+        got = {}
+        for tag, root in (("plain", ""), ("renamed", str(tmp_path / "fw"))):
+            proc = subprocess.run([sys.executable, str(tmp_path / "fly.py"), root, scenario, seconds],
+                                  capture_output=True, text=True, timeout=300,
+                                  cwd=deploy.host_tools.REPO_ROOT)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            got[tag] = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert got["renamed"]["from"].startswith(str(tmp_path / "fw"))
+        assert got["renamed"].pop("from") != got["plain"].pop("from")
+        assert got["plain"]["cycles"] == 151 and len(got["plain"]["downlink"]) > 800
+        assert got["renamed"] == got["plain"]
