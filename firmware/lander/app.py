@@ -30,7 +30,7 @@ from lander.control import Control
 from lander.drivers import OK, BUS_ERROR, DISABLED
 from lander import estimator as estimator_mod
 from lander.estimator import Nav
-from lander.events import events
+from lander.events import events, post
 from lander import guidance as guidance_mod
 from lander.guidance import Guidance, PH_LANDED
 from lander.telemetry.stage import Telemetry
@@ -240,10 +240,10 @@ class App:
         self._nav_pitch = getattr(self.nav, "restart_pitch", None)
         self._hint = array("i", bytes(4 * 6))  # restart hint: restarts, cycle, ticks, hold, pitch, rate
         self._hint_ok = False
-        events.post(EV_BOOT, self.cfg.crc)
-        events.post(EV_RESET_CAUSE, self.reset_cause)
+        post(EV_BOOT, self.cfg.crc)
+        post(EV_RESET_CAUSE, self.reset_cause)
         if cfg_status != CFG_OK:
-            events.post(EV_CONFIG_BAD, (cfg_status << 8) | (cfg_arg & 0xFF))
+            post(EV_CONFIG_BAD, (cfg_status << 8) | (cfg_arg & 0xFF))
         # telecommands (the key is provisioned in its own file)
         self.cmd = None
         try:
@@ -304,11 +304,11 @@ class App:
         # cycle): a second reset before the next record is sealed finds them
         ck.adopt(rtc_blob)
         if seq < 0:
-            events.post(EV_CKPT_NONE, 1)
+            post(EV_CKPT_NONE, 1)
             return False
         ck.seq = seq
         if words[_CK_MODE] != MODE_POWERED:
-            events.post(EV_CKPT_NONE, 2)
+            post(EV_CKPT_NONE, 2)
             return False
         self.nav.restore_from(words, self._ck_nav)
         self.guid.restore_from(words, self._ck_guid)
@@ -422,11 +422,11 @@ class App:
         self.ckpt_age_ms = a if a < 0xFFFF else 0xFFFF
         rtc = self.ckpt_rtc
         if rtc is not None and not rtc.write(ck, slot):
-            events.post(EV_CKPT_WRITE_ERROR, 1)
+            post(EV_CKPT_WRITE_ERROR, 1)
         if self._flash_due:
             self._flash_due = False
             if self.ckpt_file is not None and not self.ckpt_file.write(ck, slot):
-                events.post(EV_CKPT_WRITE_ERROR, 2)
+                post(EV_CKPT_WRITE_ERROR, 2)
 
     # --- modes --------------------------------------------------------------
     def set_mode(self, new):
@@ -438,12 +438,12 @@ class App:
             self._refuse(new, WHY_ILLEGAL)
             return False
         self.mode = new
-        events.post(EV_MODE, (old << 4) | new)
+        post(EV_MODE, (old << 4) | new)
         return True
 
     def _refuse(self, new, why):
         self.mode_refusals += 1
-        events.post(EV_MODE_REFUSED, (why << 4) | new)
+        post(EV_MODE_REFUSED, (why << 4) | new)
 
     def _engine_allowed(self):
         """0 if the engine may be armed, else the WHY_ reason (interlocks)."""
@@ -464,7 +464,7 @@ class App:
             except Exception:
                 r = 0xFF
         self.bit_result = r
-        events.post(EV_BIT, r)
+        post(EV_BIT, r)
         return r
 
     def arm(self):
@@ -505,7 +505,7 @@ class App:
         why = self._engine_allowed()
         engine = self.board.engine
         if why != 0:
-            events.post(EV_MODE_REFUSED, (why << 4) | MODE_POWERED)
+            post(EV_MODE_REFUSED, (why << 4) | MODE_POWERED)
         elif engine is not None:
             engine.arm()
         return True
@@ -519,7 +519,7 @@ class App:
         if self.mode == MODE_SAFE and not self.arm():
             # report done by arm(); force the pre-flight modes through
             self.mode = MODE_ARMED
-            events.post(EV_MODE, (MODE_SAFE << 4) | MODE_ARMED)
+            post(EV_MODE, (MODE_SAFE << 4) | MODE_ARMED)
         if self.mode == MODE_ARMED:
             self.ignite()
         self._start_watchdog()
@@ -705,7 +705,7 @@ class App:
             i += 1
         if i < N_STAGES:
             self.stage_fault_count[i] += 1
-        events.post(EV_STAGE_FAULT, stage)
+        post(EV_STAGE_FAULT, stage)
         if stage == ST_CONTROL:
             self._control_fallback()
 
@@ -743,7 +743,7 @@ class App:
             lv = pin.value()
             if lv != self.arm_input_level:
                 self.arm_input_level = lv
-                events.post(EV_ARM_INPUT, lv)
+                post(EV_ARM_INPUT, lv)
 
     def _uplink(self):
         c = self.cmd
@@ -784,7 +784,7 @@ class App:
             legs.update()
             if legs.any_contact and not self.touchdown:
                 self.touchdown = True
-                events.post(EV_TOUCHDOWN, legs.contact_mask)
+                post(EV_TOUCHDOWN, legs.contact_mask)
 
     def _estimate(self, dt_q20):
         # IMU vote / fallback (to the commanded thrust) and altimeter FDIR live in Nav.
@@ -799,7 +799,7 @@ class App:
             self.ctrl.cut()
             if not self.engine_cut:
                 self.engine_cut = True
-                events.post(EV_ENGINE_CUT, 0)
+                post(EV_ENGINE_CUT, 0)
             if engine is not None:
                 engine.set_throttle(0)
                 engine.disarm()
@@ -871,7 +871,7 @@ class App:
         if engine is not None:
             engine.set_throttle(0)
             engine.disarm()
-        events.post(EV_ENGINE_CUT, 1)
+        post(EV_ENGINE_CUT, 1)
         return 0
 
     def cmd_reset_imu(self, part):
@@ -953,7 +953,7 @@ class App:
                 setattr(b, "imu" if i == SENSOR_IMU else "altimeter", use)
         if mask != self.sensor_mask:
             self.sensor_mask = mask
-            events.post(EV_SENSOR_MASK, mask)
+            post(EV_SENSOR_MASK, mask)
 
     # --- the board's own fixed-rate schedule --------------------------------
     def run_forever(self, cycles=-1):
@@ -980,7 +980,7 @@ class App:
             if late > 0:
                 self.overruns += 1
                 self.overrun_window += 1
-                events.post(EV_OVERRUN, late if late < 0x3FFFFFFF else 0x3FFFFFFF)
+                post(EV_OVERRUN, late if late < 0x3FFFFFFF else 0x3FFFFFFF)
                 next_us = ticks_us()
             else:
                 while ticks_diff(next_us, ticks_us()) > 0:
@@ -1003,5 +1003,5 @@ class App:
         self.period_us = 1000000 // r
         self._period_ms = self.period_us // 1000
         self.degraded = True
-        events.post(EV_RATE_DEGRADED, r)
+        post(EV_RATE_DEGRADED, r)
         return True

@@ -12,7 +12,7 @@
 # it (host_tools/board/deploy.py PART_DRIVERS: the attitude unit and the
 # TF-Luna are 2.3 k of .mpy the pico and esp32 do not use).
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 # The type checker's view of the parts: pyright takes any `if TYPE_CHECKING:`
 # as true; here it is a const 0, so the compiler leaves the block out of the
@@ -90,7 +90,7 @@ class Board:
             obj = build(*args)
         except Exception as e:    # start-up only: record, degrade, go on
             self.failed.append((name, str(e)))
-            events.post(EV_BOARD_PART_FAILED, PARTS.index(name) if name in PARTS else -1)
+            post(EV_BOARD_PART_FAILED, PARTS.index(name) if name in PARTS else -1)
             obj = None
         setattr(self, name, obj)
         return obj
@@ -165,7 +165,7 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
     for p in PARTS:
         if getattr(board, p) is not None:
             built += 1
-    events.post(EV_BOARD_READY, built)
+    post(EV_BOARD_READY, built)
     return board
 
 

@@ -23,7 +23,7 @@
 from array import array
 
 from lander.compat import const, heap_lock, heap_unlock
-from lander.events import events
+from lander.events import events, post
 
 import hashlib               # sha256: rp2, esp32, stm32, unix and WASI ports all have it
 
@@ -128,7 +128,7 @@ class Commands:
         self.apid = apid
         self.mac = Hmac(key) if key is not None else None
         if self.mac is None:
-            events.post(EV_TC_NO_KEY, 0)
+            post(EV_TC_NO_KEY, 0)
         self.last_hi = 0            # last accepted counter, as two 16-bit halves
         self.last_lo = 0
         self.accepted = 0
@@ -258,7 +258,7 @@ class Commands:
                 self._reject(why, op)
                 return why
             self.accepted += 1
-            events.post(EV_TC_ACCEPT, (op << 16) | self.last_lo)
+            post(EV_TC_ACCEPT, (op << 16) | self.last_lo)
             return 0
         finally:
             if locked:
@@ -276,7 +276,7 @@ class Commands:
         self.rejects[why] += 1
         self.last_reason = why
         self.last_reject_op = op
-        events.post(EV_TC_REJECT, (why << 8) | op)
+        post(EV_TC_REJECT, (why << 8) | op)
 
     # --- execution ----------------------------------------------------------
     def execute(self, op, p, o):
@@ -296,7 +296,7 @@ class Commands:
                 return REJ_RANGE
             self.confirm_op = c
             self._confirm_left = _CONFIRM_CYCLES_S * app.rate_hz
-            events.post(EV_TC_CONFIRM, c)
+            post(EV_TC_CONFIRM, c)
             return 0
         if op == OP_ABORT:
             return app.cmd_abort()

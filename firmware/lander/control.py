@@ -23,7 +23,7 @@
 # - Pitch rate limit: the set-point moves at most max_pitch_rate per cycle.
 from lander import fixed
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 from lander.units import THROTTLE_FULL
 
 # Words of control state in a checkpoint (checkpoint_into / restore_from).
@@ -103,7 +103,7 @@ class Control:
             self.thrust_ratio_q15 = new
             d = new - old
             if d > (old >> 3) or -d > (old >> 3):
-                events.post(EV_THRUST_RATIO, new)
+                post(EV_THRUST_RATIO, new)
         self._s_meas = 0
         self._s_exp = 0
         self._n = 0
@@ -267,7 +267,7 @@ class Control:
             hi = thr >= _THROTTLE_FULL
             lo = thr <= m and u == m
             if hi and not self.sat_high:
-                events.post(EV_SATURATED, 1)
+                post(EV_SATURATED, 1)
             self.sat_high = hi
             self.sat_low = lo
             if hi or lo:

@@ -41,7 +41,7 @@ from lander import fixed
 from lander import navgains
 from lander.compat import const
 from lander.drivers import NOT_READY, OK, REINIT
-from lander.events import events
+from lander.events import events, post
 
 # --- events (estimator range 0x0200-0x02FF) --------------------------------
 EV_NAV_INIT = const(0x0201)            # arg: 0 handover, 1 from the altimeter, 2 checkpoint
@@ -425,7 +425,7 @@ class Nav:
         self._map[b] = 0
         self._cnt[b] = N_MAP
         self.initialised = True
-        events.post(EV_NAV_INIT, 0)
+        post(EV_NAV_INIT, 0)
         _publish(self)
 
     def _v_from_mm_s(self, v):
@@ -819,7 +819,7 @@ class Nav:
             e2 = -e2
         wrong = 1 if e1 > e2 else 2
         self._bad = wrong
-        events.post(EV_NAV_IMU_DISAGREE, wrong)
+        post(EV_NAV_IMU_DISAGREE, wrong)
 
     def _correct(self, r, touchdown, flags, s, c):
         """One fresh altimeter range r (mm); s, c: sin and cos (Q15) of the
@@ -833,7 +833,7 @@ class Nav:
             self._stuck_n += 1
             if self._stuck_n >= N_STUCK:
                 if self._stuck_n == N_STUCK:
-                    events.post(EV_NAV_ALT_STUCK, r // 1000)
+                    post(EV_NAV_ALT_STUCK, r // 1000)
                 self.fault_flags = flags | F_ALT_STUCK
                 _reject(self, G_STUCK)
                 return
@@ -949,7 +949,7 @@ class Nav:
                     st[bn] = 1
                     s = 1
                     self.steep_bins += 1
-                    events.post(EV_NAV_STEEP, bn)
+                    post(EV_NAV_STEEP, bn)
         if s:
             _steep_sample(self, bn, tm)
             return
@@ -1027,7 +1027,7 @@ class Nav:
             step = t - self._t
             if (step > BIG_STEP_EVENT_MM or step < -BIG_STEP_EVENT_MM) and cnt[bn] == N_MAP:
                 self.terrain_steps += 1
-                events.post(EV_NAV_TERRAIN_STEP, step // 1000)
+                post(EV_NAV_TERRAIN_STEP, step // 1000)
             if cnt[bn] >= N_MAP or n == 0:
                 self._t = t
             self.alt_innov_mm = d
@@ -1040,7 +1040,7 @@ class Nav:
             st[bn] = 1
             self.steep_bins += 1
             self.slopes += 1
-            events.post(EV_NAV_STEEP, bn)
+            post(EV_NAV_STEEP, bn)
             _steep_sample(self, bn, tm)
             return
         # known ground: its own uncertainty adds to the measurement's
@@ -1095,7 +1095,7 @@ class Nav:
                     self.alt_offset_mm = 0
                     self._off_n = 0
                     self.fault_flags &= ~F_ALT_OFFSET
-                    events.post(EV_NAV_ALT_OFFSET_END, 0)
+                    post(EV_NAV_ALT_OFFSET_END, 0)
                     nu = raw
                     anu = nu if nu >= 0 else -nu
             else:
@@ -1130,12 +1130,12 @@ class Nav:
         if astep <= CLIFF_SLOPE * travel + tol or astep >= big or zero:
             # terrain: the datum height stays, the map takes the step
             if zero:
-                events.post(EV_NAV_ZERO_SANITY, m // 1000)
+                post(EV_NAV_ZERO_SANITY, m // 1000)
             t = self._cand_t
             mp[bn] = t
             self._t = t
             self.terrain_steps += 1
-            events.post(EV_NAV_TERRAIN_STEP, step // 1000)
+            post(EV_NAV_TERRAIN_STEP, step // 1000)
             _accept(self, m - (hp - t), k)
             return
         # the same place seen differently: an altimeter offset, removed
@@ -1143,7 +1143,7 @@ class Nav:
         self.alt_offset_mm = off
         self._off_n = 0
         self.fault_flags |= F_ALT_OFFSET
-        events.post(EV_NAV_ALT_OFFSET, off // 1000)
+        post(EV_NAV_ALT_OFFSET, off // 1000)
         _reject(self, G_OUTLIER)
 
     def _slope(self, tm, dx, tol, m):
@@ -1311,7 +1311,7 @@ class Nav:
         e = MAP_X0_MM + (pb << MAP_SHIFT)
         sh[SH_EDGE] = e if sd > 0 else e + (1 << MAP_SHIFT)
         self.shadows += 1
-        events.post(EV_NAV_SHADOW, (self._map[pb] - tm) // 1000)
+        post(EV_NAV_SHADOW, (self._map[pb] - tm) // 1000)
 
     def _shadow(self, x, bv, alt):
         # Once per cycle while a shadow is known. It ends when the ground under
@@ -1339,7 +1339,7 @@ class Nav:
             sh[SH_DIR] = 0
             self.shadow_dir = 0
             self.shadow_mm = SHADOW_NONE
-            events.post(EV_NAV_SHADOW_END, end)
+            post(EV_NAV_SHADOW_END, end)
             return
         self.shadow_dir = sd
         self.shadow_mm = d
@@ -1354,7 +1354,7 @@ class Nav:
         # against mapped terrain (steady-state gains for the measurement sigma)
         age = self._age
         if age >= STALE_CYCLES:
-            events.post(EV_NAV_ALT_REACQUIRED, age // self._rate)
+            post(EV_NAV_ALT_REACQUIRED, age // self._rate)
             sm = self.alt_sigma_meas_mm
             if nu > REACQ_SIGMAS * sm or nu < -REACQ_SIGMAS * sm:
                 # back after a coast of age cycles with an error far beyond
@@ -1428,7 +1428,7 @@ class Nav:
         self._mad = _mad0(m)
         self.vx_sigma_mm_s = 20000
         self.initialised = True
-        events.post(EV_NAV_INIT, 1)
+        post(EV_NAV_INIT, 1)
 
     def built_in_test(self, board):
         """Pre-descent built-in test (the executive's BIT mode): see built_in_test()."""
@@ -1660,7 +1660,7 @@ class Nav:
         self.slope = False
         self._ever_alt = True
         self.initialised = True
-        events.post(EV_NAV_INIT, 2)
+        post(EV_NAV_INIT, 2)
         _publish(self)
 
     def _usable(self, i, lim):

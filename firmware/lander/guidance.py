@@ -68,7 +68,7 @@ from array import array
 
 from lander import fixed
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 PH_COAST = const(0)
 PH_BRAKING = const(1)
@@ -182,14 +182,14 @@ class Guidance:
     def _set_phase(self, phase):
         if phase != self.phase:
             self.phase = phase
-            events.post(EV_PHASE, phase)
+            post(EV_PHASE, phase)
 
     # --- commands from the executive -----------------------------------------
     def abort(self):
         """Abort to hover (then a constant-rate descent)."""
         if self.phase != PH_LANDED and not self.aborted:
             self.aborted = True
-            events.post(EV_ABORT, self.phase)
+            post(EV_ABORT, self.phase)
             self.hover_ms = 0
             self.engine_on = True
             self._set_phase(PH_HOVER)
@@ -198,7 +198,7 @@ class Guidance:
         """A new site downrange of the powered-descent start (braking/approach only)."""
         if self.phase <= PH_BRAKING or self.phase == PH_APPROACH:
             self.site_x_mm = fixed.clamp(site_x_mm, -_POS_LIM, _POS_LIM)
-            events.post(EV_DIVERT, self.site_x_mm // 1000)
+            post(EV_DIVERT, self.site_x_mm // 1000)
 
     # --- one cycle -------------------------------------------------------------
     def update(self, nav, touchdown):
@@ -256,7 +256,7 @@ class Guidance:
         if h < pred - tol and self._jump_ms < _JUMP_HOLD_MS:
             if self._jump_ms == 0:
                 self.h_jumps += 1
-                events.post(EV_H_JUMP, (h - pred) // 1000)
+                post(EV_H_JUMP, (h - pred) // 1000)
             self._jump_ms += self._replan_ms
             self._h_mm = pred
             return pred
@@ -360,7 +360,7 @@ class Guidance:
             ign = (lim * cfg.ignite_q15) >> 15
             if p0 >= (ign >> 3) * (ign >> 3) or t <= cfg.approach_tgo_ms:
                 self.engine_on = True
-                events.post(EV_IGNITION, t)
+                post(EV_IGNITION, t)
                 self._set_phase(PH_BRAKING)
                 phase = PH_BRAKING
             else:
@@ -417,7 +417,7 @@ class Guidance:
             self.looking = look
             if look:
                 self.looks += 1
-            events.post(EV_SHADOW_LOOK, 1 if look else 0)
+            post(EV_SHADOW_LOOK, 1 if look else 0)
         return look
 
     def _plan_margin(self):
@@ -558,7 +558,7 @@ class Guidance:
             if self.hover_ms >= cfg.hover_max_ms or self.propellant_margin_g < cfg.reserve_g:
                 self._set_phase(PH_SAFE)
         elif phase == PH_TERMINAL and self.propellant_margin_g < 0:
-            events.post(EV_NO_MARGIN, self.propellant_margin_g)
+            post(EV_NO_MARGIN, self.propellant_margin_g)
             self._set_phase(PH_SAFE)
 
     def _climb_out(self, nav, h):

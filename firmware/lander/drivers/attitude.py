@@ -20,7 +20,7 @@
 from lander.compat import const
 from lander.drivers import OK, NOT_READY, INVALID
 from lander.drivers.uart_rx import RxWindow
-from lander.events import events
+from lander.events import post
 
 SYNC = const(0xA5)
 CMD_SET = const(0x01)
@@ -136,24 +136,24 @@ class AttitudeUnit:
                         got = True
                         lim = self.applied != self.setpoint
                         if lim and not self._limited:
-                            events.post(EV_ACU_LIMITED, self.applied)
+                            post(EV_ACU_LIMITED, self.applied)
                         self._limited = lim
                 elif cmd == NAK and ln == 1:
                     self.naks += 1
-                    events.post(EV_ACU_NAK, buf[i + 4])
+                    post(EV_ACU_NAK, buf[i + 4])
                 i = end
             rx.consume(i)
         if got:
             self.acks += 1
             if self.missed:
                 if self.missed >= _MISS_EVENT:
-                    events.post(EV_ACU_BACK, self.missed)
+                    post(EV_ACU_BACK, self.missed)
                 self.missed = 0
             self.status = OK
         elif self._pending:
             self.missed += 1
             if self.missed == _MISS_EVENT:
-                events.post(EV_ACU_NO_ACK, self.missed)
+                post(EV_ACU_NO_ACK, self.missed)
             self.status = INVALID if self.missed >= _MISS_EVENT else NOT_READY
         if angle is not None:
             a = angle

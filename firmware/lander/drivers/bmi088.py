@@ -43,7 +43,7 @@ from lander.drivers import (
     device_error,
 )
 from lander.drivers.regbus import read_regs, write_reg
-from lander.events import events
+from lander.events import post
 
 # Accelerometer registers (5.3)
 _ACC_CHIP_ID = const(0x00)     # 5.3.1  0x1E
@@ -239,7 +239,7 @@ class Bmi088(Part):
         bad = self._acc_setup()
         if (bad == 1 or bad == 2) and not self._require_accel:
             # Keep the gyro: report the accelerometer as off, retry in flight.
-            events.post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
+            post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
             bad = -1
         if bad == 1:
             raise self._error(False, "ACC_PWR_CTRL", _PWR_ON, self._a2[1], " not enabled")
@@ -399,7 +399,7 @@ class Bmi088(Part):
 
     def _gyro_reinit(self):
         self.resets += 1
-        events.post(EV_BMI_GYRO_REINIT, CAUSE_CONFIG)
+        post(EV_BMI_GYRO_REINIT, CAUSE_CONFIG)
         self._g_seq = 0
         self._g_wait = 0
         return self._gyro_seq()
@@ -428,7 +428,7 @@ class Bmi088(Part):
         if d[_G_RANGE] != self._gyro_range or d[_G_BW] != _GYRO_BW_400HZ or d[_G_LPM1] != 0:
             self.errors += 1
             self.reinit_failures += 1
-            events.post(EV_BMI_REINIT_FAIL, 2)
+            post(EV_BMI_REINIT_FAIL, 2)
             return INVALID
         return REINIT
 
@@ -520,7 +520,7 @@ class Bmi088(Part):
         was_enabled = self.accel_enabled
         if was_enabled:
             self.resets += 1
-            events.post(EV_BMI_ACC_REINIT, cause)
+            post(EV_BMI_ACC_REINIT, cause)
         self._streak = 0
         self._since_check = 0
         self._a_cause = cause
@@ -556,15 +556,15 @@ class Bmi088(Part):
             if was_enabled:
                 self.accel_enabled = False
                 self._off_cycles = 0
-                events.post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
+                post(EV_BMI_ACC_DISABLED, (self._a2[0] << 8) | self._a2[1])
             return DISABLED
         if bad:
             self.errors += 1
             self.reinit_failures += 1
-            events.post(EV_BMI_REINIT_FAIL, 1)
+            post(EV_BMI_REINIT_FAIL, 1)
             return INVALID
         if not was_enabled:
             self.accel_enabled = True
-            events.post(EV_BMI_ACC_ENABLED, 0)
+            post(EV_BMI_ACC_ENABLED, 0)
         # a silent but configured part was rewritten: no reset to report
         return NOT_READY if self._a_cause == CAUSE_STUCK else REINIT

@@ -32,7 +32,7 @@ from lander.drivers import (
     REINIT,
     device_error,
 )
-from lander.events import events
+from lander.events import post
 
 _CHIP_ID = const(0x00)      # 0x60
 _ERR_REG = const(0x02)      # fatal_err[0] cmd_err[1] conf_err[2], clear on read
@@ -303,7 +303,7 @@ class Bmp390(Part):
             self.invalid += 1
             if err != self._last_err:          # post changes only: fatal_err persists
                 self._last_err = err
-                events.post(EV_BMP_ERR, err)
+                post(EV_BMP_ERR, err)
             return self._check(False) if err & 0x04 else INVALID
         if (s & _DRDY_BOTH) != _DRDY_BOTH:
             self.not_ready += 1
@@ -352,7 +352,7 @@ class Bmp390(Part):
 
     def _reinit(self, cause):
         self.resets += 1
-        events.post(EV_BMP_REINIT, cause)
+        post(EV_BMP_REINIT, cause)
         self._streak = 0
         self._since_check = 0
         self._reinit_cause = cause
@@ -381,7 +381,7 @@ class Bmp390(Part):
         if r[0] != c[0] or r[1] != c[1] or r[2] != c[2]:
             self.errors += 1
             self.reinit_failures += 1
-            events.post(EV_BMP_REINIT_FAIL, r[0])
+            post(EV_BMP_REINIT_FAIL, r[0])
             return INVALID
         # a silent but configured part was rewritten: no reset to report
         return NOT_READY if self._reinit_cause == CAUSE_STUCK else REINIT

@@ -12,7 +12,7 @@
 #             -> centre_ns +/- (angle / travel) * half_span_ns
 #   arm:      digital output, high = armed (engine controller enable line)
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 _PWM_FREQ = const(50)                 # servo frame: 20 ms
 _THROTTLE_FULL = const(32768)         # units.THROTTLE_FULL
@@ -80,7 +80,7 @@ class Engine:
         self._arm.value(1)
         if not self.armed:
             self.armed = True
-            events.post(EV_ENG_ARMED, 0)
+            post(EV_ENG_ARMED, 0)
 
     def disarm(self):
         self._write_throttle(self.throttle_min_ns)
@@ -88,7 +88,7 @@ class Engine:
         self._arm.value(0)
         if self.armed:
             self.armed = False
-            events.post(EV_ENG_DISARMED, 0)
+            post(EV_ENG_DISARMED, 0)
 
     def set_throttle(self, throttle_q):
         """Throttle 0..32768 of max thrust; clamped to the part's range."""
@@ -107,7 +107,7 @@ class Engine:
                 q = self.min_throttle
             self.throttle_clamps += 1
             if not self._thr_clamped:
-                events.post(EV_ENG_THROTTLE_CLAMP, throttle_q if -0x3FFFFFFF < throttle_q < 0x3FFFFFFF else 0)
+                post(EV_ENG_THROTTLE_CLAMP, throttle_q if -0x3FFFFFFF < throttle_q < 0x3FFFFFFF else 0)
             self._thr_clamped = True
         elif self._thr_clamped:
             self._thr_clamped = False
@@ -126,7 +126,7 @@ class Engine:
             self._thr.duty_ns(ns)
         except (OSError, ValueError):
             self.errors += 1
-            events.post(EV_ENG_PWM_ERROR, 0)
+            post(EV_ENG_PWM_ERROR, 0)
 
     def _write_throttle(self, ns):
         if ns < self.throttle_min_ns:
@@ -138,7 +138,7 @@ class Engine:
             self._thr.duty_ns(ns)
         except (OSError, ValueError):
             self.errors += 1
-            events.post(EV_ENG_PWM_ERROR, 0)
+            post(EV_ENG_PWM_ERROR, 0)
 
     def set_pitch(self, angle):
         """Gimbal pitch in binary angle units (2^16/turn), clamped to +/- max_pitch."""
@@ -154,7 +154,7 @@ class Engine:
         if clamped:
             self.pitch_clamps += 1
             if not self._pitch_clamped:
-                events.post(EV_ENG_PITCH_CLAMP, 1 if angle > 0 else -1)
+                post(EV_ENG_PITCH_CLAMP, 1 if angle > 0 else -1)
         self._pitch_clamped = clamped
         self.pitch = a
         ns = self.gimbal_centre_ns + ((a * self._ns_per_bau_q8) >> 8)
@@ -170,4 +170,4 @@ class Engine:
                 self._gim.duty_ns(ns)
             except (OSError, ValueError):
                 self.errors += 1
-                events.post(EV_ENG_PWM_ERROR, 1)
+                post(EV_ENG_PWM_ERROR, 1)

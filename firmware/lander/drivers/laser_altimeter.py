@@ -22,7 +22,7 @@
 # range), OK.
 from lander.compat import const
 from lander.drivers import OK, NOT_READY, INVALID, OUT_OF_RANGE, DISABLED
-from lander.events import events
+from lander.events import post
 from lander.drivers.uart_rx import RxWindow
 
 # Protocol constants (Noptel LRF serial protocol)
@@ -172,7 +172,7 @@ class LaserAltimeter:
             if not self.enabled:
                 self.enabled = True
                 self._wait = 0
-                events.post(EV_ALT_ENABLED, self.enable_attempts)
+                post(EV_ALT_ENABLED, self.enable_attempts)
             st = f[20]
             self.status_byte = st
             strength = f[6] | (f[7] << 8)
@@ -231,7 +231,7 @@ class LaserAltimeter:
                 if ((chk & 0xFF) ^ _CHK_XOR) != buf[s + need - 1]:
                     if self._chk_armed:
                         self._chk_armed = False
-                        events.post(EV_ALT_CHECKSUM, self.checksum_errors)
+                        post(EV_ALT_CHECKSUM, self.checksum_errors)
                     self.checksum_errors += 1
                     self.errors += 1
                     s += 1                    # resync: rescan from the next byte
@@ -266,11 +266,11 @@ class LaserAltimeter:
                 if self._wait == 0:
                     if self.enable_attempts < self._max_attempts:
                         self.enable_attempts += 1
-                        events.post(EV_ALT_ENABLE_RETRY, self.enable_attempts)
+                        post(EV_ALT_ENABLE_RETRY, self.enable_attempts)
                         self._send_enable()
                     else:
                         self.enable_failures += 1
-                        events.post(EV_ALT_ENABLE_FAILED, self.enable_attempts)
+                        post(EV_ALT_ENABLE_FAILED, self.enable_attempts)
             self.status = DISABLED
             return DISABLED
         if result == NOT_READY:
@@ -278,7 +278,7 @@ class LaserAltimeter:
             if self._quiet >= self._lost_reads:
                 # silent while enabled: the part reset (idle after power-up) or
                 # the line is dead. Report it and run the enable handshake again.
-                events.post(EV_ALT_LOST, self._quiet)
+                post(EV_ALT_LOST, self._quiet)
                 self._quiet = 0
                 self.enabled = False
                 self.status = DISABLED
@@ -298,7 +298,7 @@ class LaserAltimeter:
         if not self.enabled:
             self.enabled = True
             self._wait = 0
-            events.post(EV_ALT_ENABLED, self.enable_attempts)
+            post(EV_ALT_ENABLED, self.enable_attempts)
         st = f[20]
         self.status_byte = st
         strength = f[6] | (f[7] << 8)

@@ -4,7 +4,7 @@
 # (active low by default). A leg's state changes only after `samples`
 # consecutive identical raw readings (counter debounce, one sample per cycle).
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 # Events (legs 0x0160-0x016F)
 EV_LEG_CONTACT = const(0x0160)     # arg: new contact mask
@@ -103,9 +103,9 @@ class Legs:
                 running = True
         if mask != self.contact_mask:
             if mask & ~self.contact_mask:
-                events.post(EV_LEG_CONTACT, mask)
+                post(EV_LEG_CONTACT, mask)
             else:
-                events.post(EV_LEG_RELEASE, mask)
+                post(EV_LEG_RELEASE, mask)
             self.contact_mask = mask
             c = 0
             m = mask

@@ -31,7 +31,7 @@ from lander.drivers import (
     device_error,
 )
 from lander.drivers.regbus import read_regs, write_reg
-from lander.events import events
+from lander.events import post
 
 # Registers (DS12814 section 9)
 _WHO_AM_I = const(0x0F)      # 9.11  fixed 0x6C
@@ -317,7 +317,7 @@ class Lsm6dsox(Part):
     def _reinit(self, cause):
         """Rewrite the configuration and verify it (bounded: 3 writes + 1 read)."""
         self.resets += 1
-        events.post(EV_LSM6_REINIT, cause)
+        post(EV_LSM6_REINIT, cause)
         self._streak = 0
         self._check_at = self.reads_ok + _CHECK_PERIOD
         try:
@@ -331,6 +331,6 @@ class Lsm6dsox(Part):
         if not self._config_ok():
             self.errors += 1
             self.reinit_failures += 1
-            events.post(EV_LSM6_REINIT_FAIL, self._cfg_seen[0] | (self._cfg_seen[1] << 8))
+            post(EV_LSM6_REINIT_FAIL, self._cfg_seen[0] | (self._cfg_seen[1] << 8))
             return INVALID
         return REINIT

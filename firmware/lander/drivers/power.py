@@ -5,7 +5,7 @@
 # bus_mv = code * full_scale_mv / 4095 below 2^30.
 # full_scale_mv = vref_mv * (r_top + r_bottom) / r_bottom, at start-up.
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 # Events (power 0x0180-0x018F)
 EV_POWER_LOW = const(0x0180)       # arg: bus_mv
@@ -41,8 +41,8 @@ class Power:
         if self.low_mv:
             if not self.low and mv < self.low_mv:
                 self.low = True
-                events.post(EV_POWER_LOW, mv)
+                post(EV_POWER_LOW, mv)
             elif self.low and mv > self.low_mv + self._hyst:
                 self.low = False
-                events.post(EV_POWER_OK, mv)
+                post(EV_POWER_OK, mv)
         return mv

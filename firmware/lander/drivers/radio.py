@@ -9,7 +9,7 @@
 # Writes are all-or-nothing per call (a frame is never split by a drop), and
 # every byte dropped because the ring was full is counted.
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 _US_PER_S = const(1000000)
 
@@ -70,7 +70,7 @@ class Radio:
             self.writes_dropped += 1
             if self._drop_armed:
                 self._drop_armed = False
-                events.post(EV_RADIO_DROP, n)
+                post(EV_RADIO_DROP, n)
             return 0
         ring = self._ring
         size = self._size
@@ -103,7 +103,7 @@ class Radio:
             self.deferred += 1
             self._cts_run += 1
             if self._cts_run == self._cts_alarm:
-                events.post(EV_RADIO_CTS_HELD, self._cts_run)
+                post(EV_RADIO_CTS_HELD, self._cts_run)
             return 0
         self._cts_run = 0
         k = self.queued
@@ -125,7 +125,7 @@ class Radio:
         except OSError:
             sent = 0
             self.errors += 1
-            events.post(EV_RADIO_UART_ERROR, 0)
+            post(EV_RADIO_UART_ERROR, 0)
         if sent is None:
             sent = 0
         if sent < k:

@@ -13,7 +13,7 @@
 from array import array
 
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 _MAGIC = const(0xB5)
 _HDR = const(6)
@@ -111,10 +111,10 @@ class Storage:
         for i in bad:
             if i * R < good_end:
                 self.corrupt += 1
-                events.post(EV_STORE_CORRUPT, i)
+                post(EV_STORE_CORRUPT, i)
         self.torn_bytes = total - good_end
         if self.torn_bytes:
-            events.post(EV_STORE_RECOVERED, self.torn_bytes)
+            post(EV_STORE_RECOVERED, self.torn_bytes)
         self.seq = last_seq + 1 if last_seq < 0x3FFFFFFF else 0
         f.seek(good_end)
         return f
@@ -133,7 +133,7 @@ class Storage:
         if n > self.payload_max or self.count + self.pending >= self.max_records:
             self.dropped += 1
             if self.count + self.pending >= self.max_records and self.dropped == 1:
-                events.post(EV_STORE_FULL, self.count)
+                post(EV_STORE_FULL, self.count)
             return False
         R = self.record_size
         buf = self._pend
@@ -174,7 +174,7 @@ class Storage:
             self._f.flush()
         except OSError:
             self.errors += 1
-            events.post(EV_STORE_WRITE_ERROR, k)
+            post(EV_STORE_WRITE_ERROR, k)
             self.pending = 0
             return False
         self.count += k

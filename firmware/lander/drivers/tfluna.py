@@ -12,7 +12,7 @@
 # (TF-Luna manual, Appendix I): such samples are INVALID.
 from lander.compat import const
 from lander.drivers import OK, NOT_READY, INVALID, OUT_OF_RANGE
-from lander.events import events
+from lander.events import post
 from lander.drivers.uart_rx import RxWindow
 
 _HEADER = const(0x59)
@@ -63,7 +63,7 @@ class TfLuna:
                 chk += buf[i]
             if (chk & 0xFF) != buf[s + 8]:
                 if self._events_armed:
-                    events.post(EV_LUNA_CHECKSUM, self.checksum_errors)
+                    post(EV_LUNA_CHECKSUM, self.checksum_errors)
                     self._events_armed = False
                 self.checksum_errors += 1
                 self.errors += 1

@@ -14,7 +14,7 @@
 # a range of records oldest first, each once, ahead of the rolling passes
 # (telemetry/stage.py start_dump); the rolling passes resume after it.
 from lander.compat import const
-from lander.events import events
+from lander.events import post
 
 EV_BB_FROZEN = const(0x0400)     # arg: records in flash
 EV_BB_FLUSH_FAIL = const(0x0401)  # arg: records pending
@@ -55,7 +55,7 @@ class BlackBox:
         if self._f >= self.flush_every:
             self._f = 0
             if not st.flush():
-                events.post(EV_BB_FLUSH_FAIL, st.pending)
+                post(EV_BB_FLUSH_FAIL, st.pending)
 
     def freeze(self):
         st = self.store
@@ -65,7 +65,7 @@ class BlackBox:
         if st is None:
             return
         st.flush()
-        events.post(EV_BB_FROZEN, st.count)
+        post(EV_BB_FROZEN, st.count)
         self._start = st.count - 1
         self._pass = 0
         self._next = self._start

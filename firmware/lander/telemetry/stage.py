@@ -21,7 +21,7 @@
 from array import array
 
 from lander.compat import const, ticks_diff
-from lander.events import events
+from lander.events import events, post
 from lander.telemetry import packets as P
 from lander.telemetry.blackbox import BlackBox, EV_BB_DUMP, EV_BB_DUMP_DONE
 from lander.telemetry.encoder import PacketEncoder
@@ -281,7 +281,7 @@ class Telemetry:
         self.dump_sent = 0
         self.dump_lost = 0
         self.dumps += 1
-        events.post(EV_BB_DUMP, end - start)
+        post(EV_BB_DUMP, end - start)
         return 0
 
     def _dump(self, buf, sec, fine):
@@ -294,10 +294,10 @@ class Telemetry:
                 n = self._bb_packet(i, buf, sec, fine)
                 self.dump_sent += 1
                 if self.dump_next >= self.dump_end:
-                    events.post(EV_BB_DUMP_DONE, self.dump_sent)
+                    post(EV_BB_DUMP_DONE, self.dump_sent)
                 return n
             self.dump_lost += 1
-        events.post(EV_BB_DUMP_DONE, self.dump_sent)
+        post(EV_BB_DUMP_DONE, self.dump_sent)
         return 0
 
     def _blackbox(self, buf, sec, fine):
