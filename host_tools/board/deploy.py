@@ -311,10 +311,14 @@ def private_const(text: str, name: str) -> str | None:
     line and every other use of the name in the module is a plain name after
     it (not an attribute, not assigned, not a keyword argument, not `global`),
     and `_name` is not taken. Tokens only: strings and comments keep it."""
-    import io
+    out, renamed = private_consts(text, [name])
+    return out if renamed else None
+
+
+def _private_const_hits(toks: list, name: str) -> list | None:
+    """Where `name` is to get its `_` (private_const's rule), or None."""
     import tokenize
 
-    toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
     hits = []
     define = None
     for i, t in enumerate(toks):
@@ -340,13 +344,30 @@ def private_const(text: str, name: str) -> str | None:
         elif define is None:
             return None                        # used before the definition: not folded there
         hits.append(t.start)
-    if define is None:
-        return None
+    return hits if define is not None else None
+
+
+def private_consts(text: str, names) -> tuple:
+    """(text, renamed): private_const for each of `names` at once, from one
+    tokenization (the build's slowest step when done a name at a time);
+    each name is judged on the original text, as private_const would: a
+    name made private cannot take another's `_name` (names are public)."""
+    import io
+    import tokenize
+
+    toks = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    hits = []
+    renamed = []
+    for name in names:
+        h = _private_const_hits(toks, name)
+        if h is not None:
+            hits += h
+            renamed.append(name)
     lines = text.splitlines(keepends=True)
-    for row, col in reversed(hits):
+    for row, col in sorted(hits, reverse=True):
         line = lines[row - 1]
         lines[row - 1] = line[:col] + "_" + line[col:]
-    return "".join(lines)
+    return "".join(lines), renamed
 
 
 def _code_words(text: str) -> set:
@@ -390,13 +411,9 @@ def board_sources(texts: dict, board_side: str = "") -> dict:
     for path, text in texts.items():
         if path in COMPACT_TABLES:
             text = board_source(text)
-        for name in _const_names(text):
-            if name in side or any(named_by(p, name) for p in texts if p != path):
-                continue
-            renamed = private_const(text, name)
-            if renamed is not None:
-                text = renamed
-        out[path] = text
+        names = [name for name in _const_names(text)
+                 if name not in side and not any(named_by(p, name) for p in texts if p != path)]
+        out[path] = private_consts(text, names)[0]
     return out
 
 
