@@ -145,18 +145,19 @@ def test_the_version_is_1():
 
 # ------------------------------------------------------------ image and CRC
 
-def test_the_default_image_is_158_octets_version_then_each_value():
-    img = Config().pack()
+def test_the_default_crc_is_over_158_octets_version_then_each_value():
+    img = _image([v for _, v in DEFAULTS])
     assert len(img) == 2 + 39 * 4 == 158
-    assert img == _image([v for _, v in DEFAULTS])
     assert img[:6] == bytes([1, 0, 50, 0, 0, 0])               # version 1, rate_hz 50
     assert img[-4:] == bytes([100, 0, 0, 0])                    # att_lag_ms 100
+    assert Config().crc == _crc_ref(img)
 
 
-def test_a_negative_value_packs_as_twos_complement():
-    img = Config(site_x_mm=-2, altimeter_beam_bau=-8192).pack()
-    assert img[2 + 14 * 4:2 + 15 * 4] == b"\xfe\xff\xff\xff"
-    assert img[2 + 8 * 4:2 + 9 * 4] == b"\x00\xe0\xff\xff"
+def test_a_negative_value_is_in_the_crc_as_twos_complement():
+    img = bytearray(_image([v for _, v in DEFAULTS]))
+    img[2 + 14 * 4:2 + 15 * 4] = b"\xfe\xff\xff\xff"              # site_x_mm -2
+    img[2 + 8 * 4:2 + 9 * 4] = b"\x00\xe0\xff\xff"               # altimeter_beam_bau -8192
+    assert Config(site_x_mm=-2, altimeter_beam_bau=-8192).crc == _crc_ref(bytes(img))
 
 
 def test_the_crc_is_ccitt_false_over_the_image():
@@ -170,7 +171,8 @@ def test_the_crc_is_ccitt_false_over_the_image():
 def test_crc16_ccitt_matches_its_check_value_and_crcmod():
     ref = crcmod.predefined.mkCrcFun("crc-ccitt-false")
     assert c.crc16_ccitt(b"123456789") == 0x29B1 == ref(b"123456789")
-    for data in (b"", b"\x00", b"\xff", b"\x80\x00", bytes(range(256)), Config().pack()):
+    for data in (b"", b"\x00", b"\xff", b"\x80\x00", bytes(range(256)),
+                 _image([v for _, v in DEFAULTS])):
         assert c.crc16_ccitt(data) == ref(data) == _crc_ref(data)
 
 

@@ -6,15 +6,16 @@
 # written by `lander deploy` (and its "calibration" by `lander bench`), checked
 # at boot by load_json():
 #   {"version": CONFIG_VERSION, "params": {name: int, ...}, "crc": CRC-16 of
-#    Config.pack() (optional), "calibration": {...}}
+#    the packed set (optional), "calibration": {...}}
+# The packed set: the version as a little-endian u16, then each FIELDS value,
+# in order, as a little-endian two's-complement 32-bit word (Config.crc is
+# its CRC-16/CCITT-FALSE, fed word by word: compute_crc).
 # The host writes the file (host_tools/board/deploy.py config_json).
 # A key absent from "params" keeps its default. A missing file, bad JSON, a
 # wrong version, an unknown key, a non-integer value, a CRC that disagrees or
 # a value out of range gives the defaults and a reason code (+ the index of the
 # offending field where there is one): the executive then refuses to arm and
 # reports it (EV_CONFIG_BAD); describe() words it for a person.
-import struct
-
 from lander.checkpoint import crc16_word
 from lander.compat import const
 from lander.drivers.storage import crc16
@@ -161,13 +162,9 @@ class Config:
         self.version = CONFIG_VERSION
         self.crc = self.compute_crc()
 
-    def pack(self):
-        vals = [getattr(self, f[0]) for f in FIELDS]
-        return struct.pack("<H%di" % len(vals), CONFIG_VERSION, *vals)
-
     def compute_crc(self):
-        """CRC-16 of pack(), fed word by word without building it: a set_param
-        recomputes it under heap_lock (pack() allocates its list and bytes)."""
+        """CRC-16 of the packed set (see the top of this file), fed word by
+        word without building it: a set_param recomputes it under heap_lock."""
         crc = _CRC_VERSION
         for f in FIELDS:
             crc = crc16_word(crc, getattr(self, f[0]))
@@ -218,7 +215,7 @@ def describe(reason, arg):
 
 def from_json(data):
     """(Config, reason, arg) from the text of the deployed config.json
-    ({"version": 1, "params": {...}, "crc": CRC-16 of Config.pack(), ...});
+    ({"version": 1, "params": {...}, "crc": CRC-16 of the packed set, ...});
     see the top of this file. Start-up only."""
     import json
     try:
@@ -263,5 +260,5 @@ def crc16_ccitt(data, crc=0xFFFF):
     return crc16(data, len(data), crc)
 
 
-# the CRC after pack()'s first field, the version as a little-endian u16
-_CRC_VERSION = crc16_ccitt(struct.pack("<H", CONFIG_VERSION))
+# the CRC after the packed set's first field, the version as a little-endian u16
+_CRC_VERSION = crc16_ccitt(bytes((CONFIG_VERSION & 0xFF, CONFIG_VERSION >> 8)))
