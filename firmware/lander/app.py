@@ -180,14 +180,15 @@ class App:
     def __init__(self, board, cfg=None, cfg_status=CFG_OK, cfg_arg=0):
         boot_us = ticks_us()
         self.board = board
-        self.cfg = cfg if cfg is not None else Config()
+        cfg = cfg if cfg is not None else Config()
+        self.cfg = cfg
         self.cfg_status = cfg_status        # config.CFG_* reason (0 = valid file)
         self.build_id = BUILD_ID
-        self.period_us = 1000000 // self.cfg.rate_hz
-        self.rate_hz = self.cfg.rate_hz
-        self.nav = Nav(self.cfg)
-        self.guid = Guidance(self.cfg)
-        self.ctrl = Control(self.cfg)
+        self.period_us = 1000000 // cfg.rate_hz
+        self.rate_hz = cfg.rate_hz
+        self.nav = Nav(cfg)
+        self.guid = Guidance(cfg)
+        self.ctrl = Control(cfg)
         self.guid.attach_control(self.ctrl)
         self._acu = getattr(board, "attitude", None)
         self._gimbal_sent = None              # last gimbal set-point written (App._control)
@@ -227,7 +228,7 @@ class App:
         self.arm_input_level = -1
         self.beacon_on = False
         self.sensor_mask = 0xFF               # bit per sensor read (SENSOR_*; cmd_sensor)
-        self._apply_sensor_mask(self.cfg.sensor_mask)
+        self._apply_sensor_mask(cfg.sensor_mask)
         self.reset_cause = getattr(board, "reset_cause", 0)
         self.restarts = 0                     # warm restarts in this flight
         self.warm = False                     # this boot resumed from a checkpoint
@@ -240,15 +241,16 @@ class App:
         self._nav_pitch = getattr(self.nav, "restart_pitch", None)
         self._hint = array("i", bytes(4 * 6))  # restart hint: restarts, cycle, ticks, hold, pitch, rate
         self._hint_ok = False
-        post(EV_BOOT, self.cfg.crc)
+        post(EV_BOOT, cfg.crc)
         post(EV_RESET_CAUSE, self.reset_cause)
         if cfg_status != CFG_OK:
             post(EV_CONFIG_BAD, (cfg_status << 8) | (cfg_arg & 0xFF))
         # telecommands (the key is provisioned in its own file)
+        opener = getattr(board, "opener", None)
         self.cmd = None
         try:
             from lander.commands import Commands
-            self.cmd = Commands(self, Commands.load_key(getattr(board, "opener", None)))
+            self.cmd = Commands(self, Commands.load_key(opener))
         except ImportError:
             pass
         # checkpoint: app words, then nav, guidance, control
@@ -257,8 +259,8 @@ class App:
         self._ck_ctrl = self._ck_guid + guidance_mod.CHECKPOINT_WORDS
         n = self._ck_ctrl + control_mod.CHECKPOINT_WORDS
         self.ckpt = ckpt_mod.Checkpoint(n)
-        self.ckpt_every = self._cycles(self.cfg.ckpt_period_ms)
-        self.ckpt_flash_every = self._cycles(self.cfg.ckpt_flash_ms)
+        self.ckpt_every = self._cycles(cfg.ckpt_period_ms)
+        self.ckpt_flash_every = self._cycles(cfg.ckpt_flash_ms)
         self._ckpt_count = 0
         self._ckpt_flash_count = 0
         self._flash_due = False               # a flash write waits for the next record sealed
@@ -266,10 +268,9 @@ class App:
         self._period_ms = self.period_us // 1000
         self.ckpt_age_ms = 0xFFFF             # age of the last sealed checkpoint (0xFFFF: none)
         self.ckpt_rtc = ckpt_mod.RtcStore(board.rtc) if getattr(board, "rtc", None) is not None else None
-        opener = getattr(board, "opener", None)
         self.ckpt_file = ckpt_mod.FileStore(CKPT_FILE_PATH, self.ckpt.slot_bytes, opener) \
             if opener is not None else None
-        self.tlm = Telemetry(self, board, self.cfg)
+        self.tlm = Telemetry(self, board, cfg)
         self._restore()
 
     def _cycles(self, ms):

@@ -1540,31 +1540,32 @@ class Nav:
             o += 1
 
     def restore_from(self, words, offset):
-        self._h = words[offset]
-        self._vz = words[offset + 1]
-        self._vx = words[offset + 2]
-        self._x = words[offset + 3]
-        self._pitch = words[offset + 4]
-        self._t = words[offset + 5]
-        self.site_terrain_mm = words[offset + 6]
-        w = words[offset + 7]
+        cw = words[offset:offset + CHECKPOINT_WORDS]     # (start-up: a copy, indexed from 0)
+        self._h = cw[0]
+        self._vz = cw[1]
+        self._vx = cw[2]
+        self._x = cw[3]
+        self._pitch = cw[4]
+        self._t = cw[5]
+        self.site_terrain_mm = cw[6]
+        w = cw[7]
         self.fault_flags = w & 0x7F
         run = _signed((w >> 7) & 0xFF, 8)
         self._last_bin = ((w >> 15) & 0x1FF) - 1
         site_seen = (w >> 24) & 1
-        self._bz = words[offset + 8]
-        self.terrain_under_mm = words[offset + 9]
-        self.alt_offset_mm = words[offset + 10]
-        w = words[offset + 11]
+        self._bz = cw[8]
+        self.terrain_under_mm = cw[9]
+        self.alt_offset_mm = cw[10]
+        w = cw[11]
         self.alt_sigma_mm = w & SIG_MAX
         age = (w >> 24) & 63
-        w = words[offset + 12]
+        w = cw[12]
         self.vz_sigma_mm_s = w & 0x1FFFF
         near = _signed((w >> 17) & 0x1FFF, 13)
-        w = words[offset + 13]
+        w = cw[13]
         self.vx_sigma_mm_s = w & 0x1FFFF
         far = _signed((w >> 17) & 0x1FFF, 13)
-        w = words[offset + 14]
+        w = cw[14]
         self.imu_used = w & 15
         k = (w >> 4) & 255
         self._k = k if k < navgains.NK else navgains.NK - 1
@@ -1572,13 +1573,13 @@ class Nav:
         sd = (w >> 14) & 3
         bn = (w >> 16) & 255
         self._age = age | (((w >> 24) & 63) << 6)
-        self._mad = words[offset + 15]
-        w = words[offset + 16]
+        self._mad = cw[15]
+        w = cw[16]
         cal = self._cal
         cal[0] = _signed(w & 0x3FF, 10)
         cal[1] = _signed((w >> 10) & 0x3FF, 10)
         cal[2] = _signed((w >> 20) & 0x3FF, 10)
-        w = words[offset + 17]
+        w = cw[17]
         cal[3] = _signed(w & 0x3FF, 10)
         b1 = (w >> 10) & 255
         self.accel_thrust_mm_s2 = _signed((w >> 18) & 0xFFF, 12) << 4
@@ -1597,8 +1598,8 @@ class Nav:
         # the sweep, a shadow with its two levels, then the map window
         sh = self._sh
         sh[SW_RUN] = run
-        sh[SW_PREV] = words[offset + 18]
-        w = words[offset + 19]
+        sh[SW_PREV] = cw[18]
+        w = cw[19]
         sh[SW_T] = _signed(w & 0x1FFFF, 17) * 250
         sh[SW_M] = ((w >> 17) & 0x1FFF) * 250
         if sd and bn != b1:
@@ -1619,15 +1620,15 @@ class Nav:
             self._map[b1] = far * 1000
         else:
             sh[SH_DIR] = 0
-        b = fixed.clamp(words[offset + 20], 0, MAP_N - CK_MAP)
+        b = fixed.clamp(cw[20], 0, MAP_N - CK_MAP)
         mp = self._map
         cnt = self._cnt
         st = self._steep
         cf = self._conf
         ms = self._msig
-        o = offset + CK_MAP_AT
+        o = CK_MAP_AT
         for j in range(b, b + CK_MAP):
-            w = words[o]
+            w = cw[o]
             o += 1
             if w == 0:
                 continue
