@@ -226,9 +226,21 @@ def plan(texts: dict, board_side: str = "") -> dict:
     defined = set()
     for tree in trees.values():
         defined |= _defined(tree)
-    # dunders and CPython's private-mangled `__x`; `_x` stays private as
-    # `_<short>`: a `_`-named const is left out of the module by the compiler
+    # dunders and CPython's private-mangled `__x` keep their names. A
+    # `_`-named const stays `_<short>`: the compiler leaves such a const out
+    # of the module. Any other `_x` gets a plain short name: on MicroPython
+    # the underscore means nothing else to the firmware's code unless a
+    # module star-imports (then every `_x` stays private), and it would
+    # cost a byte per module.
     candidates = {n for n in defined if n not in keep and not n.startswith("__")}
+    consts = set()
+    for tree in trees.values():
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                    and isinstance(node.value.func, ast.Name) and node.value.func.id == "const":
+                consts.update(t.id for t in node.targets if isinstance(t, ast.Name))
+    star = any(isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
+               for tree in trees.values() for node in ast.walk(tree))
     # a name is stored once in each module's qstr table that names it: the
     # names in most modules and the longest get the shortest new names
     gain = {n: len(n) * sum(1 for words in used.values() if n in words) for n in candidates}
@@ -236,7 +248,7 @@ def plan(texts: dict, board_side: str = "") -> dict:
     out = {}
     for n in sorted(candidates, key=lambda n: (-gain[n], n)):
         new = next(fresh)
-        new = "_" + new if n.startswith("_") else new
+        new = "_" + new if n.startswith("_") and (n in consts or star) else new
         if len(new) >= len(n):
             continue              # no shorter: keep it (the fresh name is spent, the order stays)
         out[n] = new
