@@ -475,7 +475,7 @@ class Bmi088(Part):
             self._streak += 1
             if self._streak >= _STUCK_CYCLES * self._backoff:
                 self._streak = 0
-                return self._acc_recover()
+                return self._acc_check(True)
             return NOT_READY
         k = self._ak
         n = self._as
@@ -497,22 +497,18 @@ class Bmi088(Part):
         self._rd_a(_ACC_CONF, self._a2_tx, self._a2_rx)
         return self._a2[0] == _ACC_CONF_400HZ and self._a2[1] == self._acc_range
 
-    def _acc_check(self):
-        try:
-            ok = self._acc_config_ok() or self._acc_config_ok()   # confirm a mismatch
-        except OSError:
-            return self._bus_error()
-        if ok:
-            return OK
-        return self._acc_reinit(CAUSE_CONFIG)
-
-    def _acc_recover(self):
+    def _acc_check(self, stuck=False):
+        # The configuration read back: re-initialised if lost; stuck (data-ready
+        # clear too long) and configured, rewritten anyway, the next attempt
+        # waiting twice as long.
         try:
             ok = self._acc_config_ok() or self._acc_config_ok()   # confirm a mismatch
         except OSError:
             return self._bus_error()
         if not ok:
             return self._acc_reinit(CAUSE_CONFIG)
+        if not stuck:
+            return OK
         self._back_off()
         return self._acc_reinit(CAUSE_STUCK)
 

@@ -253,7 +253,7 @@ class Lsm6dsox(Part):
             self._streak += 1
             if self._streak >= _STUCK_CYCLES * self._backoff:
                 self._streak = 0
-                st = self._recover()
+                st = self._check_config(True)
                 self.status = st
                 return st
             self.status = NOT_READY
@@ -292,27 +292,21 @@ class Lsm6dsox(Part):
         self._rd(_CTRL1_XL, self._cfg_tx, self._cfg_rx)
         return self._config_ok()
 
-    def _check_config(self):
+    def _check_config(self, stuck=False):
+        # The configuration read back: re-initialised if lost (a reset). With
+        # stuck (data-ready clear for a while), a configured but silent part
+        # is rewritten anyway, then backed off.
         try:
             ok = self._config_matches()
         except OSError:
             return self._bus_error()
-        if ok:
+        if not ok:
+            return self._reinit(CAUSE_CONFIG)
+        if not stuck:
             return OK
-        return self._reinit(CAUSE_CONFIG)
-
-    def _recover(self):
-        # Data-ready stuck for a while: was the part reset (config lost)?
-        try:
-            ok = self._config_matches()
-        except OSError:
-            return self._bus_error()
-        if ok:
-            # Configured but silent: rewrite anyway, then back off.
-            self._back_off()
-            st = self._reinit(CAUSE_STUCK)
-            return NOT_READY if st == REINIT else st
-        return self._reinit(CAUSE_CONFIG)
+        self._back_off()
+        st = self._reinit(CAUSE_STUCK)
+        return NOT_READY if st == REINIT else st
 
     def _reinit(self, cause):
         """Rewrite the configuration and verify it (bounded: 3 writes + 1 read)."""
