@@ -204,18 +204,18 @@ class Commands:
             return REJ_SHORT
         if n > MAX_LEN or n > len(pkt):
             return REJ_LONG
-        w0 = (pkt[0] << 8) | pkt[1]
+        w0 = _u16(pkt, 0)
         if (w0 >> 11) != 0x3:                      # version 0, type 1, sec. header 1
             return REJ_HEADER
         if (w0 & 0x7FF) != self.apid:
             return REJ_APID
         if (pkt[2] >> 6) != 0x3:                   # unsegmented
             return REJ_HEADER
-        if _HDR + ((pkt[4] << 8) | pkt[5]) + 1 != n:
+        if _HDR + _u16(pkt, 4) + 1 != n:
             return REJ_LENGTH
         seq = ((pkt[2] & 0x3F) << 8) | pkt[3]
-        hi = (pkt[6] << 8) | pkt[7]
-        lo = (pkt[8] << 8) | pkt[9]
+        hi = _u16(pkt, 6)
+        lo = _u16(pkt, 8)
         if seq != lo & 0x3FFF:
             return REJ_LENGTH
         if self.mac is None:
@@ -311,13 +311,13 @@ class Commands:
         if op == OP_RESET_IMU:
             return app.cmd_reset_imu(p[o])
         if op == OP_SET_PARAM:
-            pid = (p[o] << 8) | p[o + 1]
+            pid = _u16(p, o)
             return app.cmd_set_param(pid, _s32(p, o + 2))
         if op == OP_DUMP_BLACKBOX:
             if p[o] & 0xC0:
                 return REJ_RANGE          # a record index beyond 2^30
             start = ((p[o] & 0x3F) << 24) | (p[o + 1] << 16) | (p[o + 2] << 8) | p[o + 3]
-            count = (p[o + 4] << 8) | p[o + 5]
+            count = _u16(p, o + 4)
             why = app.cmd_dump(start, count)
             if why == 0:
                 d = self.dump
@@ -336,20 +336,25 @@ class Commands:
             return app.cmd_sensor(p[o], p[o + 1])
         if op == OP_TIME_SYNC:
             t = self.time_sync
-            t[0] = (p[o] << 8) | p[o + 1]
-            t[1] = (p[o + 2] << 8) | p[o + 3]
-            t[2] = (p[o + 4] << 8) | p[o + 5]
+            t[0] = _u16(p, o)
+            t[1] = _u16(p, o + 2)
+            t[2] = _u16(p, o + 4)
             t[3] = events.now_ms
             return 0
         return REJ_OPCODE
+
+
+def _u16(p, o):
+    """Big-endian unsigned 16-bit field at p[o] (verification and arguments)."""
+    return (p[o] << 8) | p[o + 1]
 
 
 def _s32(p, o):
     """Big-endian signed 32-bit argument, kept within |x| < 2^30 (else clamped
     to +/-(2^30 - 1), which every bound then refuses). The high half -0x4000
     clamps too: its product hi << 16 is -2^30 (the range rule's edge)."""
-    hi = (p[o] << 8) | p[o + 1]
-    lo = (p[o + 2] << 8) | p[o + 3]
+    hi = _u16(p, o)
+    lo = _u16(p, o + 2)
     if hi >= 0x8000:
         hi -= 0x10000
     if hi >= 0x4000:
