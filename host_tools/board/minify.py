@@ -9,7 +9,8 @@ stored (the compiler turns them into slots). Two passes here:
 1. rename(): the names the firmware itself defines and that nothing outside
    the compiled modules needs spelled as they are get 1-2 character names,
    the same new name for the same old name across the whole closure (an
-   attribute set in one module and read in another is renamed in both).
+   attribute set in one module and read in another is renamed in both);
+   a `_` const stays `_`-named (the compiler leaves it out of the module).
    A name keeps its spelling (keep_words) when it is
    - named by anything that is not the closure's code: a MicroPython,
      stdlib or machine API name (every identifier of the port stubs of rp2,
@@ -89,8 +90,10 @@ def string_words(text: str, tree=None) -> set:
     the code can use (docstrings left out)."""
     skip = _statement_strings(tree if tree is not None else ast.parse(text))
     out: set = set()
+    # Python >= 3.12 tokenizes an f-string in parts: its text is FSTRING_MIDDLE
+    texts = (tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING))
     for t in _tokens(text):
-        if t.type == tokenize.STRING and t.start not in skip:
+        if t.type in texts and t.start not in skip:
             out.update(_WORD.findall(t.string))
     return out
 
