@@ -1209,20 +1209,25 @@ def test_a_cycle_without_a_range_over_the_same_bin_looks_at_the_shadow_with_the_
     assert got == [(E.MAP_X0_MM + (40 << E.MAP_SHIFT) + 100, 40, 1000000 + 7000)]
 
 
-# Found while pinning the above (not a mutant; reported, firmware not changed
-# here): a range _correct refuses before its stuck test (r <= 0 or r >=
-# MAX_RANGE_MM: G_RANGE) returns without storing the cycle's flags, and
-# update then reads the flags back from self.fault_flags: for that cycle the
-# IMU flags (F_IMU1, F_IMU2, F_NO_IMU) are the previous cycle's. (A beam
-# beyond 75 deg is refused after the stuck test, which stored them: not
-# affected.) The laser altimeter's driver says OK for a 0 mm range (exponent
-# 117, mantissa below ~0x8300: floor(0.98 mm) = 0).
-@pytest.mark.xfail(strict=True, reason="firmware bug: a range refused before the stuck test drops "
-                                       "the cycle's IMU flags (reported by mut, 2026-11-30)")
+# A range _correct refuses before its stuck test (r <= 0 or r >= MAX_RANGE_MM:
+# G_RANGE), or a repeat of the last range not yet counted stuck, leaves the
+# flags as update stored them before the call: the cycle's IMU flags (F_IMU1,
+# F_IMU2, F_NO_IMU), not the previous cycle's (found by mutation testing,
+# 2026-11-30; the laser altimeter's driver says OK for a 0 mm range: exponent
+# 117, mantissa below ~0x8300, floor(0.98 mm) = 0).
 @pytest.mark.parametrize("r", [0, E.MAX_RANGE_MM])
 def test_a_range_refused_at_once_keeps_the_cycle_s_imu_flags(r):
     nav = _nav()
     _cycle(nav, None, None, alt=Alt(r), st_alt=OK)      # no IMU gave a sample this cycle
     assert nav.alt_gate == E.G_RANGE
     assert nav.fault_flags == E.F_IMU1 | E.F_IMU2 | E.F_NO_IMU
+
+
+def test_a_repeated_range_not_yet_stuck_keeps_the_cycle_s_imu_flags():
+    nav = _nav()
+    _cycle(nav, Imu(), alt=Alt(1000000), st_alt=OK)
+    assert nav.fault_flags & (E.F_IMU1 | E.F_NO_IMU) == 0
+    _cycle(nav, None, None, alt=Alt(1000000), st_alt=OK)  # the same millimetres, no IMU
+    assert nav._stuck_n == 1
+    assert nav.fault_flags & (E.F_IMU1 | E.F_IMU2 | E.F_NO_IMU | E.F_ALT_STUCK) == E.F_IMU1 | E.F_IMU2 | E.F_NO_IMU
 

@@ -676,6 +676,10 @@ class Nav:
         if st_alt != NOT_READY and alt is not None:
             if st_alt == OK:
                 self._ever_alt = True            # (so F_ALT_NEVER is not for this cycle)
+                # this cycle's IMU flags stored first: _correct updates only
+                # F_ALT_STUCK, and a range it refuses before its stuck test
+                # (or a repeat not yet stuck) would leave the last cycle's
+                self.fault_flags = flags
                 _correct(self, alt.range_mm, touchdown, flags, s, c)
                 flags = self.fault_flags
                 age = self._age
