@@ -166,6 +166,14 @@ def test_best_with_neither_slot_valid_leaves_out_alone():
     assert ck.best(None, 1, out) == -1
 
 
+def test_newer_of_two_slots_neither_valid_is_minus_one_not_any_negative():
+    # a non-empty blob: both slots parsed and refused (a zeroed record has no
+    # magic, a record with a wrong CRC is torn); the documented answer is -1
+    torn = record(5, [50], crc=0)
+    assert ck.newer(bytes(40), 1) == -1
+    assert ck.newer(torn + torn, 1) == -1
+
+
 # ------------------------------------------------------------------ adopt
 def test_adopt_takes_both_slots_and_the_newer_becomes_last():
     c = ck.Checkpoint(1)
