@@ -230,6 +230,15 @@ def test_without_an_opener_the_board_opens_files_with_open():
     assert b.opener is open
 
 
+@pytest.mark.parametrize("unwired", [None, False, (), ""])
+def test_a_part_wired_none_false_or_empty_is_not_built(unwired):
+    keys = ("imu", "imu2_acc", "imu2_gyro", "baro", "altimeter", "rangefinder", "throttle_pwm", "attitude", "legs",
+            "radio", "power_adc", "storage")
+    b = _build(dict(WIRING, **{k: unwired for k in keys}))
+    assert LOG.calls == []
+    assert [p for p, built in b.summary() if built] == []
+
+
 def test_unwired_parts_are_not_built_and_stay_none():
     b = _build({})
     assert LOG.calls == []

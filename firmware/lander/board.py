@@ -136,7 +136,7 @@ def make_buses(table, I2C, SPI, UART, Pin, pin_numbers=()):
 
 # The parts build_drivers() makes, in this order: (part, its WIRING key); a
 # part is made when its key is present and not None, False or empty (a pin
-# number may be 0).
+# number may be 0, an int; False is a bool).
 _BUILD = (("imu", "imu"), ("imu2", "imu2_acc"), ("baro", "baro"), ("altimeter", "altimeter"),
           ("rangefinder", "rangefinder"), ("engine", "throttle_pwm"), ("attitude", "attitude"),
           ("legs", "legs"), ("radio", "radio"), ("power", "power_adc"), ("storage", "storage"))
@@ -158,7 +158,7 @@ def build_drivers(board, w, bus, Pin, PWM, ADC, rate_hz=50, opener=None):
             cs_pins[key] = Pin(entry[2], Pin.OUT, value=1)
     for name, key in _BUILD:
         v = w.get(key)
-        if v or v == 0:
+        if v or type(v) is int:
             # one function makes each part (Board.part records what it raises)
             board.part(name, _make, name, w, bus, cs_pins, Pin, PWM, ADC, rate_hz, opener)
     built = 0
