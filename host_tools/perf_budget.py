@@ -670,42 +670,30 @@ MINIFIED_BOARD = "pico"
 
 def minified_guest_firmware(out_dir: str, board: str = MINIFIED_BOARD) -> dict:
     """Lay out out_dir/lander/ as the perf guest imports it with the firmware
-    as `lander deploy` sends it to `board`: the text each of its .mpy is
-    compiled from (deploy.build's board-source/: private consts, compact
-    tables, then the minify passes: names, const imports), plus what the guest imports and the board does
-    not deploy: the sim board's other drivers, renamed by the board's table
-    (a name they define themselves keeps its spelling), and lander.replay
-    unrenamed (it stands in for the board's machine module, whose names stay).
-    Returns the table {old name: new name}. Every name the replay harness
-    reaches (App.step, handover, Board, build_drivers, ...) is named in this
-    file, which is board-side text for the renamer (deploy.BOARD_SIDE): the
-    board's build keeps it too, so nothing is kept for this measurement
-    alone; the stage hooks are set by their new names (minified_hooks)."""
+    as `lander deploy` sends it to `board`: the text its .mpy is compiled
+    from (deploy.build's board-source/: private consts, compact tables, the
+    closure bundled into lander/__init__.py, names shortened, the qstr
+    order primed), with the sim board's other drivers, which the guest's
+    sim board builds and `board` does not deploy, bundled in by the same
+    passes, plus lander.replay unrenamed (it stands in for the board's
+    machine module, whose names stay). Returns the table {old name: new
+    name}. Every name the replay harness reaches (App.step, handover, Board,
+    build_drivers, ...) is named in this file, which is board-side text for
+    the renamer (deploy.BOARD_SIDE): the board's build keeps it too, so
+    nothing is kept for this measurement alone; the stage hooks are set by
+    their new names (minified_hooks)."""
     import shutil
 
-    from host_tools.board import deploy, minify
+    from host_tools.board import deploy
 
     build_dir = os.path.join(out_dir, "build")
-    deploy.build(board, build_dir, deploy.ARCH[board], minify=True)
+    extra = tuple(sorted(set(deploy.firmware_modules("sim")) - set(deploy.firmware_modules(board))))
+    deploy.build(board, build_dir, deploy.ARCH[board], minify=True, extra=extra)
     with open(os.path.join(build_dir, "names.json")) as fh:
         names = {old: new for new, old in json.load(fh).items()}
     lander = os.path.join(out_dir, "lander")
     shutil.copytree(os.path.join(build_dir, "board-source", "lander"), lander)
-    src = os.path.join(host_tools.FIRMWARE_DIR, "lander")
-    on_board = set(deploy.firmware_modules(board))
-    for rel in sorted(set(deploy.firmware_modules("sim")) - on_board) + ["replay.py"]:
-        with open(os.path.join(src, rel), encoding="utf-8") as fh:
-            text = fh.read()
-        if rel != "replay.py":
-            words = minify._name_tokens(text)
-            clash = sorted(new for old, new in names.items() if new in words and old in words)
-            if clash:
-                raise RuntimeError("minified guest: %s already uses %s" % (rel, ", ".join(clash)))
-            renamed = minify.apply(text, names)
-            minify.check(rel, text, renamed, names)
-            text = minify.drop_const_import(renamed)
-        with open(os.path.join(lander, rel), "w", encoding="utf-8") as fh:
-            fh.write(text)
+    shutil.copyfile(os.path.join(host_tools.FIRMWARE_DIR, "lander", "replay.py"), os.path.join(lander, "replay.py"))
     return names
 
 

@@ -66,7 +66,7 @@ DEFAULT_OPT = {"pico": 3, "esp32": 3, "pyboard": 3, "sim": 0, "hil": 0}
 # name. The sim and hil boards keep them too (tests/test_deploy_minify.py
 # flies the renamed hil closure against the plain one).
 MINIFY_BOARDS = ("pico", "esp32", "pyboard")
-MINIFY_PASSES = ("names", "const", "source")
+MINIFY_PASSES = ("bundle", "names", "const", "source")
 
 
 class DeployError(Exception):
@@ -288,7 +288,8 @@ def board_side_text(board: str) -> str:
     here = os.path.dirname(os.path.abspath(__file__))
     for pattern in BOARD_SIDE:
         for path in sorted(glob.glob(os.path.join(host_tools.REPO_ROOT, pattern.format(board=board)))):
-            if os.path.abspath(path) in (os.path.join(here, "deploy.py"), os.path.join(here, "minify.py")):
+            if os.path.abspath(path) in (os.path.join(here, "deploy.py"), os.path.join(here, "minify.py"),
+                                         os.path.join(here, "bundle.py")):
                 continue                      # the build itself: its board code names no firmware global
             with open(path, encoding="utf-8") as fh:
                 out.append(fh.read())
@@ -419,10 +420,11 @@ def board_sources(texts: dict, board_side: str = "") -> dict:
 
 def build(board: str, out_dir: str, arch: str | None, scenario: str | None = None,
           calibration: dict | None = None, opt: int | None = None, extra: tuple = (),
-          minify: bool | None = None) -> dict:
+          minify: bool | None = None, bundle: bool = True) -> dict:
     """Compile and lay out the files; returns {remote path: local path}.
     opt: the mpy-cross -O level (None: the board's DEFAULT_OPT).
-    minify: apply MINIFY_PASSES (None: on a MINIFY_BOARDS board unless opt is 0)."""
+    minify: apply MINIFY_PASSES (None: on a MINIFY_BOARDS board unless opt is 0).
+    bundle: with minify, the "bundle" pass too (False: one .mpy per module)."""
     src_board = "hil" if board == "sim-virtual" else board
     if minify is None:
         minify = src_board in MINIFY_BOARDS and opt != 0
@@ -442,7 +444,19 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
             texts[rel_py.replace(os.sep, "/")] = fh.read()
     side = board_side_text(src_board)
     board_texts = board_sources(texts, side)
-    passes = MINIFY_PASSES if minify else ()
+    passes = tuple(p for p in MINIFY_PASSES if bundle or p != "bundle") if minify else ()
+    line_map = None
+    if "bundle" in passes:
+        from host_tools.board import bundle as bundle_mod
+
+        try:
+            source, line_map = bundle_mod.bundle(board_texts, side)
+        except bundle_mod.BundleError as exc:
+            raise DeployError("bundle: %s" % exc)
+        # one module now: a public const only it names is made private too
+        board_texts = board_sources({bundle_mod.BUNDLE_PATH: source}, side)
+        texts = {bundle_mod.BUNDLE_PATH: source}
+        modules = [bundle_mod.BUNDLE_PATH]
     if "names" in passes:
         from host_tools.board import minify as minify_mod
 
@@ -457,6 +471,12 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         from host_tools.board.minify import drop_const_import
 
         board_texts = {k: drop_const_import(v) for k, v in board_texts.items()}
+    if line_map is not None:
+        text, added = bundle_mod.prime_qstrs(board_texts[bundle_mod.BUNDLE_PATH])
+        board_texts[bundle_mod.BUNDLE_PATH] = text
+        # not deployed: which module each line of the bundle came from
+        with open(os.path.join(out_dir, "bundle-lines.json"), "w") as fh:
+            json.dump([[first + added, path] for first, path in line_map], fh, indent=0)
     basenames = [os.path.basename(m) for m in modules]
     for rel_py in modules:
         src = os.path.join(root, rel_py)
@@ -468,7 +488,9 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
         if board_texts[key] != texts[key] or "source" in passes:
             # a copy made for the board, compiled under the module's own name
             name = os.path.relpath(src, host_tools.FIRMWARE_DIR).replace(os.sep, "/")
-            if "source" in passes and basenames.count(os.path.basename(rel_py)) == 1:
+            if line_map is not None:
+                name = "lander.py"           # the bundle: bundle-lines.json says which module a line is in
+            elif "source" in passes and basenames.count(os.path.basename(rel_py)) == 1:
                 # the file name alone (engine.py, not lander/drivers/engine.py):
                 # still says which module a traceback is in; the three
                 # __init__.py keep their package's path
@@ -657,6 +679,10 @@ def add_arguments(parser):
                              "module by its file name (host_tools/board/minify.py; the table of the new names "
                              "in build/deploy/<board>/names.json): default on for pico, esp32 and pyboard "
                              "unless --opt 0 (the bench's deploy, where tracebacks are read), off for sim and hil")
+    parser.add_argument("--bundle", action=argparse.BooleanOptionalAction, default=True,
+                        help="with --minify, write the board's modules as one module, lib/lander/__init__.mpy "
+                             "(host_tools/board/bundle.py: each name stored once; which module a line came "
+                             "from in build/deploy/<board>/bundle-lines.json); --no-bundle: one .mpy per module")
     parser.add_argument("--romfs", action="store_true",
                         help="put the modules in a ROMFS image (build/deploy/<board>/lander.romfs) and write it "
                              "to the board's ROMFS partition with `mpremote romfs deploy` (MicroPython >= 1.25 "
@@ -680,7 +706,8 @@ def run(args) -> int:
             print("virtual board: the sim board's parts are the host's emulators over the HIL link "
                   "(boards/hil/board.py deployed as board.py)")
         out_dir = os.path.join(args.out, board)
-        files = build(src_board, out_dir, arch, args.scenario, opt=args.opt, minify=args.minify)
+        files = build(src_board, out_dir, arch, args.scenario, opt=args.opt, minify=args.minify,
+                      bundle=args.bundle)
         print("built %d files for %s (%s) in %s" % (len(files), board, arch or "bytecode", out_dir))
         if args.romfs:
             image = os.path.join(out_dir, "lander.romfs")
