@@ -635,8 +635,11 @@ def measure_fuel(data: dict, hooks: list, max_cycles: int = 1 << 29, firmware_di
     wasmtime.Store, wasmtime.WasiConfig = _Store, _Wasi
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            # the firmware's own source: leftovers of a build left out; a given
+            # firmware_dir is taken whole (its .mpy are what is measured)
+            skip = ("__pycache__", "*.pyc") + (("*.mpy",) if firmware_dir is None else ())
             shutil.copytree(os.path.join(firmware_dir or host_tools.FIRMWARE_DIR, "lander"),
-                            os.path.join(tmp, "lander"), ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mpy"))
+                            os.path.join(tmp, "lander"), ignore=shutil.ignore_patterns(*skip))
             os.makedirs(os.path.join(tmp, "data"))
             for name, blob in data.items():
                 with open(os.path.join(tmp, "data", name), "wb") as fh:
@@ -670,29 +673,37 @@ MINIFIED_BOARD = "pico"
 
 def minified_guest_firmware(out_dir: str, board: str = MINIFIED_BOARD) -> dict:
     """Lay out out_dir/lander/ as the perf guest imports it with the firmware
-    as `lander deploy` sends it to `board`: the text its .mpy is compiled
-    from (deploy.build's board-source/: private consts, compact tables, the
-    closure bundled into lander/__init__.py, names shortened, the qstr
-    order primed), with the sim board's other drivers, which the guest's
-    sim board builds and `board` does not deploy, bundled in by the same
-    passes, plus lander.replay unrenamed (it stands in for the board's
-    machine module, whose names stay). Returns the table {old name: new
-    name}. Every name the replay harness reaches (App.step, handover, Board,
-    build_drivers, ...) is named in this file, which is board-side text for
-    the renamer (deploy.BOARD_SIDE): the board's build keeps it too, so
-    nothing is kept for this measurement alone; the stage hooks are set by
-    their new names (minified_hooks)."""
+    as `lander deploy` sends it to `board`: its lib/lander/__init__.mpy
+    (deploy.build's passes: private consts, compact tables, the closure
+    bundled into one module, names shortened, the qstr order primed, at the
+    board's -O level), compiled as portable bytecode (the guest runs no
+    native code; the bytecode is the same), with the sim board's other
+    drivers, which the guest's sim board builds and `board` does not deploy,
+    bundled in by the same passes; plus lander.replay from its source,
+    unrenamed (it stands in for the board's machine module, whose names
+    stay). The bundle's source is not what the guest imports: compiling its
+    370 k of text ran out of the guest's heap. Returns the table {old name:
+    new name}. Every name the replay harness reaches (App.step, handover,
+    Board, build_drivers, ...) is named in this file, which is board-side
+    text for the renamer (deploy.BOARD_SIDE): the board's build keeps it
+    too, so nothing is kept for this measurement alone; the stage hooks are
+    set by their new names (minified_hooks)."""
     import shutil
 
     from host_tools.board import deploy
 
     build_dir = os.path.join(out_dir, "build")
     extra = tuple(sorted(set(deploy.firmware_modules("sim")) - set(deploy.firmware_modules(board))))
-    deploy.build(board, build_dir, deploy.ARCH[board], minify=True, extra=extra)
+    files = deploy.build(board, build_dir, None, minify=True, extra=extra, opt=deploy.DEFAULT_OPT[board])
     with open(os.path.join(build_dir, "names.json")) as fh:
         names = {old: new for new, old in json.load(fh).items()}
     lander = os.path.join(out_dir, "lander")
-    shutil.copytree(os.path.join(build_dir, "board-source", "lander"), lander)
+    os.makedirs(lander)
+    for remote, local in files.items():
+        if remote.startswith("lib/lander/"):
+            dst = os.path.join(lander, remote[len("lib/lander/"):])
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copyfile(local, dst)
     shutil.copyfile(os.path.join(host_tools.FIRMWARE_DIR, "lander", "replay.py"), os.path.join(lander, "replay.py"))
     return names
 
