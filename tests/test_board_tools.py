@@ -311,12 +311,13 @@ def test_board_packet_tables_read_the_same_fields_without_the_grounds_columns():
     assert board.count("\n") == text.count("\n")
     assert len(board) < len(text) - 3500
     table = board[board.index("_CRITICAL = \"\"\""):board.index("# One event")]
-    assert "  " not in table and "\nI APP cycle -1\n" in table and "altitude_mm" in table and " m " not in table
+    assert "  " not in table and "\nI 0 cycle\n" in table and "altitude_mm" in table and " m " not in table
+    assert "\ni 4 accel_mm_s2 2\n" in table     # IMU is source 4; an index other than -1 stays
 
 
 def test_board_source_leaves_strings_that_are_not_tables_alone():
     text = 'A = """\na  b  c\n"""\nB = """\nn I APP  x -1 -  0  # note\n"""\n'
-    assert deploy.board_source(text) == 'A = """\na  b  c\n"""\nB = """\nI APP x -1\n"""\n'
+    assert deploy.board_source(text) == 'A = """\na  b  c\n"""\nB = """\nI 0 x\n"""\n'
 
 
 def test_deploy_compiles_the_compact_packet_tables_under_their_package_name(tmp_path, mpy_cross_calls):

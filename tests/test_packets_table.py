@@ -67,8 +67,10 @@ def test_the_encoder_packs_types_saturation_indices_and_reserved_fields():
     assert bytes(buf) == bytes([0, 0xFE, 0xD4, 0xFF, 0xFF, 0, 0, 0, 0, 0, 0, 0, 0, 0])
 
 
-def test_fields_reads_a_boards_four_column_row_without_the_grounds_columns():
-    # `lander deploy` sends the tables with format, source, attribute and
-    # index only (host_tools/board/deploy.py board_source)
-    assert P.fields("I APP cycle -1\n\nh NAV  pitch_bau 2") == (
-        ("", "I", P.S_APP, "cycle", -1, "", 0), ("", "h", P.S_NAV, "pitch_bau", 2, "", 0))
+def test_fields_reads_a_boards_row_without_the_grounds_columns():
+    # `lander deploy` sends the tables with format, source number, attribute
+    # and index only, the index left out when it is -1
+    # (host_tools/board/deploy.py board_source)
+    assert P.fields("I 0 cycle\n\nh 1  pitch_bau 2\nB 14 x") == (
+        ("", "I", P.S_APP, "cycle", -1, "", 0), ("", "h", P.S_NAV, "pitch_bau", 2, "", 0),
+        ("", "B", P.S_CKPT, "x", -1, "", 0))

@@ -238,15 +238,29 @@ def _table_rows(text: str) -> list[list[str]]:
 BOARD_COLUMNS = slice(1, 5)
 
 
+def _board_row(cols: list) -> list:
+    """A table row as a board gets it: the source by its number in
+    packets.SOURCES, the index left out when it is -1 (packets.fields reads
+    both back)."""
+    if not cols:
+        return cols
+    from lander.telemetry import packets
+
+    fmt, source, attr, index = cols
+    row = [fmt, str(packets.SOURCES.split().index(source)), attr]
+    return row if index == "-1" else row + [index]
+
+
 def board_source(text: str) -> str:
     """The source a board gets for a module of COMPACT_TABLES: each triple-
     quoted string whose every row has the table's seven columns is written
     with only the columns the encoder reads (BOARD_COLUMNS: format, source,
     attribute, index), one space between them and no comments; fields()
     reads such a four-column row as the same field with an empty name, no
-    unit and exp10 0. Every line break is kept, so a traceback names the same
-    line. The alignment was 2.5 k of the board's bytecode, the ground's
-    columns 1.5 k."""
+    unit and exp10 0. The source is written as its number in packets.SOURCES
+    and an index of -1 is left out (0.5 k). Every line break is kept, so a
+    traceback names the same line. The alignment was 2.5 k of the board's
+    bytecode, the ground's columns 1.5 k."""
     out = []
     pos = 0
     while True:
@@ -259,9 +273,12 @@ def board_source(text: str) -> str:
         body = text[i + 3:j]
         rows = _table_rows(body)
         if rows and all(len(r) == _TABLE_COLUMNS for r in rows):
-            compact = "\n".join(" ".join(line.split("#", 1)[0].split()[BOARD_COLUMNS])
+            compact = "\n".join(" ".join(_board_row(line.split("#", 1)[0].split()[BOARD_COLUMNS]))
                                  for line in body.split("\n"))
-            if _table_rows(compact) != [r[BOARD_COLUMNS] for r in rows]:   # cannot happen, by construction
+            from lander.telemetry import packets
+
+            board_rows = [f[1:5] for f in packets.fields(compact)]
+            if board_rows != [f[1:5] for f in packets.fields(body)]:   # cannot happen, by construction
                 raise DeployError("board_source changed a table's rows")
             out.append(text[pos:i + 3] + compact + '"""')
         else:

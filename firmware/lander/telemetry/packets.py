@@ -215,13 +215,14 @@ def fields(text):
     out = []
     for line in text.split("\n"):
         w = line.split("#", 1)[0].split()
-        if len(w) == 4:
-            # a board's copy: `lander deploy` leaves the ground's columns
-            # (name, unit, exp10) out of the tables it sends
-            out.append(("", w[0], sources.index(w[1]), w[2], int(w[3]), "", 0))
-        elif w:
+        if len(w) > 4:
             out.append((w[0], w[1], sources.index(w[2]), w[3], int(w[4]),
                         "" if w[5] == "-" else w[5], int(w[6])))
+        elif w:
+            # a board's copy: `lander deploy` sends format, source number,
+            # attribute and index (left out when -1), without the ground's
+            # columns (name, unit, exp10)
+            out.append(("", w[0], int(w[1]), w[2], int(w[3]) if len(w) > 3 else -1, "", 0))
     return tuple(out)
 
 
