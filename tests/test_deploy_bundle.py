@@ -198,3 +198,30 @@ def test_a_flight_board_deploys_one_module_smaller_than_one_per_module(tmp_path)
     engine = open(os.path.join(deploy.host_tools.FIRMWARE_DIR, "lander", "drivers", "engine.py")).read()
     # a line of the bundle maps back to its module's line (the first is its comment)
     assert src[first - 1].startswith("#") and engine.split("\n")[0].startswith("#")
+
+
+# --- the packet tables' attribute column, renamed with the code ---------------------
+def test_a_board_table_is_put_aside_from_the_renamer_and_written_back_with_the_new_names():
+    text = 'T = """\nI 0 cycle\nh 1 pitch_bau 2\n"""\nD = """a free text"""\n'
+    hidden, tables = deploy.hide_tables({"m.py": text})
+    assert tables == ["\nI 0 cycle\nh 1 pitch_bau 2\n"]
+    assert hidden["m.py"] == 'T = """#0"""\nD = """a free text"""\n'
+    back = deploy.restore_tables(hidden, tables, {"pitch_bau": "pB", "cycle": "cycle"})
+    assert back["m.py"] == 'T = """\nI 0 cycle\nh 1 pB 2\n"""\nD = """a free text"""\n'
+
+
+def test_a_string_that_is_not_a_board_table_is_not_put_aside():
+    for body in ("\nI APP cycle -1\n", "\nI 0 cycle extra words\n", "", "\nI 0 cycle\nnot a row\n"):
+        text = 'T = """%s"""\n' % body
+        assert deploy.hide_tables({"m.py": text}) == ({"m.py": text}, [])
+
+
+def test_the_flight_bundle_renames_a_telemetry_attribute_in_its_table_and_in_its_code(tmp_path):
+    deploy.build("pico", str(tmp_path / "b"), "armv6m")
+    names = json.load(open(str(tmp_path / "b" / "names.json")))
+    new = {old: new for new, old in names.items()}
+    src = open(str(tmp_path / "b" / "board-source" / "lander" / "__init__.py")).read()
+    # fault_flags: the critical packet's, read by getattr from the table
+    short = new["fault_flags"]
+    assert "\nH 1 %s\n" % short in src and "self.%s = " % short in src
+    assert ".fault_flags" not in src and "1 fault_flags" not in src

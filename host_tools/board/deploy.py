@@ -40,6 +40,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -288,6 +289,61 @@ def board_source(text: str) -> str:
     return "".join(out)
 
 
+# A table row as board_source writes it: format, source number, attribute
+# and the index when it is not -1
+_BOARD_ROW = re.compile(r"^[A-Za-z] [0-9]+ [A-Za-z_][A-Za-z0-9_]*(?: -?[0-9]+)?$")
+_TRIPLE = re.compile(r'"""(.*?)"""', re.S)
+
+
+def _is_board_table(body: str) -> bool:
+    rows = [line for line in body.split("\n") if line]
+    return bool(rows) and all(_BOARD_ROW.match(line) for line in rows)
+
+
+def hide_tables(texts: dict) -> tuple:
+    """(texts, tables): every board table string (board_source's rows) put
+    aside, its place holding a numbered stand-in without words (#0, #1, ...),
+    so that the renamer takes its attribute column for what it is, the
+    names the encoder looks up on the sources with getattr, not for names
+    some string keeps (restore_tables writes them back renamed)."""
+    tables: list = []
+
+    def aside(m):
+        if not _is_board_table(m.group(1)):
+            return m.group(0)
+        tables.append(m.group(1))
+        return '"""#%d"""' % (len(tables) - 1)
+
+    return {k: _TRIPLE.sub(aside, v) for k, v in texts.items()}, tables
+
+
+def restore_tables(texts: dict, tables: list, names: dict) -> dict:
+    """The tables hide_tables put aside, back in their places with each
+    attribute spelled as the renamer spelled the code's attribute (`names`:
+    {old: new}; a name it kept stays). Refused unless packets.fields reads
+    each back as the same fields with only the attributes renamed."""
+    from lander.telemetry import packets
+
+    def back(m):
+        body = m.group(1)
+        if not re.fullmatch(r"#[0-9]+", body):
+            return m.group(0)
+        old = tables[int(body[1:])]
+        rows = []
+        for line in old.split("\n"):
+            w = line.split()
+            if w:
+                w[2] = names.get(w[2], w[2])
+            rows.append(" ".join(w))
+        new = "\n".join(rows)
+        want = [f[:3] + (names.get(f[3], f[3]),) + f[4:] for f in packets.fields(old)]
+        if list(packets.fields(new)) != want:      # cannot happen, by construction
+            raise DeployError("restore_tables changed a table's rows")
+        return '"""%s"""' % new
+
+    return {k: _TRIPLE.sub(back, v) for k, v in texts.items()}
+
+
 # Code that runs on a board beside the firmware's modules and may name their
 # globals: the board files, main.py, and the host tools that send code to a
 # board (raw REPL, the virtual board, the perf guests that import the deployed
@@ -477,10 +533,12 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
     if "names" in passes:
         from host_tools.board import minify as minify_mod
 
+        board_texts, tables = hide_tables(board_texts)
         try:
             board_texts, renamed = minify_mod.rename(board_texts, side)
         except minify_mod.MinifyError as exc:
             raise DeployError("minify: %s" % exc)
+        board_texts = restore_tables(board_texts, tables, renamed)
         # not deployed: the table to read a traceback of this build with
         with open(os.path.join(out_dir, "names.json"), "w") as fh:
             json.dump({new: old for old, new in sorted(renamed.items())}, fh, indent=0, sort_keys=True)
