@@ -18,7 +18,12 @@
    1-2 characters, the `const` imports the compiler does not need left out,
    each module named by its file name (pico 82,951 -> 76,034 B of .mpy);
    build/deploy/<board>/names.json (not deployed) maps the short names back
-   for reading a traceback.
+   for reading a traceback. Before the renaming, the closure is bundled
+   (host_tools/board/bundle.py; --no-bundle to keep one .mpy per module):
+   written as the one module lib/lander/__init__.mpy, so that each name is
+   stored once, not once per module (bundle-lines.json says which module a
+   line of it came from), and the packet tables' attribute column is renamed
+   with the code it names (hide_tables / restore_tables).
    With --romfs the modules go into one ROMFS image instead (MicroPython
    >= 1.25 on a build with a ROMFS partition: the stock RPI_PICO, PYBV11
    and ESP32_GENERIC builds have none; rp2 MICROPY_HW_ROMFS_BYTES, stm32
