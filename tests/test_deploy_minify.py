@@ -97,8 +97,9 @@ TEXTS = {"compat.py": COMPAT, "drivers/__init__.py": "", "drivers/widget.py": WI
          "__init__.py": ""}
 
 
-def _renamed():
-    return minify.rename(TEXTS, BOARD_SIDE)
+def _renamed(classes=True):
+    # others={}: these sources alone (not the firmware's other modules)
+    return minify.rename(TEXTS, BOARD_SIDE, classes=classes, others={})
 
 
 def test_a_name_the_code_uses_through_a_string_keeps_its_spelling():
@@ -144,7 +145,9 @@ def test_names_the_board_side_uses_module_names_and_dunders_keep_their_spelling(
 
 
 def test_new_names_are_short_fresh_and_a_private_const_stays_private():
-    out, names = _renamed()
+    # the global table alone (Widget's _bus is class-private: the class pass
+    # names it, tests/test_deploy_private_attrs.py)
+    out, names = _renamed(classes=False)
     words = set()
     for text in list(TEXTS.values()) + [BOARD_SIDE]:
         words |= minify._name_tokens(text)
@@ -155,7 +158,7 @@ def test_new_names_are_short_fresh_and_a_private_const_stays_private():
     assert names["_GAIN_SHIFT"].startswith("_") and not names["_bus"].startswith("_")
     assert not names["Widget"].startswith("_")
     star = dict(TEXTS, **{"app.py": "from lander.drivers.widget import *\n" + APP})
-    assert minify.rename(star, BOARD_SIDE)[1]["_bus"].startswith("_")
+    assert minify.rename(star, BOARD_SIDE, classes=False, others={})[1]["_bus"].startswith("_")
     assert "%s = const(2)" % names["_GAIN_SHIFT"] in out["drivers/widget.py"]
 
 
@@ -251,17 +254,48 @@ def test_a_flight_board_deploys_smaller_with_each_module_named_by_its_file(tmp_p
     assert b"engine.py" in data and b"lander/drivers/engine.py" not in data
 
 
-def test_the_renamed_hil_closure_flies_bit_identical_to_the_plain_firmware_in_process(tmp_path):
+def _classes_on(monkeypatch) -> list:
+    """deploy.build with the class-private pass on, whatever MINIFY_PASSES
+    says, the packet tables' attribute column (deploy.hide_tables) never
+    private; returns the list each build's {"Class.new": "old"} is added to."""
+    tables, hide, hidden, seen = minify.rename_tables, deploy.hide_tables, [], []
+
+    def noted(texts):
+        out = hide(texts)
+        hidden[:] = out[1]
+        return out
+
+    def on(texts, side="", classes=True, others=None, attributes=()):
+        column = {row.split()[2] for t in hidden for row in t.split("\n") if row.split()}
+        out = tables(texts, side, True, others, set(attributes) | column)
+        seen.append(out[2])
+        return out
+    monkeypatch.setattr(deploy, "hide_tables", noted)
+    monkeypatch.setattr(minify, "rename_tables", on)
+    monkeypatch.setattr(minify, "rename", lambda texts, side="", classes=True, others=None, attributes=():
+                        on(texts, side, attributes=attributes)[:2])
+    return seen
+
+
+@pytest.mark.parametrize("classes", [False, True])
+def test_the_renamed_hil_closure_flies_bit_identical_to_the_plain_firmware_in_process(tmp_path, monkeypatch,
+                                                                                      classes):
     # the pass must not change what the firmware computes: the hil board's
     # closure, renamed as the flight boards' are, on the virtual board (the
     # real MicroPython), against the unrenamed firmware in-process: the
     # actuator command stream and the downlink, bit for bit, on a nominal
-    # start and on a flight with an IMU reset and two telecommands
+    # start and on a flight with an IMU reset and two telecommands; with and
+    # without the class-private attributes named from one pool
+    seen = _classes_on(monkeypatch) if classes else []
     root = str(tmp_path / "fs")
     files = deploy.build("sim-virtual", str(tmp_path / "build"), None, minify=True)
     names = json.load(open(str(tmp_path / "build" / "names.json")))
     old = set(names.values())
     assert {"Nav", "set_throttle", "pack_fields"} <= old and len(names) > 500
+    if classes:
+        # hundreds of attributes in a pool of under a hundred names, Nav's among them
+        assert len(seen) == 1 and len(seen[0]) > 250 and any(k.startswith("Nav.") for k in seen[0])
+        assert len({k.split(".")[-1] for k in seen[0]}) < 100
     # a config.json key, a name hil.state_words reads through a string, the
     # bus API, what the host's START_SERVE calls: kept
     assert not {"rate_hz", "fault_flags", "readfrom_mem_into", "serve", "make_board"} & old
@@ -327,7 +361,7 @@ def _renamed_firmware(dst: str) -> dict:
         side.append(open(path, encoding="utf-8").read())
     api = _emulated_api()
     words = set(minify._WORD.findall("\n".join(side))) - api
-    renamed, names = minify.rename(texts, " ".join(sorted(words)))
+    renamed, names = minify.rename(texts, " ".join(sorted(words)), classes=True)
     for rel, text in list(renamed.items()) + [(r, open(os.path.join(fw, r)).read()) for r in host_only]:
         p = os.path.join(dst, "lander", rel)
         os.makedirs(os.path.dirname(p), exist_ok=True)
