@@ -705,6 +705,11 @@ def minified_guest_firmware(out_dir: str, board: str = MINIFIED_BOARD) -> dict:
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copyfile(local, dst)
     shutil.copyfile(os.path.join(host_tools.FIRMWARE_DIR, "lander", "replay.py"), os.path.join(lander, "replay.py"))
+    # App's stage methods that only App calls are class-private
+    # (names_private.json, {"Class.new": "old"}): the hooks take those names
+    with open(os.path.join(build_dir, "names_private.json")) as fh:
+        names.update({old: label.split(".")[-1] for label, old in json.load(fh).items()
+                      if label.startswith("App.")})
     return names
 
 

@@ -72,7 +72,7 @@ DEFAULT_OPT = {"pico": 3, "esp32": 3, "pyboard": 3, "sim": 0, "hil": 0}
 # name. The sim and hil boards keep them too (tests/test_deploy_minify.py
 # flies the renamed hil closure against the plain one).
 MINIFY_BOARDS = ("pico", "esp32", "pyboard")
-MINIFY_PASSES = ("bundle", "names", "const", "source")
+MINIFY_PASSES = ("bundle", "names", "private", "const", "source")
 
 
 class DeployError(Exception):
@@ -540,13 +540,19 @@ def build(board: str, out_dir: str, arch: str | None, scenario: str | None = Non
 
         board_texts, tables = hide_tables(board_texts)
         try:
-            board_texts, renamed = minify_mod.rename(board_texts, side)
+            # the tables' attribute column is restored by the global table: never class-private
+            column = {row.split()[2] for t in tables for row in t.split("\n") if row.split()}
+            board_texts, renamed, private = minify_mod.rename_tables(
+                board_texts, side, classes="private" in passes, attributes=column)
         except minify_mod.MinifyError as exc:
             raise DeployError("minify: %s" % exc)
         board_texts = restore_tables(board_texts, tables, renamed)
         # not deployed: the table to read a traceback of this build with
         with open(os.path.join(out_dir, "names.json"), "w") as fh:
             json.dump({new: old for old, new in sorted(renamed.items())}, fh, indent=0, sort_keys=True)
+        # and, per class, the class-private attributes' pool names {"Class.new": "old"}
+        with open(os.path.join(out_dir, "names_private.json"), "w") as fh:
+            json.dump(private, fh, indent=0, sort_keys=True)
     if "const" in passes:
         from host_tools.board.minify import drop_const_import
 
