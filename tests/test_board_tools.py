@@ -86,7 +86,7 @@ def test_deploy_copies_only_what_differs_then_verifies(tmp_path, monkeypatch):
     fake = FakeRun(answer)
     monkeypatch.setattr(subprocess, "run", fake)
     res = deploy.deploy_files("/dev/ttyACM0", files, log=lambda *a: None)
-    assert res == {"copied": ["main.py"], "unchanged": 1, "verified": 2}
+    assert res == {"copied": ["main.py"], "unchanged": 1, "removed": [], "verified": 2}
     mp = [sys.executable, "-m", "mpremote", "connect", "/dev/ttyACM0", "resume"]
     assert fake.calls[0][:7] == mp + ["exec"]
     assert fake.calls[1] == mp + ["fs", "cp", str(b), ":main.py"]
@@ -226,7 +226,7 @@ def test_deploy_romfs_writes_the_image_then_copies_only_the_root_files(tmp_path,
         if "exec" in cmd and "LIBLANDER" in cmd[-1]:
             return 0, "LIBLANDER 1\n", ""
         if "exec" in cmd:                     # the hash query: nothing on the board until the copy
-            paths = ast.literal_eval(cmd[-1].split("for _p in ")[1].split(":")[0])
+            paths = ast.literal_eval(cmd[-1].split("_want = ")[1].split("\n")[0])
             return 0, "HASHES %r\n" % {p: hashes[p] if copied else None for p in paths}, ""
         if "cp" in cmd:
             copied.append(cmd)

@@ -225,3 +225,18 @@ def test_the_flight_bundle_renames_a_telemetry_attribute_in_its_table_and_in_its
     short = new["fault_flags"]
     assert "\nH 1 %s\n" % short in src and "self.%s = " % short in src
     assert ".fault_flags" not in src and "1 fault_flags" not in src
+
+
+def test_a_bundled_deploy_removes_the_per_module_files_an_earlier_deploy_left(tmp_path):
+    root = tmp_path / "fs"
+    split = deploy.build("sim-virtual", str(tmp_path / "many"), None, minify=True, bundle=False)
+    bundled = deploy.build("sim-virtual", str(tmp_path / "one"), None, minify=True)
+    with virtual.VirtualBoard(str(root)) as vb:
+        first = deploy.deploy_files(vb.port, split, log=lambda *a: None)
+        assert first["removed"] == [] and (root / "lib" / "lander" / "app.mpy").is_file()
+        second = deploy.deploy_files(vb.port, bundled, log=lambda *a: None)
+        old = sorted(p for p in split if p.startswith("lib/lander/") and p != "lib/lander/__init__.mpy")
+        assert sorted(second["removed"]) == old and len(old) > 20
+        assert sorted(str(p.relative_to(root)) for p in (root / "lib").rglob("*") if p.is_file()) == \
+            ["lib/lander/__init__.mpy"]
+        assert deploy.deploy_files(vb.port, bundled, log=lambda *a: None)["removed"] == []

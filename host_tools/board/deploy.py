@@ -663,10 +663,25 @@ def _h(p):
     f.close()
     return binascii.hexlify(h.digest()).decode()
 _r = {}
-for _p in %r:
+_want = %r
+for _p in _want:
     _mk(_p)
     _r[_p] = _h(_p)
 print('HASHES', _r)
+def _walk(d, out):
+    try:
+        entries = list(os.ilistdir(d))
+    except OSError:
+        return
+    for e in entries:
+        p = d + '/' + e[0]
+        if e[1] == 0x4000:
+            _walk(p, out)
+        elif p not in _want:
+            out.append(p)
+_s = []
+_walk('lib/lander', _s)
+print('STALE', _s)
 """
 
 
@@ -681,13 +696,27 @@ def _run(cmd: list[str], what: str, timeout: float = 120.0) -> str:
     return proc.stdout
 
 
-def board_hashes(port: str, paths: list[str]) -> dict:
+def board_state(port: str, paths: list[str]) -> tuple:
+    """({path: SHA-256 hex or None}, [stale]) from the board: the hash of each
+    of `paths` (their folders made), and every other file under lib/lander,
+    the firmware's folder (an earlier deploy's module the build no longer
+    has, e.g. the per-module files a bundled build replaces)."""
+    import ast
+
     out = _run(mpremote_cmd() + ["connect", port, "resume", "exec", _HASH_SCRIPT % (paths,)], "hash")
+    hashes, stale = None, []
     for line in out.splitlines():
         if line.startswith("HASHES "):
-            import ast
-            return ast.literal_eval(line[len("HASHES "):])
-    raise DeployError("hash: no answer from the board: %r" % out[-300:])
+            hashes = ast.literal_eval(line[len("HASHES "):])
+        elif line.startswith("STALE "):
+            stale = ast.literal_eval(line[len("STALE "):])
+    if hashes is None:
+        raise DeployError("hash: no answer from the board: %r" % out[-300:])
+    return hashes, stale
+
+
+def board_hashes(port: str, paths: list[str]) -> dict:
+    return board_state(port, paths)[0]
 
 
 def local_hash(path: str) -> str:
@@ -699,22 +728,26 @@ def deploy_files(port: str, files: dict, log=print) -> dict:
     """Copy what differs, then verify. Returns {copied, unchanged, verified}."""
     paths = sorted(files)
     want = {p: local_hash(files[p]) for p in paths}
-    have = board_hashes(port, paths)
+    have, stale = board_state(port, paths)
     todo = [p for p in paths if have.get(p) != want[p]]
     cmd = mpremote_cmd() + ["connect", port, "resume"]
-    for i, p in enumerate(todo):
+    steps = [["fs", "cp", files[p], ":" + p] for p in todo] + [["fs", "rm", ":" + p] for p in stale]
+    for i, step in enumerate(steps):
         if i:
             cmd.append("+")
-        cmd += ["fs", "cp", files[p], ":" + p]
-    if todo:
+        cmd += step
+    if steps:
         _run(cmd, "copy", timeout=300.0)
-    after = board_hashes(port, paths)
+    after, left = board_state(port, paths)
     bad = [p for p in paths if after.get(p) != want[p]]
     if bad:
         raise DeployError("verify: %d file(s) differ on the board after the copy: %s" % (len(bad), ", ".join(bad)))
-    log("deployed: %d file(s) copied, %d unchanged, all %d verified by SHA-256"
-        % (len(todo), len(paths) - len(todo), len(paths)))
-    return {"copied": todo, "unchanged": len(paths) - len(todo), "verified": len(paths)}
+    if left:
+        raise DeployError("verify: %d file(s) of an earlier deploy still in lib/lander: %s"
+                          % (len(left), ", ".join(left)))
+    log("deployed: %d file(s) copied, %d unchanged, %d of an earlier deploy removed, all %d verified by SHA-256"
+        % (len(todo), len(paths) - len(todo), len(stale), len(paths)))
+    return {"copied": todo, "unchanged": len(paths) - len(todo), "removed": stale, "verified": len(paths)}
 
 
 _LIB_CHECK = """
