@@ -136,7 +136,7 @@ def _budget_text(b: dict) -> str:
         "  minified           control path median %d  max %d, whole cycle median %d  max %d fuel"
         % (b["fuel_control_per_cycle_minified"]["median"], b["fuel_control_per_cycle_minified"]["max"],
            b["fuel_per_cycle_minified"]["median"], b["fuel_per_cycle_minified"]["max"]),
-        "                     (the same replay, the firmware as %s gets it: renamed, engine commands equal)"
+        "                     (the same replay, the firmware as %s gets it: bundled, renamed, engine commands equal)"
         % b["minified"]["board"],
         "  guidance + control median %d  max %d fuel   (budget median <= %d; command outputs in \"control\")"
         % (b["fuel_guide_control_per_cycle"]["median"], b["fuel_guide_control_per_cycle"]["max"],
@@ -160,9 +160,9 @@ def _budget_text(b: dict) -> str:
         % (b["heap_from_source"]["startup_bytes"], b["heap_from_source"]["code_bytes"]),
         "  stage faults       %d in the heap-locked fuel run, %d in the heap run (must be 0: a faulted"
         " stage's cost is missing)" % (b["stage_faults"]["heap_locked_fuel_run"], b["stage_faults"]["heap_run"]),
-        "  .mpy bytes         %s (budget <= %d each; as deployed: mpy-cross -O3, no line numbers, minified)"
+        "  .mpy bytes         %s (budget <= %d each; as deployed: mpy-cross -O3, no line numbers, bundled, minified)"
         % (", ".join("%s %d" % kv for kv in b["mpy_bytes"].items()), bud["mpy_bytes"]),
-        "                     with the line numbers and every name (deploy --opt 0): %s"
+        "                     one .mpy per module, with the line numbers and every name (deploy --opt 0): %s"
         % ", ".join("%s %d" % kv for kv in b["mpy_bytes_O0"].items()),
     ]
     if "sim_speed_x_realtime" in b:
