@@ -114,3 +114,24 @@ def test_demo_report_has_outcome_speeds_miss_propellant_telemetry_and_files(tmp_
     assert "ground" in r and os.path.isfile(os.path.join(str(tmp_path), "crater_rim.png"))
     text = demo.report_text(r)
     assert "outcome" in text and "telemetry" in text and "ground decode" in text
+
+
+def test_a_hil_flight_starts_from_power_on_not_from_the_last_flights_checkpoint(tmp_path):
+    # the first flight leaves its flash checkpoint (written in powered
+    # descent) and black box on the board; the next flight removes them
+    # first and flies the in-process commands; kept, the board resumes the
+    # old flight (a warm restart) and flies other ones
+    root = str(tmp_path / "fs")
+    files = deploy.build("sim-virtual", str(tmp_path / "build"), None)
+    with virtual.VirtualBoard(root) as vb:
+        deploy.deploy_files(vb.port, files, log=lambda *a: None)
+    first = hil.fly(SCENARIO, "virtual", max_time_s=20.0, root=root)
+    assert first["summary"]["restarts"] == []
+    assert os.path.getsize(os.path.join(root, "ckpt.bin")) > 0
+    assert os.path.getsize(os.path.join(root, "blackbox.bin")) > 0
+    again = hil.fly(SCENARIO, "virtual", max_time_s=20.0, root=root)
+    assert again["summary"]["restarts"] == []
+    assert again["commands"] == _inprocess_commands(20.0)
+    hil.fly(SCENARIO, "virtual", max_time_s=20.0, root=root)
+    kept = hil.fly(SCENARIO, "virtual", max_time_s=20.0, root=root, keep_flight_state=True)
+    assert kept["commands"] != again["commands"]

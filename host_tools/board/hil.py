@@ -41,6 +41,17 @@ TIMEOUT_S = 5.0
 RETRIES = 3
 START_SERVE = ("from lander import hil\nimport board\n"
                "hil.serve(hil.stdio_link(), board.make_board)\n")
+# A HIL flight is one flight from power-on, as the in-process run is: the
+# board's flight state from an earlier flight is removed first, the
+# checkpoint file (app.CKPT_FILE_PATH) and the black box (the board's WIRING
+# "storage"). A checkpoint written in powered descent is what a warm restart
+# resumes from, and App._restore cannot tell an earlier flight's from this
+# one's: `make demo` run twice flew its second descent from the first one's
+# last record (a different flight each time, some of them lost). --keep-
+# flight-state leaves them (a flight that goes on from the board's state).
+CLEAR_FLIGHT_STATE = ("import os, board\nfrom lander.app import CKPT_FILE_PATH\n"
+                      "for _p in (CKPT_FILE_PATH, board.WIRING.get('storage')):\n"
+                      "    try:\n        os.remove(_p)\n    except (OSError, TypeError):\n        pass\n")
 
 
 class HilError(Exception):
@@ -351,12 +362,12 @@ class SerialBoard:
     """A board (or the virtual board) on a serial port: the HIL loop is started
     through the raw REPL (mpremote's transport), then the port carries frames."""
 
-    def __init__(self, port: str):
+    def __init__(self, port: str, keep_flight_state: bool = False):
         from mpremote.transport_serial import SerialTransport
 
         self.t = SerialTransport(port, baudrate=115200)
         self.t.enter_raw_repl(soft_reset=True)
-        self.t.exec_raw_no_follow(START_SERVE)
+        self.t.exec_raw_no_follow(("" if keep_flight_state else CLEAR_FLIGHT_STATE) + START_SERVE)
         ser = self.t.serial
         ser.timeout = TIMEOUT_S
 
@@ -431,9 +442,12 @@ class HilFirmware:
         return int(s[3]), int(s[4])
 
 
-def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None, record=False) -> dict:
+def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None, record=False,
+        keep_flight_state: bool = False) -> dict:
     """Fly the scenario with the firmware on `port` ('inprocess', 'virtual' or
-    a serial device / socket:// URL). Returns the summary and the command stream."""
+    a serial device / socket:// URL). Returns the summary and the command
+    stream. A board's flight state from an earlier flight is removed first
+    unless keep_flight_state (CLEAR_FLIGHT_STATE)."""
     from host_tools.board import virtual
     from host_tools.sim import runner, scenario as scenario_mod
 
@@ -445,7 +459,7 @@ def fly(scenario_path: str, port: str, seed=None, max_time_s=None, root=None, re
         if port == "virtual":
             vb = virtual.VirtualBoard(root or virtual.DEFAULT_ROOT).start()
             port = vb.port
-        board = SerialBoard(port)
+        board = SerialBoard(port, keep_flight_state)
     HilFirmware.board = board
     orig = runner._Firmware
     runner._Firmware = HilFirmware
@@ -483,6 +497,9 @@ def add_arguments(parser):
     parser.add_argument("--root", default=None, help="virtual board filesystem (with --port virtual)")
     parser.add_argument("--commands", default=None, metavar="OUT",
                         help="write the actuator command stream (JSON lines) here")
+    parser.add_argument("--keep-flight-state", action="store_true",
+                        help="fly on from the board's checkpoint and black box (by default they are removed "
+                             "first: a flight starts from power-on, as the in-process run does)")
     parser.add_argument("--json", action="store_true")
 
 
@@ -499,7 +516,8 @@ def run(args) -> int:
         print("lander hil: %s" % exc, file=sys.stderr)
         return 2
     try:
-        out = fly(args.scenario, args.port, args.seed, args.max_time, args.root)
+        out = fly(args.scenario, args.port, args.seed, args.max_time, args.root,
+                  keep_flight_state=args.keep_flight_state)
     except (HilError, OSError) as exc:
         print("lander hil: %s" % exc, file=sys.stderr)
         return 1
