@@ -240,3 +240,335 @@ def test_a_bundled_deploy_removes_the_per_module_files_an_earlier_deploy_left(tm
         assert sorted(str(p.relative_to(root)) for p in (root / "lib").rglob("*") if p.is_file()) == \
             ["lib/lander/__init__.mpy"]
         assert deploy.deploy_files(vb.port, bundled, log=lambda *a: None)["removed"] == []
+
+
+# --- found by mutation (tools/mutate.py board-bundle): one behaviour each -----------
+def _refusal(texts: dict, side: str = "") -> str:
+    with pytest.raises(bundle.BundleError) as exc:
+        bundle.bundle(texts, side)
+    return str(exc.value)
+
+
+@pytest.mark.parametrize("extra, side, message", [
+    ({"c.py": "from . import a\n"}, "", "c.py:1: a relative import"),
+    ({"c.py": "def (:\n"}, "", "c.py: invalid syntax (c.py, line 1)"),
+    ({"c.py": "import lander.a, lander.b\n"}, "", "c.py:1: `import lander.a, lander.b` (write `from ... import`)"),
+    ({"c.py": "from lander.a import *\n"}, "", "c.py:1: a star import"),
+    ({"c.py": "from lander.a import clamp\nfrom lander.b import twice as clamp\n"}, "",
+     "c.py:2: clamp is imported as two different things"),
+    ({"c.py": "from lander import a as a_mod\n\n\ndef f():\n    return a_mod.nothing\n"}, "",
+     "a.py: nothing is not defined there"),
+    ({"c.py": "from lander import pkg as p\n\n\ndef f():\n    return p.sub\n", "pkg/__init__.py": "",
+      "pkg/sub.py": "S = 1\n"}, "", "c.py:5: p.sub is a module"),
+    ({"c.py": "from lander import a as a_mod\n\n\ndef f():\n    a_mod.LIMIT = 3\n"}, "",
+     "c.py:5: assigns a_mod.LIMIT (a module's global from outside it)"),
+    ({"c.py": "from lander import a as a_mod\nX = a_mod\n"}, "", "c.py:2: the module a_mod used as an object"),
+    ({"c.py": "def len(x):\n    return 0\n", "d.py": "def size(x):\n    return len(x)\n"}, "",
+     "d.py:2: len is a global of another module in the bundle"),
+    ({"c.py": "X = 1\n", "d.py": "X = 3\n\n\ndef f():\n    global X\n    X = 4\n"}, "",
+     "d.py:5: `global X` of a renamed global"),
+    ({"c.py": "def array():\n    return 0\n", "d.py": "from array import array\n"}, "",
+     "array is both an outside module's name and a global of the firmware"),
+    ({"c.py": "X = 1\n", "d.py": "X = 2\nX_d = 3\n"}, "", "X: the bundle's new name X_d is taken"),
+    ({}, "from lander.a import LIMIT", "LIMIT: a local shadows it where it is written, and the board side imports it"),
+    ({}, "from lander.a import LIMIT\nfrom lander.b import LIMIT",
+     "LIMIT is imported from the board by two different definitions"),
+    ({}, "import lander.b as B\nB.LIMIT", "LIMIT must be renamed in the bundle (two definitions, or a local "
+     "shadows it) and the board side reaches for it as an attribute"),
+    ({"c.py": "@staticmethod\ndef __getattr__(name):\n    return 0\n"}, "", "c.py:2: a decorated __getattr__"),
+    ({"c.py": "X = '\u00e9'\n"}, "", "c.py is not ASCII (the bundle's column arithmetic assumes it)"),
+    ({"c.py": "X = 1; from lander.a import clamp\n"}, "", "c.py:1: a statement left out shares its line with other code"),
+    ({"c.py": "from lander.a import clamp; X = 1\n"}, "", "c.py:1: a statement left out shares its line with other code"),
+    ({"d.py": "from lander.compat import const; X = 1\n"}, "", "d.py:1: a statement left out shares its line with other code"),
+    ({"c.py": "from array import array\n", "d.py": "from array import array; X = 1\n"}, "",
+     "d.py:1: a statement left out shares its line with other code"),
+    ({"c.py": "import lander.a as x, lander.b as y\n"}, "", "c.py:1: `import lander.a, lander.b` (write `from ... import`)"),
+    ({"c.py": "import lander.a as m\nimport lander.b as m\n"}, "", "c.py:2: m is imported as two different things"),
+    ({"c.py": "import os.path as p\n", "d.py": "import os as p\n"}, "",
+     "p is both an outside module's name and a global of the firmware"),
+    ({}, "from lander.a import nothing\nfrom lander.a import LIMIT",
+     "LIMIT: a local shadows it where it is written, and the board side imports it"),
+    ({"c.py": "X = 1\n", "x.py": "X = 2\n", "pkg/__init__.py": "", "pkg/x.py": "X = 3\n"}, "",
+     "X: the bundle's new name X_x is taken"),
+])
+def test_each_refusal_names_the_file_line_and_reason(extra, side, message):
+    assert _refusal(_texts(**extra), side) == message
+
+
+def test_an_import_cycle_refusal_names_the_modules_in_order():
+    texts = {"__init__.py": INIT, "x.py": "from lander.y import Y\nX = 1\n", "y.py": "from lander.x import X\nY = 2\n"}
+    assert _refusal(texts) == "the modules' top levels import each other: lander.x -> lander.y -> lander.x"
+
+
+@pytest.mark.parametrize("y", [
+    "if True:\n    from lander.x import X\n",
+    "if False:\n    pass\nelse:\n    from lander.x import X\n",
+    "try:\n    from lander.x import X\nexcept ImportError:\n    pass\n",
+    "if True:\n    import lander.x as x_mod\n",
+])
+def test_an_import_in_a_top_level_block_counts_for_the_import_cycle(y):
+    # lander.x is visited first: y's import is reached while x is still open
+    texts = {"__init__.py": INIT, "x.py": "from lander.y import Y\nX = 1\n", "y.py": y + "Y = 2\n"}
+    assert _refusal(texts) == "the modules' top levels import each other: lander.x -> lander.y -> lander.x"
+
+
+@pytest.mark.parametrize("f", [
+    "def f():\n    from lander.y import Y\n    return Y\n",
+    "def f():\n    from lander import y as y_mod\n    return y_mod.Y\n",
+    "def f():\n    import lander.y as y_mod\n    return y_mod.Y\n",
+])
+def test_an_import_inside_a_function_puts_its_module_first_and_makes_no_cycle(f):
+    texts = {"__init__.py": INIT, "x.py": f, "y.py": "Y = 1\n\n\ndef g():\n    from lander.x import f\n    return f\n"}
+    source, line_map = bundle.bundle(texts, "")
+    assert [p for _, p in line_map] == ["__init__.py", "y.py", "x.py"]
+    assert "    return Y\n" in source
+
+
+def test_a_module_a_function_imports_comes_before_it():
+    texts = {"__init__.py": INIT, "x.py": "def f():\n    from lander.y import Y\n    return Y\n", "y.py": "Y = 1\n"}
+    _, line_map = bundle.bundle(texts, "")
+    assert [p for _, p in line_map] == ["__init__.py", "y.py", "x.py"]
+
+
+def test_a_function_two_modules_define_is_renamed_at_its_def_and_its_calls(tmp_path):
+    c = "def helper():\n    return 1\n\n\nclass Box:\n    N = 10\n"
+    d = "def  helper():\n    return 2\n\n\nclass Box(object):\n    N = 20\n\n\ndef use():\n    return helper() + Box.N\n"
+    source, _ = bundle.bundle(_texts(**{"c.py": c, "d.py": d}), "")
+    assert "\ndef  helper_d():\n" in source and "\nclass Box_d(object):\n" in source
+    assert "    return helper_d() + Box_d.N\n" in source
+    out = _run_bundle(tmp_path, source, "import lander\nprint(lander.use(), lander.helper(), lander.Box.N)\n")
+    assert out == ["22", "1", "10"]
+
+
+def test_a_package_init_global_is_suffixed_with_the_packages_name_a_submodules_with_its_own():
+    texts = _texts(**{"c.py": "X = 1\n", "pkg/__init__.py": "X = 2\n", "pkg/sub.py": "Y = 5\nX = 3\n",
+                      "e.py": "from lander.pkg.sub import Y\nZ = Y\n"})
+    source, _ = bundle.bundle(texts, "")
+    assert "\nX = 1\n" in source and "\nX_pkg = 2\n" in source and "\nX_sub = 3\n" in source
+    assert "\nZ = Y\n" in source
+    assert "import" not in source.split("# ---- lander/e.py\n")[1].split("\n")[0]
+
+
+def test_an_import_as_of_one_closure_module_is_accepted_and_left_out():
+    source, _ = bundle.bundle(_texts(**{"c.py": "import lander.a as a_mod\nX = a_mod.LIMIT\n"}), "")
+    assert "\nX = LIMIT_a\n" in source and "import lander" not in source
+
+
+def test_the_same_name_imported_twice_from_the_same_place_is_accepted():
+    source, _ = bundle.bundle(_texts(**{"c.py": "from lander.a import clamp\nfrom lander.a import clamp\nX = clamp\n"}), "")
+    assert "\nX = clamp\n" in source
+
+
+def test_a_getattr_hook_that_reads_a_renamed_global_is_left_out_whole_and_the_code_after_it_renamed(tmp_path):
+    p = "LIMIT = 3\n\n\ndef __getattr__(name):\n    return LIMIT + 0  # the hook\n\n\ndef p_limit():\n    return LIMIT"
+    source, line_map = bundle.bundle(_texts(**{"p.py": p}), "")
+    first = dict((q, n) for n, q in line_map)["p.py"]
+    lines = source.split("\n")
+    assert lines[first - 1:first + 8] == ["LIMIT_p = 3", "", "", "pass", "", "", "", "def p_limit():",
+                                          "    return LIMIT_p"]
+
+
+def test_a_getattr_hook_on_the_last_line_without_a_newline_is_left_out():
+    source, _ = bundle.bundle(_texts(**{"p.py": "Z = 1\n\n\ndef __getattr__(name):\n    return 0"}), "")
+    assert source.endswith("# ---- lander/p.py\nZ = 1\n\n\npass\n")
+
+
+def test_a_left_out_import_keeps_its_comment_and_a_multi_line_one_its_lines():
+    c = "from lander.a import clamp  # why\nfrom lander.a import (\n    LIMIT)\nX = clamp\n"
+    source, line_map = bundle.bundle(_texts(**{"c.py": c}), "")
+    first = dict((q, n) for n, q in line_map)["c.py"]
+    assert source.split("\n")[first - 1:first + 3] == ["pass  # why", "pass", "", "X = clamp"]
+
+
+@pytest.mark.parametrize("one", [
+    "from array import array\nif True:\n    array = 5\n",
+    "from array import array\ntry:\n    array = 5\nexcept Exception:\n    pass\n",
+    "from array import array\n\n\ndef f():\n    global array\n    array = None\n",
+])
+def test_an_outside_import_its_module_rebinds_is_that_modules_global_not_a_shared_import(one):
+    two = "from array import array\nY = array('h', [2])\n"
+    assert _refusal({"__init__.py": INIT, "one.py": one, "two.py": two}) == \
+        "array is both an outside module's name and a global of the firmware"
+
+
+def test_a_name_two_modules_import_from_each_other_in_functions_is_left_as_it_is():
+    # neither defines D: the import fails on the board as it would have without the bundle
+    texts = _texts(**{"c.py": "def f():\n    from lander.d import D\n    return D\n",
+                      "d.py": "def g():\n    from lander.c import D\n    return D\n"})
+    source, _ = bundle.bundle(texts, "")
+    assert source.count("    return D\n") == 2
+
+
+@pytest.mark.parametrize("one, two", [
+    ("from array import array\nif True:\n    pass\n", "from array import array\n"),
+    ("from array import array\ntry:\n    pass\nexcept Exception:\n    pass\n", "from array import array\n"),
+    ("import array\n", "import array\n"),
+    ("import array as arr\n", "import array as arr\n"),
+    ("import os.path\n", "import os\n"),          # both bind `os`, the module os
+])
+def test_a_plain_outside_import_an_earlier_module_made_is_left_out(one, two):
+    source, _ = bundle.bundle({"__init__.py": INIT, "one.py": one, "two.py": two}, "")
+    assert source.endswith("# ---- lander/one.py\n" + one + "# ---- lander/two.py\npass\n")
+
+
+SCOPES = '''X = 2
+
+
+def deco(f):
+    return f
+
+
+class K(object):
+    X = 5                   # the class's own X
+    Y = X
+
+    def m(self):
+        return X            # a method does not see the class's X: the global
+
+
+@deco
+def f(a=X, *args, k=X, **kw):
+    return a + k
+
+
+def comps():
+    return ([X + i for i in range(X) if X], [x for X in range(X) for x in range(X)],
+            [y for _ in (1,) for y in range(X)], {k: X for _ in (1,) for k in range(X)}, {X for _ in (1,)}, sum(X for _ in (1,)))
+
+
+def lam():
+    return (lambda y=X: y + X)()
+
+
+def shadow():
+    X = 7
+    return [X for _ in (1,)] + [(lambda: X)()]
+
+
+def nested_class():
+    class In:
+        Z = X
+    return In.Z
+
+
+def caught():
+    try:
+        raise ValueError(3)
+    except ValueError as X:
+        return X.args[0]
+
+
+def inner_def():
+    def X():
+        return 9
+    return X()
+
+
+Z = 0
+
+
+def set_z():
+    global Z
+    Z = X
+    return Z
+'''
+
+
+def test_a_renamed_global_is_reached_in_every_kind_of_scope_and_a_local_of_its_name_is_not(tmp_path):
+    source, _ = bundle.bundle(_texts(**{"c.py": "X = 1\n", "d.py": SCOPES}), "")
+    assert "\nX_d = 2\n" in source and "    X = 5 " in source and "    X = 7\n" in source
+    out = _run_bundle(tmp_path, source, "import lander as L\nfor v in (L.K.Y, L.K().m(), L.f(), L.comps(), L.lam(), "
+                      "L.shadow(), L.nested_class(), L.caught(), L.inner_def(), L.set_z(), L.X):\n    print(str(v).replace(' ', ''))\n")
+    assert out == ["5", "2", "4", "([2,3],[0],[0,1],{0:2,1:2},{2},2)", "4", "[7,7]", "2", "3", "9", "2", "1"]
+
+
+def test_a_line_of_the_bundle_maps_to_its_module_from_the_modules_first_line():
+    line_map = [(2, "__init__.py"), (5, "a.py")]
+    assert bundle.line_map_lookup(line_map, 5) == ("a.py", 1)
+    assert bundle.line_map_lookup(line_map, 4) == ("__init__.py", 3)
+    with pytest.raises(ValueError, match="^line 1 is before the first module$"):
+        bundle.line_map_lookup(line_map, 1)
+
+
+def test_board_imports_lists_each_name_of_a_from_import_and_each_dotted_name():
+    side = "from lander.b import twice, step_of_a as s\nimport lander.a\n"
+    assert bundle.board_imports(side) == ["lander.a", "lander.b", ("lander.b", "twice"), "lander.b.twice",
+                                          ("lander.b", "step_of_a"), "lander.b.step_of_a"]
+
+
+def test_qstr_refs_count_keywords_class_body_names_and_no_const():
+    # the class body's x and y are names (each use a qstr), its K the global (counted once)
+    text = ("from micropython import const\nK = const(3)\n\n\nclass C:\n    x = 1\n    y = x + K\n\n\n"
+            "def f(a):\n    import gc\n    return g(key=a, n=gc)\n")
+    assert bundle.qstr_refs(text) == {"K": 2, "C": 2, "x": 2, "y": 1, "f": 2, "a": 1, "key": 1, "n": 1, "g": 1}
+
+
+def test_priming_orders_names_by_references_then_spelling_and_leaves_a_cold_text_alone():
+    text = "def f(o):\n    return o.b + o.b + o.b + o.b + o.a + o.a + o.a + o.c + o.c + o.c\n"
+    assert bundle.prime_qstrs(text)[0].split("\n")[0].startswith("if __name__ is None: b.a.c  #")
+    assert bundle.prime_qstrs("X = 1\n") == ("X = 1\n", 0)
+
+
+def test_an_outside_import_its_own_module_rebinds_is_kept_when_no_other_module_names_it():
+    one = "from array import array\narray = 5\n"
+    source, _ = bundle.bundle({"__init__.py": INIT, "one.py": one}, "")
+    assert source.endswith("# ---- lander/one.py\n" + one)
+
+
+def test_a_name_a_top_level_block_imports_is_that_modules_global():
+    one = "if True:\n    from array import array\nX = array('h', [1])\n"
+    source, _ = bundle.bundle({"__init__.py": INIT, "one.py": one, "two.py": "def array():\n    return 0\n"}, "")
+    assert "\ndef array_two():\n" in source and "\nX = array('h', [1])\n" in source
+
+
+def test_a_closure_import_after_an_outside_one_is_left_out():
+    source, _ = bundle.bundle(_texts(**{"c.py": "from array import array\nfrom lander.a import clamp\nX = clamp\n"}), "")
+    assert "# ---- lander/c.py\nfrom array import array\npass\nX = clamp\n" in source
+
+
+def test_modules_functions_import_in_a_chain_come_in_reverse_order():
+    texts = {"__init__.py": INIT, "x.py": "def f():\n    from lander.y import g\n    return g()\n",
+             "y.py": "def g():\n    from lander.z import Z\n    return Z\n", "z.py": "Z = 1\n"}
+    _, line_map = bundle.bundle(texts, "")
+    assert [p for _, p in line_map] == ["__init__.py", "z.py", "y.py", "x.py"]
+
+
+def test_a_def_whose_name_is_on_a_continuation_line_and_an_async_def_are_renamed():
+    c = "def helper():\n    return 1\n\n\nasync def job():\n    return 1\n"
+    d = "def \\\n        helper():\n    return 2\n\n\nasync def job():\n    return 2\n"
+    source, _ = bundle.bundle(_texts(**{"c.py": c, "d.py": d}), "")
+    assert "\ndef \\\n        helper_d():\n" in source and "\nasync def job_d():\n" in source
+
+
+def test_a_module_whose_top_level_imports_one_that_imports_it_in_a_function_comes_after_it():
+    # x's function imports y, y's top level imports x: x must come first (it was refused as a cycle)
+    texts = {"__init__.py": INIT, "x.py": "def f():\n    import lander.y as y_mod\n    return y_mod.Y\n",
+             "y.py": "from lander.x import f\nY = 1\n"}
+    source, line_map = bundle.bundle(texts, "")
+    assert [p for _, p in line_map] == ["__init__.py", "x.py", "y.py"]
+    assert "    return Y\n" in source
+
+
+def test_a_module_a_function_imports_comes_after_what_its_top_level_imports():
+    texts = {"__init__.py": INIT, "x.py": "def f():\n    from lander.y import Y\n    return Y\n",
+             "y.py": "from lander.z import Z\nY = Z\n", "z.py": "Z = 1\n"}
+    _, line_map = bundle.bundle(texts, "")
+    assert [p for _, p in line_map] == ["__init__.py", "z.py", "y.py", "x.py"]
+
+
+def test_a_getattr_hook_whose_last_line_ends_with_a_renamed_global_is_left_out():
+    p = "LIMIT = 3\n\n\ndef __getattr__(name):\n    return LIMIT\n"
+    source, _ = bundle.bundle(_texts(**{"p.py": p}), "")
+    assert source.endswith("# ---- lander/p.py\nLIMIT_p = 3\n\n\npass\n\n")
+
+
+def test_a_dotted_import_in_a_function_binds_a_local_of_its_first_name():
+    d = "def f():\n    import os.path\n    return os.sep\n"
+    source, _ = bundle.bundle(_texts(**{"c.py": "os = 1\n", "d.py": d}), "")
+    assert source.endswith("# ---- lander/d.py\n" + d)
+
+
+def test_a_dotted_import_in_a_top_level_block_binds_a_global_of_its_first_name():
+    one = "if True:\n    import os.path\nX = os.sep\n"
+    source, _ = bundle.bundle({"__init__.py": INIT, "one.py": one, "two.py": "os = 1\n"}, "")
+    assert "\nos_two = 1\n" in source and "\nX = os.sep\n" in source

@@ -296,6 +296,9 @@ def _order(mods: dict) -> list:
     out: list = []
     state: dict = {}
 
+    def open_now():
+        return {k for k, v in state.items() if v == 1}
+
     def visit(name, stack):
         if state.get(name) == 2:
             return
@@ -306,13 +309,26 @@ def _order(mods: dict) -> list:
             if dep != name:
                 visit(dep, stack + [name])
         for dep in sorted(mods[name].deps - mods[name].top_deps):
-            if dep != name and state.get(dep) is None:
+            # not when dep's top level needs a module still open here (`name`
+            # itself, say): putting dep first would make a cycle that is not one
+            if dep != name and state.get(dep) is None and not (_top_needs(mods, dep) & open_now()):
                 visit(dep, stack + [name])
         state[name] = 2
         out.append(name)
 
     for name in sorted(mods):
         visit(name, [])
+    return out
+
+
+def _top_needs(mods: dict, name: str) -> set:
+    """The modules `name`'s top level imports, directly or through theirs."""
+    out, todo = set(), [name]
+    while todo:
+        for dep in mods[todo.pop()].top_deps:
+            if dep not in out:
+                out.add(dep)
+                todo.append(dep)
     return out
 
 
@@ -648,6 +664,8 @@ def qstr_refs(text: str) -> dict:
     def add(name, k=1):
         refs[name] = refs.get(name, 0) + k
 
+    global_refs = _global_refs(tree, lambda n: False)
+    global_names = {id(node) for node, _ in global_refs}
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute):
             add(node.attr)
@@ -655,13 +673,13 @@ def qstr_refs(text: str) -> dict:
             add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             add(node.name, 2)
+            if isinstance(node, ast.ClassDef):      # a class body's names (its globals are counted below)
+                for n in _walk_scope(node.body):
+                    if isinstance(n, ast.Name) and id(n) not in global_names:
+                        add(n.id)
         elif isinstance(node, ast.arg):
             add(node.arg)
-        elif isinstance(node, ast.ClassDef):
-            for n in _walk_scope(node.body):
-                if isinstance(n, ast.Name):
-                    add(n.id)
-    for node, name in _global_refs(tree, lambda n: False):
+    for node, name in global_refs:
         if isinstance(node, ast.Name):
             add(name)
     # `X = const(...)`: folded by the parser, the name `const` is never emitted
