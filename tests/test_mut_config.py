@@ -15,10 +15,11 @@ def _pyproject():
         return tomllib.load(fh)
 
 
-def test_mutate_groups_cover_the_three_verdict_trees():
+def test_mutate_groups_cover_the_three_verdict_trees_and_the_deploys_bundle_pass():
     groups = mutate.groups()
     paths = sorted({p for g in groups.values() for p in g["source_paths"]})
-    assert paths == ["firmware/lander/", "host_tools/emu/", "host_tools/sim/"]
+    assert paths == ["firmware/lander/", "host_tools/board/", "host_tools/emu/", "host_tools/sim/"]
+    assert groups["board-bundle"]["only_mutate"] == ["host_tools/board/bundle.py"]
     for g in groups.values():              # only_mutate narrows inside the group's tree
         for m in g.get("only_mutate", []):
             assert any(m.startswith(p) for p in g["source_paths"]) and os.path.isfile(os.path.join(ROOT, m))
