@@ -37,11 +37,12 @@ board-side imports); a clash between two such names refuses the bundle
 import, a module object used other than `mod.name`, an assignment to
 `mod.name`, an import cycle among the modules' top levels.
 
-The result is checked by parsing: the bundle must compile, and the tests fly
+The result is checked by parsing: the bundle must parse, and the tests fly
 the bundled hil closure over HIL with commands and downlink equal to the
-plain run (tests/test_deploy_bundle.py). line_map() turns a line of the
-bundle back into its module's file and line, for a traceback read with
---opt 0 --bundle (deploy writes it into names.json).
+plain run (tests/test_deploy_minify.py, tests/test_deploy_bundle.py).
+line_map_lookup() turns a line of the bundle back into its module's file and
+line, with the map deploy writes to bundle-lines.json; a traceback has line
+numbers with `--opt 0 --minify` (--opt 0 alone deploys unbundled).
 """
 from __future__ import annotations
 
