@@ -140,10 +140,10 @@ class _Scope:
                 local.add(n.name)
             elif isinstance(n, (ast.Global, ast.Nonlocal)):
                 declared.update(n.names)
-        self.globals = {n for n in declared}
+        self.globals = declared
         self.local = local - declared
 
-    def is_global(self, name: str, direct: bool = True) -> bool:
+    def is_global(self, name: str) -> bool:
         """Whether `name` read here is the module's global."""
         s, first = self, True
         while s is not None and s.node is not None:
@@ -185,7 +185,6 @@ def _global_refs(tree, closure_import, scopes: dict | None = None) -> list:
 class _Module:
     def __init__(self, path: str, text: str, closure: dict):
         self.path = path
-        self.name = module_name(path)
         self.text = text
         try:
             self.tree = ast.parse(text, path)
@@ -199,6 +198,14 @@ class _Module:
         self.top_deps: set = set()
         self.deps: set = set()
         self._read()
+        self.scopes: dict = {}              # id(attribute node) -> its scope
+        self.refs = _global_refs(self.tree, self.is_closure_import, self.scopes)
+        # `mod.name` where `mod` is a closure module bound here: (node, module name)
+        global_ids = {id(node) for node, _ in self.refs}
+        self.module_attrs = [(node, self.imports[node.value.id][0]) for node in ast.walk(self.tree)
+                             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                             and id(node.value) in global_ids and node.value.id in self.imports
+                             and self.imports[node.value.id][1] is None]
 
     def _closure_module(self, node):
         """The closure module an import statement imports from, else None."""
@@ -240,23 +247,22 @@ class _Module:
                 self._bind(node, a.asname or a.name, target)
                 (self.top_deps if top else self.deps).add(target[0])
         self.deps |= self.top_deps
-        body = list(self.tree.body)
-        for node in self.tree.body:                 # the blocks a module's top level runs
-            if isinstance(node, ast.If):
-                body += node.body + node.orelse
-            elif isinstance(node, ast.Try):
-                body += node.body + node.orelse + node.finalbody + [x for h in node.handlers for x in h.body]
+        counts: dict = {}                           # how often the top level binds each name
         for node in _walk_scope(self.tree.body):
             if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                self.defines.add(node.id)
+                bound = [node.id]
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                self.defines.add(node.name)
+                bound = [node.name]
             elif isinstance(node, (ast.Import, ast.ImportFrom)) and not self.is_closure_import(node):
-                for a in node.names:
-                    self.defines.add((a.asname or a.name).split(".")[0])
-        for node in ast.walk(self.tree):            # `global x` in a function binds a global x
-            if isinstance(node, ast.Global):
-                self.defines.update(node.names)
+                bound = [(a.asname or a.name).split(".")[0] for a in node.names]
+            else:
+                continue
+            for k in bound:
+                self.defines.add(k)
+                counts[k] = counts.get(k, 0) + 1
+        # `global x` in a function binds a global x
+        declared = {k for node in ast.walk(self.tree) if isinstance(node, ast.Global) for k in node.names}
+        self.defines |= declared
         for node in self.tree.body:                 # plain outside imports: shared between modules
             if isinstance(node, ast.ImportFrom) and not self.is_closure_import(node) and node.module:
                 for a in node.names:
@@ -265,23 +271,8 @@ class _Module:
                 for a in node.names:
                     self.external[a.asname or a.name.split(".")[0]] = (a.name, None) if a.asname else \
                         (a.name.split(".")[0], None)
-        counts: dict = {}
-        for node in _walk_scope(body):
-            if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-                counts[node.id] = counts.get(node.id, 0) + 2
-            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                counts[node.name] = counts.get(node.name, 0) + 2
-            elif isinstance(node, (ast.Import, ast.ImportFrom)) and not self.is_closure_import(node):
-                for a in node.names:
-                    k = a.asname or a.name.split(".")[0]
-                    counts[k] = counts.get(k, 0) + (1 if k in self.external else 2)
-        for k in list(self.external):               # bound once, by that import alone
-            if counts.get(k) != 1:
-                del self.external[k]
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Global):
-                for k in node.names:
-                    self.external.pop(k, None)
+        # ... when that import alone binds the name
+        self.external = {k: v for k, v in self.external.items() if counts.get(k) == 1 and k not in declared}
 
     def _bind(self, node, name, target):
         old = self.imports.get(name)
@@ -485,16 +476,10 @@ def bundle(texts: dict, board_side: str = "") -> tuple:
     # scope there, the global takes a suffixed name instead
     shadowed = set()
     for m in mods.values():
-        m.scopes = {}
-        m.refs = _global_refs(m.tree, m.is_closure_import, m.scopes)
-        global_ids = {id(node) for node, _ in m.refs}
-        for node in ast.walk(m.tree):
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                    and id(node.value) in global_ids and node.value.id in m.imports \
-                    and m.imports[node.value.id][1] is None:
-                what = _resolve(mods, m.imports[node.value.id][0], node.attr)
-                if what[0] == "def" and not m.scopes[id(node)].is_global(what[2]):
-                    shadowed.add(what)
+        for node, target in m.module_attrs:
+            what = _resolve(mods, target, node.attr)
+            if what[0] == "def" and not m.scopes[id(node)].is_global(what[2]):
+                shadowed.add(what)
     new_name: dict = {}
     for name, whats in by_name.items():
         if len(whats) == 1 and whats[0] not in shadowed:
@@ -540,27 +525,22 @@ def bundle(texts: dict, board_side: str = "") -> tuple:
                 if all(w is not None and w in external_done for w in whats):
                     _blank_statement(edits, node, m.path)
                 external_done.update(w for w in whats if w is not None)
-        refs = m.refs
-        global_ids = {id(node) for node, _ in refs}
         attr_bases = set()
-        for node in ast.walk(m.tree):               # mod.name -> the global
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-                    and id(node.value) in global_ids:
-                base = node.value.id
-                if base in m.imports and m.imports[base][1] is None:
-                    attr_bases.add(id(node.value))
-                    if not isinstance(node.ctx, ast.Load):
-                        raise BundleError("%s:%d: assigns %s.%s (a module's global from outside it)"
-                                          % (m.path, node.lineno, base, node.attr))
-                    what = _resolve(mods, m.imports[base][0], node.attr)
-                    if what[0] == "module":
-                        raise BundleError("%s:%d: %s.%s is a module" % (m.path, node.lineno, base, node.attr))
-                    if not m.scopes[id(node)].is_global(new_name[what]):
-                        raise BundleError("%s:%d: %s.%s would be the local %s"
-                                          % (m.path, node.lineno, base, node.attr, new_name[what]))
-                    edits.replace(edits.at(node.lineno, node.col_offset),
-                                  edits.at(node.end_lineno, node.end_col_offset), new_name[what])
-        for node, name in refs:
+        for node, target in m.module_attrs:         # mod.name -> the global
+            base = node.value.id
+            attr_bases.add(id(node.value))
+            if not isinstance(node.ctx, ast.Load):
+                raise BundleError("%s:%d: assigns %s.%s (a module's global from outside it)"
+                                  % (m.path, node.lineno, base, node.attr))
+            what = _resolve(mods, target, node.attr)
+            if what[0] == "module":
+                raise BundleError("%s:%d: %s.%s is a module" % (m.path, node.lineno, base, node.attr))
+            if not m.scopes[id(node)].is_global(new_name[what]):
+                raise BundleError("%s:%d: %s.%s would be the local %s"
+                                  % (m.path, node.lineno, base, node.attr, new_name[what]))
+            edits.replace(edits.at(node.lineno, node.col_offset),
+                          edits.at(node.end_lineno, node.end_col_offset), new_name[what])
+        for node, name in m.refs:
             if isinstance(node, ast.Global):
                 continue
             if id(node) in attr_bases:

@@ -715,9 +715,6 @@ def board_state(port: str, paths: list[str]) -> tuple:
     return hashes, stale
 
 
-def board_hashes(port: str, paths: list[str]) -> dict:
-    return board_state(port, paths)[0]
-
 
 def local_hash(path: str) -> str:
     with open(path, "rb") as fh:

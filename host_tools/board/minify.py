@@ -620,13 +620,15 @@ def rename_tables(texts: dict, board_side: str = "", classes: bool = True, other
             strings |= string_words(text, other_trees[path])
             taken |= _name_tokens(text)
         taken |= strings
+    # every word in use: no pool name may be one
+    in_use = taken | set(keep) | _name_tokens(board_side)
+    for text in texts.values():
+        in_use |= _name_tokens(text)
+    if classes:
         private = private_attributes(trees, keep | strings | set(attributes), other_trees)
         # slot i of the pool: a placeholder first, so that the global plan
         # ranks it with the other names (a slot most classes use, in most
         # modules, gets one of the shortest names); weighed as its names' mean length
-        words = taken | set(keep) | _name_tokens(board_side)
-        for text in texts.values():
-            words |= _name_tokens(text)
         slots: list = []
         for key in sorted(private):
             ranked = sorted(private[key], key=lambda n: (-private[key][n], n))
@@ -638,7 +640,7 @@ def rename_tables(texts: dict, board_side: str = "", classes: bool = True, other
         holders = []
         for i in range(len(slots)):
             h = "Pool%dSlot" % i
-            while h in words:
+            while h in in_use:
                 h += "_"
             holders.append(h)
         for key, t in tables.items():
@@ -649,9 +651,7 @@ def rename_tables(texts: dict, board_side: str = "", classes: bool = True, other
     names = plan(staged, board_side, keep=keep, forced=forced, taken=taken)
     pool = {h: names.pop(h) for h in forced}
     # (never expected: the plan's fresh names are such words already)
-    words = taken | _name_tokens(board_side) | set(keep) | set(names) | set(names.values())
-    for text in texts.values():
-        words |= _name_tokens(text)
+    words = in_use | set(names) | set(names.values())
     if set(pool.values()) & words or len(set(pool.values())) != len(pool):
         raise MinifyError("a class pool name is a word in use")
     final = {key: {old: pool[h] for old, h in t.items()} for key, t in tables.items()}
